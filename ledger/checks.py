@@ -1,0 +1,48 @@
+"""Named verification checks ("fragments") and the verdict derived from them.
+
+Modelled on OpenAttestation's verifier: every check reports VALID, INVALID, SKIPPED or ERROR with a
+machine-readable reason, and the verdict is VALID only when every required check is VALID.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any, Iterable
+
+
+class Status(str, Enum):
+    VALID = "VALID"
+    INVALID = "INVALID"
+    SKIPPED = "SKIPPED"
+    ERROR = "ERROR"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named check: ``name`` says what was checked, ``reason`` is a stable code."""
+
+    name: str
+    status: Status
+    reason: str
+    message: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["status"] = self.status.value
+        return d
+
+
+def verdict(checks: Iterable[Check], required: Iterable[str]) -> Status:
+    """INVALID if any check failed, ERROR if one could not run, VALID only if all required passed."""
+    by_name = {c.name: c for c in checks}
+    if any(c.status is Status.INVALID for c in by_name.values()):
+        return Status.INVALID
+    if any(c.status is Status.ERROR for c in by_name.values()):
+        return Status.ERROR
+    for name in required:
+        c = by_name.get(name)
+        if c is None or c.status is not Status.VALID:
+            return Status.INVALID
+    return Status.VALID

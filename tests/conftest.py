@@ -1,0 +1,3 @@
+"""Test fixtures live in tests/fixtures/, one module per real service the tests start or use."""
+
+pytest_plugins: list[str] = []
