@@ -69,11 +69,12 @@ class ChainRevert(CertledgerError):
     http_status = 409
 
     def __init__(self, error_name: str, args: tuple[Any, ...] = (), message: str | None = None) -> None:
+        shown = [("0x" + a.hex()) if isinstance(a, bytes) else a for a in args]
         super().__init__(
             f"contract_{error_name}",
-            message or f"the ledger contract refused the call: {error_name}{args!r}",
+            message or f"the ledger contract refused the call: {error_name}({', '.join(map(str, shown))})",
             error=error_name,
-            args=[a.hex() if isinstance(a, bytes) else a for a in args],
+            args=shown,
         )
         self.error_name = error_name
         self.error_args = args

@@ -1,3 +1,6 @@
 """Test fixtures live in tests/fixtures/, one module per real service the tests start or use."""
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = [
+    "tests.fixtures.chain",
+    "tests.fixtures.db",
+]

@@ -1,0 +1,53 @@
+// The local chain for development and tests. Offline: Hardhat's compiler download is replaced by
+// the pinned npm `solc` package, the same compiler version and settings as ledger/compiler.py.
+const path = require("path");
+const { subtask } = require("hardhat/config");
+const { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } = require("hardhat/builtin-tasks/task-names");
+
+const SOLC_VERSION = "0.8.30";
+
+subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args, hre, runSuper) => {
+  if (args.solcVersion !== SOLC_VERSION) return runSuper();
+  const solc = require("solc");
+  return {
+    compilerPath: require.resolve("solc/soljson.js"),
+    isSolcJs: true,
+    version: SOLC_VERSION,
+    longVersion: solc.version(),
+  };
+});
+
+const interval = parseInt(process.env.HARDHAT_MINING_INTERVAL_MS || "0", 10);
+
+/** @type import('hardhat/config').HardhatUserConfig */
+module.exports = {
+  solidity: {
+    version: SOLC_VERSION,
+    settings: {
+      optimizer: { enabled: true, runs: 10000 },
+      evmVersion: "cancun",
+      metadata: { appendCBOR: false },
+    },
+  },
+  paths: {
+    sources: path.join(__dirname, "contracts"), // a link to ../contracts
+    cache: path.join(__dirname, "cache"),
+    artifacts: path.join(__dirname, "artifacts"),
+  },
+  networks: {
+    hardhat: {
+      chainId: parseInt(process.env.CERTLEDGER_CHAIN_ID || "31337", 10),
+      hardfork: "cancun",
+      // A permissioned network charges no gas: transactions are paid by membership, not ether.
+      initialBaseFeePerGas: 0,
+      gasPrice: 0,
+      blockGasLimit: 60_000_000,
+      accounts: {
+        mnemonic: "test test test test test test test test test test test junk",
+        count: 10,
+        accountsBalance: "10000000000000000000000",
+      },
+      mining: interval > 0 ? { auto: false, interval } : { auto: true },
+    },
+  },
+};
