@@ -48,6 +48,8 @@ module.exports = {
         accountsBalance: "10000000000000000000000",
       },
       mining: interval > 0 ? { auto: false, interval } : { auto: true },
+      // Set by `certledger up` when it rebuilds a restarted node from its transaction journal.
+      ...(process.env.CERTLEDGER_GENESIS_DATE ? { initialDate: process.env.CERTLEDGER_GENESIS_DATE } : {}),
     },
   },
 };

@@ -24,6 +24,7 @@ from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 from web3.types import TxReceipt
 
 from ledger.errors import ChainRevert, ServiceUnavailable
+from ledger.journal import TxJournal
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +87,16 @@ class ChainClient:
     _nonce_locks: dict[str, threading.Lock] = {}
     _locks_guard = threading.Lock()
 
-    def __init__(self, rpc_url: str, *, confirmations: int = 0, receipt_timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        rpc_url: str,
+        *,
+        confirmations: int = 0,
+        receipt_timeout: float = 120.0,
+        journal: TxJournal | None = None,
+    ) -> None:
         self.rpc_url = rpc_url
+        self.journal = journal
         self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
         self.confirmations = confirmations
         self.receipt_timeout = receipt_timeout
@@ -139,12 +148,15 @@ class ChainClient:
         tx.setdefault("from", account.address)
         tx["chainId"] = self.chain_id
 
+        raw: list[bytes] = []
+
         def send() -> HexBytes:
             with self._lock_for(account.address):
                 tx.update(self._fees())
                 tx["nonce"] = self.w3.eth.get_transaction_count(account.address, "pending")
                 tx["gas"] = gas if gas is not None else self.w3.eth.estimate_gas(tx)
                 signed = account.sign_transaction(tx)
+                raw.append(bytes(signed.raw_transaction))
                 return self.w3.eth.send_raw_transaction(signed.raw_transaction)
 
         try:
@@ -154,6 +166,9 @@ class ChainClient:
         receipt = self.wait(tx_hash)
         if receipt["status"] != 1:
             raise self._replay_revert(tx, receipt, decoder)
+        if self.journal is not None:
+            block = self.call_rpc(lambda: self.w3.eth.get_block(receipt["blockNumber"]))
+            self.journal.record(raw[0], receipt["blockNumber"], receipt["transactionIndex"], block["timestamp"])
         return receipt
 
     def wait(self, tx_hash: HexBytes) -> TxReceipt:

@@ -75,11 +75,23 @@ def rpc_ready(url: str) -> bool:
     return r.status_code == 200 and "result" in r.json()
 
 
-def start_hardhat(port: int, state_dir: Path, *, mining_interval_ms: int = 0, timeout: float = 60.0) -> subprocess.Popen[bytes]:
-    """Start a Hardhat node on 127.0.0.1:port and return once it answers JSON-RPC."""
+def start_hardhat(
+    port: int,
+    state_dir: Path,
+    *,
+    mining_interval_ms: int = 0,
+    genesis_date: str | None = None,
+    timeout: float = 60.0,
+) -> subprocess.Popen[bytes]:
+    """Start a Hardhat node on 127.0.0.1:port and return once it answers JSON-RPC.
+
+    ``genesis_date`` (ISO 8601) dates the genesis block, for replaying a journal (ledger.journal).
+    """
     if not (HARDHAT_DIR / "node_modules" / ".bin" / "hardhat").exists():
         raise ServiceUnavailable("hardhat_missing", "Hardhat is not installed: run ./dev setup")
     env = {"HARDHAT_STATE_DIR": str(state_dir), "HARDHAT_MINING_INTERVAL_MS": str(mining_interval_ms)}
+    if genesis_date:
+        env["CERTLEDGER_GENESIS_DATE"] = genesis_date
     log_path = state_dir / "hardhat.log"
     proc = start_process([str(HARDHAT_DIR / "node.sh"), str(port)], log_path, env)
     url = f"http://127.0.0.1:{port}"
