@@ -1,0 +1,92 @@
+"""The city seal authority: a root CA that issues, rotates and revokes department seal certificates."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+from asn1crypto import x509
+
+from .certificates import SealCertInfo, build_certificate, check_credit_code, describe_certificate, seal_subject, utc
+from .keys import Algorithm, generate_key, public_key_der, sign
+from .keystore import KeyStore
+from .registry import SealRegistry
+from .seal_image import seal_png
+from .ses import ECDSA_SHA256_OID, SESeal, seal_info
+
+log = logging.getLogger(__name__)
+
+ROOT_KEY_ID = "city-root"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+class SealAuthority:
+    """Holds the root key (through the key store) and the public registry it keeps up to date."""
+
+    def __init__(self, keystore: KeyStore, registry: SealRegistry) -> None:
+        self.keystore = keystore
+        self.registry = registry
+        self._root_key = keystore.get(ROOT_KEY_ID)
+        self._root = describe_certificate(registry.root_der)
+        self._root_name = x509.Certificate.load(registry.root_der).subject
+
+    @classmethod
+    def create(cls, keystore: KeyStore, *, name: str = "城市电子印章管理中心", years: int = 20,
+               now: datetime | None = None) -> SealAuthority:
+        """A new city root (P-256), its key put in the key store, and an empty registry."""
+        now = utc(now or _now())
+        key = generate_key("p256")
+        subject = x509.Name.build({"country_name": "CN", "organization_name": name,
+                                   "common_name": f"{name}根证书"}, use_printable=False)
+        spki = public_key_der(key)
+        root_der = build_certificate(subject=subject, spki_der=spki, issuer=subject, issuer_key=key,
+                                     issuer_spki_der=spki, not_before=now, not_after=now + timedelta(days=365 * years),
+                                     ca=True)
+        keystore.put(ROOT_KEY_ID, key)
+        log.info("city seal root created", extra={"root": name})
+        return cls(keystore, SealRegistry(root_der=root_der))
+
+    def issue_seal(self, department_name: str, credit_code: str, *, algorithm: Algorithm = "p256",
+                   valid_from: datetime | None = None, valid_until: datetime | None = None) -> SealCertInfo:
+        """A seal certificate and key for a department (3 years unless told); the key goes to the key store."""
+        check_credit_code(credit_code)
+        if not department_name:
+            raise ValueError("department_name is required")
+        valid_from = utc(valid_from or _now())
+        valid_until = utc(valid_until or valid_from + timedelta(days=3 * 365))
+        key = generate_key(algorithm)
+        der = build_certificate(subject=seal_subject(department_name, credit_code), spki_der=public_key_der(key),
+                                issuer=self._root_name, issuer_key=self._root_key, issuer_spki_der=self._root.spki_der,
+                                not_before=valid_from, not_after=valid_until, ca=False)
+        info = describe_certificate(der)
+        self.keystore.put(info.key_id, key)
+        eseal = self._make_eseal(info) if algorithm == "sm2" else None
+        self.registry.add(der, eseal)
+        log.info("seal certificate issued", extra={"department": credit_code, "serial": f"{info.serial:x}",
+                                                   "algorithm": algorithm})
+        return info
+
+    def rotate_seal(self, credit_code: str, *, algorithm: Algorithm | None = None,
+                    valid_until: datetime | None = None) -> SealCertInfo:
+        """A new seal for the department; the former certificates stay so older seals still verify."""
+        current = self.registry.for_department(credit_code)
+        if not current:
+            raise ValueError(f"department {credit_code} has no seal to rotate")
+        return self.issue_seal(current[0].department_name, credit_code, algorithm=algorithm or current[0].algorithm,
+                               valid_until=valid_until)
+
+    def revoke_seal(self, serial: int, compromise_time: datetime) -> None:
+        self.registry.revoke(serial, compromise_time)
+        log.warning("seal certificate revoked", extra={"serial": f"{serial:x}",
+                                                       "compromise_time": compromise_time.isoformat()})
+
+    def _make_eseal(self, info: SealCertInfo) -> bytes:
+        """The GB/T 38540 SESeal, signed by the authority as seal maker (ECDSA P-256, see signer/README)."""
+        body = seal_info(es_id=f"{info.credit_code}-{info.serial:x}", name=f"{info.department_name}电子证照专用章",
+                         cert_der=info.der, picture_png=seal_png(info.department_name), created=_now(),
+                         valid_start=info.not_before, valid_end=info.not_after)
+        return SESeal({"eseal_info": body, "cert": self.registry.root_der, "sign_alg_id": ECDSA_SHA256_OID,
+                       "signed_value": sign(self._root_key, body.dump())}).dump()

@@ -1,0 +1,141 @@
+import io
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from asn1crypto import x509
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+from reportlab.pdfgen import canvas
+
+from ledger.errors import BadInput
+from signer.pdf_seal import PdfSealer
+from signer.pdf_verify import verify_pdf
+from signer.render import qr_payload, render_certificate
+
+from .conftest import MARKET, need, record
+
+TYPES = json.loads((Path(__file__).parents[2] / "ledger" / "data" / "certificate-types.json").read_text("utf-8"))
+URL = "https://certs.example.gov.cn/verify/"
+
+
+@pytest.fixture(scope="module")
+def sealed(city) -> bytes:
+    rec = record()
+    return city.pdf_sealer(city.market).seal_pdf(render_certificate(TYPES[0], rec, URL + rec["identifier"]))
+
+
+@pytest.fixture(scope="module")
+def nssdb(city, tmp_path_factory) -> str:
+    need("certutil")
+    d = tmp_path_factory.mktemp("nss")
+    subprocess.run(["certutil", "-N", "-d", f"sql:{d}", "--empty-password"], check=True, capture_output=True)
+    subprocess.run(["certutil", "-A", "-d", f"sql:{d}", "-n", "city-root", "-t", "C,C,C", "-i", str(city.root_pem)],
+                   check=True, capture_output=True)
+    return f"sql:{d}"
+
+
+def pdfsig(nssdb: str, pdf: bytes, tmp_path: Path) -> str:
+    need("pdfsig")
+    f = tmp_path / "doc.pdf"
+    f.write_bytes(pdf)
+    return subprocess.run(["pdfsig", "-nssdir", nssdb, str(f)], capture_output=True, text=True).stdout
+
+
+def test_render_has_embedded_cjk_font_and_text(sealed, tmp_path) -> None:
+    f = tmp_path / "c.pdf"
+    f.write_bytes(sealed)
+    fonts = subprocess.run(["pdffonts", str(f)], capture_output=True, text=True).stdout
+    assert "WenQuanYi" in fonts and " yes " in fonts  # embedded
+    text = subprocess.run(["pdftotext", str(f), "-"], capture_output=True, text=True).stdout
+    for expected in ("营业执照", "某某科技有限公司", "个人独资企业", MARKET[0], "2024-01-02", "11430000006122244L"):
+        assert expected in text
+
+
+def test_qr_payload() -> None:
+    assert qr_payload("1.2.3", URL + "1.2.3") == URL + "1.2.3"
+    assert qr_payload("1.2.3", "https://x/verify") == "https://x/verify?id=1.2.3"
+
+
+def test_pyhanko_validator_independently(city, sealed) -> None:
+    sig = PdfFileReader(io.BytesIO(sealed)).embedded_signatures[0]
+    ctx = ValidationContext(trust_roots=[x509.Certificate.load(city.authority.registry.root_der)], allow_fetching=False)
+    status = validate_pdf_signature(sig, ctx)
+    assert status.bottom_line and status.intact and status.trusted
+    assert sig.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
+
+
+def test_our_checks(city, sealed) -> None:
+    checks = verify_pdf(city.verifier, sealed, issuer_code=MARKET[1])
+    assert city.verifier.is_valid(checks), [c.to_dict() for c in checks]
+    wrong = {c.name: c for c in verify_pdf(city.verifier, sealed, issuer_code="11430000006122245J")}
+    assert wrong["seal_signer_matches"].reason == "department_mismatch"
+
+
+def test_pdfsig_valid_and_trusted(sealed, nssdb, tmp_path) -> None:
+    out = pdfsig(nssdb, sealed, tmp_path)
+    assert "Signature is Valid" in out and "Certificate is Trusted" in out, out
+
+
+def test_one_byte_of_pdf(city, sealed, nssdb, tmp_path) -> None:
+    pdf = bytearray(sealed)
+    at = pdf.index(b"/Creator")  # inside the signed byte range
+    pdf[at + 3] ^= 0x01
+    out = pdfsig(nssdb, bytes(pdf), tmp_path)
+    assert "Signature is Valid" not in out and "Digest Mismatch" in out, out
+    checks = {c.name: c for c in verify_pdf(city.verifier, bytes(pdf), issuer_code=MARKET[1])}
+    assert checks["seal_intact"].status.value == "INVALID"
+
+
+def test_foreign_root_not_trusted(city, foreign, nssdb, tmp_path) -> None:
+    keystore, other = foreign
+    impostor = other.issue_seal(*MARKET)
+    pdf = PdfSealer.load(keystore, other.registry, impostor.serial).seal_pdf(
+        render_certificate(TYPES[0], record(), URL))
+    checks = {c.name: c for c in verify_pdf(city.verifier, pdf, issuer_code=MARKET[1])}
+    assert checks["seal_chain"].status.value == "INVALID"
+    out = pdfsig(nssdb, pdf, tmp_path)
+    assert "Certificate is Trusted" not in out, out
+
+
+def test_sm2_key_cannot_seal_pdf(city) -> None:
+    with pytest.raises(BadInput) as e:
+        city.pdf_sealer(city.civil_sm2)
+    assert e.value.code == "pdf_seal_algorithm"
+
+
+def _encrypted_pdf() -> bytes:
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, encrypt="secret")
+    c.drawString(100, 700, "locked")
+    c.save()
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("data,code", [
+    (b"PK\x03\x04 this is a zip", "pdf_not_pdf"),
+    (b"", "pdf_not_pdf"),
+    (b"%PDF-1.7\n garbage without objects", "pdf_malformed"),
+    (_encrypted_pdf(), "pdf_encrypted"),
+])
+def test_bad_pdfs(city, data, code) -> None:
+    with pytest.raises(BadInput) as e:
+        city.pdf_sealer(city.market).seal_pdf(data)
+    assert e.value.code == code
+    with pytest.raises(BadInput) as e:
+        verify_pdf(city.verifier, data)
+    assert e.value.code == code
+
+
+def test_unsealed_pdf(city) -> None:
+    with pytest.raises(BadInput) as e:
+        verify_pdf(city.verifier, render_certificate(TYPES[0], record(), URL))
+    assert e.value.code == "pdf_not_sealed"
+
+
+def test_render_needs_core_fields() -> None:
+    with pytest.raises(BadInput) as e:
+        render_certificate(TYPES[0], {"identifier": "x"}, URL)
+    assert e.value.code == "record_field_missing"

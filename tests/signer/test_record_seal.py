@@ -1,0 +1,213 @@
+import subprocess
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from asn1crypto import cms
+
+from ledger.checks import Status
+from ledger.errors import BadInput
+from signer.canonical import canonical_record
+from signer.record_seal import Sealer
+from signer.ses import SESSignature
+from signer.verify import SealVerifier
+
+from .conftest import CIVIL, MARKET, record
+
+
+def statuses(checks) -> dict[str, tuple[str, str]]:
+    return {c.name: (c.status.value, c.reason) for c in checks}
+
+
+def assert_valid(checks) -> None:
+    assert all(c.status is Status.VALID for c in checks), statuses(checks)
+
+
+def test_p256_round_trip_and_structure(city) -> None:
+    rec = record()
+    seal = city.sealer(city.market).seal_record(rec)
+    assert_valid(city.verifier.verify_record(rec, seal))
+    assert_valid(city.verifier.verify_record(canonical_record(rec), seal))
+    info = cms.ContentInfo.load(seal)
+    assert info["content_type"].native == "signed_data"
+    sd = info["content"]
+    assert sd["encap_content_info"]["content"].native is None  # detached
+    attrs = {a["type"].native for a in sd["signer_infos"][0]["signed_attrs"]}
+    assert attrs == {"content_type", "signing_time", "message_digest"}
+    assert sd["certificates"][0].chosen.dump() == city.market.der
+    assert info.dump(force=True) == seal  # our hand-written DER is canonical DER
+
+
+def test_openssl_cms_verify(city, tmp_path) -> None:
+    rec = record()
+    (tmp_path / "seal.p7s").write_bytes(city.sealer(city.market).seal_record(rec))
+    (tmp_path / "rec.json").write_bytes(canonical_record(rec))
+    cmd = ["openssl", "cms", "-verify", "-inform", "DER", "-in", str(tmp_path / "seal.p7s"), "-content",
+           str(tmp_path / "rec.json"), "-binary", "-CAfile", str(city.root_pem), "-out", "/dev/null"]
+    ok = subprocess.run(cmd, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    (tmp_path / "rec.json").write_bytes(canonical_record(record(holder="某某科技有限公司X")))
+    assert subprocess.run(cmd, capture_output=True).returncode != 0
+
+
+def test_batch_seals(city) -> None:
+    recs = [record(number=f"No.{i}") for i in range(50)]
+    t = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=1)
+    seals = city.sealer(city.market).seal_records(recs, signing_time=t)
+    for r, s in zip(recs, seals):
+        checks = city.verifier.verify_record(r, s)
+        assert_valid(checks)
+        assert checks[2].data["signing_time"] == t.isoformat()
+
+
+def test_one_byte_of_record(city) -> None:
+    rec = record()
+    seal = city.sealer(city.market).seal_record(rec)
+    data = bytearray(canonical_record(rec))
+    data[data.index(b"No.") + 3] ^= 0x01
+    s = statuses(city.verifier.verify_record(bytes(data), seal))
+    assert s["seal_intact"] == ("INVALID", "digest_mismatch")
+
+
+def test_flipped_signature_byte(city) -> None:
+    rec = record()
+    seal = bytearray(city.sealer(city.market).seal_record(rec))
+    seal[-5] ^= 0x40
+    assert statuses(city.verifier.verify_record(rec, bytes(seal)))["seal_intact"][0] == "INVALID"
+
+
+def test_other_departments_key(city) -> None:
+    rec = record(MARKET)
+    s = statuses(city.verifier.verify_record(rec, city.sealer(city.police).seal_record(rec)))
+    assert s["seal_intact"][0] == "VALID" and s["seal_chain"][0] == "VALID"
+    assert s["seal_signer_matches"] == ("INVALID", "department_mismatch")
+
+
+def test_key_chained_to_other_root(city, foreign) -> None:
+    keystore, other = foreign
+    impostor = other.issue_seal(*MARKET)
+    rec = record(MARKET)
+    seal = Sealer.load(keystore, other.registry, impostor.serial).seal_record(rec)
+    s = statuses(city.verifier.verify_record(rec, seal))
+    assert s["seal_chain"] == ("INVALID", "issuer_signature_invalid")  # same root name, other key
+    assert s["seal_signer_matches"][0] == "VALID"
+
+
+def test_compromise_time(city) -> None:
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    info = city.authority.issue_seal("某市教育局", "11430000006122247B", valid_from=now - timedelta(days=1))
+    sealer = city.sealer(info)
+    rec = record(("某市教育局", "11430000006122247B"))
+    before = sealer.seal_record(rec, signing_time=now - timedelta(minutes=10))
+    after = sealer.seal_record(rec, signing_time=now + timedelta(minutes=10))
+    city.authority.revoke_seal(info.serial, now)
+    ok = statuses(city.verifier.verify_record(rec, before))
+    assert ok["seal_certificate_valid"] == ("VALID", "signed_before_compromise")
+    assert statuses(city.verifier.verify_record(rec, after))["seal_certificate_valid"] == (
+        "INVALID", "signed_after_compromise")
+    late = statuses(city.verifier.verify_record(rec, before, anchored_at=now + timedelta(hours=1)))
+    assert late["seal_certificate_valid"] == ("INVALID", "anchored_after_compromise")
+
+
+def test_expired_certificate_and_rotation(city) -> None:
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    old = city.authority.issue_seal("某市交通运输局", "11430000006122248U", valid_from=now - timedelta(days=1000),
+                                    valid_until=now - timedelta(days=1))
+    city.authority.rotate_seal("11430000006122248U")
+    rec = record(("某市交通运输局", "11430000006122248U"))
+    sealer = city.sealer(old)
+    expired = statuses(city.verifier.verify_record(rec, sealer.seal_record(rec)))
+    assert expired["seal_certificate_valid"] == ("INVALID", "expired_at_signing")
+    older = sealer.seal_record(rec, signing_time=now - timedelta(days=30))
+    assert_valid(city.verifier.verify_record(rec, older))  # former seal, made while valid
+
+
+def test_sm2_round_trip_and_ses_structure(city) -> None:
+    rec = record(CIVIL)
+    seal = city.sealer(city.civil_sm2).seal_record(rec)
+    assert_valid(city.verifier.verify_record(rec, seal))
+    ses = SESSignature.load(seal)
+    assert ses.dump(force=True) == seal
+    assert ses["signature_alg_id"].dotted == "1.2.156.10197.1.501"
+    eseal = ses["to_sign"]["eseal"]["eseal_info"]
+    assert eseal["header"]["id"].native == "ES" and eseal["header"]["version"].native == 4
+    assert eseal["property"]["cert_list"].native == [city.civil_sm2.der]
+    assert eseal["picture"]["data"].native.startswith(b"\x89PNG")
+    bad = statuses(city.verifier.verify_record(record(CIVIL, holder="别人"), seal))
+    assert bad["seal_intact"] == ("INVALID", "digest_mismatch")
+    other = statuses(city.verifier.verify_record(record(MARKET), city.sealer(city.civil_sm2).seal_record(record(MARKET))))
+    assert other["seal_signer_matches"] == ("INVALID", "department_mismatch")
+
+
+def _sm2_files(city, tmp_path, seal: bytes):
+    ses = SESSignature.load(seal)
+    (tmp_path / "tbs.der").write_bytes(ses["to_sign"].dump())
+    (tmp_path / "sig.der").write_bytes(ses["signature"].native)
+    (tmp_path / "cert.der").write_bytes(city.civil_sm2.der)
+    pub = subprocess.run(["openssl", "x509", "-inform", "DER", "-in", str(tmp_path / "cert.der"), "-noout",
+                          "-pubkey"], capture_output=True, check=True).stdout
+    (tmp_path / "pub.pem").write_bytes(pub)
+    return ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", str(tmp_path / "pub.pem"), "-rawin", "-digest",
+            "sm3", "-pkeyopt", "distid:1234567812345678", "-in", str(tmp_path / "tbs.der"), "-sigfile",
+            str(tmp_path / "sig.der")]
+
+
+def test_sm2_openssl_verifies_our_seal(city, tmp_path) -> None:
+    cmd = _sm2_files(city, tmp_path, city.sealer(city.civil_sm2).seal_record(record(CIVIL)))
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0 and "Verified Successfully" in r.stdout, r.stdout + r.stderr
+    tbs = bytearray((tmp_path / "tbs.der").read_bytes())
+    tbs[-3] ^= 1
+    (tmp_path / "tbs.der").write_bytes(bytes(tbs))
+    assert subprocess.run(cmd, capture_output=True).returncode != 0
+
+
+def test_sm2_we_verify_openssl_signature(city, tmp_path) -> None:
+    """openssl signs the TBS_Sign with the department's key (from the key store PEM); we verify it."""
+    seal = city.sealer(city.civil_sm2).seal_record(record(CIVIL))
+    _sm2_files(city, tmp_path, seal)
+    key_pem = (city.tmp / "keys" / f"{city.civil_sm2.key_id}.pem")
+    sig = subprocess.run(["openssl", "pkeyutl", "-sign", "-inkey", str(key_pem), "-passin", "pass:test-password",
+                          "-rawin", "-digest", "sm3", "-pkeyopt", "distid:1234567812345678", "-in",
+                          str(tmp_path / "tbs.der")], capture_output=True, check=True).stdout
+    ses = SESSignature.load(seal)
+    rebuilt = SESSignature({"to_sign": ses["to_sign"], "cert": ses["cert"], "signature_alg_id": ses["signature_alg_id"],
+                            "signature": sig}).dump()
+    assert rebuilt != seal
+    assert_valid(city.verifier.verify_record(record(CIVIL), rebuilt))
+
+
+def test_sm2_eseal_must_come_from_authority(city, foreign) -> None:
+    keystore, other = foreign
+    impostor = other.issue_seal(*CIVIL, algorithm="sm2")
+    seal = Sealer.load(keystore, other.registry, impostor.serial).seal_record(record(CIVIL))
+    s = statuses(city.verifier.verify_record(record(CIVIL), seal))
+    assert s["seal_intact"] == ("INVALID", "eseal_invalid") and s["seal_chain"][0] == "INVALID"
+
+
+@pytest.mark.parametrize("seal", [b"", b"not a seal at all", b"\x30\x82\xff\xff" + b"\x00" * 40,
+                                  bytes.fromhex("3080") + b"\x00" * 30])
+def test_malformed_seals(city, seal) -> None:
+    with pytest.raises(BadInput) as e:
+        city.verifier.verify_record(record(), seal)
+    assert e.value.code == "seal_malformed"
+
+
+def test_truncated_seal(city) -> None:
+    seal = city.sealer(city.market).seal_record(record())
+    with pytest.raises(BadInput) as e:
+        city.verifier.verify_record(record(), seal[:-10])
+    assert e.value.code == "seal_malformed"
+
+
+def test_record_not_json(city) -> None:
+    with pytest.raises(BadInput) as e:
+        city.sealer(city.market).seal_record(b"{broken")
+    assert e.value.code == "record_not_json"
+
+
+def test_fresh_verifier_from_persisted_registry(city) -> None:
+    from signer.registry import SealRegistry
+    rec = record()
+    seal = city.sealer(city.market).seal_record(rec)
+    v = SealVerifier(SealRegistry.from_dict(city.authority.registry.to_dict()))
+    assert_valid(v.verify_record(rec, seal))
