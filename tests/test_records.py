@@ -1,0 +1,229 @@
+"""The schema (migrated by Alembic) on SQLite and PostgreSQL, bulk inserts and the anchoring outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import threading
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, func, select, text
+
+from ledger.catalogue import import_catalogue
+from ledger.errors import Conflict
+from ledger.db import default_url, make_engine, migrate
+from ledger.identifiers import make_identifier
+from ledger.metadata import holder_key
+from ledger.records import (
+    AnchorOutbox,
+    Base,
+    Batch,
+    Certificate,
+    CertificateType,
+    Organization,
+    batch_leaves,
+    claim_batch,
+    complete_batch,
+    insert_certificates,
+    mark_sent,
+    unfinished_batches,
+)
+from ledger.uscc import derive_uscc
+
+SECRET = b"platform-secret-for-tests"
+
+
+def fake_root(leaves: list[bytes]) -> bytes:
+    return hashlib.sha256(b"".join(leaves)).digest()
+
+
+def make_org(sessions, seed: str) -> Organization:
+    with sessions.begin() as s:
+        org = Organization(kind="department", name=seed, uscc=derive_uscc(seed, division="430100"))
+        s.add(org)
+    return org
+
+
+@pytest.fixture
+def ctype(engine: Engine, sessions) -> CertificateType:
+    with sessions() as s:
+        empty = s.scalar(select(func.count()).select_from(CertificateType)) == 0
+    if empty:
+        import_catalogue(sessions())
+    with sessions() as s:
+        return s.execute(select(CertificateType).where(CertificateType.seq == 1)).scalar_one()
+
+
+def cert_rows(org: Organization, ctype: CertificateType, n: int, tag: str, start: int = 1) -> list[dict]:
+    rows = []
+    for i in range(start, start + n):
+        serial = f"2025{i:07d}"
+        number = f"{tag}-{i}"
+        rows.append({
+            "identifier": make_identifier(ctype.code, org.uscc, serial, 1),
+            "type_code": ctype.code,
+            "issuer_org_id": org.id,
+            "number": number,
+            "holder_key": holder_key(SECRET, "001", f"{tag}{i}"),
+            "issued_on": dt.date(2025, 1, 2),
+            "valid_from": dt.date(2025, 1, 2),
+            "valid_until": None,
+            "metadata": {"number": number, "holder": "某公司", "fields": {"k": i}},
+            "record": '{"number":"%s"}' % number,
+            "salt": os.urandom(16).hex(),
+            "record_seal": os.urandom(300),
+            "leaf": hashlib.sha256(f"{tag}{i}".encode()).digest(),
+        })
+    return rows
+
+
+def test_migrations_match_the_models(engine: Engine) -> None:
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    migrate(engine)  # idempotent
+
+
+def test_sqlite_engine_uses_wal_and_foreign_keys(tmp_path) -> None:
+    eng = make_engine(f"sqlite:///{tmp_path / 'sub' / 'x.db'}")
+    with eng.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    eng.dispose()
+
+
+def test_default_url_honours_environment(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("CERTLEDGER_HOME", str(tmp_path))
+    assert default_url() == f"sqlite:///{tmp_path / 'certledger.db'}"
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://u@127.0.0.1/x")
+    assert default_url() == "postgresql+psycopg://u@127.0.0.1/x"
+
+
+def test_bulk_insert_returns_ids_in_order_and_queues_leaves(engine: Engine, sessions, ctype) -> None:
+    org = make_org(sessions, "bulk-insert")
+    rows = cert_rows(org, ctype, 500, "bulk")
+    with engine.begin() as conn:
+        ids = insert_certificates(conn, rows)
+    assert len(ids) == 500 and len(set(ids)) == 500
+    with sessions() as s:
+        got = {c.id: c for c in s.execute(select(Certificate).where(Certificate.id.in_(ids))).scalars()}
+        for i, row in zip(ids, rows, strict=True):
+            assert got[i].identifier == row["identifier"]
+            assert got[i].meta["fields"]["k"] == int(row["number"].split("-")[1])
+            assert got[i].status == "01" and got[i].version == 1
+        queued = s.execute(select(AnchorOutbox).where(AnchorOutbox.org_id == org.id)).scalars().all()
+        assert sorted(q.certificate_id for q in queued) == sorted(ids)
+        assert {q.leaf for q in queued} == {r["leaf"] for r in rows}
+
+
+def test_duplicates_are_refused_and_roll_back_the_whole_batch(engine: Engine, sessions, ctype) -> None:
+    org = make_org(sessions, "duplicates")
+    with engine.begin() as conn:
+        insert_certificates(conn, cert_rows(org, ctype, 3, "dup"))
+    again = cert_rows(org, ctype, 2, "dup", start=3)  # number dup-3 exists already
+    again[1]["identifier"] = make_identifier(ctype.code, org.uscc, "20259999999", 1)
+    with pytest.raises(Conflict) as e:
+        with engine.begin() as conn:
+            insert_certificates(conn, again)
+    assert e.value.code == "certificate_duplicate"
+    with engine.connect() as conn:
+        n = conn.execute(select(func.count()).select_from(Certificate).where(Certificate.issuer_org_id == org.id))
+        assert n.scalar() == 3
+    # a new version of the same number is allowed
+    v2 = cert_rows(org, ctype, 1, "dup", start=1)[0]
+    v2.update(version=2, identifier=make_identifier(ctype.code, org.uscc, "20250000001", 2))
+    with engine.begin() as conn:
+        insert_certificates(conn, [v2])
+
+
+def test_claim_record_and_complete_a_batch(engine: Engine, sessions, ctype) -> None:
+    org = make_org(sessions, "outbox-flow")
+    rows = cert_rows(org, ctype, 10, "flow")
+    with engine.begin() as conn:
+        ids = insert_certificates(conn, rows)
+    batch = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=8, root_of=fake_root)
+    assert batch is not None and batch.leaf_count == 8 and batch.status == "pending"
+    leaves = [r["leaf"] for r in rows[:8]]
+    assert batch.root == fake_root(leaves)
+    # what a restarted worker sees: the intended batch, with its leaves in tree order
+    with sessions() as s:
+        assert batch.id in [b.id for b in unfinished_batches(s, "certificate")]
+        assert batch_leaves(s, batch.id) == leaves
+        claimed = s.execute(select(Certificate.id, Certificate.batch_id, Certificate.leaf_index)
+                            .where(Certificate.id.in_(ids)).order_by(Certificate.id)).all()
+        assert [(c.batch_id, c.leaf_index) for c in claimed] == [(batch.id, i) for i in range(8)] + [(None, None)] * 2
+    mark_sent(sessions(), batch.id, b"\x01" * 32)
+    with sessions() as s:
+        assert s.get(Batch, batch.id).status == "sent"
+    proofs = [bytes([i]) * 64 for i in range(8)]
+    when = dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    complete_batch(sessions(), batch.id, tx_hash=b"\x01" * 32, block_number=42, block_time=when, proofs=proofs)
+    with sessions() as s:
+        b = s.get(Batch, batch.id)
+        assert (b.status, b.block_number, b.block_time.astimezone(dt.UTC)) == ("anchored", 42, when)
+        assert batch.id not in [x.id for x in unfinished_batches(s)]
+        got = s.execute(select(Certificate.leaf_index, Certificate.proof).where(Certificate.batch_id == batch.id)).all()
+        assert sorted(got) == [(i, proofs[i]) for i in range(8)]
+        left = s.execute(select(AnchorOutbox.certificate_id).where(AnchorOutbox.org_id == org.id)).scalars().all()
+        assert sorted(left) == ids[8:]
+    second = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=8, root_of=fake_root)
+    assert second is not None and second.leaf_count == 2
+    assert claim_batch(sessions(), kind="certificate", org_id=org.id, limit=8, root_of=fake_root) is None
+
+
+def test_a_failed_claim_leaves_rows_queued(engine: Engine, sessions, ctype) -> None:
+    org = make_org(sessions, "outbox-crash")
+    with engine.begin() as conn:
+        insert_certificates(conn, cert_rows(org, ctype, 4, "crash"))
+
+    def crash(_leaves: list[bytes]) -> bytes:
+        raise RuntimeError("worker died while building the tree")
+
+    with pytest.raises(RuntimeError):
+        claim_batch(sessions(), kind="certificate", org_id=org.id, limit=10, root_of=crash)
+    batch = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=10, root_of=fake_root)
+    assert batch is not None and batch.leaf_count == 4
+
+
+def test_concurrent_workers_claim_disjoint_rows(engine: Engine, sessions, ctype) -> None:
+    org = make_org(sessions, "outbox-concurrent")
+    with engine.begin() as conn:
+        insert_certificates(conn, cert_rows(org, ctype, 300, "conc"))
+    claimed: list[Batch] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        try:
+            while (b := claim_batch(sessions(), kind="certificate", org_id=org.id, limit=7, root_of=fake_root)):
+                with lock:
+                    claimed.append(b)
+        except BaseException as e:  # surfaced below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sum(b.leaf_count for b in claimed) == 300
+    with sessions() as s:
+        rows = s.execute(select(AnchorOutbox.batch_id, AnchorOutbox.leaf_index, AnchorOutbox.certificate_id)
+                         .where(AnchorOutbox.org_id == org.id)).all()
+        assert all(r.batch_id is not None for r in rows)
+        assert len({r.certificate_id for r in rows}) == 300
+        for b in claimed:
+            assert batch_leaves(s, b.id) and b.root == fake_root(batch_leaves(s, b.id))
+
+
+def test_each_test_session_has_a_private_database(engine: Engine, tmp_path_factory) -> None:
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            assert conn.execute(text("SELECT current_schema()")).scalar().startswith("t_")
+        else:
+            assert str(tmp_path_factory.getbasetemp()) in conn.exec_driver_sql("PRAGMA database_list").all()[0][2]
