@@ -3,4 +3,5 @@
 pytest_plugins: list[str] = [
     "tests.fixtures.chain",
     "tests.fixtures.db",
+    "tests.fixtures.ipfs",
 ]
