@@ -18,7 +18,7 @@ from ledger.localstack import free_port, start_hardhat, stop
 
 def register(contract: LedgerContract, admin: LocalAccount, kind: OrgKind = OrgKind.DEPARTMENT) -> LocalAccount:
     account = Account.create()
-    contract.register_organization(admin, account.address, kind, "11330100MB0000000X", os.urandom(32))
+    contract.register_organization(admin, account.address, kind, "11430100851952982H", os.urandom(32))
     return account
 
 

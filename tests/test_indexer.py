@@ -24,7 +24,7 @@ def count(engine: Engine, model) -> int:
 def test_indexer_projects_events_and_resumes(engine: Engine, chain: ChainClient, admin: LocalAccount) -> None:
     contract, deployment = LedgerContract.deploy(chain, admin)
     issuer = Account.create()
-    contract.register_organization(admin, issuer.address, OrgKind.DEPARTMENT, "11330100MB0000000X", b"\x01" * 32)
+    contract.register_organization(admin, issuer.address, OrgKind.DEPARTMENT, "11430100851952982H", b"\x01" * 32)
     root, leaf = os.urandom(32), os.urandom(32)
     contract.anchor(issuer, root, 5, BatchKind.CERTIFICATES)
     contract.set_status(issuer, root, leaf, LeafStatus.SUSPENDED)
@@ -40,7 +40,7 @@ def test_indexer_projects_events_and_resumes(engine: Engine, chain: ChainClient,
         status = s.get(ChainLeafStatus, (root, leaf))
         assert status is not None and status.status == "02"
         org = s.get(ChainOrg, issuer.address)
-        assert org is not None and org.active and org.uscc_hash == uscc_hash("11330100MB0000000X")
+        assert org is not None and org.active and org.uscc_hash == uscc_hash("11430100851952982H")
 
     assert indexer.run_until_head() == 0  # nothing new, nothing applied twice
 
@@ -58,7 +58,7 @@ def test_indexer_projects_events_and_resumes(engine: Engine, chain: ChainClient,
 def test_two_indexers_at_once_apply_each_event_once(engine: Engine, chain: ChainClient, admin: LocalAccount) -> None:
     contract, deployment = LedgerContract.deploy(chain, admin)
     issuer = Account.create()
-    contract.register_organization(admin, issuer.address, OrgKind.DEPARTMENT, "11330100MB0000000X", b"\x01" * 32)
+    contract.register_organization(admin, issuer.address, OrgKind.DEPARTMENT, "11430100851952982H", b"\x01" * 32)
     roots = [os.urandom(32) for _ in range(12)]
     for r in roots:
         contract.anchor(issuer, r, 1, BatchKind.CERTIFICATES)

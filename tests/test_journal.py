@@ -26,7 +26,7 @@ def test_replay_rebuilds_the_same_chain(tmp_path: Path) -> None:
     try:
         client = ChainClient(url, journal=journal)
         contract, deployment = LedgerContract.deploy(client, admin)
-        contract.register_organization(admin, issuer.address, OrgKind.DEPARTMENT, "11330100MB0000000X", os.urandom(32))
+        contract.register_organization(admin, issuer.address, OrgKind.DEPARTMENT, "11430100851952982H", os.urandom(32))
         anchored = contract.anchor(issuer, root, 3, BatchKind.CERTIFICATES)
         contract.set_status(issuer, root, leaf, LeafStatus.REVOKED)
         before = contract.anchor_of(root)
