@@ -21,7 +21,7 @@ from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
-from web3.types import TxReceipt
+from web3.types import RPCEndpoint, TxReceipt
 
 from ledger.errors import ChainRevert, ServiceUnavailable
 from ledger.journal import TxJournal
@@ -97,7 +97,9 @@ class ChainClient:
     ) -> None:
         self.rpc_url = rpc_url
         self.journal = journal
-        self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
+        # web3 asks eth_chainId twice per contract call unless it may cache that one answer.
+        self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 60}, cache_allowed_requests=True,
+                                    cacheable_requests={RPCEndpoint("eth_chainId")}))
         self.confirmations = confirmations
         self.receipt_timeout = receipt_timeout
         self._chain_id: int | None = None

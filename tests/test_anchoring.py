@@ -1,0 +1,129 @@
+"""The anchoring worker on the real chain and both databases, including a SIGKILL between send and record."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+
+from sqlalchemy import select
+
+from ledger.anchoring import CRASH_ENV, Anchorer, _root_of
+from ledger.catalogue import CITY_DIVISION, type_code
+from ledger.config import REPO_ROOT
+from ledger.issuance import issue_many
+from ledger.library import Library
+from ledger.onboarding import create_organization
+from ledger.records import AnchorOutbox, Batch, Certificate, CertificateType, Organization, claim_batch
+from ledger.uscc import derive_uscc
+from tests.fixtures.library import LibraryEnv, sample_request
+
+WORKER = "from ledger.anchoring import Anchorer; from ledger.library import Library; " \
+         "print(len(Anchorer(Library.from_settings()).run_once(force=True)))"
+
+
+def _department_with_type(env: LibraryEnv) -> tuple[Organization, CertificateType]:
+    """A new department defining its own type, so its queue holds only this test's leaves."""
+    lib = env.lib
+    org = create_organization(lib, kind="department", name=f"测试局{uuid.uuid4().hex[:6]}",
+                              uscc=derive_uscc(uuid.uuid4().hex, division=CITY_DIVISION))
+    template = env.types["skill"]
+    with lib.sessions() as s, s.begin():
+        ctype = CertificateType(code=type_code(org.uscc, 1), seq=1, name=f"测试证书{org.uscc}", department_id=org.id,
+                                holder_kind=template.holder_kind, validity_years=None, fields=template.fields)
+        s.add(ctype)
+    return org, ctype
+
+
+def _certificates(lib: Library, ids: list[int]) -> list[Certificate]:
+    with lib.sessions() as s:
+        return list(s.execute(select(Certificate).where(Certificate.id.in_(ids)).order_by(Certificate.id)).scalars())
+
+
+def _assert_anchored_once(lib: Library, certs: list[Certificate]) -> None:
+    """Every certificate has a proof that the contract accepts, and each root has exactly one Anchored event."""
+    contract = lib.contract
+    with lib.sessions() as s:
+        batches = {b.id: b for b in s.execute(select(Batch).where(Batch.id.in_({c.batch_id for c in certs}))).scalars()}
+    for cert in certs:
+        batch = batches[cert.batch_id]
+        assert batch.status == "anchored" and cert.proof is not None
+        proof = [cert.proof[i:i + 32] for i in range(0, len(cert.proof), 32)]
+        result = contract.verify(batch.root, cert.leaf, proof)
+        assert result.included and result.status == 1
+    for batch in batches.values():
+        events = contract.contract.events.Anchored.get_logs(argument_filters={"root": batch.root}, from_block=0)
+        assert len(events) == 1 and bytes(events[0]["transactionHash"]) == batch.tx_hash
+        assert events[0]["blockNumber"] == batch.block_number
+
+
+def test_anchor_by_count_and_age(library_env: LibraryEnv) -> None:
+    lib = library_env.lib
+    org, ctype = _department_with_type(library_env)
+    first = issue_many(lib, org, [sample_request(ctype) for _ in range(2)])
+    anchorer = Anchorer(lib, max_leaves=3, max_age=3600)
+    assert all(b.org_id != org.id for b in anchorer.run_once())  # 2 young leaves: not due
+    second = issue_many(lib, org, [sample_request(ctype) for _ in range(3)])
+    mine = [b for b in anchorer.run_once() if b.org_id == org.id]
+    assert [b.leaf_count for b in mine] == [3]  # one full batch; the other 2 leaves wait
+    assert not [b for b in anchorer.run_once() if b.org_id == org.id]
+    assert [b.leaf_count for b in Anchorer(lib, max_leaves=3, max_age=0).run_once() if b.org_id == org.id] == [2]
+    certs = _certificates(lib, [c.id for c in first + second])
+    assert len({c.batch_id for c in certs}) == 2 and [c.leaf_index for c in certs] == [0, 1, 2, 0, 1]
+    _assert_anchored_once(lib, certs)
+    with lib.sessions() as s:
+        assert s.execute(select(AnchorOutbox).where(AnchorOutbox.org_id == org.id)).first() is None
+
+
+def test_force_anchors_everything_and_nothing_twice(library_env: LibraryEnv) -> None:
+    lib = library_env.lib
+    org, ctype = _department_with_type(library_env)
+    issued = issue_many(lib, org, [sample_request(ctype) for _ in range(25)])
+    done = [b for b in Anchorer(lib, max_leaves=10).run_once(force=True) if b.org_id == org.id]
+    assert [b.leaf_count for b in done] == [10, 10, 5]
+    assert not [b for b in Anchorer(lib).run_once(force=True) if b.org_id == org.id]
+    _assert_anchored_once(lib, _certificates(lib, [c.id for c in issued]))
+
+
+def test_batch_claimed_but_never_sent_is_sent_on_restart(library_env: LibraryEnv) -> None:
+    """A worker that died after claiming (before sending) leaves a pending batch; the next run anchors it."""
+    lib = library_env.lib
+    org, ctype = _department_with_type(library_env)
+    issued = issue_many(lib, org, [sample_request(ctype) for _ in range(3)])
+    with lib.sessions() as s:
+        batch = claim_batch(s, kind="certificate", org_id=org.id, limit=100, root_of=_root_of)
+    assert lib.contract.anchor_of(batch.root) is None
+    done = [b for b in Anchorer(lib).run_once() if b.id == batch.id]
+    assert len(done) == 1 and not done[0].recovered
+    _assert_anchored_once(lib, _certificates(lib, [c.id for c in issued]))
+
+
+def test_worker_killed_between_send_and_record(library_env: LibraryEnv) -> None:
+    """SIGKILL right after the anchoring transaction is mined: restart records it; nothing lost or anchored twice."""
+    lib = library_env.lib
+    org, ctype = _department_with_type(library_env)
+    issued = issue_many(lib, org, [sample_request(ctype) for _ in range(40)])
+    Anchorer(lib).run_once(force=True)  # settle other tests' queues, so the worker's first batch is ours
+    more = issue_many(lib, org, [sample_request(ctype) for _ in range(30)])
+    env = {**os.environ, **library_env.env, CRASH_ENV: "1"}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    crashed = subprocess.run([sys.executable, "-c", WORKER], env=env, cwd=REPO_ROOT, capture_output=True, timeout=120)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr.decode()[-2000:]
+    with lib.sessions() as s:
+        pending = s.execute(select(Batch).where(Batch.org_id == org.id, Batch.status != "anchored")).scalars().all()
+    assert len(pending) == 1 and pending[0].leaf_count == 30
+    anchor = lib.contract.anchor_of(pending[0].root)
+    assert anchor is not None and anchor.issuer == org.chain_address  # on chain, but not recorded
+    assert all(c.proof is None for c in _certificates(lib, [c.id for c in more]))
+
+    env.pop(CRASH_ENV)
+    restarted = subprocess.run([sys.executable, "-c", WORKER], env=env, cwd=REPO_ROOT, capture_output=True, timeout=120)
+    assert restarted.returncode == 0, restarted.stderr.decode()[-2000:]
+    certs = _certificates(lib, [c.id for c in issued + more])
+    assert len(certs) == 70
+    _assert_anchored_once(lib, certs)
+    with lib.sessions() as s:
+        recovered = s.get(Batch, pending[0].id)
+    assert recovered.status == "anchored" and recovered.block_number == anchor.block_number
