@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.config import get_settings
+from ledger.config import Settings, get_settings
 from ledger.records import dump_json
 
 log = logging.getLogger(__name__)
@@ -33,9 +33,9 @@ SQLITE_PRAGMAS = (
 )
 
 
-def default_url() -> str:
+def default_url(settings: Settings | None = None) -> str:
     """``DATABASE_URL``, else an SQLite file under CERTLEDGER_HOME (the repo's ``var/`` by default)."""
-    settings = get_settings()
+    settings = settings or get_settings()
     return settings.database_url or f"sqlite:///{settings.home / 'certledger.db'}"
 
 

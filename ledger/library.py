@@ -20,7 +20,7 @@ from ledger import keys, seals_store
 from ledger.chain import ChainClient
 from ledger.config import Settings, get_settings
 from ledger.contract import Deployment, LedgerContract
-from ledger.db import make_engine, session_factory
+from ledger.db import default_url, make_engine, session_factory
 from ledger.envelope import KeyRing, load_keyring
 from ledger.errors import NotFound, ServiceUnavailable
 from ledger.ipfs import IpfsStore
@@ -68,12 +68,12 @@ class Library:
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, engine: Engine | None = None) -> Library:
         settings = settings or get_settings()
-        engine = engine or make_engine(settings.database_url or f"sqlite:///{settings.home / 'certledger.db'}")
+        engine = engine or make_engine(default_url(settings))
         chain = ChainClient(
             settings.rpc_url,
             confirmations=settings.confirmations,
             receipt_timeout=settings.receipt_timeout,
-            journal=TxJournal(settings.home / "chain-journal.jsonl"),
+            journal=TxJournal(settings.home / "chain-journal.jsonl") if settings.chain_journal else None,
         )
         contract = None
         if settings.contract_address:

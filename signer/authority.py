@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from asn1crypto import x509
 
-from .certificates import SealCertInfo, build_certificate, check_credit_code, describe_certificate, seal_subject, utc
+from ledger.uscc import validate_uscc
+
+from .certificates import SealCertInfo, build_certificate, describe_certificate, now_utc, seal_subject, utc
 from .keys import Algorithm, generate_key, public_key_der, sign
 from .keystore import KeyStore
 from .registry import SealRegistry
@@ -17,10 +19,6 @@ from .ses import ECDSA_SHA256_OID, SESeal, seal_info
 log = logging.getLogger(__name__)
 
 ROOT_KEY_ID = "city-root"
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 class SealAuthority:
@@ -37,7 +35,7 @@ class SealAuthority:
     def create(cls, keystore: KeyStore, *, name: str = "城市电子印章管理中心", years: int = 20,
                now: datetime | None = None) -> SealAuthority:
         """A new city root (P-256), its key put in the key store, and an empty registry."""
-        now = utc(now or _now())
+        now = utc(now or now_utc())
         key = generate_key("p256")
         subject = x509.Name.build({"country_name": "CN", "organization_name": name,
                                    "common_name": f"{name}根证书"}, use_printable=False)
@@ -51,11 +49,15 @@ class SealAuthority:
 
     def issue_seal(self, department_name: str, credit_code: str, *, algorithm: Algorithm = "p256",
                    valid_from: datetime | None = None, valid_until: datetime | None = None) -> SealCertInfo:
-        """A seal certificate and key for a department (3 years unless told); the key goes to the key store."""
-        check_credit_code(credit_code)
+        """A seal certificate and key for a department (3 years unless told); the key goes to the key store.
+
+        The GB 32100 credit code (check characters included) is validated: it is what verifiers compare
+        with a record's ``issuer_code``, so a mistyped code would make every seal of the department fail.
+        """
+        credit_code = validate_uscc(credit_code)
         if not department_name:
             raise ValueError("department_name is required")
-        valid_from = utc(valid_from or _now())
+        valid_from = utc(valid_from or now_utc())
         valid_until = utc(valid_until or valid_from + timedelta(days=3 * 365))
         key = generate_key(algorithm)
         der = build_certificate(subject=seal_subject(department_name, credit_code), spki_der=public_key_der(key),
@@ -86,7 +88,7 @@ class SealAuthority:
     def _make_eseal(self, info: SealCertInfo) -> bytes:
         """The GB/T 38540 SESeal, signed by the authority as seal maker (ECDSA P-256, see signer/README)."""
         body = seal_info(es_id=f"{info.credit_code}-{info.serial:x}", name=f"{info.department_name}电子证照专用章",
-                         cert_der=info.der, picture_png=seal_png(info.department_name), created=_now(),
+                         cert_der=info.der, picture_png=seal_png(info.department_name), created=now_utc(),
                          valid_start=info.not_before, valid_end=info.not_after)
         return SESeal({"eseal_info": body, "cert": self.registry.root_der, "sign_alg_id": ECDSA_SHA256_OID,
                        "signed_value": sign(self._root_key, body.dump())}).dump()

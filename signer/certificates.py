@@ -9,7 +9,6 @@ A department is named by subject O and its unified social credit code by organiz
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,17 +22,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from ledger.errors import BadInput
 
 from .keys import SM2_CURVE_OID, Algorithm
-
-_USCC = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$")
-
-
-def check_credit_code(code: str) -> str:
-    """Shape of a GB 32100 unified social credit code (18 characters, no I/O/S/V/Z)."""
-    if not isinstance(code, str) or not _USCC.match(code):
-        raise BadInput("credit_code_invalid",
-                       f"{code!r} is not an 18-character unified social credit code (GB 32100)")
-    return code
-
 
 def _key_id(spki_der: bytes) -> bytes:
     spki = a_keys.PublicKeyInfo.load(spki_der)
@@ -119,6 +107,11 @@ def describe_certificate(der: bytes) -> SealCertInfo:
     except (ValueError, TypeError, KeyError) as e:
         raise BadInput("seal_certificate_malformed", f"the seal certificate is not a valid X.509 certificate: {e}") from e
     return info
+
+
+def now_utc() -> datetime:
+    """Now, to the second: certificate and seal times carry no fractions."""
+    return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 def utc(t: datetime) -> datetime:

@@ -8,22 +8,22 @@ from __future__ import annotations
 import io
 import logging
 
-from asn1crypto import keys as a_keys
-from asn1crypto import x509
-from cryptography.hazmat.primitives import serialization
+from asn1crypto import tsp, x509
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
+from pyhanko.sign.attributes import CMSAttributeProvider, SignedAttributeProviderSpec
 from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from ledger.errors import BadInput
 
 from .certificates import describe_certificate
-from .keys import PrivateKey, key_algorithm
+from .keys import PrivateKey, key_algorithm, sign
 from .keystore import KeyStore
 from .registry import SealRegistry
 from .seal_image import seal_image
@@ -50,20 +50,55 @@ def open_pdf(pdf: bytes) -> PdfFileReader:
     return reader
 
 
+class _SigningCertificate(CMSAttributeProvider):
+    """signing-certificate-v2 from DER encoded once: pyHanko re-encodes the issuer name per document (~4 ms)."""
+
+    attribute_type = "signing_certificate_v2"
+
+    def __init__(self, cert: x509.Certificate) -> None:
+        self._der = as_signing_certificate_v2(cert).dump()
+
+    async def build_attr_value(self, dry_run: bool = False) -> tsp.SigningCertificateV2:
+        return tsp.SigningCertificateV2.load(self._der)
+
+
+class _PadesAttributes(SignedAttributeProviderSpec):
+    """PAdES signed attributes (besides content type and digest): only signing-certificate-v2."""
+
+    def __init__(self, cert: x509.Certificate) -> None:
+        self._provider = _SigningCertificate(cert)
+
+    def signed_attr_providers(self, data_digest: bytes, digest_algorithm: str) -> list[CMSAttributeProvider]:
+        return [self._provider]
+
+
+class _SealSigner(signers.Signer):
+    """Signs with the loaded key object; pyHanko's SimpleSigner re-parses the PKCS#8 key per document."""
+
+    def __init__(self, key: PrivateKey, cert: x509.Certificate, root: x509.Certificate) -> None:
+        super().__init__(signing_cert=cert, cert_registry=SimpleCertificateStore.from_certs([root]))
+        self.signed_attr_prov_spec = _PadesAttributes(cert)
+        self._key = key
+
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
+        if digest_algorithm != "sha256":
+            raise ValueError(f"PDF seals are ECDSA with SHA-256, not {digest_algorithm}")
+        return sign(self._key, data)
+
+
 class PdfSealer:
     """A department seal for documents, loaded once; P-256 only (pyHanko cannot sign with SM2)."""
 
     def __init__(self, key: PrivateKey, cert_der: bytes, root_der: bytes) -> None:
         if key_algorithm(key) != "p256":
             raise BadInput("pdf_seal_algorithm", "PDF seals need a P-256 seal key; pyHanko cannot sign with SM2")
-        key_der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
         self.certificate = describe_certificate(cert_der)
-        self._signer = signers.SimpleSigner(
-            signing_cert=x509.Certificate.load(cert_der), signing_key=a_keys.PrivateKeyInfo.load(key_der),
-            cert_registry=SimpleCertificateStore.from_certs([x509.Certificate.load(root_der)]))
+        self._signer = _SealSigner(key, x509.Certificate.load(cert_der), x509.Certificate.load(root_der))
         self._style = StaticStampStyle(background=PdfImage(seal_image(self.certificate.department_name)),
                                        border_width=0)
+        # Room for the CMS (as hex) without pyHanko's dry-run signature per document: both certificates
+        # travel in it, plus ~700 bytes of signed attributes and signature; 1 KiB of slack.
+        self._bytes_reserved = 2 * (len(cert_der) + len(root_der) + 1024)
 
     @classmethod
     def load(cls, keystore: KeyStore, registry: SealRegistry, serial: int) -> PdfSealer:
@@ -80,6 +115,7 @@ class PdfSealer:
                                             md_algorithm="sha256", reason=reason,
                                             name=self.certificate.department_name)
         spec = fields.SigFieldSpec(FIELD_NAME, on_page=page % page_count, box=box)
-        out = signers.PdfSigner(meta, self._signer, stamp_style=self._style, new_field_spec=spec).sign_pdf(writer)
+        out = signers.PdfSigner(meta, self._signer, stamp_style=self._style, new_field_spec=spec).sign_pdf(
+            writer, bytes_reserved=self._bytes_reserved)
         log.debug("pdf sealed", extra={"serial": f"{self.certificate.serial:x}", "bytes": out.getbuffer().nbytes})
         return out.getvalue()

@@ -3,13 +3,15 @@ RFC 8785 canonical record.
 
 The DER is assembled by hand around one signature per record: everything that does not depend on the
 record (certificate, signer identifier, algorithm identifiers, the SESeal) is encoded once per
-``Sealer``. The tests parse the output with asn1crypto and ``openssl cms -verify`` to keep it honest.
+``Sealer``, and a CMS seal is cut from a template per signing time and signature length, so a record
+costs its canonical form, two SHA-256 and the ECDSA signature. The tests parse the output with
+asn1crypto and ``openssl cms -verify`` to keep it honest.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from asn1crypto import core, x509
@@ -17,8 +19,8 @@ from asn1crypto import core, x509
 from ledger.errors import BadInput
 
 from .canonical import canonical_record
-from .certificates import describe_certificate, utc
-from .der import cms_time, seq, tlv
+from .certificates import describe_certificate, now_utc, utc
+from .der import cms_time, generalized_time, seq, tlv
 from .keys import PrivateKey, key_algorithm, public_key_der, sign
 from .keystore import KeyStore
 from .registry import SealRegistry
@@ -31,12 +33,42 @@ OID_SIGNED_DATA = bytes.fromhex("06092a864886f70d010702")
 ATTR_CONTENT_TYPE = seq(bytes.fromhex("06092a864886f70d010903"), tlv(0x31, OID_DATA))
 OID_SIGNING_TIME = bytes.fromhex("06092a864886f70d010905")
 OID_MESSAGE_DIGEST = bytes.fromhex("06092a864886f70d010904")
+_DIGEST_LEN = 32
+_MD_ATTR_HEAD = seq(OID_MESSAGE_DIGEST, tlv(0x31, tlv(0x04, bytes(_DIGEST_LEN))))[:-_DIGEST_LEN]
 SHA256_ALG = seq(bytes.fromhex("0609608648016503040201"))
-_ECDSASHA256_ALG = seq(bytes.fromhex("06082a8648ce3d040302"))
+ECDSA_SHA256_ALG = seq(bytes.fromhex("06082a8648ce3d040302"))
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+def seal_format(seal: bytes) -> str:
+    """"cms" for a detached CMS SignedData (P-256), "ses" for a GB/T 38540 SES_Signature (SM2)."""
+    return "cms" if OID_SIGNED_DATA in seal[:16] else "ses"
+
+
+class _AtTime:
+    """Encodings that depend only on the signing time, made once per time rather than per record.
+
+    Kept in one object that is swapped whole, so concurrent callers with other times never mix parts.
+    """
+
+    def __init__(self, t: datetime, sealer: Sealer) -> None:
+        self.time = t
+        self.generalized = generalized_time(t)  # SM2 TBS_Sign timeInfo
+        # DER orders the SET OF attributes by encoding; the three differ in their length byte (0x18, 0x1c or
+        # 0x1e, 0x2f), so the message digest always comes last: the signed attributes are a prefix made here
+        # followed by the record's digest.
+        self.attrs = ATTR_CONTENT_TYPE + seq(OID_SIGNING_TIME, tlv(0x31, cms_time(t))) + _MD_ATTR_HEAD
+        full = tlv(0x31, self.attrs + bytes(_DIGEST_LEN))
+        self.signed_prefix = full[:-_DIGEST_LEN]  # what the signature covers, less the digest
+        self.templates: dict[int, tuple[bytes, bytes]] = {}  # signature length -> (head, middle)
+        self._sealer = sealer
+
+    def template(self, signature_length: int) -> tuple[bytes, bytes]:
+        """(bytes before the record digest, bytes between digest and signature), cut from a whole seal."""
+        full = self._sealer._assemble(self.attrs + bytes(_DIGEST_LEN), bytes(signature_length))
+        digest_end = len(full) - signature_length - len(ECDSA_SHA256_ALG) - 2
+        template = self.templates[signature_length] = (full[:digest_end - _DIGEST_LEN],
+                                                       full[digest_end:-signature_length])
+        return template
 
 
 class Sealer:
@@ -49,8 +81,7 @@ class Sealer:
         self.certificate = info
         self.algorithm = key_algorithm(key)
         self._key = key
-        self._time: datetime | None = None
-        self._time_attr = b""
+        self._at_time: _AtTime | None = None
         if self.algorithm == "sm2":
             if eseal_der is None:
                 raise BadInput("eseal_missing", "an SM2 seal needs its GB/T 38540 SESeal from the seal registry")
@@ -68,25 +99,29 @@ class Sealer:
         return cls(keystore.get(info.key_id), info.der, registry.eseals.get(serial))
 
     def seal_record(self, record: Record, signing_time: datetime | None = None) -> bytes:
-        return self._seal(canonical_record(record), utc(signing_time) if signing_time else _now())
+        return self._seal(canonical_record(record), self._at(signing_time))
 
     def seal_records(self, records: Iterable[Record], signing_time: datetime | None = None) -> list[bytes]:
         """Seals for a batch, all with one signing time."""
-        t = utc(signing_time) if signing_time else _now()
-        return [self._seal(canonical_record(r), t) for r in records]
+        at, seal = self._at(signing_time), self._seal
+        return [seal(canonical_record(r), at) for r in records]
 
-    def _seal(self, data: bytes, t: datetime) -> bytes:
+    def _at(self, signing_time: datetime | None) -> _AtTime:
+        t = utc(signing_time) if signing_time else now_utc()
+        at = self._at_time
+        if at is None or at.time != t:
+            at = self._at_time = _AtTime(t, self)
+        return at
+
+    def _assemble(self, attrs: bytes, signature: bytes) -> bytes:
+        signer_info = seq(self._signer_head, tlv(0xA0, attrs), ECDSA_SHA256_ALG, tlv(0x04, signature))
+        return seq(OID_SIGNED_DATA, tlv(0xA0, seq(self._sd_head, tlv(0x31, signer_info))))
+
+    def _seal(self, data: bytes, at: _AtTime) -> bytes:
         if self.algorithm == "sm2":
-            tbs = tbs_sign(self._eseal, t, hashlib.new("sm3", data).digest())
+            tbs = tbs_sign(self._eseal, at.generalized, hashlib.new("sm3", data).digest())
             return ses_signature(tbs, self._cert_octets, sign(self._key, tbs))
-        if t != self._time:
-            self._time, self._time_attr = t, seq(OID_SIGNING_TIME, tlv(0x31, cms_time(t)))
-        attrs = b"".join(sorted((
-            ATTR_CONTENT_TYPE,
-            self._time_attr,
-            seq(OID_MESSAGE_DIGEST, tlv(0x31, tlv(0x04, hashlib.sha256(data).digest()))),
-        )))
-        signature = sign(self._key, tlv(0x31, attrs))
-        signer_info = seq(self._signer_head, tlv(0xA0, attrs), _ECDSASHA256_ALG, tlv(0x04, signature))
-        signed_data = seq(self._sd_head, tlv(0x31, signer_info))
-        return seq(OID_SIGNED_DATA, tlv(0xA0, signed_data))
+        digest = hashlib.sha256(data).digest()
+        signature = sign(self._key, at.signed_prefix + digest)
+        head, middle = at.templates.get(len(signature)) or at.template(len(signature))
+        return head + digest + middle + signature

@@ -10,7 +10,8 @@ from datetime import datetime
 
 from asn1crypto import core
 
-from .der import generalized_time, seq, tlv
+from .der import seq, tlv
+from .keys import SM2_WITH_SM3_OID
 
 ES_VERSION = 4
 ES_VENDOR_ID = "certledger"
@@ -84,10 +85,9 @@ def seal_info(*, es_id: str, name: str, cert_der: bytes, picture_png: bytes, cre
     })
 
 
-def tbs_sign(eseal_der: bytes, signing_time: datetime, data_hash: bytes) -> bytes:
-    """TBS_Sign DER assembled by hand: only the time and the hash change from record to record."""
-    return seq(b"\x02\x01\x04", eseal_der, generalized_time(signing_time), tlv(0x03, b"\x00" + data_hash),
-               _PROPERTY)
+def tbs_sign(eseal_der: bytes, time_der: bytes, data_hash: bytes) -> bytes:
+    """TBS_Sign DER assembled by hand: only the time (GeneralizedTime DER) and the hash change per record."""
+    return seq(b"\x02\x01\x04", eseal_der, time_der, tlv(0x03, b"\x00" + data_hash), _PROPERTY)
 
 
 def ses_signature(tbs_der: bytes, cert_octets: bytes, signature: bytes) -> bytes:
@@ -96,4 +96,4 @@ def ses_signature(tbs_der: bytes, cert_octets: bytes, signature: bytes) -> bytes
 
 
 _PROPERTY = core.IA5String(RECORD_PROPERTY).dump()
-_SM2_WITH_SM3 = core.ObjectIdentifier("1.2.156.10197.1.501").dump()
+_SM2_WITH_SM3 = core.ObjectIdentifier(SM2_WITH_SM3_OID).dump()

@@ -4,4 +4,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures.chain",
     "tests.fixtures.db",
     "tests.fixtures.ipfs",
+    "tests.fixtures.library",
+    "tests.fixtures.anchored",
+    "tests.fixtures.api_server",
 ]

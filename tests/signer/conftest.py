@@ -17,8 +17,8 @@ from signer.record_seal import Sealer
 from signer.verify import SealVerifier
 
 MARKET = ("某市市场监督管理局", "11430000006122244L")
-POLICE = ("某市公安局", "11430000006122245J")
-CIVIL = ("某市民政局", "11430000006122246F")
+POLICE = ("某市公安局", "11430000006122252F")
+CIVIL = ("某市民政局", "11430000006122260A")
 
 
 def record(issuer: tuple[str, str] = MARKET, **extra: object) -> dict:
@@ -29,11 +29,11 @@ def record(issuer: tuple[str, str] = MARKET, **extra: object) -> dict:
         "issuer_code": issuer[1],
         "issuer_name": issuer[0],
         "holder": "某某科技有限公司",
-        "holder_id": "91430100MA4L0ABC1X",
+        "holder_id": "91430100MA4L0ABC9E",
         "issued_on": "2024-01-02",
         "valid_until": None,
         "fields": {"entity_type": "个人独资企业", "legal_representative": "李四", "established_on": "2020-05-01",
-                   "unified_social_credit_code": "91430100MA4L0ABC1X"},
+                   "unified_social_credit_code": "91430100MA4L0ABC9E"},
     }
     rec.update(extra)
     return rec

@@ -44,10 +44,12 @@ def test_registry_round_trips_as_plain_data(city) -> None:
         SealRegistry.from_dict({"seal_certificates": []})
 
 
-def test_bad_credit_code_refused(city) -> None:
+@pytest.mark.parametrize("code", ["not-a-code", "11430000006122244M", "11430000006122245J"])
+def test_bad_credit_code_refused(city, code: str) -> None:
+    """Shape, GB 32100 check character and GB 11714 organisation-code check are all enforced."""
     with pytest.raises(BadInput) as e:
-        city.authority.issue_seal("某局", "not-a-code")
-    assert e.value.code == "credit_code_invalid"
+        city.authority.issue_seal("某局", code)
+    assert e.value.code == "uscc_invalid"
 
 
 def test_revoking_unknown_serial(city) -> None:

@@ -1,10 +1,11 @@
 import json
+import random
 
 import pytest
 import rfc8785
 
 from ledger.errors import BadInput
-from signer.canonical import canonical_record
+from signer.canonical import _plain, canonical_record
 
 from .conftest import record
 
@@ -35,3 +36,39 @@ def test_bad_records(bad: object, code: str) -> None:
     with pytest.raises(BadInput) as e:
         canonical_record(bad)
     assert e.value.code == code
+
+
+_ALPHABET = "aZ09 \"\\/\b\f\n\r\t\x00\x1f\x7f\u00e9\u2028\u2029\u4e2d\ue000\uffff\U0001f600"
+
+
+def _text(rnd: random.Random, bmp: bool = False) -> str:
+    chars = _ALPHABET[:-1] if bmp else _ALPHABET
+    return "".join(rnd.choice(chars) for _ in range(rnd.randint(0, 8)))
+
+
+def _value(rnd: random.Random, depth: int) -> object:
+    kind = rnd.randrange(8 if depth < 3 else 6)
+    if kind == 0:
+        return rnd.choice([0, -1, 1, 2**53 - 1, -(2**53 - 1), rnd.randint(-10**9, 10**9)])
+    if kind == 1:
+        return rnd.choice([True, False, None])
+    if kind < 6:
+        return _text(rnd)
+    if kind == 6:
+        return [_value(rnd, depth + 1) for _ in range(rnd.randint(0, 4))]
+    return {_text(rnd, bmp=True): _value(rnd, depth + 1) for _ in range(rnd.randint(0, 5))}
+
+
+def test_fast_path_equals_rfc8785_on_generated_records() -> None:
+    """Records the fast path takes (all of these: no floats, safe ints, BMP keys) give rfc8785's bytes."""
+    rnd = random.Random(8785)
+    for _ in range(2000):
+        rec = {_text(rnd, bmp=True): _value(rnd, 0) for _ in range(rnd.randint(1, 8))}
+        assert _plain(rec)
+        assert canonical_record(rec) == rfc8785.dumps(rec), rec
+
+
+@pytest.mark.parametrize("rec", [{"a": 1.0}, {"a": [1, {"b": 2**53}]}, {"\U0001f600": 1}, {1: "x"},
+                                 {"a": ("tuple",)}])
+def test_fast_path_declines(rec: dict) -> None:
+    assert not _plain(rec)

@@ -54,6 +54,16 @@ def test_render_has_embedded_cjk_font_and_text(sealed, tmp_path) -> None:
         assert expected in text
 
 
+def test_qr_code_scans_to_verification_address(sealed, tmp_path) -> None:
+    need("pdftoppm")
+    need("zbarimg")
+    (tmp_path / "c.pdf").write_bytes(sealed)
+    subprocess.run(["pdftoppm", "-r", "100", "-png", "-singlefile", str(tmp_path / "c.pdf"), str(tmp_path / "c")],
+                   check=True)
+    out = subprocess.run(["zbarimg", "-q", "--raw", str(tmp_path / "c.png")], capture_output=True, text=True)
+    assert out.stdout.strip() == URL + record()["identifier"], out.stderr
+
+
 def test_qr_payload() -> None:
     assert qr_payload("1.2.3", URL + "1.2.3") == URL + "1.2.3"
     assert qr_payload("1.2.3", "https://x/verify") == "https://x/verify?id=1.2.3"
@@ -70,7 +80,7 @@ def test_pyhanko_validator_independently(city, sealed) -> None:
 def test_our_checks(city, sealed) -> None:
     checks = verify_pdf(city.verifier, sealed, issuer_code=MARKET[1])
     assert city.verifier.is_valid(checks), [c.to_dict() for c in checks]
-    wrong = {c.name: c for c in verify_pdf(city.verifier, sealed, issuer_code="11430000006122245J")}
+    wrong = {c.name: c for c in verify_pdf(city.verifier, sealed, issuer_code="11430000006122252F")}
     assert wrong["seal_signer_matches"].reason == "department_mismatch"
 
 

@@ -94,9 +94,9 @@ def test_key_chained_to_other_root(city, foreign) -> None:
 
 def test_compromise_time(city) -> None:
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    info = city.authority.issue_seal("某市教育局", "11430000006122247B", valid_from=now - timedelta(days=1))
+    info = city.authority.issue_seal("某市教育局", "114300000061222797", valid_from=now - timedelta(days=1))
     sealer = city.sealer(info)
-    rec = record(("某市教育局", "11430000006122247B"))
+    rec = record(("某市教育局", "114300000061222797"))
     before = sealer.seal_record(rec, signing_time=now - timedelta(minutes=10))
     after = sealer.seal_record(rec, signing_time=now + timedelta(minutes=10))
     city.authority.revoke_seal(info.serial, now)
@@ -110,10 +110,10 @@ def test_compromise_time(city) -> None:
 
 def test_expired_certificate_and_rotation(city) -> None:
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    old = city.authority.issue_seal("某市交通运输局", "11430000006122248U", valid_from=now - timedelta(days=1000),
+    old = city.authority.issue_seal("某市交通运输局", "114300000061222872", valid_from=now - timedelta(days=1000),
                                     valid_until=now - timedelta(days=1))
-    city.authority.rotate_seal("11430000006122248U")
-    rec = record(("某市交通运输局", "11430000006122248U"))
+    city.authority.rotate_seal("114300000061222872")
+    rec = record(("某市交通运输局", "114300000061222872"))
     sealer = city.sealer(old)
     expired = statuses(city.verifier.verify_record(rec, sealer.seal_record(rec)))
     assert expired["seal_certificate_valid"] == ("INVALID", "expired_at_signing")
@@ -211,3 +211,54 @@ def test_fresh_verifier_from_persisted_registry(city) -> None:
     seal = city.sealer(city.market).seal_record(rec)
     v = SealVerifier(SealRegistry.from_dict(city.authority.registry.to_dict()))
     assert_valid(v.verify_record(rec, seal))
+
+
+def _signature_length(seal: bytes) -> int:
+    return len(cms.ContentInfo.load(seal)["content"]["signer_infos"][0]["signature"].native)
+
+
+def test_template_seals_for_every_signature_length(city) -> None:
+    """Seals are cut from per-length templates: each length must still be canonical DER that verifies."""
+    recs = [record(number=f"No.{i}") for i in range(200)]
+    seals = city.sealer(city.market).seal_records(recs)
+    by_length = {_signature_length(s): (r, s) for r, s in zip(recs, seals)}
+    assert {70, 71, 72} <= set(by_length)
+    for rec, seal in by_length.values():
+        assert cms.ContentInfo.load(seal).dump(force=True) == seal
+        assert_valid(SealVerifier(city.authority.registry).verify_record(rec, seal))
+
+
+def test_generalized_signing_time_from_2050(city) -> None:
+    rec = record()
+    seal = city.sealer(city.market).seal_record(rec, signing_time=datetime(2050, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
+    info = cms.ContentInfo.load(seal)
+    attrs = {a["type"].native: a["values"][0] for a in info["content"]["signer_infos"][0]["signed_attrs"]}
+    assert attrs["signing_time"].name == "generalized_time"
+    assert info.dump(force=True) == seal
+    s = statuses(city.verifier.verify_record(rec, seal))
+    assert s["seal_intact"] == ("VALID", "signature_valid")
+    assert s["seal_certificate_valid"] == ("INVALID", "expired_at_signing")
+
+
+def test_known_layout_still_reads_every_field(city) -> None:
+    """Once a seal's layout is known, later seals reuse it: their time, digest and signature are still checked."""
+    verifier = SealVerifier(city.authority.registry)
+    sealer = city.sealer(city.market)
+    t = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
+    rec = record()
+    first, second = sealer.seal_record(rec, signing_time=t), sealer.seal_record(rec, signing_time=t)
+    while _signature_length(second) != _signature_length(first):
+        second = sealer.seal_record(rec, signing_time=t)
+    assert_valid(verifier.verify_record(rec, first))
+    at = second.index(t.strftime("%y%m%d%H%M%SZ").encode())
+    other_time = bytearray(second)
+    other_time[at + 11] = ord("0") + (other_time[at + 11] - ord("0") + 1) % 6  # another second, same layout
+    assert statuses(verifier.verify_record(rec, bytes(other_time)))["seal_intact"] == ("INVALID", "signature_invalid")
+    bad_month = bytearray(second)
+    bad_month[at + 2:at + 4] = b"13"
+    with pytest.raises(BadInput) as e:
+        verifier.verify_record(rec, bytes(bad_month))
+    assert e.value.code == "seal_malformed"
+    assert statuses(verifier.verify_record(record(number="No.2"), second))["seal_intact"] == (
+        "INVALID", "digest_mismatch")
+    assert_valid(verifier.verify_record(rec, second))

@@ -1,0 +1,56 @@
+"""The FastAPI application: routers per audience, one error shape, a body limit, public rate limits.
+
+``create_app(lib)`` serves a given Library (tests, the CLI); ``api.app:app`` is what uvicorn runs:
+it builds its Library from the environment on the first request, so any number of workers can
+be started with the same configuration.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api import errors
+from api.bodylimit import BodyLimit
+from api.ratelimit import TokenBuckets
+from api.routers import admin, counters, departments, health, public
+from api.settings import ApiSettings
+from ledger.library import Library
+
+DESCRIPTION = """\
+certledger keeps the city's e-certificates (电子证照): departments issue them with their electronic
+seal, every certificate is anchored in a Merkle batch on the permissioned chain, documents live
+encrypted in IPFS, counters verify certificates, and anyone can verify a proof bundle.
+
+Authenticate with your organisation's API key in the `X-API-Key` header. Every error has the
+shape `{"error": {"code", "message", "details"}}`; `code` is stable and machine-readable.
+"""
+
+TAGS = [
+    {"name": "admin", "description": "platform administration: organisations, API keys, the certificate catalogue"},
+    {"name": "departments", "description": "issuing departments: issue, read and export their own certificates"},
+    {"name": "counters", "description": "service counters: verify a certificate by identifier, proof bundle or PDF"},
+    {"name": "public", "description": "anyone: verify a proof bundle or a QR code address (rate-limited, no key)"},
+    {"name": "health", "description": "liveness and dependency checks"},
+]
+
+
+def create_app(lib: Library | None = None, settings: ApiSettings | None = None) -> FastAPI:
+    settings = settings or ApiSettings()
+    app = FastAPI(
+        title="certledger",
+        version="1",
+        summary="Blockchain-anchored e-certificate ledger",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+    )
+    app.state.library = lib
+    app.state.api_settings = settings
+    app.state.public_buckets = TokenBuckets(settings.public_rate, settings.public_burst, settings.public_max_clients)
+    errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    for module in (admin, departments, counters, public, health):
+        app.include_router(module.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,106 @@
+"""One JSON error shape for everything the API refuses: ``{"error": {"code", "message", "details"}}``.
+
+Domain errors (``ledger.errors.CertledgerError``) keep their code and status; request validation
+failures become 422 ``request_invalid`` naming each bad field; framework HTTP errors (unknown
+route, wrong method, body over the limit) get a code of their own.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from api.schemas import ErrorResponse
+from ledger.errors import CertledgerError
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: "request_malformed",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "route_not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "upload_too_large",
+    415: "media_type_unsupported",
+}
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+async def _ledger_error(_request: Request, exc: CertledgerError) -> JSONResponse:
+    if exc.http_status >= 500:
+        log.warning("request failed", extra={"code": exc.code, "error_message": exc.message})
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.details), status_code=exc.http_status, headers=getattr(exc, "headers", None)
+    )
+
+
+async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {"field": _location(e.get("loc", ())), "type": e.get("type", ""), "message": e.get("msg", "")}
+        for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"field": "", "message": "invalid request"}
+    message = f"{first['field']}: {first['message']}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
+    return JSONResponse(error_body("request_invalid", message, {"errors": errors}), status_code=422)
+
+
+def body_limit_message(limit: int) -> str:
+    return f"the request body is larger than {limit // (1024 * 1024)} MB; send a smaller file"
+
+
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+    details: dict[str, Any] = {}
+    if exc.status_code == 413:
+        details["max_bytes"] = request.app.state.api_settings.max_body_bytes
+        message = body_limit_message(details["max_bytes"])
+    elif exc.status_code == 404:
+        message = f"no route {request.method} {request.url.path}; see /docs for the API"
+    else:
+        message = str(exc.detail)
+    return JSONResponse(error_body(code, message, details), status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return JSONResponse(
+        error_body("internal_error", "the server failed on this request; the error is logged"), status_code=500
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(CertledgerError, _ledger_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` entry documenting a route's error statuses with the shared error model."""
+    return {s: {"model": ErrorResponse, "description": _DESCRIPTIONS.get(s, "error")} for s in statuses}
+
+
+_DESCRIPTIONS = {
+    401: "missing or unknown API key (`api_key_missing`, `api_key_invalid`)",
+    403: "the key's organisation or role may not do this",
+    404: "not found",
+    409: "conflicts with existing state (e.g. `certificate_duplicate`)",
+    413: "request body over the limit (`upload_too_large`)",
+    422: "invalid input (`request_invalid` or a field-specific code); nothing was stored",
+    429: "too many requests from this address (`rate_limited`); see Retry-After",
+    503: "a dependency (database, chain node, IPFS node) is unavailable",
+}

@@ -1,0 +1,168 @@
+"""Issuing departments: issue certificates, read and export their own, fetch their documents.
+
+A department's key acts only on the department's own certificates (403 ``not_your_certificate``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from api.deps import Caller, LibraryDep, require_role
+from api.errors import responses
+from api.schemas import (
+    BUNDLE_EXAMPLE,
+    EXAMPLE_IDENTIFIER,
+    AnchorInfo,
+    CertificateIssueManyRequest,
+    CertificateIssueRequest,
+    CertificateOut,
+    CertificatePage,
+    DocumentRef,
+    IssuedCertificate,
+    IssuedCertificates,
+)
+from ledger import bundle, issuance
+from ledger.errors import Forbidden
+from ledger.library import Library
+from ledger.records import Batch, Certificate
+
+router = APIRouter(prefix="/departments", tags=["departments"])
+Department = Annotated[Caller, Depends(require_role("department"))]
+IdentifierPath = Annotated[str, Path(description="证照标识 (GB/T 36904)", examples=[EXAMPLE_IDENTIFIER])]
+
+
+def _hex(b: bytes | None) -> str | None:
+    return None if b is None else "0x" + b.hex()
+
+
+def _document(cert: Certificate) -> DocumentRef | None:
+    if cert.document_cid is None or cert.document_digest is None:
+        return None
+    return DocumentRef(cid=cert.document_cid, sha256=cert.document_digest.hex())
+
+
+def _anchor(batch: Batch | None) -> AnchorInfo:
+    if batch is None:
+        return AnchorInfo(status="queued")
+    return AnchorInfo(
+        batch_id=batch.id, status=batch.status, root=_hex(batch.root), tx_hash=_hex(batch.tx_hash),
+        block_number=batch.block_number, anchored_at=batch.block_time,
+    )
+
+
+def certificate_out(cert: Certificate, batch: Batch | None) -> CertificateOut:
+    return CertificateOut(
+        identifier=cert.identifier, type_code=cert.type_code, number=cert.number, version=cert.version,
+        status=cert.status, issue_date=cert.issued_on, valid_from=cert.valid_from, valid_until=cert.valid_until,
+        metadata=cert.meta, document=_document(cert), anchor=_anchor(batch),
+    )
+
+
+def _issued_out(issued: issuance.IssuedCertificate) -> IssuedCertificate:
+    document = None
+    if issued.document_cid is not None and issued.document_sha256 is not None:
+        document = DocumentRef(cid=issued.document_cid, sha256=issued.document_sha256)
+    return IssuedCertificate(
+        identifier=issued.identifier, type_code=issued.type_code, number=issued.number, version=issued.version,
+        status=issued.status, leaf=_hex(issued.leaf), anchor_status="queued", document=document,
+    )
+
+
+def _batches(lib: Library, certs: list[Certificate]) -> dict[int, Batch]:
+    ids = {c.batch_id for c in certs if c.batch_id is not None}
+    if not ids:
+        return {}
+    with lib.sessions() as session:
+        return {b.id: b for b in session.execute(select(Batch).where(Batch.id.in_(ids))).scalars()}
+
+
+def own_certificate(lib: Library, caller: Caller, identifier: str) -> tuple[Certificate, Batch | None]:
+    cert, batch = bundle.load_certificate(lib, identifier)
+    if cert.issuer_org_id != caller.org.id:
+        raise Forbidden(
+            "not_your_certificate",
+            f"certificate {cert.identifier} was issued by another department; a department reads only its own",
+            identifier=cert.identifier,
+        )
+    return cert, batch
+
+
+@router.post(
+    "/certificates",
+    summary="Issue one certificate",
+    status_code=201,
+    response_model=IssuedCertificate,
+    responses=responses(401, 403, 404, 409, 413, 422, 503),
+)
+def issue_one(body: CertificateIssueRequest, lib: LibraryDep, caller: Department) -> IssuedCertificate:
+    return _issued_out(issuance.issue_one(lib, caller.org, body.model_dump(mode="json", exclude_none=True)))
+
+
+@router.post(
+    "/certificates/batch",
+    summary="Issue many certificates at once (all or none)",
+    status_code=201,
+    response_model=IssuedCertificates,
+    responses=responses(401, 403, 404, 409, 413, 422, 503),
+)
+def issue_many(body: CertificateIssueManyRequest, lib: LibraryDep, caller: Department) -> IssuedCertificates:
+    issued = issuance.issue_many(lib, caller.org, [c.model_dump(mode="json", exclude_none=True) for c in body.certificates])
+    return IssuedCertificates(certificates=[_issued_out(i) for i in issued])
+
+
+@router.get(
+    "/certificates",
+    summary="List the department's own certificates, newest first, a page at a time",
+    response_model=CertificatePage,
+    responses=responses(401, 403, 422),
+)
+def list_own(
+    lib: LibraryDep,
+    caller: Department,
+    type_code: Annotated[str | None, Query(description="only this certificate type")] = None,
+    after: Annotated[int | None, Query(description="`next_after` of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="page size")] = 100,
+) -> CertificatePage:
+    certs, next_after = issuance.list_certificates(lib, caller.org.id, type_code=type_code, after_id=after, limit=limit)
+    batches = _batches(lib, certs)
+    return CertificatePage(items=[certificate_out(c, batches.get(c.batch_id)) for c in certs], next_after=next_after)
+
+
+@router.get(
+    "/certificates/{identifier}",
+    summary="Get one of the department's certificates",
+    response_model=CertificateOut,
+    responses=responses(401, 403, 404, 422),
+)
+def get_one(identifier: IdentifierPath, lib: LibraryDep, caller: Department) -> CertificateOut:
+    return certificate_out(*own_certificate(lib, caller, identifier))
+
+
+@router.get(
+    "/certificates/{identifier}/document",
+    summary="Fetch the certificate's sealed PDF (decrypted)",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                     "description": "the sealed PDF"}, **responses(401, 403, 404, 422, 503)},
+)
+def fetch_document(identifier: IdentifierPath, lib: LibraryDep, caller: Department) -> Response:
+    cert, _ = own_certificate(lib, caller, identifier)
+    pdf = issuance.fetch_document(lib, cert.identifier)
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{cert.identifier}.pdf"'})
+
+
+@router.get(
+    "/certificates/{identifier}/bundle",
+    summary="Export the certificate's proof bundle (once anchored)",
+    response_model=dict[str, Any],
+    responses={200: {"content": {"application/json": {"example": BUNDLE_EXAMPLE}},
+                     "description": "the proof bundle, see docs/proof-bundle.md"}, **responses(401, 403, 404, 409, 422)},
+)
+def export_bundle(identifier: IdentifierPath, lib: LibraryDep, caller: Department) -> dict[str, Any]:
+    cert, _ = own_certificate(lib, caller, identifier)
+    return bundle.export_bundle(lib, cert.identifier)

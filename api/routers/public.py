@@ -1,0 +1,43 @@
+"""Anyone: verify a proof bundle, or the address printed as the certificate's QR code. No key; rate-limited."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path
+
+from api.deps import LibraryDep
+from api.errors import responses
+from api.ratelimit import public_rate_limit
+from api.schemas import BUNDLE_DESCRIPTION, BUNDLE_EXAMPLE, EXAMPLE_IDENTIFIER, VerificationOut
+from api.verifying import public_view, verify_bundle, verify_identifier
+
+router = APIRouter(tags=["public"], dependencies=[Depends(public_rate_limit)])
+PUBLIC_ERRORS = responses(404, 413, 422, 429, 503)
+
+
+@router.post(
+    "/public/verify",
+    summary="Verify a proof bundle (no key; rate-limited per client address)",
+    response_model=VerificationOut,
+    responses=PUBLIC_ERRORS,
+)
+def verify_public_bundle(
+    bundle: Annotated[dict[str, Any], Body(description=BUNDLE_DESCRIPTION, openapi_examples={
+        "bundle": {"summary": "an exported bundle", "value": BUNDLE_EXAMPLE}})],
+    lib: LibraryDep,
+) -> VerificationOut:
+    return verify_bundle(lib, bundle)
+
+
+@router.get(
+    "/verify/{identifier}",
+    summary="Verify the certificate a QR code names (no key; no personal data in the answer)",
+    response_model=VerificationOut,
+    responses=PUBLIC_ERRORS,
+)
+def verify_qr(
+    identifier: Annotated[str, Path(description="证照标识 (GB/T 36904)", examples=[EXAMPLE_IDENTIFIER])],
+    lib: LibraryDep,
+) -> VerificationOut:
+    return public_view(verify_identifier(lib, identifier))

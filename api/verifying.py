@@ -1,0 +1,37 @@
+"""The verification calls the routers share, and what the public may see of a result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.schemas import VerificationOut
+from ledger import verification
+from ledger.library import Library
+
+PDF_MAGIC = b"%PDF-"
+# What an anonymous caller learns about the certificate a QR code names: no holder, no holder ID.
+PUBLIC_SUMMARY = frozenset({
+    "identifier", "name", "type_code", "type_name", "number", "version", "issuing_department",
+    "issuing_department_code", "issue_date", "valid_from", "valid_until", "status",
+})
+
+
+def _out(result: verification.VerificationResult) -> VerificationOut:
+    return VerificationOut.model_validate(result.to_dict())
+
+
+def verify_identifier(lib: Library, identifier: str) -> VerificationOut:
+    return _out(verification.verify_identifier(lib, identifier))
+
+
+def verify_bundle(lib: Library, bundle: dict[str, Any]) -> VerificationOut:
+    return _out(verification.verify_bundle(lib, bundle))
+
+
+def verify_pdf(lib: Library, pdf: bytes) -> VerificationOut:
+    return _out(verification.verify_pdf(lib, pdf))
+
+
+def public_view(result: VerificationOut) -> VerificationOut:
+    summary = {k: v for k, v in result.certificate.items() if k in PUBLIC_SUMMARY}
+    return result.model_copy(update={"certificate": summary})
