@@ -64,16 +64,14 @@ class Indexer:
         self._block_times: dict[int, dt.datetime] = {}
 
     def _cursor(self, session: Session) -> int:
-        row = session.get(IndexerCursor, self.name)
-        if row is None:
-            session.execute(
-                _insert(session, IndexerCursor.__table__)
-                .values(name=self.name, last_block=self.start_block - 1)
-                .on_conflict_do_nothing()
-            )
-            session.flush()
-            return self.start_block - 1
-        return row.last_block
+        """The last indexed block; the cursor row is made first, so no read ever precedes a write
+        in this transaction (on SQLite that read-then-write would fail at once with two indexers)."""
+        session.execute(
+            _insert(session, IndexerCursor.__table__)
+            .values(name=self.name, last_block=self.start_block - 1)
+            .on_conflict_do_nothing()
+        )
+        return session.scalar(select(IndexerCursor.last_block).where(IndexerCursor.name == self.name))
 
     def step(self) -> StepResult:
         """Index the next range of blocks (up to ``max_blocks``); returns what was done."""

@@ -198,23 +198,6 @@ def _seal_failure(checks: list[Check]) -> Check | None:
     return next((c for c in checks if c.status is not Status.VALID), None)
 
 
-def _signer_matches(checks: list[Check], department_code: str) -> list[Check]:
-    """signer.verify reads the department from a record key named ``issuer_code``; records name it
-    ``issuing_department_code``, so a skipped comparison is made here from the certificate's code."""
-    out = []
-    for c in checks:
-        if c.name == "seal_signer_matches" and c.status is Status.SKIPPED:
-            code = c.data.get("certificate_code")
-            if code == department_code:
-                c = Check(c.name, Status.VALID, "department_matches", "", c.data)
-            else:
-                c = Check(c.name, Status.INVALID, "department_mismatch",
-                          f"sealed by {c.data.get('department')} ({code}), but the record names {department_code}",
-                          c.data)
-        out.append(c)
-    return out
-
-
 def _date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(value) if isinstance(value, str) and value else None
 
@@ -269,7 +252,7 @@ class Verifier:
             checks.append(anchored)
         checks.append(self._anchor_issuer(anchor, department, seal, checks[-1]))
         seal_verifier, root_source = self._seal_verifier(bundle)
-        checks += self._seal(seal_verifier, root_source, record, seal, department, anchor)
+        checks += self._seal(seal_verifier, root_source, record, seal, anchor)
         checks.append(self._status(record, anchor, status_code))
         checks.append(self._validity(record))
         required = list(REQUIRED)
@@ -399,15 +382,12 @@ class Verifier:
         return cached[1], source
 
     @staticmethod
-    def _seal(verifier: SealVerifier, root_source: str, record: Any, seal: bytes, department: Any,
-              anchor: _Anchor | None) -> list[Check]:
+    def _seal(verifier: SealVerifier, root_source: str, record: Any, seal: bytes, anchor: _Anchor | None) -> list[Check]:
         anchored_at = _utc(anchor.timestamp) if anchor else None
         try:
             checks = verifier.verify_record(dict(record), seal, anchored_at=anchored_at)
         except BadInput as e:
             return [Check("seal", Status.INVALID, e.code, e.message, {"trust_root": root_source})]
-        if isinstance(department, str):
-            checks = _signer_matches(checks, department)
         failed = _seal_failure(checks)
         data = {"trust_root": root_source, "checks": [c.name for c in checks]}
         if failed is None:

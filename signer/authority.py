@@ -52,7 +52,7 @@ class SealAuthority:
         """A seal certificate and key for a department (3 years unless told); the key goes to the key store.
 
         The GB 32100 credit code (check characters included) is validated: it is what verifiers compare
-        with a record's ``issuer_code``, so a mistyped code would make every seal of the department fail.
+        with a record's ``issuing_department_code``, so a mistyped code would make every seal of the department fail.
         """
         credit_code = validate_uscc(credit_code)
         if not department_name:

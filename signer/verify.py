@@ -2,7 +2,8 @@
 
 Checks: ``seal_intact`` (signature over the exact bytes), ``seal_chain`` (seal certificate issued by
 the city root), ``seal_certificate_valid`` (valid at signing time, not signed at or after a recorded
-compromise), ``seal_signer_matches`` (certificate's credit code = the record's ``issuer_code``).
+compromise), ``seal_signer_matches`` (certificate's credit code = the record's
+``issuing_department_code``, the GB/T 36903 issuing department code).
 Chain results and public keys are cached per seal certificate, validity and signer checks per
 (certificate, time, compromise time) and (certificate, issuer code), an SESeal's verdict per SESeal, and
 the layout of a CMS seal per frame (the bytes outside its time, digest and signature), so a batch costs
@@ -32,6 +33,8 @@ from .record_seal import (ECDSA_SHA256_ALG, OID_MESSAGE_DIGEST, OID_SIGNING_TIME
 from .registry import SealRegistry
 from .ses import ECDSA_SHA256_OID, SESeal, SESSignature
 
+# The record key naming the issuing department's credit code (GB/T 36903 field names, ledger.record).
+ISSUER_CODE_KEY = "issuing_department_code"
 CHECKS = ("seal_intact", "seal_chain", "seal_certificate_valid", "seal_signer_matches")
 
 
@@ -83,7 +86,7 @@ class SealVerifier:
     def verify_record(self, record: Record, seal: bytes, *, anchored_at: datetime | None = None) -> list[Check]:
         """Checks for one record seal; ``anchored_at`` (ledger time) bounds a signer-claimed signing time."""
         data = canonical_record(record)
-        issuer_code = (record if isinstance(record, dict) else orjson.loads(data)).get("issuer_code")
+        issuer_code = (record if isinstance(record, dict) else orjson.loads(data)).get(ISSUER_CODE_KEY)
         parsed = self._parse(seal, data)
         return [parsed.intact, *self._checks(parsed.entry, utc(parsed.signing_time), issuer_code, anchored_at)]
 

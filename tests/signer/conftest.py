@@ -26,7 +26,7 @@ def record(issuer: tuple[str, str] = MARKET, **extra: object) -> dict:
         "identifier": f"1.2.156.3005.2.11100000000013338W011.{issuer[1]}.20230000403.001.U",
         "number": "No.20240001",
         "type_code": "11100000000013338W011",
-        "issuer_code": issuer[1],
+        "issuing_department_code": issuer[1],
         "issuer_name": issuer[0],
         "holder": "某某科技有限公司",
         "holder_id": "91430100MA4L0ABC9E",
