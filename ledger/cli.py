@@ -58,6 +58,7 @@ def up(
     import uvicorn
 
     from api.app import create_app
+    from api.serve import listener
     from ledger.anchoring import Anchorer
     from ledger.library import Library
     from ledger.stack import LocalStack, Ports, demo_env_lines, ensure_contract, load_demo, local_environment
@@ -93,11 +94,36 @@ def up(
             f"  demo keys   source {env_file}\n"
             "Stop with Ctrl-C; `./dev up` again resumes with everything kept."
         )
-        uvicorn.run(create_app(lib), host="127.0.0.1", port=ports.api, log_config=None, access_log=False)
+        config = uvicorn.Config(create_app(lib), host="127.0.0.1", port=ports.api, log_config=None, access_log=False)
+        uvicorn.Server(config).run(sockets=[listener("127.0.0.1", ports.api)])
     except CertledgerError as exc:
         _fail(exc)
     finally:
         stop_worker.set()
+        stack.stop()
+
+
+@app.command()
+def chain(
+    home: Path = typer.Option(REPO_ROOT / "var", help="the state folder `up` uses"),
+    rpc_port: int = typer.Option(8545),
+) -> None:
+    """Start only the local chain, rebuilt from its journal (e.g. to verify bundles with the API stopped)."""
+    from ledger.chain import ChainClient
+    from ledger.stack import LocalStack, Ports
+
+    logs.configure()
+    stack = LocalStack(home.resolve(), Ports(rpc=rpc_port))
+    try:
+        stack.start_chain()
+        replayed = stack.journal.replay(ChainClient(f"http://127.0.0.1:{rpc_port}").w3)
+        console.print(f"chain at http://127.0.0.1:{rpc_port}: {replayed} transactions replayed; Ctrl-C stops it")
+        threading.Event().wait()
+    except CertledgerError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        pass
+    finally:
         stack.stop()
 
 
