@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from ledger.contract import BatchKind
-from ledger.errors import ChainRevert, ServiceUnavailable
+from ledger.errors import CertledgerError, ChainRevert, ServiceUnavailable
 from ledger.library import Library
 from ledger.merkle import MerkleTree
 from ledger.records import OUTBOX, Batch, Organization, batch_leaves, claim_batch, complete_batch, unfinished_batches
@@ -60,8 +60,18 @@ class Anchorer:
         self.max_age = lib.settings.batch_max_age_s if max_age is None else max_age
 
     def run_once(self, force: bool = False) -> list[AnchoredBatch]:
-        """Settle unfinished batches, then anchor what is due (everything queued when ``force``)."""
-        done = [self._settle(b) for b in self._unfinished()]
+        """Settle unfinished batches, then anchor what is due (everything queued when ``force``).
+
+        A batch that cannot be settled (its department deactivated, its rows damaged) is logged and
+        left for an operator; it does not stop other departments' anchoring.
+        """
+        done = []
+        for batch in self._unfinished():
+            try:
+                done.append(self._settle(batch))
+            except CertledgerError as exc:
+                log.error("unfinished batch not settled", extra={"batch_id": batch.id, "org_id": batch.org_id,
+                                                                  "code": exc.code, "error": exc.message})
         for org_id in self._due_orgs(force):
             while True:
                 with self.lib.sessions() as session:

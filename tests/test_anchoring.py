@@ -127,3 +127,22 @@ def test_worker_killed_between_send_and_record(library_env: LibraryEnv) -> None:
     with lib.sessions() as s:
         recovered = s.get(Batch, pending[0].id)
     assert recovered.status == "anchored" and recovered.block_number == anchor.block_number
+
+
+def test_a_batch_that_cannot_be_settled_does_not_stop_the_others(library_env: LibraryEnv) -> None:
+    """A pending batch whose department lost its chain account is logged and skipped, not fatal."""
+    lib = library_env.lib
+    stuck, stuck_type = _department_with_type(library_env)
+    issue_many(lib, stuck, [sample_request(stuck_type)])
+    with lib.sessions() as s:
+        pending = claim_batch(s, kind="certificate", org_id=stuck.id, limit=100, root_of=_root_of)
+    with lib.sessions() as s, s.begin():
+        s.get(Organization, stuck.id).keystore = None
+
+    org, ctype = _department_with_type(library_env)
+    issued = issue_many(lib, org, [sample_request(ctype) for _ in range(2)])
+    done = Anchorer(lib).run_once(force=True)
+    assert pending.id not in {b.id for b in done}
+    with lib.sessions() as s:
+        assert s.get(Batch, pending.id).status == "pending"
+    _assert_anchored_once(lib, _certificates(lib, [c.id for c in issued]))
