@@ -62,8 +62,8 @@ class Anchorer:
     def run_once(self, force: bool = False) -> list[AnchoredBatch]:
         """Settle unfinished batches, then anchor what is due (everything queued when ``force``).
 
-        A batch that cannot be settled (its department deactivated, its rows damaged) is logged and
-        left for an operator; it does not stop other departments' anchoring.
+        A batch or a queue that cannot be anchored (its department has no chain account any more,
+        its rows are damaged) is logged and left for an operator; it does not stop other departments.
         """
         done = []
         for batch in self._unfinished():
@@ -73,15 +73,23 @@ class Anchorer:
                 log.error("unfinished batch not settled", extra={"batch_id": batch.id, "org_id": batch.org_id,
                                                                   "code": exc.code, "error": exc.message})
         for org_id in self._due_orgs(force):
-            while True:
-                with self.lib.sessions() as session:
-                    batch = claim_batch(session, kind=KIND, org_id=org_id, limit=self.max_leaves, root_of=_root_of)
-                if batch is None:
-                    break
-                done.append(self._settle(batch, fresh=True))
-                if not force and org_id not in self._due_orgs(False, org_id):
-                    break
+            try:
+                done += self._anchor_org(org_id, force)
+            except CertledgerError as exc:
+                log.error("department's queue not anchored", extra={"org_id": org_id, "code": exc.code,
+                                                                     "error": exc.message})
         return done
+
+    def _anchor_org(self, org_id: int, force: bool) -> list[AnchoredBatch]:
+        done = []
+        while True:
+            with self.lib.sessions() as session:
+                batch = claim_batch(session, kind=KIND, org_id=org_id, limit=self.max_leaves, root_of=_root_of)
+            if batch is None:
+                return done
+            done.append(self._settle(batch, fresh=True))
+            if not force and org_id not in self._due_orgs(False, org_id):
+                return done
 
     def run_forever(self, stop: threading.Event, interval: float = 1.0) -> None:
         """The worker loop; a failed round is logged and retried (the outbox makes retrying safe)."""
