@@ -1,12 +1,15 @@
 """Request dependencies shared by the routers: the Library, and who is calling (``X-API-Key``).
 
 The Library is built from configuration on first use and cached on the app (it is a cache of
-connections and keys, not request state); the caller is looked up in the database on every request.
+connections and keys, not request state). A caller's key is looked up in the database and the answer
+kept for ``KEY_CACHE_S`` seconds per worker, so a revoked key stops working everywhere within that time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -22,6 +25,9 @@ from ledger.records import Organization
 API_KEY_HEADER = "X-API-Key"
 _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="an organisation's API key")
 _build_lock = threading.Lock()
+KEY_CACHE_S = 2.0
+_KEY_CACHE_MAX = 10_000
+_keys: dict[tuple[int, str], tuple[float, Organization, list[str]]] = {}
 
 
 def get_library(request: Request) -> Library:
@@ -42,6 +48,19 @@ class Caller:
     roles: frozenset[str]
 
 
+def _authenticate(lib: Library, key: str) -> tuple[Organization, list[str]]:
+    cache_key = (id(lib), hashlib.sha256(key.encode()).hexdigest())
+    now = time.monotonic()
+    hit = _keys.get(cache_key)
+    if hit is not None and hit[0] > now:
+        return hit[1], hit[2]
+    org, held = onboarding.authenticate(lib, key)
+    if len(_keys) >= _KEY_CACHE_MAX:
+        _keys.clear()
+    _keys[cache_key] = (now + KEY_CACHE_S, org, held)
+    return org, held
+
+
 def require_role(*roles: str) -> Callable[..., Caller]:
     """A dependency admitting keys that hold at least one of ``roles``."""
     wanted = frozenset(roles)
@@ -49,7 +68,7 @@ def require_role(*roles: str) -> Callable[..., Caller]:
     def dependency(lib: LibraryDep, key: Annotated[str | None, Depends(_api_key)]) -> Caller:
         if not key:
             raise Unauthorized("api_key_missing", f"send your organisation's API key in the {API_KEY_HEADER} header")
-        org, held = onboarding.authenticate(lib, key)
+        org, held = _authenticate(lib, key)
         if not wanted & set(held):
             raise Forbidden(
                 "role_forbidden",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM_SECRET_FILE = "platform-secret.key"
 ADMIN_KEYSTORE = Path("keys") / "admin.json"
+SEAL_REGISTRY_RECHECK_S = 1.0
 
 
 class Library:
@@ -61,6 +63,7 @@ class Library:
         self.seal_keystore = seal_keystore
         self._lock = threading.Lock()
         self._registry: tuple[tuple[int, int, str], SealRegistry] | None = None
+        self._registry_checked = 0.0
         self._sealers: dict[int, Sealer] = {}
         self._pdf_sealers: dict[int, PdfSealer] = {}
         self._platform_secret: bytes | None = None
@@ -157,16 +160,26 @@ class Library:
     # ------------------------------------------------------------ seals
 
     def seal_registry(self) -> SealRegistry:
-        """The public seal trust data, cached until another process or this one changes it."""
+        """The public seal trust data, cached until another process or this one changes it.
+
+        The database is asked whether it changed at most every ``SEAL_REGISTRY_RECHECK_S`` seconds,
+        so a seal revoked through another worker counts everywhere within that time; a change made
+        through this Library counts at once (``invalidate_seals``).
+        """
+        now = time.monotonic()
+        cached = self._registry
+        if cached is not None and now - self._registry_checked < SEAL_REGISTRY_RECHECK_S:
+            return cached[1]
         with self.sessions() as session:
             stamp = seals_store.registry_stamp(session)
-            cached = self._registry
             if cached is not None and cached[0] == stamp:
+                self._registry_checked = now
                 return cached[1]
             registry = seals_store.load_registry(session)
         if registry is None:
             raise ServiceUnavailable("seal_authority_missing", "the city seal authority is not set up yet: run certledger up")
         self._registry = (stamp, registry)
+        self._registry_checked = now
         return registry
 
     def invalidate_seals(self) -> None:
