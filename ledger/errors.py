@@ -20,11 +20,22 @@ class CertledgerError(Exception):
         self.message = message
         self.details = details
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # errors cross process boundaries (document workers); rebuild them from their state
+        return (_rebuild, (self.__class__, dict(self.__dict__)))
+
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.details:
             body["details"] = self.details
         return body
+
+
+def _rebuild(cls: type[CertledgerError], state: dict[str, Any]) -> CertledgerError:
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, state["message"])
+    exc.__dict__.update(state)
+    return exc
 
 
 class BadInput(CertledgerError):

@@ -27,6 +27,7 @@ from pyhanko.sign.general import SigningError
 from sqlalchemy import select, tuple_
 
 from ledger.catalogue import CITY_DIVISION, valid_until
+from ledger.documents import Job
 from ledger.envelope import seal as seal_document
 from ledger.envelope import unseal
 from ledger.errors import BadInput, CertledgerError, Conflict, Forbidden, NotFound, TooLarge
@@ -36,7 +37,6 @@ from ledger.metadata import holder_key, validate_metadata
 from ledger.record import RECORD_FORMAT, file_reference, new_salt, record_bytes, record_leaf
 from ledger.records import CERTIFICATES, Certificate, CertificateType, Organization, ServiceItem, dump_json, insert_certificates
 from ledger.uscc import validate_uscc
-from signer.render import render_certificate
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ def _record(it: _Item, identifier: str, org: Organization, definer: Organization
     }
 
 
-def _render(lib: Library, it: _Item) -> bytes:
+def _render_job(lib: Library, it: _Item) -> Job:
     rec = it.record
     view = {
         "identifier": rec["identifier"], "number": rec["number"], "holder": rec["holder"], "holder_id": rec["holder_id"],
@@ -196,7 +196,7 @@ def _render(lib: Library, it: _Item) -> bytes:
         "valid_until": rec["valid_until"], "fields": rec["fields"],
     }
     ctype = {"name": it.ctype.name, "fields": it.ctype.fields}
-    return render_certificate(ctype, view, f"{lib.settings.public_url}/verify/{rec['identifier']}")
+    return Job(None, ctype, view, f"{lib.settings.public_url}/verify/{rec['identifier']}")
 
 
 def _documents(lib: Library, org: Organization, items: list[_Item]) -> list[tuple[str, bytes, bytes]]:
@@ -204,18 +204,20 @@ def _documents(lib: Library, org: Organization, items: list[_Item]) -> list[tupl
     with_doc = [it for it in items if it.document != "none"]
     if not with_doc:
         return []
-    pdf_sealer = lib.pdf_sealer(org.id)
+    jobs = [_render_job(lib, it) if it.document == "render" else Job(it.document) for it in with_doc]
+
+    def on_error(i: int, exc: BaseException) -> Exception:
+        if isinstance(exc, SigningError):
+            exc = BadInput("pdf_not_sealable", f"the supplied PDF cannot be sealed ({exc}); send the unsealed document")
+        if isinstance(exc, CertledgerError):
+            return _at(with_doc[i].index, len(items) > 1, exc)
+        return exc
+
+    pdfs = lib.documents.make_pdfs(jobs, lib.seal_key(org.id), on_error)
     envelopes, infos = [], []
-    for it in with_doc:
-        try:
-            source = _render(lib, it) if it.document == "render" else it.document
-            it.pdf = pdf_sealer.seal_pdf(source)
-        except CertledgerError as e:
-            raise _at(it.index, len(items) > 1, e) from None
-        except SigningError as e:
-            raise _at(it.index, len(items) > 1, BadInput(
-                "pdf_not_sealable", f"the supplied PDF cannot be sealed ({e}); send the unsealed document")) from None
-        sealed = seal_document(it.pdf, lib.keyring.active, it.record["identifier"])
+    for it, pdf in zip(with_doc, pdfs, strict=True):
+        it.pdf = pdf
+        sealed = seal_document(pdf, lib.keyring.active, it.record["identifier"])
         envelopes.append(sealed.envelope)
         infos.append(sealed.key_info)
     cids = lib.ipfs.put_many(envelopes)

@@ -21,6 +21,7 @@ from ledger import keys, seals_store
 from ledger.chain import ChainClient
 from ledger.config import Settings, get_settings
 from ledger.contract import Deployment, LedgerContract
+from ledger.documents import DocumentWorkers, SealKey
 from ledger.db import default_url, make_engine, session_factory
 from ledger.envelope import KeyRing, load_keyring
 from ledger.errors import NotFound, ServiceUnavailable
@@ -29,7 +30,6 @@ from ledger.journal import TxJournal
 from ledger.records import Organization
 from signer.authority import SealAuthority
 from signer.keystore import FileKeyStore
-from signer.pdf_seal import PdfSealer
 from signer.record_seal import Sealer
 from signer.registry import SealRegistry
 
@@ -65,8 +65,8 @@ class Library:
         self._registry: tuple[tuple[int, int, str], SealRegistry] | None = None
         self._registry_checked = 0.0
         self._sealers: dict[int, Sealer] = {}
-        self._pdf_sealers: dict[int, PdfSealer] = {}
         self._platform_secret: bytes | None = None
+        self.documents = DocumentWorkers()
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, engine: Engine | None = None) -> Library:
@@ -95,6 +95,7 @@ class Library:
 
     def close(self) -> None:
         self.ipfs.close()
+        self.documents.close()
 
     # ------------------------------------------------------------ secrets and accounts
 
@@ -212,13 +213,11 @@ class Library:
             self._sealers[serial] = sealer
         return sealer
 
-    def pdf_sealer(self, org_id: int) -> PdfSealer:
-        serial = self._current_serial(org_id)
-        sealer = self._pdf_sealers.get(serial)
-        if sealer is None:
-            sealer = PdfSealer.load(self.seal_keystore, self.seal_registry(), serial)
-            self._pdf_sealers[serial] = sealer
-        return sealer
+    def seal_key(self, org_id: int) -> SealKey:
+        """What a document worker process needs to open the organization's current seal key itself."""
+        registry = self.seal_registry()
+        cert = registry.certificate(self._current_serial(org_id))
+        return SealKey(self.seal_keystore.directory, self.settings.require_key_password(), cert.der, registry.root_der)
 
     def organization(self, org_id: int) -> Organization:
         with self.sessions() as session:

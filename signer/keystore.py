@@ -37,6 +37,10 @@ class FileKeyStore:
         self._dir = Path(directory)
         self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
+    @property
+    def directory(self) -> Path:
+        return self._dir
+
     def _path(self, key_id: str) -> Path:
         if not _KEY_ID.match(key_id):
             raise BadInput("key_id_invalid", f"key id {key_id!r} must be letters, digits, '.', '_' or '-'")

@@ -36,10 +36,14 @@ def _register_font() -> None:
             raise RuntimeError(f"CJK font missing at {FONT_PATH}: apt-get install fonts-wqy-zenhei") from e
 
 
+QR_MASK = 2
+
+
 def _draw_qr(c: canvas.Canvas, payload: str, x: float, y: float, size: float) -> None:
     """The QR code, with its 4-module quiet zone, in a ``size`` square at (x, y), as one filled path of module
-    runs: reportlab's QrCodeWidget makes a shape object per module and encodes twice (~80 ms a page)."""
-    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
+    runs: reportlab's QrCodeWidget makes a shape object per module and encodes twice (~80 ms a page).
+    The mask is fixed: any of the eight is valid, and scoring all of them (qrcode's default) cost ~30 ms."""
+    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0, mask_pattern=QR_MASK)
     qr.add_data(payload)
     qr.make(fit=True)
     rows = qr.get_matrix()

@@ -108,6 +108,26 @@ def test_issue_with_supplied_pdf_seals_it(library_env: LibraryEnv) -> None:
     assert _counts(lib, org.id) == before
 
 
+def test_a_batch_of_documents_is_made_by_worker_processes(library_env: LibraryEnv) -> None:
+    """Six documents go through the process pool; a sealed PDF among them is refused with its index."""
+    lib, org, ctype = library_env.lib, library_env.departments["land"], library_env.types["real_estate"]
+    supplied = base64.b64encode(_plain_pdf()).decode()
+    requests = [sample_request(ctype, document="render") for _ in range(4)] + [sample_request(ctype, document=supplied)]
+    issued = issue_many(lib, org, requests)
+    verifier = SealVerifier(lib.seal_registry())
+    for cert in issued:
+        pdf = fetch_document(lib, cert.identifier)
+        assert hashlib.sha256(pdf).hexdigest() == cert.document_sha256
+        assert all(c.status.value == "VALID" for c in verify_pdf(verifier, pdf, issuer_code=org.uscc))
+    sealed = base64.b64encode(fetch_document(lib, issued[-1].identifier)).decode()
+    before = _counts(lib, org.id)
+    with pytest.raises(BadInput) as e:
+        issue_many(lib, org, [sample_request(ctype, document="render") for _ in range(4)]
+                   + [sample_request(ctype, document=sealed)])
+    assert e.value.code == "pdf_not_sealable" and e.value.details["index"] == 4
+    assert _counts(lib, org.id) == before
+
+
 @pytest.mark.parametrize(
     "change, code, error",
     [
