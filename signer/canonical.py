@@ -24,42 +24,22 @@ def _plain(obj: dict) -> bool:
     """Whether json.dumps gives the RFC 8785 bytes: only strings, safe integers, booleans, null, and keys
     whose code-point order equals their UTF-16 order (no character beyond the BMP)."""
     for k, v in obj.items():
-        if type(k) is not str or (not k.isascii() and max(k) > "\uffff"):
+        if type(k) is not str or (not k.isascii() and max(k) > "\uffff") or not _plain_value(v):
             return False
-        t = type(v)
-        if t is str or v is None or t is bool:
-            continue
-        if t is int:
-            if -_MAX_SAFE_INT <= v <= _MAX_SAFE_INT:
-                continue
-            return False
-        if t is dict:
-            if _plain(v):
-                continue
-            return False
-        if t is list and _plain_list(v):
-            continue
-        return False
     return True
 
 
-def _plain_list(items: list) -> bool:
-    for v in items:
-        t = type(v)
-        if t is str or v is None or t is bool:
-            continue
-        if t is int:
-            if -_MAX_SAFE_INT <= v <= _MAX_SAFE_INT:
-                continue
-            return False
-        if t is dict:
-            if _plain(v):
-                continue
-            return False
-        if t is list and _plain_list(v):
-            continue
-        return False
-    return True
+def _plain_value(v: Any) -> bool:
+    t = type(v)
+    if t is str or v is None or t is bool:
+        return True
+    if t is int:
+        return -_MAX_SAFE_INT <= v <= _MAX_SAFE_INT
+    if t is dict:
+        return _plain(v)
+    if t is list:
+        return all(_plain_value(x) for x in v)
+    return False
 
 
 def canonical_record(record: Mapping[str, Any] | bytes | str) -> bytes:
