@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from asn1crypto import pem
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ledger.errors import BadInput, Conflict, NotFound, TooLarge
 from ledger.identifiers import parse_identifier
@@ -176,21 +176,24 @@ def stored_bundle(lib: Library, cert: Any, batch: Any | None) -> dict[str, Any]:
     )
 
 
+_CERTS, _BATCHES = Certificate.__table__, Batch.__table__
+# Built once: composing the statement cost more than running it.
+_CERTIFICATE_WITH_BATCH = (
+    select(*_CERTS.c, *(c.label(f"batch__{c.name}") for c in _BATCHES.c))
+    .select_from(_CERTS.outerjoin(_BATCHES, _CERTS.c.batch_id == _BATCHES.c.id))
+    .where(_CERTS.c.identifier == bindparam("identifier"))
+)
+
+
 def load_certificate(lib: Library, identifier: str) -> tuple[Any, Any | None]:
     """A certificate and its batch by identifier (validated first); NotFound ``certificate_not_found``.
 
-    Both come back as plain rows with the tables' column names as attributes: this is every
+    Both come back as plain objects with the ORM classes' attribute names: this is every
     verification's first step, and a Core query costs a fraction of loading ORM objects.
     """
     ident = str(parse_identifier(identifier))
-    certs, batches = Certificate.__table__, Batch.__table__
-    query = (
-        select(*certs.c, *(c.label(f"batch__{c.name}") for c in batches.c))
-        .select_from(certs.outerjoin(batches, certs.c.batch_id == batches.c.id))
-        .where(certs.c.identifier == ident)
-    )
     with lib.engine.connect() as conn:
-        row = conn.execute(query).first()
+        row = conn.execute(_CERTIFICATE_WITH_BATCH, {"identifier": ident}).first()
     if row is None:
         raise NotFound("certificate_not_found", f"no certificate has the identifier {ident}", identifier=ident)
     values = row._mapping

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, File, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Response, UploadFile
 
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
 from api.schemas import BUNDLE_DESCRIPTION, BUNDLE_EXAMPLE, VerificationOut, VerifyIdentifierRequest
-from api.verifying import PDF_MAGIC, verify_bundle, verify_identifier, verify_pdf
+from api.verifying import PDF_MAGIC, json_result, verify_bundle, verify_pdf
+from ledger import verification
 from ledger.errors import BadInput
 
 router = APIRouter(prefix="/counters", tags=["counters"])
@@ -23,8 +24,8 @@ VERIFY_ERRORS = responses(401, 403, 404, 413, 422, 503)
     response_model=VerificationOut,
     responses=VERIFY_ERRORS,
 )
-def by_identifier(body: VerifyIdentifierRequest, lib: LibraryDep, _caller: Counter) -> VerificationOut:
-    return verify_identifier(lib, body.identifier)
+def by_identifier(body: VerifyIdentifierRequest, lib: LibraryDep, _caller: Counter) -> Response:
+    return json_result(verification.verify_identifier(lib, body.identifier))
 
 
 @router.post(

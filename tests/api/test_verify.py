@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from api.schemas import VerificationOut
 from ledger.anchoring import Anchorer
 from ledger.identifiers import make_identifier, parse_identifier
 from ledger.verification import REQUIRED
@@ -64,6 +65,10 @@ def test_counter_verifies_by_identifier(api: Api, issued: Issued) -> None:
     body = _valid(api.call("POST", "/counters/verify/identifier", "counter", json={"identifier": issued.plain["identifier"]}))
     assert _checks(body)["document_digest"] == "SKIPPED"
     assert body["certificate"]["identifier"] == issued.plain["identifier"]
+    # served without re-validation, the answer is still exactly a VerificationOut
+    assert VerificationOut.model_validate(body).model_dump(mode="json") == body
+    by_bundle = api.call("POST", "/counters/verify/bundle", "counter", json=issued.bundle).json()
+    assert by_bundle["checks"] == body["checks"]
 
 
 def test_counter_verifies_a_bundle_and_the_public_too(api: Api, issued: Issued) -> None:
