@@ -110,8 +110,8 @@ def main() -> None:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
-    target = ">= 20000"
-    report("records", figures, {k: target for k in figures if k.endswith("insert_rows_per_s")})
+    # no target of its own: inserts are one part of issuance's >= 2,000 certificates/s (benchmarks.library)
+    report("records", figures)
 
 
 if __name__ == "__main__":
