@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
 
 from ledger.config import REPO_ROOT
+from ledger.db import connect_url
 from ledger.library import Library
 from ledger.localstack import start_process, wait_until
 
@@ -20,12 +20,7 @@ from ledger.localstack import start_process, wait_until
 def library_environment(lib: Library) -> dict[str, str]:
     """The environment variables under which a worker builds a Library equal to ``lib``."""
     s = lib.settings
-    url = lib.engine.url.render_as_string(hide_password=False)
-    if lib.engine.dialect.name == "postgresql":
-        with lib.engine.connect() as conn:
-            schema = conn.execute(text("SELECT current_schema()")).scalar_one()
-        url += ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
-    env = {"CERTLEDGER_HOME": str(s.home), "CERTLEDGER_RPC_URL": s.rpc_url, "DATABASE_URL": url,
+    env = {"CERTLEDGER_HOME": str(s.home), "CERTLEDGER_RPC_URL": s.rpc_url, "DATABASE_URL": connect_url(lib.engine),
            "CERTLEDGER_IPFS_API": s.ipfs_api, "CERTLEDGER_LIGHT_KDF": "1" if s.light_kdf else "0"}
     if s.key_password:
         env["CERTLEDGER_KEY_PASSWORD"] = s.key_password

@@ -49,7 +49,6 @@ from sqlalchemy import (
     UniqueConstraint,
     bindparam,
     delete,
-    insert,
     select,
     update,
 )
