@@ -23,9 +23,7 @@ from ledger.errors import BadInput, Conflict, NotFound, TooLarge
 from ledger.identifiers import parse_identifier
 from ledger.merkle import split_proof
 from ledger.records import Batch, Certificate
-from signer import der
-from signer.record_seal import OID_SIGNED_DATA
-from signer.ses import SESSignature
+from signer.record_seal import seal_certificate_der, seal_format
 
 if TYPE_CHECKING:
     from ledger.library import Library
@@ -45,27 +43,6 @@ _TOP_KEYS = frozenset({
 
 def _hex(b: bytes) -> str:
     return "0x" + b.hex()
-
-
-def seal_format(seal: bytes) -> str:
-    """"cms" for a detached CMS SignedData (P-256), "ses" for a GB/T 38540 SES_Signature (SM2)."""
-    return "cms" if OID_SIGNED_DATA in seal[:16] else "ses"
-
-
-def seal_certificate_der(seal: bytes) -> bytes:
-    """The seal certificate a record seal carries (what the platform registered on chain, by SHA-256)."""
-    try:
-        if seal_format(seal) == "cms":
-            # ContentInfo { oid, [0] SignedData { version, digestAlgorithms, encapContentInfo, [0] certificates } }
-            _, start, end = der.read(seal, 0)
-            content = der.children(seal, start, end)[1]
-            _, start, end = der.read(seal, content[2])
-            certs = next(c for c in der.children(seal, start, end) if c[0] == 0xA0)
-            first = der.children(seal, certs[2], certs[3])[0]
-            return seal[first[1]:first[3]]
-        return SESSignature.load(seal)["cert"].native
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, StopIteration) as e:
-        raise BadInput("seal_malformed", f"no seal certificate can be read from the seal: {e}") from e
 
 
 def pem_certificate(der: bytes) -> str:

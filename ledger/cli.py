@@ -74,11 +74,9 @@ def up(
             stack.start_chain()
         with console.status("starting the IPFS node"):
             stack.start_ipfs()
-        settings = get_settings()
-        lib = Library.from_settings(settings)
+        lib = Library.from_settings(get_settings())
         with console.status("deploying or finding the ledger contract"):
             deployment = ensure_contract(lib, stack.journal)
-        lib = Library.from_settings(get_settings())
         with console.status("loading the catalogue and demo organizations"):
             demo = load_demo(lib)
         env_file = home / "demo.env"

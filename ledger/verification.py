@@ -42,8 +42,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError, Web3Exception
 
-from ledger.bundle import (der_certificate, is_anchored, load_bundle, load_certificate, seal_certificate_der,
-                           stored_bundle)
+from ledger.bundle import der_certificate, is_anchored, load_bundle, load_certificate, stored_bundle
 from ledger.chain import ChainClient
 from ledger.checks import Check, Status, verdict
 from ledger.contract import LeafStatus, LedgerContract, OrganizationInfo, OrgKind, uscc_hash
@@ -54,6 +53,7 @@ from ledger.record import check_record, record_leaf
 from ledger.records import Certificate
 from signer.pdf_seal import open_pdf
 from signer.pdf_verify import verify_pdf as pdf_seal_checks
+from signer.record_seal import seal_certificate_der
 from signer.registry import SealRegistry
 from signer.verify import SealVerifier
 

@@ -20,11 +20,12 @@ from ledger.errors import BadInput
 
 from .canonical import canonical_record
 from .certificates import describe_certificate, now_utc, utc
+from . import der
 from .der import cms_time, generalized_time, seq, tlv
 from .keys import PrivateKey, key_algorithm, public_key_der, sign
 from .keystore import KeyStore
 from .registry import SealRegistry
-from .ses import ses_signature, tbs_sign
+from .ses import SESSignature, ses_signature, tbs_sign
 
 Record = Mapping[str, Any] | bytes | str
 
@@ -42,6 +43,22 @@ ECDSA_SHA256_ALG = seq(bytes.fromhex("06082a8648ce3d040302"))
 def seal_format(seal: bytes) -> str:
     """"cms" for a detached CMS SignedData (P-256), "ses" for a GB/T 38540 SES_Signature (SM2)."""
     return "cms" if OID_SIGNED_DATA in seal[:16] else "ses"
+
+
+def seal_certificate_der(seal: bytes) -> bytes:
+    """The seal certificate a record seal carries (what the platform registered on chain, by SHA-256)."""
+    try:
+        if seal_format(seal) == "cms":
+            # ContentInfo { oid, [0] SignedData { version, digestAlgorithms, encapContentInfo, [0] certificates } }
+            _, start, end = der.read(seal, 0)
+            content = der.children(seal, start, end)[1]
+            _, start, end = der.read(seal, content[2])
+            certs = next(c for c in der.children(seal, start, end) if c[0] == 0xA0)
+            first = der.children(seal, certs[2], certs[3])[0]
+            return seal[first[1]:first[3]]
+        return SESSignature.load(seal)["cert"].native
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, StopIteration) as e:
+        raise BadInput("seal_malformed", f"no seal certificate can be read from the seal: {e}") from e
 
 
 class _AtTime:
