@@ -1,5 +1,9 @@
 """The anchoring worker: queued leaves -> Merkle batches -> one anchoring transaction each -> proofs.
 
+Every anchored kind goes through it: certificates (from each department's account), report
+summaries (each association's) and access-log entries (the platform's audit writer). A batch holds
+one kind of one organization, and the contract checks that the kind is the organization's own.
+
 It follows the outbox protocol of ``ledger.records``: a batch (root and ordered leaves) is claimed
 durably before its transaction is sent, and recorded after. ``ChainClient.transact`` sends and
 waits for the receipt in one call, so a batch stays ``pending`` until it is recorded ``anchored``;
@@ -31,13 +35,15 @@ from ledger.records import OUTBOX, Batch, Organization, batch_leaves, claim_batc
 
 log = logging.getLogger(__name__)
 
-KIND = "certificate"
+BATCH_KINDS = {"certificate": BatchKind.CERTIFICATES, "report": BatchKind.REPORT_SUMMARIES,
+               "access_log": BatchKind.ACCESS_LOG}
 CRASH_ENV = "CERTLEDGER_TEST_CRASH_AFTER_SEND"
 
 
 @dataclass(frozen=True)
 class AnchoredBatch:
     id: int
+    kind: str
     org_id: int
     root: bytes
     leaf_count: int
@@ -52,7 +58,7 @@ def _root_of(leaves: list[bytes]) -> bytes:
 
 
 class Anchorer:
-    """Anchors each department's queued leaves when a batch is full or its oldest leaf is old enough."""
+    """Anchors each organization's queued leaves when a batch is full or its oldest leaf is old enough."""
 
     def __init__(self, lib: Library, max_leaves: int | None = None, max_age: float | None = None) -> None:
         self.lib = lib
@@ -62,8 +68,8 @@ class Anchorer:
     def run_once(self, force: bool = False) -> list[AnchoredBatch]:
         """Settle unfinished batches, then anchor what is due (everything queued when ``force``).
 
-        A batch or a queue that cannot be anchored (its department has no chain account any more,
-        its rows are damaged) is logged and left for an operator; it does not stop other departments.
+        A batch or a queue that cannot be anchored (its organization has no chain account any more,
+        its rows are damaged) is logged and left for an operator; it does not stop other organizations.
         """
         done = []
         for batch in self._unfinished():
@@ -72,23 +78,23 @@ class Anchorer:
             except CertledgerError as exc:
                 log.error("unfinished batch not settled", extra={"batch_id": batch.id, "org_id": batch.org_id,
                                                                   "code": exc.code, "error": exc.message})
-        for org_id in self._due_orgs(force):
+        for kind, org_id in self._due(force):
             try:
-                done += self._anchor_org(org_id, force)
+                done += self._anchor_queue(kind, org_id, force)
             except CertledgerError as exc:
-                log.error("department's queue not anchored", extra={"org_id": org_id, "code": exc.code,
-                                                                     "error": exc.message})
+                log.error("queue not anchored", extra={"kind": kind, "org_id": org_id, "code": exc.code,
+                                                       "error": exc.message})
         return done
 
-    def _anchor_org(self, org_id: int, force: bool) -> list[AnchoredBatch]:
+    def _anchor_queue(self, kind: str, org_id: int, force: bool) -> list[AnchoredBatch]:
         done = []
         while True:
             with self.lib.sessions() as session:
-                batch = claim_batch(session, kind=KIND, org_id=org_id, limit=self.max_leaves, root_of=_root_of)
+                batch = claim_batch(session, kind=kind, org_id=org_id, limit=self.max_leaves, root_of=_root_of)
             if batch is None:
                 return done
             done.append(self._settle(batch, fresh=True))
-            if not force and org_id not in self._due_orgs(False, org_id):
+            if not force and (kind, org_id) not in self._due(False, kind, org_id):
                 return done
 
     def run_forever(self, stop: threading.Event, interval: float = 1.0) -> None:
@@ -104,21 +110,22 @@ class Anchorer:
 
     def _unfinished(self) -> list[Batch]:
         with self.lib.sessions() as session:
-            return unfinished_batches(session, KIND)
+            return unfinished_batches(session)
 
-    def _due_orgs(self, force: bool, org_id: int | None = None) -> list[int]:
+    def _due(self, force: bool, kind: str | None = None, org_id: int | None = None) -> list[tuple[str, int]]:
+        """The (kind, organization) queues whose batch is full or old enough (every non-empty one when forced)."""
         c = OUTBOX.c
-        q = (select(c.org_id, func.count(), func.min(c.created_at))
-             .where(c.kind == KIND, c.batch_id.is_(None)).group_by(c.org_id).order_by(c.org_id))
-        if org_id is not None:
-            q = q.where(c.org_id == org_id)
+        q = (select(c.kind, c.org_id, func.count(), func.min(c.created_at))
+             .where(c.batch_id.is_(None)).group_by(c.kind, c.org_id).order_by(c.kind, c.org_id))
+        if kind is not None:
+            q = q.where(c.kind == kind, c.org_id == org_id)
         now = dt.datetime.now(dt.UTC)
         due = []
         with self.lib.sessions() as session:
-            for org, count, oldest in session.execute(q):
+            for queue_kind, org, count, oldest in session.execute(q):
                 oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.UTC)
                 if force or count >= self.max_leaves or (now - oldest).total_seconds() >= self.max_age:
-                    due.append(org)
+                    due.append((queue_kind, org))
         return due
 
     def _settle(self, batch: Batch, fresh: bool = False) -> AnchoredBatch:
@@ -134,7 +141,7 @@ class Anchorer:
         anchor = None if fresh else contract.anchor_of(batch.root)
         if anchor is None:
             try:
-                result = contract.anchor(lib.org_account(org), batch.root, batch.leaf_count, BatchKind.CERTIFICATES)
+                result = contract.anchor(lib.org_account(org), batch.root, batch.leaf_count, BATCH_KINDS[batch.kind])
                 tx_hash, block_number, block_time = bytes.fromhex(result.tx_hash[2:]), result.block_number, result.block_time
                 if os.environ.get(CRASH_ENV) == "1":
                     os.kill(os.getpid(), signal.SIGKILL)
@@ -155,9 +162,10 @@ class Anchorer:
         when = dt.datetime.fromtimestamp(block_time, dt.UTC)
         with lib.sessions() as session:
             complete_batch(session, batch.id, tx_hash=tx_hash, block_number=block_number, block_time=when, proofs=proofs)
-        log.info("batch anchored", extra={"batch_id": batch.id, "org_id": batch.org_id, "leaves": batch.leaf_count,
-                                          "block": block_number, "recovered": anchor is not None})
-        return AnchoredBatch(batch.id, batch.org_id, batch.root, batch.leaf_count, tx_hash, block_number, when,
+        log.info("batch anchored", extra={"batch_id": batch.id, "kind": batch.kind, "org_id": batch.org_id,
+                                          "leaves": batch.leaf_count, "block": block_number,
+                                          "recovered": anchor is not None})
+        return AnchoredBatch(batch.id, batch.kind, batch.org_id, batch.root, batch.leaf_count, tx_hash, block_number, when,
                              recovered=anchor is not None)
 
     def _anchor_tx(self, root: bytes, block_number: int) -> bytes:

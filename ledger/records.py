@@ -7,16 +7,17 @@ lookups use. Neither goes on chain or to IPFS.
 Anchoring outbox protocol (crash-safe anchoring worker)
 --------------------------------------------------------
 1. Issuance inserts each certificate and an ``anchor_outbox`` row (its leaf, ``batch_id`` NULL) in
-   the same transaction: a committed certificate is always queued.
+   the same transaction: a committed certificate is always queued. Report summaries and
+   access-log entries are queued the same way (:func:`enqueue_leaves`, :data:`ANCHORED_ITEMS`).
 2. The worker calls :func:`claim_batch`. In ONE transaction it takes unclaimed rows of one
    (kind, org) in id order (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers take
    disjoint rows; SQLite has one writer at a time), numbers them ``leaf_index`` 0..n-1, computes
    the Merkle root, inserts a ``batches`` row with status ``pending`` and points the outbox rows
-   (and their certificates) at it. When this commits, the intended batch - root and ordered
+   (and their items) at it. When this commits, the intended batch - root and ordered
    leaves - is durable BEFORE any transaction is sent.
 3. The worker sends the anchoring transaction, then records ``tx_hash`` and status ``sent``.
 4. After the receipt it calls :func:`complete_batch`: block number and time, status
-   ``anchored``, each certificate's proof, and the batch's outbox rows are deleted.
+   ``anchored``, each item's proof, and the batch's outbox rows are deleted.
 Recovery: a restarted worker lists :func:`unfinished_batches` (``pending`` or ``sent``) and asks
 the chain whether each root is anchored. If it is, it records it (step 4); if not, it re-sends
 (step 3) - the same root from the same stored leaves, and the contract refuses a second anchor
@@ -193,7 +194,10 @@ class Certificate(Base):
 
 
 class AnchorOutbox(Base):
-    """A leaf waiting to be anchored; ``batch_id`` is set when a worker claims it."""
+    """A leaf waiting to be anchored; ``batch_id`` is set when a worker claims it.
+
+    ``kind`` names the anchored table ``item_id`` points into (:data:`ANCHORED_ITEMS`).
+    """
 
     __tablename__ = "anchor_outbox"
     __table_args__ = (
@@ -204,7 +208,7 @@ class AnchorOutbox(Base):
     kind: Mapped[str] = mapped_column(String(16))
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     leaf: Mapped[bytes] = mapped_column(Hash32)
-    certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id", ondelete="CASCADE"))
+    item_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))  # in ANCHORED_ITEMS[kind]
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
     leaf_index: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -286,6 +290,9 @@ CERTIFICATES = Certificate.__table__
 OUTBOX = AnchorOutbox.__table__
 BATCHES = Batch.__table__
 
+# outbox kind -> the table of the items it anchors; each has columns id, leaf, batch_id, leaf_index, proof
+ANCHORED_ITEMS: dict[str, Table] = {"certificate": CERTIFICATES}
+
 
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert rows that share one set of keys, on the driver's fastest path.
@@ -343,16 +350,23 @@ def insert_certificates(conn: Connection, rows: Sequence[dict[str, Any]], *, enq
         by_ident.update((ident, id_) for ident, id_ in conn.execute(q))
     ids = [by_ident[i] for i in idents]
     if enqueue:
-        bulk_insert(
-            conn,
-            OUTBOX,
-            [
-                {"kind": "certificate", "org_id": r["issuer_org_id"], "leaf": r["leaf"], "certificate_id": i,
-                 "batch_id": None, "leaf_index": None, "created_at": now}
-                for r, i in zip(rows, ids, strict=True)
-            ],
-        )
+        enqueue_leaves(conn, "certificate", [(r["issuer_org_id"], r["leaf"], i) for r, i in zip(rows, ids, strict=True)])
     return ids
+
+
+def enqueue_leaves(conn: Connection, kind: str, items: Sequence[tuple[int, bytes, int]]) -> None:
+    """Queue ``(org_id, leaf, item_id)`` leaves of one anchored kind for the anchoring worker.
+
+    Call it in the transaction that inserts the items, so that an item exists only if it is queued.
+    """
+    if kind not in ANCHORED_ITEMS:
+        raise ValueError(f"unknown anchored kind {kind!r}; known: {sorted(ANCHORED_ITEMS)}")
+    now = utcnow()
+    bulk_insert(conn, OUTBOX, [
+        {"kind": kind, "org_id": org_id, "leaf": leaf, "item_id": item_id, "batch_id": None, "leaf_index": None,
+         "created_at": now}
+        for org_id, leaf, item_id in items
+    ])
 
 
 def _take_write_lock(session: Session) -> None:
@@ -377,7 +391,7 @@ def claim_batch(
     with session.begin():
         _take_write_lock(session)
         q = (
-            select(OUTBOX.c.id, OUTBOX.c.leaf, OUTBOX.c.certificate_id)
+            select(OUTBOX.c.id, OUTBOX.c.leaf, OUTBOX.c.item_id)
             .where(OUTBOX.c.kind == kind, OUTBOX.c.org_id == org_id, OUTBOX.c.batch_id.is_(None))
             .order_by(OUTBOX.c.id)
             .limit(limit)
@@ -394,13 +408,11 @@ def claim_batch(
             update(OUTBOX).where(OUTBOX.c.id == bindparam("oid")),
             [{"oid": r.id, "batch_id": batch.id, "leaf_index": i} for i, r in enumerate(rows)],
         )
-        linked = [
-            {"cid": r.certificate_id, "batch_id": batch.id, "leaf_index": i}
-            for i, r in enumerate(rows)
-            if r.certificate_id is not None
-        ]
+        linked = [{"iid": r.item_id, "batch_id": batch.id, "leaf_index": i}
+                  for i, r in enumerate(rows) if r.item_id is not None]
         if linked:
-            conn.execute(update(CERTIFICATES).where(CERTIFICATES.c.id == bindparam("cid")), linked)
+            items = ANCHORED_ITEMS[kind]
+            conn.execute(update(items).where(items.c.id == bindparam("iid")), linked)
     return batch
 
 
@@ -433,7 +445,7 @@ def complete_batch(
     block_time: dt.datetime,
     proofs: Sequence[bytes],
 ) -> None:
-    """Step 4: the root is on chain. Stores each certificate's proof (by leaf index) and clears the outbox."""
+    """Step 4: the root is on chain. Stores each item's proof (by leaf index) and clears the outbox."""
     with session.begin():
         _take_write_lock(session)
         session.execute(
@@ -441,14 +453,14 @@ def complete_batch(
             .where(BATCHES.c.id == batch_id)
             .values(status="anchored", tx_hash=tx_hash, block_number=block_number, block_time=block_time)
         )
+        kind = session.scalar(select(BATCHES.c.kind).where(BATCHES.c.id == batch_id))
         linked = session.execute(
-            select(OUTBOX.c.certificate_id, OUTBOX.c.leaf_index).where(
-                OUTBOX.c.batch_id == batch_id, OUTBOX.c.certificate_id.is_not(None)
-            )
+            select(OUTBOX.c.item_id, OUTBOX.c.leaf_index).where(OUTBOX.c.batch_id == batch_id, OUTBOX.c.item_id.is_not(None))
         ).all()
         if linked:
+            items = ANCHORED_ITEMS[kind]
             session.connection().execute(
-                update(CERTIFICATES).where(CERTIFICATES.c.id == bindparam("cid")),
-                [{"cid": r.certificate_id, "proof": proofs[r.leaf_index]} for r in linked],
+                update(items).where(items.c.id == bindparam("iid")),
+                [{"iid": r.item_id, "proof": proofs[r.leaf_index]} for r in linked],
             )
         session.execute(delete(OUTBOX).where(OUTBOX.c.batch_id == batch_id))

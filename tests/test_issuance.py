@@ -49,7 +49,7 @@ def test_issue_without_document(library_env: LibraryEnv) -> None:
     checks = SealVerifier(lib.seal_registry()).verify_record(record, cert.record_seal)
     assert all(c.status.value == "VALID" for c in checks), checks
     with lib.sessions() as s:
-        queued = s.execute(select(AnchorOutbox).where(AnchorOutbox.certificate_id == cert.id)).scalar_one()
+        queued = s.execute(select(AnchorOutbox).where(AnchorOutbox.item_id == cert.id)).scalar_one()
     assert queued.leaf == cert.leaf and queued.batch_id is None
 
 

@@ -119,7 +119,7 @@ def test_bulk_insert_returns_ids_in_order_and_queues_leaves(engine: Engine, sess
             assert got[i].meta["fields"]["k"] == int(row["number"].split("-")[1])
             assert got[i].status == "01" and got[i].version == 1
         queued = s.execute(select(AnchorOutbox).where(AnchorOutbox.org_id == org.id)).scalars().all()
-        assert sorted(q.certificate_id for q in queued) == sorted(ids)
+        assert sorted(q.item_id for q in queued) == sorted(ids)
         assert {q.leaf for q in queued} == {r["leaf"] for r in rows}
 
 
@@ -171,7 +171,7 @@ def test_claim_record_and_complete_a_batch(engine: Engine, sessions, ctype) -> N
         assert batch.id not in [x.id for x in unfinished_batches(s)]
         got = s.execute(select(Certificate.leaf_index, Certificate.proof).where(Certificate.batch_id == batch.id)).all()
         assert sorted(got) == [(i, proofs[i]) for i in range(8)]
-        left = s.execute(select(AnchorOutbox.certificate_id).where(AnchorOutbox.org_id == org.id)).scalars().all()
+        left = s.execute(select(AnchorOutbox.item_id).where(AnchorOutbox.org_id == org.id)).scalars().all()
         assert sorted(left) == ids[8:]
     second = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=8, root_of=fake_root)
     assert second is not None and second.leaf_count == 2
@@ -216,10 +216,10 @@ def test_concurrent_workers_claim_disjoint_rows(engine: Engine, sessions, ctype)
     assert not errors
     assert sum(b.leaf_count for b in claimed) == 300
     with sessions() as s:
-        rows = s.execute(select(AnchorOutbox.batch_id, AnchorOutbox.leaf_index, AnchorOutbox.certificate_id)
+        rows = s.execute(select(AnchorOutbox.batch_id, AnchorOutbox.leaf_index, AnchorOutbox.item_id)
                          .where(AnchorOutbox.org_id == org.id)).all()
         assert all(r.batch_id is not None for r in rows)
-        assert len({r.certificate_id for r in rows}) == 300
+        assert len({r.item_id for r in rows}) == 300
         for b in claimed:
             assert batch_leaves(s, b.id) and b.root == fake_root(batch_leaves(s, b.id))
 
