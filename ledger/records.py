@@ -193,6 +193,60 @@ class Certificate(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class CertificateEvent(Base):
+    """One lifecycle event of a certificate version (ledger.lifecycle); ``status`` is the status after it."""
+
+    __tablename__ = "certificate_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("certificates.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # suspend | reinstate | revoke | ... | renew | amend | supersede
+    status: Mapped[str] = mapped_column(String(2))
+    reason: Mapped[str | None] = mapped_column(Text)
+    reason_code: Mapped[int] = mapped_column(Integer, default=0)  # the code sent on chain
+    actor_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    actor: Mapped[str | None] = mapped_column(String(64))  # API key prefix, or "cli"
+    related_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("certificates.id"))  # the other version
+    tx_hash: Mapped[bytes | None] = mapped_column(Hash32)
+    block_number: Mapped[int | None] = mapped_column(BigInteger)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReportSummary(Base):
+    """A report summary an association submitted (ledger.reports); ``record`` is what its seal signs.
+
+    ``document_digest`` is the SHA-256 of the report document, which is stored (encrypted, in IPFS)
+    only when the association sent it.
+    """
+
+    __tablename__ = "report_summaries"
+    __table_args__ = (UniqueConstraint("association_org_id", "number"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(100), unique=True)  # RS.<association USCC>.<number>
+    association_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    number: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(50), index=True)
+    issuing_body: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(200))
+    report_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    conclusion: Mapped[str] = mapped_column(Text)
+    catalogue: Mapped[list[Any]] = mapped_column(Json)
+    document_digest: Mapped[bytes] = mapped_column(Hash32, index=True)
+    document_cid: Mapped[str | None] = mapped_column(String(100))
+    document_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    record: Mapped[str] = mapped_column(Text)
+    salt: Mapped[str] = mapped_column(String(64))
+    record_seal: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(2), default="01")
+    leaf: Mapped[bytes] = mapped_column(Hash32)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    leaf_index: Mapped[int | None] = mapped_column(Integer)
+    proof: Mapped[bytes | None] = mapped_column(LargeBinary)  # concatenated 32-byte siblings
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class AnchorOutbox(Base):
     """A leaf waiting to be anchored; ``batch_id`` is set when a worker claims it.
 
@@ -212,6 +266,47 @@ class AnchorOutbox(Base):
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
     leaf_index: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class UseCode(Base):
+    """A holder's consent to one use of their certificates (用证码): short-lived, single-use.
+
+    Only an HMAC of the code is stored (``ledger.usecodes``), so the table cannot be replayed at a counter.
+    """
+
+    __tablename__ = "use_codes"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    code_hash: Mapped[bytes] = mapped_column(Hash32, unique=True)
+    holder_key: Mapped[bytes] = mapped_column(Hash32, index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AccessLogEntry(Base):
+    """One use of a holder's certificates at a counter; anchored by the platform's audit writer.
+
+    ``record`` is the canonical JSON (with a random ``salt``) whose leaf is anchored, so the leaf
+    reveals nothing and the row cannot be changed unnoticed (``ledger.accesslog``).
+    """
+
+    __tablename__ = "access_log"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    intake_id: Mapped[str] = mapped_column(String(32), unique=True)
+    counter_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    staff_id: Mapped[str] = mapped_column(String(64))
+    service_item_code: Mapped[str] = mapped_column(String(40))
+    case_number: Mapped[str] = mapped_column(String(64))
+    holder_key: Mapped[bytes] = mapped_column(Hash32, index=True)
+    certificates: Mapped[list[str]] = mapped_column(Json)  # identifiers shown to the counter
+    use_code_id: Mapped[int] = mapped_column(ForeignKey("use_codes.id"), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    record: Mapped[str] = mapped_column(Text)
+    salt: Mapped[str] = mapped_column(String(64))
+    leaf: Mapped[bytes] = mapped_column(Hash32)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    leaf_index: Mapped[int | None] = mapped_column(Integer)
+    proof: Mapped[bytes | None] = mapped_column(LargeBinary)  # concatenated 32-byte siblings
 
 
 class SerialCounter(Base):
@@ -289,9 +384,12 @@ class ChainOrg(Base):
 CERTIFICATES = Certificate.__table__
 OUTBOX = AnchorOutbox.__table__
 BATCHES = Batch.__table__
+REPORT_SUMMARIES = ReportSummary.__table__
+ACCESS_LOG = AccessLogEntry.__table__
 
 # outbox kind -> the table of the items it anchors; each has columns id, leaf, batch_id, leaf_index, proof
-ANCHORED_ITEMS: dict[str, Table] = {"certificate": CERTIFICATES}
+ANCHORED_ITEMS: dict[str, Table] = {"certificate": CERTIFICATES, "report": REPORT_SUMMARIES,
+                                    "access_log": ACCESS_LOG}
 
 
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
