@@ -7,6 +7,7 @@ kept for ``KEY_CACHE_S`` seconds per worker, so a revoked key stops working ever
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import threading
 import time
@@ -36,7 +37,15 @@ def get_library(request: Request) -> Library:
         with _build_lock:
             if state.library is None:
                 state.library = Library.from_settings()
+                _settle_heap()
     return state.library
+
+
+def _settle_heap() -> None:
+    """Move what lives as long as the worker (modules, the Library) out of the garbage collector's sight:
+    each full collection walked all of it (~230,000 objects, 135 ms here), which was the API's p99 latency."""
+    gc.collect()
+    gc.freeze()
 
 
 LibraryDep = Annotated[Library, Depends(get_library)]
@@ -61,20 +70,25 @@ def _authenticate(lib: Library, key: str) -> tuple[Organization, list[str]]:
     return org, held
 
 
+def authorize(lib: Library, key: str | None, wanted: frozenset[str]) -> Caller:
+    """The caller whose ``key`` holds at least one of the roles ``wanted`` (Unauthorized, Forbidden)."""
+    if not key:
+        raise Unauthorized("api_key_missing", f"send your organisation's API key in the {API_KEY_HEADER} header")
+    org, held = _authenticate(lib, key)
+    if not wanted & set(held):
+        raise Forbidden(
+            "role_forbidden",
+            f"this API key has roles {sorted(held)}; this call needs one of {sorted(wanted)}",
+            roles=sorted(held), required=sorted(wanted),
+        )
+    return Caller(org, frozenset(held))
+
+
 def require_role(*roles: str) -> Callable[..., Caller]:
     """A dependency admitting keys that hold at least one of ``roles``."""
     wanted = frozenset(roles)
 
     def dependency(lib: LibraryDep, key: Annotated[str | None, Depends(_api_key)]) -> Caller:
-        if not key:
-            raise Unauthorized("api_key_missing", f"send your organisation's API key in the {API_KEY_HEADER} header")
-        org, held = _authenticate(lib, key)
-        if not wanted & set(held):
-            raise Forbidden(
-                "role_forbidden",
-                f"this API key has roles {sorted(held)}; this call needs one of {sorted(wanted)}",
-                roles=sorted(held), required=sorted(wanted),
-            )
-        return Caller(org, frozenset(held))
+        return authorize(lib, key, wanted)
 
     return dependency

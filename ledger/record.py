@@ -7,12 +7,17 @@ anchored on chain is OpenZeppelin's standard leaf of that digest (``["bytes32"]`
 reveals nothing about the holder, and the salt stops anyone from confirming a guessed record.
 
 The status is not in the record: it changes over time and lives on chain.
+
+Report summaries (``ledger.reports``) are records of another format, sealed by an association and
+anchored the same way; :data:`RECORD_KINDS` says what differs per format (keys, who seals and
+anchors, whether there is a validity period), so one verifier serves both.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ledger.errors import BadInput
@@ -31,6 +36,47 @@ RECORD_KEYS = frozenset({
 })
 
 
+REPORT_FORMAT = "certledger/report/1"
+REPORT_KEYS = frozenset({
+    "format", "identifier", "association", "association_code", "name", "number", "kind", "issuing_body",
+    "subject", "report_date", "conclusion", "catalogue", "document_sha256", "file", "salt",
+})
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """What a record format fixes: its keys, which key names the organization that seals and anchors
+    it (and of what kind), whether it has a validity period, and what a verifier shows of it."""
+
+    format: str
+    keys: frozenset[str]
+    issuer_code_key: str
+    anchored_by: str  # organization kind: department | association
+    dated: bool
+    summary_keys: tuple[str, ...]
+    digest_key: str | None = None  # top-level key of the document's SHA-256; None: file.sha256
+
+    def document_sha256(self, record: Mapping[str, Any]) -> str | None:
+        if self.digest_key is not None:
+            return record.get(self.digest_key)
+        file = record.get("file")
+        return file.get("sha256") if isinstance(file, Mapping) else None
+
+
+CERTIFICATE_KIND = RecordKind(
+    RECORD_FORMAT, RECORD_KEYS, "issuing_department_code", "department", True,
+    ("identifier", "name", "number", "version", "type_code", "issuing_department", "issuing_department_code",
+     "issue_date", "valid_from", "valid_until", "holder", "service_item"),
+)
+REPORT_KIND = RecordKind(
+    REPORT_FORMAT, REPORT_KEYS, "association_code", "association", False,
+    ("identifier", "name", "number", "kind", "association", "association_code", "issuing_body", "subject",
+     "report_date", "conclusion"),
+    digest_key="document_sha256",
+)
+RECORD_KINDS = {k.format: k for k in (CERTIFICATE_KIND, REPORT_KIND)}
+
+
 def new_salt() -> str:
     return secrets.token_hex(SALT_BYTES)
 
@@ -40,16 +86,20 @@ def file_reference(cid: str, sha256_hex: str, size: int, *, encrypted: bool, med
     return {"cid": cid, "sha256": sha256_hex, "size": size, "media_type": media_type, "encrypted": encrypted}
 
 
-def check_record(record: Mapping[str, Any]) -> None:
-    """A record has exactly the v1 keys; anything else is refused rather than silently hashed."""
+def check_record(record: Mapping[str, Any]) -> RecordKind:
+    """A record has exactly the keys of its format; anything else is refused rather than silently hashed."""
     if not isinstance(record, Mapping):
         raise BadInput("record_not_object", "a certificate record is a JSON object")
-    if record.get("format") != RECORD_FORMAT:
-        raise BadInput("record_format_unknown", f"record format {record.get('format')!r} is not {RECORD_FORMAT!r}")
+    fmt = record.get("format")
+    kind = RECORD_KINDS.get(fmt) if isinstance(fmt, str) else None
+    if kind is None:
+        raise BadInput("record_format_unknown",
+                       f"record format {record.get('format')!r} is not one of {sorted(RECORD_KINDS)}")
     keys = set(record)
-    if keys != RECORD_KEYS:
-        missing, extra = sorted(RECORD_KEYS - keys), sorted(keys - RECORD_KEYS)
-        raise BadInput("record_keys_invalid", f"record keys differ from {RECORD_FORMAT}: missing {missing}, unexpected {extra}")
+    if keys != kind.keys:
+        missing, extra = sorted(kind.keys - keys), sorted(keys - kind.keys)
+        raise BadInput("record_keys_invalid", f"record keys differ from {kind.format}: missing {missing}, unexpected {extra}")
+    return kind
 
 
 def record_bytes(record: Mapping[str, Any]) -> bytes:

@@ -83,10 +83,13 @@ class SealVerifier:
         self._signer_checks: dict[tuple, Check] = {}
         self._eseals: dict[tuple[bytes, bytes], bool] = {}
 
-    def verify_record(self, record: Record, seal: bytes, *, anchored_at: datetime | None = None) -> list[Check]:
-        """Checks for one record seal; ``anchored_at`` (ledger time) bounds a signer-claimed signing time."""
+    def verify_record(self, record: Record, seal: bytes, *, anchored_at: datetime | None = None,
+                      issuer_code_key: str = ISSUER_CODE_KEY) -> list[Check]:
+        """Checks for one record seal; ``anchored_at`` (ledger time) bounds a signer-claimed signing time.
+        ``issuer_code_key`` names the record's key holding the sealer's credit code (a report summary's
+        is ``association_code``)."""
         data = canonical_record(record)
-        issuer_code = (record if isinstance(record, dict) else orjson.loads(data)).get(ISSUER_CODE_KEY)
+        issuer_code = (record if isinstance(record, dict) else orjson.loads(data)).get(issuer_code_key)
         parsed = self._parse(seal, data)
         return [parsed.intact, *self._checks(parsed.entry, utc(parsed.signing_time), issuer_code, anchored_at)]
 

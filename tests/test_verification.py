@@ -33,7 +33,15 @@ from ledger.localstack import free_port
 from ledger.merkle import MerkleTree
 from ledger.record import file_reference, record_leaf
 from ledger.uscc import derive_uscc
-from ledger.verification import REQUIRED, Verifier, verifier_for_rpc, verify_bundle, verify_identifier, verify_pdf
+from ledger.verification import (
+    REQUIRED,
+    SERVICE_STATUS_MAX_AGE,
+    Verifier,
+    verifier_for_rpc,
+    verify_bundle,
+    verify_identifier,
+    verify_pdf,
+)
 from signer.authority import SealAuthority
 from signer.keystore import FileKeyStore
 from signer.record_seal import Sealer
@@ -534,6 +542,7 @@ def test_revoked_on_chain_fails_status(library_env: LibraryEnv, issued: Issued) 
     bundle = export_bundle(lib, issued.second[2])
     market = library_env.departments["market"]
     lib.contract.set_status(lib.org_account(market), bundle["root"], bundle["leaf"], LeafStatus.REVOKED)
+    time.sleep(SERVICE_STATUS_MAX_AGE + 0.2)  # the service shows a status change within that age
     result = verify_identifier(lib, issued.second[2])
     assert result.check("status").reason == "revoked"
     assert result.verdict is Status.INVALID

@@ -1,0 +1,95 @@
+"""A lean path for the counters' busiest call, ``POST /counters/verify/identifier``.
+
+Through FastAPI that call costs several times the verification: routing, dependency solving, Pydantic
+validation and a hand-off to the 40-thread pool, whose threads contend for the GIL and stretch the
+latency tail. This middleware answers, on the event loop and in arrival order, the common case: a small
+JSON body that the route's own model accepts, an API key with one of the route's roles, and a
+certificate whose verification needs database reads alone: a remembered VALID result, or a first
+verification under a batch root the worker has seen while its status map is current
+(``ledger.verification.verification_without_chain``; it never waits on the chain node).
+
+Everything else goes on to the regular route with the body replayed: a new root or seal to read from the
+chain, a status map to bring up to date, a missing or unknown key, another role, a body the model
+refuses, an unknown identifier, any error. So every refusal and every chain read is the route's own,
+and an answer given here is the same bytes the route sends for it.
+"""
+
+from __future__ import annotations
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.deps import API_KEY_HEADER, authorize
+from api.routers.counters import COUNTER_ROLES
+from api.schemas import VerifyIdentifierRequest
+from ledger import verification
+
+PATH = "/counters/verify/identifier"
+MAX_BODY = 1024  # an identifier is at most 128 characters; anything larger goes the regular way
+_KEY = API_KEY_HEADER.lower().encode()
+
+
+class FastVerifyIdentifier:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
+            await self.app(scope, receive, send)
+            return
+        key = _eligible_key(scope)
+        received: list[Message] = []
+        body = await _small_body(receive, received) if key is not None else None
+        answer = _answer(scope, key, body) if body is not None else None
+        if answer is not None:
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-length", str(len(answer)).encode()),
+                                    (b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": answer})
+            return
+
+        async def replay() -> Message:
+            return received.pop(0) if received else await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _eligible_key(scope: Scope) -> str | None:
+    """The API key of a JSON request with a small declared body, else None."""
+    headers: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name, value)  # the first of a repeated header, as Starlette reads it
+    key, length = headers.get(_KEY), headers.get(b"content-length", b"")
+    if not (key and headers.get(b"content-type") == b"application/json" and length.isdigit()
+            and int(length) <= MAX_BODY):
+        return None
+    return key.decode("latin-1")
+
+
+async def _small_body(receive: Receive, received: list[Message]) -> bytes | None:
+    """The whole body if it is at most MAX_BODY bytes; every message read is kept in ``received``."""
+    size = 0
+    while True:
+        message = await receive()
+        received.append(message)
+        if message["type"] != "http.request":
+            return None
+        size += len(message.get("body", b""))
+        if size > MAX_BODY:
+            return None
+        if not message.get("more_body", False):
+            return b"".join(m.get("body", b"") for m in received)
+
+
+def _answer(scope: Scope, key: str, body: bytes) -> bytes | None:
+    """The route's answer if it needs no chain read, else None to let the route answer itself."""
+    lib = scope["app"].state.library
+    if lib is None:  # the first request builds it, in the route's thread
+        return None
+    try:
+        request = VerifyIdentifierRequest.model_validate(orjson.loads(body))
+        authorize(lib, key, COUNTER_ROLES)
+        result = verification.verification_without_chain(lib, request.identifier)
+    except Exception:  # noqa: BLE001 - the route answers (or refuses) it with its own errors
+        return None
+    return None if result is None else orjson.dumps(result.to_dict())

@@ -1,0 +1,120 @@
+"""The lean verify-by-identifier path answers exactly as the regular route, and leaves every refusal to it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api import fast_verify
+from api.app import create_app
+from api.fast_verify import FastVerifyIdentifier
+from ledger.anchoring import Anchorer
+from ledger.verification import service_verifier
+from tests.api.conftest import Api, new_uscc
+from tests.fixtures.library import sample_request
+
+PATH = "/counters/verify/identifier"
+
+
+@pytest.fixture(scope="module")
+def regular(api: Api) -> Iterator[TestClient]:
+    """The same app without the lean path."""
+    app = create_app(api.env.lib)
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not FastVerifyIdentifier]
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def identifiers(api: Api) -> dict[str, str]:
+    licence = api.env.types["business_licence"]
+    issued = [api.call("POST", "/departments/certificates", "market", json=sample_request(licence)).json()
+              for _ in range(2)]
+    Anchorer(api.env.lib).run_once(force=True)
+    queued = api.call("POST", "/departments/certificates", "market", json=sample_request(licence)).json()
+    r = api.call("POST", "/admin/organizations", "admin",
+                 json={"kind": "association", "name": "某行业协会", "uscc": new_uscc("51")})
+    assert r.status_code == 201, r.text
+    r = api.call("POST", f"/admin/organizations/{r.json()['id']}/api-keys", "admin", json={"roles": ["association"]})
+    api.keys["association"] = r.json()["key"]
+    ident = issued[0]["identifier"]
+    return {"anchored": ident, "other": issued[1]["identifier"], "queued": queued["identifier"],
+            "malformed": "1.2.156.3005.2.nonsense", "check_failed": ident[:-1] + ("A" if ident[-1] != "A" else "B"),
+            "unknown": ident[:-20] + "20249999999.001.X"}
+
+
+def _requests(api: Api, ids: dict[str, str]) -> dict[str, tuple[Any, bytes]]:
+    def body(identifier: Any) -> bytes:
+        return json.dumps({"identifier": identifier}).encode()
+
+    counter = {"X-API-Key": api.keys["counter"], "Content-Type": "application/json"}
+    out = {name: (counter, body(value)) for name, value in ids.items()}
+    out |= {
+        "department key": ({**counter, "X-API-Key": api.keys["market"]}, body(ids["anchored"])),
+        "admin key": ({**counter, "X-API-Key": api.keys["admin"]}, body(ids["anchored"])),
+        "association key": ({**counter, "X-API-Key": api.keys["association"]}, body(ids["anchored"])),
+        "no key": ({"Content-Type": "application/json"}, body(ids["anchored"])),
+        "unknown key": ({**counter, "X-API-Key": "cl_nonsense"}, body(ids["anchored"])),
+        "extra field": (counter, b'{"identifier": "%s", "x": 1}' % ids["anchored"].encode()),
+        "number": (counter, b'{"identifier": 12}'),
+        "too long": (counter, body("1" * 129)),
+        "not json": (counter, b"identifier=1"),
+        "not an object": (counter, b'["x"]'),
+        "empty": (counter, b""),
+        "text/plain": ({**counter, "Content-Type": "text/plain"}, body(ids["anchored"])),
+        "padded": (counter, body(ids["other"]) + b" " * 2000),
+        "two keys, counter first": ([("X-API-Key", api.keys["counter"]), ("X-API-Key", api.keys["association"]),
+                                     ("Content-Type", "application/json")], body(ids["anchored"])),
+        "two keys, association first": ([("X-API-Key", api.keys["association"]), ("X-API-Key", api.keys["counter"]),
+                                         ("Content-Type", "application/json")], body(ids["anchored"])),
+    }
+    return out
+
+
+@pytest.fixture()
+def lean_answers(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether the lean path answered, per request it looked at."""
+    answered: list[bool] = []
+    original = fast_verify._answer
+
+    def spy(*args: Any) -> bytes | None:
+        out = original(*args)
+        answered.append(out is not None)
+        return out
+
+    monkeypatch.setattr(fast_verify, "_answer", spy)
+    return answered
+
+
+def test_every_answer_is_the_regular_routes(api: Api, regular: TestClient, identifiers: dict[str, str],
+                                            lean_answers: list[bool], monkeypatch: pytest.MonkeyPatch) -> None:
+    # statuses re-read at most once a minute here, so that which answers are remembered does not depend on timing
+    monkeypatch.setattr(service_verifier(api.env.lib).chain, "status_max_age", 60.0)
+    for identifier in identifiers.values():  # a first verification: the route's own (and remembered if VALID)
+        regular.post(PATH, headers={"X-API-Key": api.keys["counter"]}, json={"identifier": identifier})
+    for name, (headers, content) in _requests(api, identifiers).items():
+        lean_answers.clear()
+        fast = api.client.post(PATH, headers=headers, content=content)
+        slow = regular.post(PATH, headers=headers, content=content)
+        assert (fast.status_code, fast.content) == (slow.status_code, slow.content), name
+        assert {k: v for k, v in fast.headers.items() if k != "date"} == \
+            {k: v for k, v in slow.headers.items() if k != "date"}, name
+        # a stored certificate needing no chain read (its root was seen above), allowed key
+        expected = name in ("anchored", "other", "queued", "department key", "admin key", "two keys, counter first")
+        assert lean_answers == ([expected] if name not in ("no key", "text/plain", "padded") else []), name
+
+
+def test_a_status_due_for_rereading_goes_the_regular_way(api: Api, identifiers: dict[str, str],
+                                                         lean_answers: list[bool]) -> None:
+    headers = {"X-API-Key": api.keys["counter"]}
+    chain = service_verifier(api.env.lib).chain
+    assert api.client.post(PATH, headers=headers, json={"identifier": identifiers["other"]}).status_code == 200
+    chain._status_checked = 0.0  # the once-a-second look at status events is due
+    lean_answers.clear()
+    r = api.client.post(PATH, headers=headers, json={"identifier": identifiers["other"]})
+    assert r.status_code == 200 and r.json()["verdict"] == "VALID"
+    assert lean_answers == [False]
