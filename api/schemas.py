@@ -176,6 +176,144 @@ class CertificatePage(Model):
     next_after: int | None = Field(description="pass as `after` for the next page; null on the last page")
 
 
+# --- lifecycle ---
+
+StatusAction = Literal["suspend", "reinstate", "revoke", "cancel", "withdraw"]
+
+
+class StatusChangeRequest(Model):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"action": "suspend", "reason": "经营异常，暂停使用", "reason_code": 0}]})
+
+    action: StatusAction = Field(description="suspend (02), reinstate (01, only from 02), revoke (03), cancel (04), "
+                                             "withdraw (07)")
+    reason: str = Field(min_length=1, max_length=500, description="why; kept in the certificate's history")
+    reason_code: int = Field(0, ge=0, le=65535, description="a numeric reason recorded on chain with the change")
+
+
+class MassStatusChangeRequest(StatusChangeRequest):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"action": "revoke", "reason": "批量注销", "identifiers": [EXAMPLE_IDENTIFIER]}]})
+
+    identifiers: list[str] = Field(min_length=1, max_length=50_000,
+                                   description="the department's certificates; all are checked before any changes")
+
+
+class StatusTransaction(Model):
+    tx_hash: str
+    block_number: int
+    gas_used: int
+    certificates: int = Field(description="leaves this transaction changed")
+
+
+class StatusChangeOut(Model):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "action": "revoke", "status": "03", "certificates": 2000, "changed": 2000, "already_on_chain": 0,
+        "unchanged": 0, "gas_used": 52447695,
+        "transactions": [{"tx_hash": "0x" + EXAMPLE_HASH, "block_number": 57, "gas_used": 26131557,
+                          "certificates": 997}]}]})
+
+    action: str
+    status: str = Field(description="the status code now on chain and recorded")
+    certificates: int
+    changed: int = Field(description="changed by this call's transactions")
+    already_on_chain: int = Field(description="found already changed on chain (an interrupted earlier call) and "
+                                              "now recorded")
+    unchanged: int = Field(description="already in this status and recorded: left as they were")
+    gas_used: int
+    transactions: list[StatusTransaction]
+
+
+class RenewRequest(Model):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"reason": "有效期届满延续", "valid_until": "2031-11-26"}]})
+
+    reason: str = Field(min_length=1, max_length=500)
+    reason_code: int = Field(0, ge=0, le=65535)
+    issue_date: dt.date | None = Field(None, description="default: today (China time)")
+    valid_from: dt.date | None = Field(None, description="default: the issue date")
+    valid_until: dt.date | None = Field(None, description="default: from the type's validity rule")
+    document: str | None = Field(None, description='"render", "none" or a base64 PDF; default: render if the '
+                                                   "earlier version has a document")
+
+
+class AmendRequest(Model):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"reason": "住所变更", "fields": {"address": "长沙市岳麓区示例路2号"}}]})
+
+    reason: str = Field(min_length=1, max_length=500)
+    reason_code: int = Field(0, ge=0, le=65535)
+    fields: dict[str, Any] = Field(default_factory=dict,
+                                   description="changed extension fields (merged over the earlier ones; null removes)")
+    holder: str | None = Field(None, max_length=200, description="the same holder's new name (e.g. a renamed company)")
+    holder_id: str | None = Field(None, max_length=40, description="must equal the earlier one: an amendment never "
+                                                                   "changes the holder (`amendment_changes_holder`)")
+    holder_id_type: str | None = Field(None, max_length=3, description="must equal the earlier one")
+    service_item: str | None = Field(None, max_length=40)
+    jurisdiction_code: str | None = Field(None, max_length=6)
+    issue_date: dt.date | None = Field(None, description="default: today (China time)")
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+    document: str | None = None
+
+
+class NewVersionOut(Model):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "identifier": EXAMPLE_IDENTIFIER.replace(".001.X", ".002.Y"), "version": 2, "supersedes": EXAMPLE_IDENTIFIER,
+        "superseded_tx_hash": "0x" + EXAMPLE_HASH, "superseded_block_number": 58, "anchor_status": "queued",
+        "leaf": "0x" + EXAMPLE_HASH, "document": None}]})
+
+    identifier: str = Field(description="the new version's identifier (same serial, version + 1)")
+    version: int
+    supersedes: str = Field(description="the earlier version, now 08 (superseded) on chain")
+    superseded_tx_hash: str | None
+    superseded_block_number: int | None
+    anchor_status: Literal["queued"]
+    leaf: str
+    document: DocumentRef | None = None
+
+
+class HistoryEventOut(Model):
+    at: dt.datetime
+    action: str = Field(description="issue, suspend, reinstate, revoke, cancel, withdraw, renew, amend")
+    status: str = Field(description="the version's status after the event")
+    reason: str | None
+    tx_hash: str | None = Field(description="the transaction (for an issue: the anchoring one; null while queued)")
+    block_number: int | None
+    identifier: str = Field(description="the version the event is about")
+    by: str = Field(description="the department that acted")
+
+
+class DepartmentHistoryEventOut(HistoryEventOut):
+    actor: str | None = Field(description="which of the department's API keys (its prefix), or cli")
+
+
+_HISTORY_EXAMPLE: dict[str, Any] = {
+    "identifier": EXAMPLE_IDENTIFIER, "current_version": EXAMPLE_IDENTIFIER.replace(".001.X", ".002.Y"),
+    "events": [
+        {"at": "2025-03-01T08:00:00Z", "action": "issue", "status": "01", "reason": None,
+         "tx_hash": "0x" + EXAMPLE_HASH, "block_number": 42, "identifier": EXAMPLE_IDENTIFIER, "by": "市场监督管理局"},
+        {"at": "2026-03-01T08:00:00Z", "action": "amend", "status": "08", "reason": "住所变更",
+         "tx_hash": "0x" + EXAMPLE_HASH, "block_number": 58, "identifier": EXAMPLE_IDENTIFIER, "by": "市场监督管理局"},
+    ]}
+
+
+class HistoryOut(Model):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_HISTORY_EXAMPLE]})
+
+    identifier: str
+    current_version: str = Field(description="the newest version of this certificate (itself if never renewed "
+                                             "or amended)")
+    events: list[HistoryEventOut] = Field(description="every version's events, oldest first")
+
+
+class DepartmentHistoryOut(HistoryOut):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        **_HISTORY_EXAMPLE, "events": [{**e, "actor": "api:clk_3f9a0c1e"} for e in _HISTORY_EXAMPLE["events"]]}]})
+
+    events: list[DepartmentHistoryEventOut]
+
+
 # --- verification ---
 
 
@@ -316,6 +454,40 @@ class CatalogueImported(Model):
     certificate_types: int
     service_items: int
     materials: int
+
+
+# --- seals ---
+
+
+class SealOut(Model):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "org_id": 3, "serial": "5f2a9c0e7b1d", "fingerprint": "0x" + EXAMPLE_HASH, "algorithm": "p256",
+        "valid_from": "2026-11-27T08:00:00Z", "valid_until": "2031-11-27T08:00:00Z", "current": True,
+        "compromise_time": None}]})
+
+    org_id: int
+    serial: str = Field(description="the seal certificate's serial number (hex)")
+    fingerprint: str = Field(description="SHA-256 of the certificate (DER), as registered on chain")
+    algorithm: str
+    valid_from: dt.datetime
+    valid_until: dt.datetime
+    current: bool = Field(description="the seal new certificates are sealed with")
+    compromise_time: dt.datetime | None = Field(description="seals made or anchored at or after it fail")
+
+
+class SealList(Model):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "items": [SealOut.model_config["json_schema_extra"]["examples"][0]]}]})  # type: ignore[index]
+
+    items: list[SealOut] = Field(description="newest first")
+
+
+class SealCompromise(Model):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "serial": "5f2a9c0e7b1d", "compromise_time": "2026-11-27T06:30:00Z"}]})
+
+    serial: str = Field(max_length=64, pattern=r"^[0-9a-fA-F]{1,64}$", description="the compromised seal's serial (hex)")
+    compromise_time: dt.datetime = Field(description="when the key was compromised (no zone: UTC)")
 
 
 # --- health ---

@@ -24,14 +24,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyhanko.sign.general import SigningError
-from sqlalchemy import select, tuple_
+from sqlalchemy import Connection, select, tuple_
 
 from ledger.catalogue import CITY_DIVISION, valid_until
 from ledger.documents import Job
 from ledger.envelope import seal as seal_document
 from ledger.envelope import unseal
 from ledger.errors import BadInput, CertledgerError, Conflict, Forbidden, NotFound, TooLarge
-from ledger.identifiers import Identifier, allocate_serials, mod37_36, parse_identifier, validate_type_code
+from ledger.identifiers import (
+    Identifier,
+    allocate_serials,
+    make_identifier,
+    mod37_36,
+    parse_identifier,
+    validate_type_code,
+)
 from ledger.library import Library
 from ledger.metadata import holder_key, validate_metadata
 from ledger.record import RECORD_FORMAT, file_reference, new_salt, record_bytes, record_leaf
@@ -75,6 +82,11 @@ class _Item:
     document: str | bytes  # "render", "none" or a supplied PDF
     record: dict[str, Any] | None = None
     pdf: bytes | None = None
+    previous: Any = None  # the certificate version this one supersedes (renewal, amendment)
+
+    @property
+    def version(self) -> int:
+        return 1 if self.previous is None else self.previous.version + 1
 
 
 def _at(index: int, many: bool, e: CertledgerError) -> CertledgerError:
@@ -146,7 +158,7 @@ def _validate(lib: Library, org: Organization, requests: list[dict[str, Any]]) -
 
 
 def _refuse_existing(lib: Library, org: Organization, items: list[_Item]) -> None:
-    keys = [(it.ctype.code, it.meta["number"]) for it in items]
+    keys = [(it.ctype.code, it.meta["number"]) for it in items if it.previous is None]
     c = CERTIFICATES.c
     with lib.sessions() as session:
         for start in range(0, len(keys), _CHUNK):
@@ -162,10 +174,13 @@ def _refuse_existing(lib: Library, org: Organization, items: list[_Item]) -> Non
 
 def _identifiers(lib: Library, org: Organization, items: list[_Item]) -> list[str]:
     groups: dict[tuple[str, int], list[int]] = defaultdict(list)
-    for n, it in enumerate(items):
-        groups[(it.ctype.code, int(it.meta["issue_date"][:4]))].append(n)
     issuer = validate_uscc(org.uscc)
     out = [""] * len(items)
+    for n, it in enumerate(items):
+        if it.previous is not None:  # a new version keeps its serial
+            out[n] = make_identifier(it.ctype.code, issuer, parse_identifier(it.previous.identifier).serial, it.version)
+        else:
+            groups[(it.ctype.code, int(it.meta["issue_date"][:4]))].append(n)
     with lib.sessions() as session, session.begin():
         conn = session.connection()
         for (code, year), members in sorted(groups.items()):
@@ -178,7 +193,8 @@ def _identifiers(lib: Library, org: Organization, items: list[_Item]) -> list[st
 def _record(it: _Item, identifier: str, org: Organization, definer: Organization) -> dict[str, Any]:
     m = it.meta
     return {
-        "format": RECORD_FORMAT, "identifier": identifier, "name": it.ctype.name, "number": m["number"], "version": 1,
+        "format": RECORD_FORMAT, "identifier": identifier, "name": it.ctype.name, "number": m["number"],
+        "version": it.version,
         "type_code": it.ctype.code, "defining_department": definer.name, "defining_department_code": definer.uscc,
         "issuing_department": org.name, "issuing_department_code": org.uscc, "issue_date": m["issue_date"],
         "valid_from": m["valid_from"], "valid_until": m["valid_until"],
@@ -229,8 +245,29 @@ def _documents(lib: Library, org: Organization, items: list[_Item]) -> list[tupl
     return out
 
 
-def issue_many(lib: Library, org: Organization, requests: list[dict[str, Any]]) -> list[IssuedCertificate]:
-    """Issue certificates for ``org`` (API request shape, see the module docstring); all or none are stored."""
+@dataclass(frozen=True)
+class Prepared:
+    """Certificates checked, sealed and with their documents stored: rows ready for one insert."""
+
+    rows: list[dict[str, Any]]
+
+    def insert(self, conn: Connection) -> list[IssuedCertificate]:
+        """Insert the rows and queue their leaves, in the caller's transaction."""
+        ids = insert_certificates(conn, self.rows)
+        return [
+            IssuedCertificate(i, r["identifier"], r["type_code"], r["number"], r["version"], "01", r["leaf"],
+                              r["document_cid"], r["document_digest"].hex() if r["document_digest"] else None)
+            for i, r in zip(ids, self.rows, strict=True)
+        ]
+
+
+def prepare(lib: Library, org: Organization, requests: list[dict[str, Any]],
+            previous: list[Any] | None = None) -> Prepared:
+    """Everything of issuance but the database insert (API request shape, see the module docstring).
+
+    ``previous[i]``, when given, is the certificate version that request i supersedes (a renewal or an
+    amendment, ledger.lifecycle): the new version keeps its serial and number, with the version plus one.
+    """
     if not isinstance(requests, list) or not requests:
         raise BadInput("requests_empty", "send at least one certificate request")
     if len(requests) > MAX_REQUESTS:
@@ -238,6 +275,8 @@ def issue_many(lib: Library, org: Organization, requests: list[dict[str, Any]]) 
     if org.kind != "department" or not org.chain_address:
         raise Forbidden("organization_cannot_issue", f"{org.name} is not an activated department and cannot issue")
     items = _validate(lib, org, requests)
+    for it, prev in zip(items, previous or [None] * len(items), strict=True):
+        it.previous = prev
     _refuse_existing(lib, org, items)
     definers = {it.ctype.department_id for it in items}
     definer = {d: lib.organization(d) for d in definers}
@@ -265,16 +304,19 @@ def issue_many(lib: Library, org: Organization, requests: list[dict[str, Any]]) 
             "valid_until": dt.date.fromisoformat(rec["valid_until"]) if rec["valid_until"] else None,
             "metadata": meta, "record": data.decode(), "salt": rec["salt"], "record_seal": seal,
             "document_cid": cid, "document_digest": digest, "document_key": key_info, "leaf": record_leaf(data),
+            "version": it.version, "supersedes_id": it.previous and it.previous.id,
         })
+    return Prepared(rows)
+
+
+def issue_many(lib: Library, org: Organization, requests: list[dict[str, Any]]) -> list[IssuedCertificate]:
+    """Issue certificates for ``org`` (API request shape, see the module docstring); all or none are stored."""
+    prepared = prepare(lib, org, requests)
     with lib.engine.begin() as conn:
-        ids = insert_certificates(conn, rows)
-    log.info("certificates issued", extra={"org_id": org.id, "count": len(rows),
-                                           "documents": sum(r["document_cid"] is not None for r in rows)})
-    return [
-        IssuedCertificate(i, r["identifier"], r["type_code"], r["number"], 1, "01", r["leaf"], r["document_cid"],
-                          r["document_digest"].hex() if r["document_digest"] else None)
-        for i, r in zip(ids, rows, strict=True)
-    ]
+        issued = prepared.insert(conn)
+    log.info("certificates issued", extra={"org_id": org.id, "count": len(issued),
+                                           "documents": sum(i.document_cid is not None for i in issued)})
+    return issued
 
 
 def issue_one(lib: Library, org: Organization, request: dict[str, Any]) -> IssuedCertificate:

@@ -1,7 +1,9 @@
-"""Platform administration: organisations (and their activation on chain), API keys, the catalogue."""
+"""Platform administration: organisations (and their activation on chain), API keys, seals (rotation and
+compromise), the catalogue."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -9,6 +11,7 @@ from sqlalchemy import select
 
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
+from api.service_schemas import CoverageOut, ServiceItemIn, ServiceItemList, ServiceItemOut, ServiceItemUpdate
 from api.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -19,8 +22,12 @@ from api.schemas import (
     OrganizationList,
     OrganizationOut,
     OrgKind,
+    SealCompromise,
+    SealList,
+    SealOut,
 )
-from ledger import catalogue, onboarding
+from ledger import catalogue, onboarding, seals_store, services
+from ledger.library import Library
 from ledger.records import CertificateType, Organization
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -89,6 +96,61 @@ def create_api_key(org_id: OrgId, body: ApiKeyCreate, lib: LibraryDep, _caller: 
     return ApiKeyCreated(org_id=org_id, roles=list(body.roles), key=key)
 
 
+def _seals(lib: Library, org_id: int) -> list[SealOut]:
+    lib.organization(org_id)
+    q = (select(seals_store.SealCertificateRow, seals_store.SealRevocationRow.compromise_time)
+         .outerjoin(seals_store.SealRevocationRow,
+                    seals_store.SealRevocationRow.serial == seals_store.SealCertificateRow.serial)
+         .where(seals_store.SealCertificateRow.org_id == org_id)
+         .order_by(seals_store.SealCertificateRow.created_at.desc(), seals_store.SealCertificateRow.serial.desc()))
+    with lib.sessions() as session:
+        rows = session.execute(q).all()
+    return [
+        SealOut(org_id=org_id, serial=row.serial, fingerprint="0x" + row.fingerprint.hex(), algorithm=row.algorithm,
+                valid_from=_utc(row.valid_from), valid_until=_utc(row.valid_until), current=n == 0,
+                compromise_time=_utc(compromised) if compromised else None)
+        for n, (row, compromised) in enumerate(rows)
+    ]
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+@router.get(
+    "/organizations/{org_id}/seals",
+    summary="An organisation's seal certificates, current and former, with any recorded compromise",
+    response_model=SealList,
+    responses=responses(401, 403, 404, 422),
+)
+def list_seals(org_id: OrgId, lib: LibraryDep, _caller: Admin) -> SealList:
+    return SealList(items=_seals(lib, org_id))
+
+
+@router.post(
+    "/organizations/{org_id}/seals/rotate",
+    summary="Rotate the organisation's seal: a new seal certificate, registered on chain; former seals still verify",
+    status_code=201,
+    response_model=SealOut,
+    responses=responses(401, 403, 404, 409, 422, 503),
+)
+def rotate_seal(org_id: OrgId, lib: LibraryDep, _caller: Admin) -> SealOut:
+    serial = f"{onboarding.rotate_seal(lib, org_id):x}"
+    return next(s for s in _seals(lib, org_id) if s.serial == serial)
+
+
+@router.post(
+    "/organizations/{org_id}/seals/compromise",
+    summary="Report a seal key compromised at a time: what it sealed (or what was anchored) from then on fails",
+    response_model=SealOut,
+    responses=responses(401, 403, 404, 422, 503),
+)
+def report_seal_compromise(org_id: OrgId, body: SealCompromise, lib: LibraryDep, _caller: Admin) -> SealOut:
+    serial = body.serial.lower().lstrip("0") or "0"
+    onboarding.report_seal_compromise(lib, org_id, int(serial, 16), body.compromise_time)
+    return next(s for s in _seals(lib, org_id) if s.serial == serial)
+
+
 def _type_out(ctype: CertificateType, department_uscc: str) -> CertificateTypeOut:
     return CertificateTypeOut(
         code=ctype.code, name=ctype.name, name_en=ctype.name_en, department_uscc=department_uscc,
@@ -143,3 +205,75 @@ def import_catalogue(lib: LibraryDep, _caller: Admin) -> CatalogueImported:
     with lib.sessions() as session:
         stats = catalogue.import_catalogue(session)
     return CatalogueImported(**stats.__dict__)
+
+
+# --- service items and their materials ---
+
+ServiceItemCode = Annotated[str, Path(description="事项编码", examples=["YJS117001"])]
+
+
+@router.post(
+    "/service-items",
+    summary="Define a service item with its required materials, each linked to a certificate type or not",
+    status_code=201,
+    response_model=ServiceItemOut,
+    responses=responses(401, 403, 409, 422),
+)
+def define_service_item(body: ServiceItemIn, lib: LibraryDep, _caller: Admin) -> ServiceItemOut:
+    with lib.sessions() as session:
+        item = services.define_service_item(session, body.model_dump())
+    return ServiceItemOut.model_validate(item)
+
+
+@router.put(
+    "/service-items/{code}",
+    summary="Redefine (or define) a service item: its name, department, holder kind and materials",
+    response_model=ServiceItemOut,
+    responses=responses(401, 403, 422),
+)
+def redefine_service_item(code: ServiceItemCode, body: ServiceItemUpdate, lib: LibraryDep, _caller: Admin) -> ServiceItemOut:
+    with lib.sessions() as session:
+        item = services.define_service_item(session, {"code": code, **body.model_dump()}, replace=True)
+    return ServiceItemOut.model_validate(item)
+
+
+@router.get(
+    "/service-items",
+    summary="List the service items with their materials (any API key)",
+    response_model=ServiceItemList,
+    responses=responses(401, 403, 422),
+)
+def list_service_items(
+    lib: LibraryDep,
+    _caller: AnyKey,
+    department: Annotated[str | None, Query(description="only this department's items (credit code)")] = None,
+) -> ServiceItemList:
+    with lib.sessions() as session:
+        items = services.list_service_items(session, department)
+    return ServiceItemList(items=[ServiceItemOut.model_validate(i) for i in items])
+
+
+@router.get(
+    "/service-items/{code}",
+    summary="Get one service item with its materials (any API key)",
+    response_model=ServiceItemOut,
+    responses=responses(401, 403, 404, 422),
+)
+def get_service_item(code: ServiceItemCode, lib: LibraryDep, _caller: AnyKey) -> ServiceItemOut:
+    with lib.sessions() as session:
+        return ServiceItemOut.model_validate(services.get_service_item(session, code))
+
+
+@router.get(
+    "/material-coverage",
+    summary="Coverage: the share of service materials linked to a certificate type (target 100%)",
+    response_model=CoverageOut,
+    responses=responses(401, 403, 422),
+)
+def material_coverage(
+    lib: LibraryDep,
+    _caller: Admin,
+    department: Annotated[str | None, Query(description="only this department's items (credit code)")] = None,
+) -> CoverageOut:
+    with lib.sessions() as session:
+        return CoverageOut.model_validate(services.coverage(session, department).to_dict())

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, File, Response, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Path, Response, UploadFile
 
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
-from api.schemas import BUNDLE_DESCRIPTION, BUNDLE_EXAMPLE, VerificationOut, VerifyIdentifierRequest
+from api.schemas import (
+    BUNDLE_DESCRIPTION,
+    BUNDLE_EXAMPLE,
+    EXAMPLE_IDENTIFIER,
+    HistoryOut,
+    VerificationOut,
+    VerifyIdentifierRequest,
+)
 from api.verifying import PDF_MAGIC, json_result, verify_bundle, verify_pdf
-from ledger import verification
+from ledger import lifecycle, verification
 from ledger.errors import BadInput
 
 router = APIRouter(prefix="/counters", tags=["counters"])
-Counter = Annotated[Caller, Depends(require_role("counter", "department", "admin"))]
+COUNTER_ROLES = frozenset({"counter", "department", "admin"})  # api.fast_verify answers with the same roles
+Counter = Annotated[Caller, Depends(require_role(*sorted(COUNTER_ROLES)))]
 VERIFY_ERRORS = responses(401, 403, 404, 413, 422, 503)
 
 
@@ -59,3 +67,19 @@ def by_pdf(
         raise BadInput("pdf_not_pdf", f"the uploaded file {file.filename!r} is not a PDF (it does not start with %PDF-)",
                        filename=file.filename)
     return verify_pdf(lib, data)
+
+
+@router.get(
+    "/certificates/{identifier}/history",
+    summary="A certificate's history: every version's issue and status changes, with their transactions",
+    response_model=HistoryOut,
+    responses=responses(401, 403, 404, 422),
+)
+def history(
+    identifier: Annotated[str, Path(description="证照标识 (GB/T 36904)", examples=[EXAMPLE_IDENTIFIER])],
+    lib: LibraryDep,
+    _caller: Counter,
+) -> HistoryOut:
+    found = lifecycle.history(lib, identifier)
+    return HistoryOut(identifier=found.identifier, current_version=found.current_version,
+                      events=[{k: v for k, v in e.__dict__.items() if k != "actor"} for e in found.events])

@@ -1,4 +1,5 @@
-"""Issuing departments: issue certificates, read and export their own, fetch their documents.
+"""Issuing departments: issue certificates, read and export their own, fetch their documents, and
+change them over their lifecycle (suspend, reinstate, revoke, cancel, withdraw, renew, amend; history).
 
 A department's key acts only on the department's own certificates (403 ``not_your_certificate``).
 """
@@ -7,25 +8,32 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from api.deps import Caller, LibraryDep, require_role
+from api.deps import API_KEY_HEADER, Caller, LibraryDep, require_role
 from api.errors import responses
 from api.schemas import (
     BUNDLE_EXAMPLE,
     EXAMPLE_IDENTIFIER,
+    AmendRequest,
     AnchorInfo,
     CertificateIssueManyRequest,
     CertificateIssueRequest,
     CertificateOut,
     CertificatePage,
+    DepartmentHistoryOut,
     DocumentRef,
     IssuedCertificate,
     IssuedCertificates,
+    MassStatusChangeRequest,
+    NewVersionOut,
+    RenewRequest,
+    StatusChangeOut,
+    StatusChangeRequest,
 )
-from ledger import bundle, issuance
+from ledger import bundle, issuance, lifecycle
 from ledger.errors import Forbidden
 from ledger.library import Library
 from ledger.records import Batch, Certificate
@@ -55,10 +63,11 @@ def _anchor(batch: Batch | None) -> AnchorInfo:
 
 
 def certificate_out(cert: Certificate, batch: Batch | None) -> CertificateOut:
+    status = lifecycle.shown_status(cert.status, cert.valid_until)
     return CertificateOut(
         identifier=cert.identifier, type_code=cert.type_code, number=cert.number, version=cert.version,
-        status=cert.status, issue_date=cert.issued_on, valid_from=cert.valid_from, valid_until=cert.valid_until,
-        metadata=cert.meta, document=_document(cert), anchor=_anchor(batch),
+        status=status, issue_date=cert.issued_on, valid_from=cert.valid_from, valid_until=cert.valid_until,
+        metadata={**cert.meta, "status": status}, document=_document(cert), anchor=_anchor(batch),
     )
 
 
@@ -166,3 +175,97 @@ def fetch_document(identifier: IdentifierPath, lib: LibraryDep, caller: Departme
 def export_bundle(identifier: IdentifierPath, lib: LibraryDep, caller: Department) -> dict[str, Any]:
     cert, _ = own_certificate(lib, caller, identifier)
     return bundle.export_bundle(lib, cert.identifier)
+
+
+# ---------------------------------------------------------------------- lifecycle
+
+LIFECYCLE_ERRORS = responses(401, 403, 404, 409, 413, 422, 503)
+
+
+def _actor(request: Request) -> str:
+    """Which key acted: its stored prefix (the key itself is never kept)."""
+    return "api:" + request.headers.get(API_KEY_HEADER, "")[:12]
+
+
+def _status_out(change: lifecycle.StatusChange) -> StatusChangeOut:
+    return StatusChangeOut(
+        action=change.action, status=change.status, certificates=change.certificates, changed=change.changed,
+        already_on_chain=change.already_on_chain, unchanged=change.unchanged, gas_used=change.gas_used,
+        transactions=[t.__dict__ for t in change.transactions],
+    )
+
+
+@router.post(
+    "/certificates/status",
+    summary="Change the status of many of the department's certificates (in a few chain transactions)",
+    response_model=StatusChangeOut,
+    responses=LIFECYCLE_ERRORS,
+)
+def change_status_many(body: MassStatusChangeRequest, request: Request, lib: LibraryDep,
+                       caller: Department) -> StatusChangeOut:
+    return _status_out(lifecycle.change_status(lib, caller.org, body.identifiers, body.action, body.reason,
+                                               reason_code=body.reason_code, actor=_actor(request)))
+
+
+@router.post(
+    "/certificates/{identifier}/status",
+    summary="Suspend, reinstate, revoke, cancel or withdraw one of the department's certificates",
+    response_model=StatusChangeOut,
+    responses=LIFECYCLE_ERRORS,
+)
+def change_status(identifier: IdentifierPath, body: StatusChangeRequest, request: Request, lib: LibraryDep,
+                  caller: Department) -> StatusChangeOut:
+    return _status_out(lifecycle.change_status(lib, caller.org, [identifier], body.action, body.reason,
+                                               reason_code=body.reason_code, actor=_actor(request)))
+
+
+def _version_out(new: lifecycle.NewVersion) -> NewVersionOut:
+    issued = _issued_out(new.issued)
+    return NewVersionOut(
+        identifier=issued.identifier, version=issued.version, supersedes=new.supersedes,
+        superseded_tx_hash=new.tx_hash, superseded_block_number=new.block_number, anchor_status="queued",
+        leaf=issued.leaf, document=issued.document,
+    )
+
+
+def _new_version(lib: Library, caller: Caller, request: Request, identifier: str, action: str,
+                 body: RenewRequest | AmendRequest) -> NewVersionOut:
+    changes = body.model_dump(mode="json", exclude_none=True, exclude={"reason", "reason_code"})
+    return _version_out(lifecycle.new_version(lib, caller.org, identifier, action, changes, reason=body.reason,
+                                              reason_code=body.reason_code, actor=_actor(request)))
+
+
+@router.post(
+    "/certificates/{identifier}/renew",
+    summary="Renew (延续): a new version with a new validity period; this one becomes superseded (08)",
+    status_code=201,
+    response_model=NewVersionOut,
+    responses=LIFECYCLE_ERRORS,
+)
+def renew(identifier: IdentifierPath, body: RenewRequest, request: Request, lib: LibraryDep,
+          caller: Department) -> NewVersionOut:
+    return _new_version(lib, caller, request, identifier, "renew", body)
+
+
+@router.post(
+    "/certificates/{identifier}/amend",
+    summary="Amend (变更): a new version with changed fields, same holder; this one becomes superseded (08)",
+    status_code=201,
+    response_model=NewVersionOut,
+    responses=LIFECYCLE_ERRORS,
+)
+def amend(identifier: IdentifierPath, body: AmendRequest, request: Request, lib: LibraryDep,
+          caller: Department) -> NewVersionOut:
+    return _new_version(lib, caller, request, identifier, "amend", body)
+
+
+@router.get(
+    "/certificates/{identifier}/history",
+    summary="The certificate's history: every version's issue and status changes, with their transactions",
+    response_model=DepartmentHistoryOut,
+    responses=responses(401, 403, 404, 422),
+)
+def history(identifier: IdentifierPath, lib: LibraryDep, caller: Department) -> DepartmentHistoryOut:
+    found = lifecycle.history(lib, identifier, org_id=caller.org.id)
+    return DepartmentHistoryOut(identifier=found.identifier, current_version=found.current_version,
+                                events=[e.__dict__ for e in found.events])
