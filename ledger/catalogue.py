@@ -132,25 +132,36 @@ def import_catalogue(session: Session, data_dir: Path = DATA, division: str = CI
                 session, ServiceItem, "code", it["code"], name=it["name"], name_en=it.get("name_en"),
                 department_id=depts[it["department"]].id, holder_kind=it["holder_kind"],
             )
-            session.flush()
-            existing = {
-                m.position: m
-                for m in session.execute(select(ServiceMaterial).where(ServiceMaterial.service_item_id == item.id)).scalars()
-            }
-            for pos, m in enumerate(it["materials"]):
+            for m in it["materials"]:
                 linked = m.get("certificate_type")
                 if linked is not None and linked not in by_name:
                     raise BadInput("catalogue_invalid", f"service item {it['code']}: material links unknown type {linked!r}")
-                row = existing.pop(pos, None) or ServiceMaterial(service_item_id=item.id, position=pos)
-                row.name, row.required = m["name"], bool(m["required"])
-                row.certificate_type_id = by_name[linked].id if linked else None
-                session.add(row)
-                materials += 1
-            for stale in existing.values():
-                session.delete(stale)
+            sync_materials(session, item, [(m["name"], bool(m["required"]),
+                                            by_name[m["certificate_type"]].id if m.get("certificate_type") else None)
+                                           for m in it["materials"]])
+            materials += len(it["materials"])
     stats = ImportStats(len(depts), len(by_name), len(items), materials)
     log.info("catalogue imported", extra={"stats": stats.__dict__})
     return stats
+
+
+def sync_materials(session: Session, item: ServiceItem, materials: list[tuple[str, bool, int | None]]) -> None:
+    """Make the item's materials exactly ``materials`` ((name, required, certificate type id), in order).
+
+    Rows are updated in place by position, so a material keeps its id when an item is redefined.
+    Runs in the caller's transaction.
+    """
+    session.flush()
+    existing = {
+        m.position: m
+        for m in session.execute(select(ServiceMaterial).where(ServiceMaterial.service_item_id == item.id)).scalars()
+    }
+    for pos, (name, required, type_id) in enumerate(materials):
+        row = existing.pop(pos, None) or ServiceMaterial(service_item_id=item.id, position=pos)
+        row.name, row.required, row.certificate_type_id = name, required, type_id
+        session.add(row)
+    for stale in existing.values():
+        session.delete(stale)
 
 
 def get_type(session: Session, code: str) -> CertificateType:
