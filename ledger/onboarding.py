@@ -3,7 +3,9 @@
 A department or association gets an encrypted chain account, a seal certificate from the city seal
 authority (persisted in the seal registry) and a registration on chain that binds the account to
 its credit code (hash) and seal fingerprint; that binding is what verifiers check. Counters only
-verify, so they get API keys but no chain account. The platform organization holds admin keys.
+verify, so they get API keys but no chain account. The platform organization holds admin keys and,
+once activated, a chain account registered as the audit writer that anchors the access log (it
+seals nothing, so it gets no seal and registers a zero seal fingerprint).
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ log = logging.getLogger(__name__)
 
 OrgKindName = Literal["department", "association", "counter"]
 KINDS = ("department", "association", "counter")
-CHAIN_KINDS = {"department": OrgKind.DEPARTMENT, "association": OrgKind.ASSOCIATION}
+CHAIN_KINDS = {"department": OrgKind.DEPARTMENT, "association": OrgKind.ASSOCIATION, "platform": OrgKind.AUDIT_WRITER}
+SEALED_KINDS = frozenset({"department", "association"})
+NO_SEAL = bytes(32)
 ROLES = frozenset({"admin", "department", "counter", "association"})
 KEY_PREFIX = "clk_"
 
@@ -81,14 +85,16 @@ def create_organization(
 def activate_department(lib: Library, org_id: int) -> Organization:
     """Give an existing department (or association) row its chain account, seal and chain registration.
 
+    The platform organization gets a chain account and its registration as the audit writer, no seal.
+
     Idempotent step by step, so an activation interrupted half-way is finished by calling it again:
     the account is kept once made, the seal is issued once, registration is skipped when on chain.
     """
     contract = lib.require_contract()
     org = lib.organization(org_id)
     if org.kind not in CHAIN_KINDS:
-        raise BadInput("organization_kind_invalid", f"{org.name} is a {org.kind}; only departments and associations "
-                       "get chain accounts and seals")
+        raise BadInput("organization_kind_invalid", f"{org.name} is a {org.kind}; only departments, associations "
+                       "and the platform get chain accounts")
     password = lib.settings.require_key_password()
     if org.keystore is None:
         address, keystore = keys.new_keystore(password, light=lib.settings.light_kdf)
@@ -97,38 +103,44 @@ def activate_department(lib: Library, org_id: int) -> Organization:
             if row.keystore is None:
                 row.keystore, row.chain_address = keystore, address
         org = lib.organization(org_id)
+    fingerprint = _seal_fingerprint(lib, org) if org.kind in SEALED_KINDS else NO_SEAL
+    if contract.organization(org.chain_address) is None:
+        contract.register_organization(lib.admin_account(), org.chain_address, CHAIN_KINDS[org.kind], org.uscc,
+                                       fingerprint)
+    log.info("organization activated", extra={"org_id": org_id, "uscc": org.uscc, "address": org.chain_address})
+    return org
+
+
+def _seal_fingerprint(lib: Library, org: Organization) -> bytes:
+    """The fingerprint of the organization's current seal certificate, issuing its first seal if it has none."""
     with lib.sessions() as session:
-        serial = seals_store.current_serial(session, org_id)
+        serial = seals_store.current_serial(session, org.id)
     if serial is None:
         authority = lib.seal_authority()
         info = authority.issue_seal(org.name, org.uscc)
         with lib.sessions() as session, session.begin():
-            seals_store.save_certificate(session, org_id, info, authority.registry.eseals.get(info.serial))
+            seals_store.save_certificate(session, org.id, info, authority.registry.eseals.get(info.serial))
         lib.invalidate_seals()
-        cert_der = info.der
-    else:
-        cert_der = lib.seal_registry().certificate(serial).der
-    if contract.organization(org.chain_address) is None:
-        contract.register_organization(lib.admin_account(), org.chain_address, CHAIN_KINDS[org.kind], org.uscc,
-                                       seals_store.fingerprint(cert_der))
-    log.info("organization activated", extra={"org_id": org_id, "uscc": org.uscc, "address": org.chain_address})
-    return org
+        return seals_store.fingerprint(info.der)
+    return seals_store.fingerprint(lib.seal_registry().certificate(serial).der)
 
 
 def rotate_seal(lib: Library, org_id: int) -> int:
     """A new seal certificate for the organization, registered on chain; returns its serial.
 
-    Former seals stay in the registry, so records they sealed still verify.
+    Former seals stay in the registry, so records they sealed still verify. The new seal is
+    registered on chain before it is stored: the library seals with the newest stored seal, so a
+    failed chain transaction must leave nothing that would seal with an unregistered one.
     """
     org = lib.organization(org_id)
     if org.chain_address is None:
         raise BadInput("organization_not_activated", f"{org.name} has no seal to rotate: activate it first")
     authority = lib.seal_authority()
     info = authority.rotate_seal(org.uscc)
+    lib.require_contract().rotate_seal(lib.admin_account(), org.chain_address, seals_store.fingerprint(info.der))
     with lib.sessions() as session, session.begin():
         seals_store.save_certificate(session, org_id, info, authority.registry.eseals.get(info.serial))
     lib.invalidate_seals()
-    lib.require_contract().rotate_seal(lib.admin_account(), org.chain_address, seals_store.fingerprint(info.der))
     log.info("seal rotated", extra={"org_id": org_id, "serial": f"{info.serial:x}"})
     return info.serial
 

@@ -144,7 +144,8 @@ def ensure_contract(lib: Library, journal: TxJournal) -> Deployment:
 
 
 def load_demo(lib: Library) -> dict[str, Any]:
-    """Catalogue, platform, demo departments, a counter and an association, each with an API key.
+    """Catalogue, platform (with its audit writer account), demo departments, a counter and an association,
+    each with an API key.
 
     Idempotent: keys are made once and kept in home/demo-keys.json (0600).
     """
@@ -154,10 +155,11 @@ def load_demo(lib: Library) -> dict[str, Any]:
     migrate(lib.engine)
     with lib.sessions() as session:
         import_catalogue(session)
+    platform = onboarding.ensure_platform(lib, PLATFORM[0], derive_uscc(PLATFORM[1], division=CITY_DIVISION, prefix="12"))
+    onboarding.activate_department(lib, platform.id)  # the audit writer that anchors the access log
     if keys_file.exists():
         return json.loads(keys_file.read_text(encoding="utf-8"))
 
-    platform = onboarding.ensure_platform(lib, PLATFORM[0], derive_uscc(PLATFORM[1], division=CITY_DIVISION, prefix="12"))
     demo: dict[str, Any] = {"admin": {"org": PLATFORM[0], "key": onboarding.create_api_key(lib, platform.id, ["admin"])}}
     departments = []
     for name, type_names in DEMO_DEPARTMENTS.items():

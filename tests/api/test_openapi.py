@@ -69,7 +69,7 @@ def test_keyed_routes_declare_the_api_key() -> None:
                                                                     "description": "an organisation's API key"}
     for path, item in doc["paths"].items():
         for method, op in item.items():
-            keyed = path.startswith(("/admin", "/departments", "/counters"))
+            keyed = path.startswith(("/admin", "/departments", "/associations", "/counters", "/holders"))
             assert bool(op.get("security")) == keyed, f"{method} {path}"
 
 

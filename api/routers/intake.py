@@ -1,0 +1,35 @@
+"""Counter intake: a service item's materials from the holder's certificates, with the holder's use code."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from api.deps import Caller, LibraryDep, require_role
+from api.errors import responses
+from api.holder_schemas import IntakeOut, IntakeRequest
+from ledger import intake
+
+router = APIRouter(prefix="/counters", tags=["counters"])
+CounterStaff = Annotated[Caller, Depends(require_role("counter"))]
+
+
+@router.post(
+    "/intakes",
+    summary="Open an intake: each material of the service item with the holder's certificate and its verification",
+    description=(
+        "Spends the holder's use code and writes an access-log entry listing every certificate returned, in one "
+        "transaction. Refusals change nothing: `service_item_not_found` (404), `use_code_unknown` (404), "
+        "`use_code_malformed` (422), `use_code_not_for_holder` (403), `use_code_used` (409), "
+        "`use_code_expired` (409), `field_invalid` / `field_missing` (422)."
+    ),
+    status_code=201,
+    response_model=IntakeOut,
+    responses=responses(401, 403, 404, 409, 422, 503),
+)
+def open_intake(body: IntakeRequest, lib: LibraryDep, caller: CounterStaff) -> IntakeOut:
+    return IntakeOut.model_validate(intake.open_intake(
+        lib, caller.org, service_item_code=body.service_item_code, id_type=body.holder.id_type,
+        id_number=body.holder.id_number, use_code=body.use_code, case_number=body.case_number, staff_id=body.staff_id,
+    ))
