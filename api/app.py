@@ -11,8 +11,9 @@ from fastapi import FastAPI
 
 from api import errors
 from api.bodylimit import BodyLimit
+from api.fast_verify import FastVerifyIdentifier
 from api.ratelimit import TokenBuckets
-from api.routers import admin, counters, departments, health, public
+from api.routers import admin, associations, counters, departments, health, holders, intake, pages, public, report_search
 from api.settings import ApiSettings
 from ledger.library import Library
 
@@ -26,9 +27,14 @@ shape `{"error": {"code", "message", "details"}}`; `code` is stable and machine-
 """
 
 TAGS = [
-    {"name": "admin", "description": "platform administration: organisations, API keys, the certificate catalogue"},
+    {"name": "admin", "description": "platform administration: organisations, API keys, the certificate catalogue, "
+                                      "service items and their material coverage"},
     {"name": "departments", "description": "issuing departments: issue, read and export their own certificates"},
-    {"name": "counters", "description": "service counters: verify a certificate by identifier, proof bundle or PDF"},
+    {"name": "associations", "description": "associations: submit report summaries in batches, read and export their own"},
+    {"name": "counters", "description": "service counters: verify a certificate by identifier, proof bundle or PDF; "
+                                         "open an intake with the holder's use code; search and verify report summaries"},
+    {"name": "holders", "description": "certificate holders (bearer token): my certificates, use codes, my access "
+                                        "log and its anchors"},
     {"name": "public", "description": "anyone: verify a proof bundle or a QR code address (rate-limited, no key)"},
     {"name": "health", "description": "liveness and dependency checks"},
 ]
@@ -47,8 +53,9 @@ def create_app(lib: Library | None = None, settings: ApiSettings | None = None) 
     app.state.api_settings = settings
     app.state.public_buckets = TokenBuckets(settings.public_rate, settings.public_burst, settings.public_max_clients)
     errors.install(app)
+    app.add_middleware(FastVerifyIdentifier)  # first, so the innermost: other middleware still sees every request
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    for module in (admin, departments, counters, public, health):
+    for module in (admin, departments, associations, counters, intake, report_search, holders, public, health, pages):
         app.include_router(module.router)
     return app
 
