@@ -55,6 +55,7 @@ LibraryDep = Annotated[Library, Depends(get_library)]
 class Caller:
     org: Organization
     roles: frozenset[str]
+    key_prefix: str  # names the key in histories (the key itself is never kept)
 
 
 def _authenticate(lib: Library, key: str) -> tuple[Organization, list[str]]:
@@ -81,7 +82,7 @@ def authorize(lib: Library, key: str | None, wanted: frozenset[str]) -> Caller:
             f"this API key has roles {sorted(held)}; this call needs one of {sorted(wanted)}",
             roles=sorted(held), required=sorted(wanted),
         )
-    return Caller(org, frozenset(held))
+    return Caller(org, frozenset(held), onboarding.key_prefix(key))
 
 
 def require_role(*roles: str) -> Callable[..., Caller]:

@@ -42,7 +42,9 @@ class HolderTokenOut(Model):
     expires_at: dt.datetime
 
 
-class HolderCertificate(Model):
+class CertificateSummary(Model):
+    """What a holder, or a counter at intake, reads of one certificate version (``ledger.holders.summary``)."""
+
     identifier: str
     name: str = Field(description="证照名称 (the type's name)")
     type_code: str
@@ -54,6 +56,9 @@ class HolderCertificate(Model):
     valid_until: dt.date | None
     status: str = Field(description="01 valid, 02 suspended, 03 revoked, 04 cancelled, 05 expired, 07 withdrawn, "
                                     "08 superseded")
+
+
+class HolderCertificate(CertificateSummary):
     status_name: str
     current: bool = Field(description="false for a version a renewal or amendment replaced")
 
@@ -175,19 +180,9 @@ class IntakeRequest(Model):
     staff_id: str = Field(max_length=64, description="the staff member's ID at the counter")
 
 
-class IntakeCertificate(Model):
-    identifier: str
-    name: str
-    type_code: str
-    number: str
-    version: int
+class IntakeCertificate(CertificateSummary):
     holder: str | None
-    issuing_department: str | None
     issuing_department_code: str | None
-    issue_date: dt.date
-    valid_from: dt.date
-    valid_until: dt.date | None
-    status: str = Field(description="01 valid, 02 suspended, 03 revoked, ... 05 expired")
     fields: dict[str, Any]
 
 

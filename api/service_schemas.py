@@ -28,12 +28,12 @@ class MaterialIn(Model):
                                          "(the counter can take the e-certificate), or null when not linked")
 
 
-class ServiceItemIn(Model):
-    """A service item with its required materials, in order."""
+class ServiceItemUpdate(Model):
+    """A service item's new definition (the code is the path's)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_ITEM_EXAMPLE]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {k: v for k, v in _ITEM_EXAMPLE.items() if k != "code"}]})
 
-    code: str = Field(max_length=40, description="事项编码: letters, digits, - and _")
     name: str = Field(min_length=1, max_length=200, description="事项名称")
     name_en: str | None = Field(None, max_length=200)
     department: str = Field(max_length=18, description="the handling department's unified social credit code")
@@ -41,17 +41,12 @@ class ServiceItemIn(Model):
     materials: list[MaterialIn] = Field(min_length=1, max_length=100)
 
 
-class ServiceItemUpdate(Model):
-    """A service item's new definition (the code is the path's)."""
+class ServiceItemIn(ServiceItemUpdate):
+    """A service item with its required materials, in order."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {k: v for k, v in _ITEM_EXAMPLE.items() if k != "code"}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_ITEM_EXAMPLE]})
 
-    name: str = Field(min_length=1, max_length=200)
-    name_en: str | None = Field(None, max_length=200)
-    department: str = Field(max_length=18)
-    holder_kind: HolderKind
-    materials: list[MaterialIn] = Field(min_length=1, max_length=100)
+    code: str = Field(max_length=40, description="事项编码: letters, digits, - and _")
 
 
 class MaterialOut(Model):

@@ -34,6 +34,7 @@ from ledger.records import (
     CertificateType,
     Organization,
     ServiceItem,
+    as_utc,
     enqueue_leaves,
 )
 
@@ -137,21 +138,22 @@ def holder_entries(
         return _views(session, [(r.AccessLogEntry, r.Batch) for r in rows])
 
 
+def _entry(session: Session, holder_key: bytes, entry_id: int) -> tuple[AccessLogEntry, Batch | None]:
+    row = session.execute(_entries(holder_key).where(AccessLogEntry.id == entry_id)).one_or_none()
+    if row is None:
+        raise NotFound("access_log_entry_not_found", f"you have no access-log entry {entry_id}")
+    return row.AccessLogEntry, row.Batch
+
+
 def holder_entry(lib: Library, holder_key: bytes, entry_id: int) -> dict[str, Any]:
     with lib.sessions() as session:
-        row = session.execute(_entries(holder_key).where(AccessLogEntry.id == entry_id)).one_or_none()
-        if row is None:
-            raise NotFound("access_log_entry_not_found", f"you have no access-log entry {entry_id}")
-        return _views(session, [(row.AccessLogEntry, row.Batch)])[0]
+        return _views(session, [_entry(session, holder_key, entry_id)])[0]
 
 
 def check_anchor(lib: Library, holder_key: bytes, entry_id: int) -> dict[str, Any]:
     """Whether the holder's entry is anchored as stored: record -> leaf -> proof -> root on chain, by the audit writer."""
     with lib.sessions() as session:
-        row = session.execute(_entries(holder_key).where(AccessLogEntry.id == entry_id)).one_or_none()
-        if row is None:
-            raise NotFound("access_log_entry_not_found", f"you have no access-log entry {entry_id}")
-        entry, batch = row.AccessLogEntry, row.Batch
+        entry, batch = _entry(session, holder_key, entry_id)
         writer = audit_writer(session)
     record = json.loads(entry.record)
     out: dict[str, Any] = {"entry_id": entry.id, "anchor_status": anchor_status(batch), "record": record,
@@ -190,9 +192,6 @@ def check_anchor(lib: Library, holder_key: bytes, entry_id: int) -> dict[str, An
         "root": "0x" + batch.root.hex(), "proof": ["0x" + p.hex() for p in proof],
         "chain": {"chain_id": lib.chain.chain_id, "contract": contract.address,
                   "tx_hash": batch.tx_hash and "0x" + batch.tx_hash.hex(), "block_number": batch.block_number,
-                  "anchored_at": batch.block_time and _utc(batch.block_time).isoformat()},
+                  "anchored_at": batch.block_time and as_utc(batch.block_time).isoformat()},
     }
 
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -31,7 +31,7 @@ from ledger.contract import BatchKind
 from ledger.errors import CertledgerError, ChainRevert, ServiceUnavailable
 from ledger.library import Library
 from ledger.merkle import MerkleTree
-from ledger.records import OUTBOX, Batch, Organization, batch_leaves, claim_batch, complete_batch, unfinished_batches
+from ledger.records import OUTBOX, Batch, Organization, as_utc, batch_leaves, claim_batch, complete_batch, unfinished_batches
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class Anchorer:
         due = []
         with self.lib.sessions() as session:
             for queue_kind, org, count, oldest in session.execute(q):
-                oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.UTC)
+                oldest = as_utc(oldest)
                 if force or count >= self.max_leaves or (now - oldest).total_seconds() >= self.max_age:
                     due.append((queue_kind, org))
         return due

@@ -132,14 +132,14 @@ def import_catalogue(session: Session, data_dir: Path = DATA, division: str = CI
                 session, ServiceItem, "code", it["code"], name=it["name"], name_en=it.get("name_en"),
                 department_id=depts[it["department"]].id, holder_kind=it["holder_kind"],
             )
+            rows: list[tuple[str, bool, int | None]] = []
             for m in it["materials"]:
                 linked = m.get("certificate_type")
                 if linked is not None and linked not in by_name:
                     raise BadInput("catalogue_invalid", f"service item {it['code']}: material links unknown type {linked!r}")
-            sync_materials(session, item, [(m["name"], bool(m["required"]),
-                                            by_name[m["certificate_type"]].id if m.get("certificate_type") else None)
-                                           for m in it["materials"]])
-            materials += len(it["materials"])
+                rows.append((m["name"], bool(m["required"]), None if linked is None else by_name[linked].id))
+            sync_materials(session, item, rows)
+            materials += len(rows)
     stats = ImportStats(len(depts), len(by_name), len(items), materials)
     log.info("catalogue imported", extra={"stats": stats.__dict__})
     return stats

@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Exists, exists, select
 from sqlalchemy.orm import aliased
 
 from ledger.errors import BadInput, Unauthorized
@@ -96,27 +96,36 @@ def authenticate(lib: Library, token: str, *, now: dt.datetime | None = None) ->
     return key
 
 
+def replaced() -> Exists:
+    """True for a certificate version a renewal or amendment replaced (a newer version supersedes it)."""
+    newer = aliased(Certificate)
+    return exists().where(newer.supersedes_id == Certificate.id)
+
+
+def summary(cert: Certificate, type_name: str, today: dt.date) -> dict[str, Any]:
+    """What a holder, or a counter at intake, reads of one certificate version."""
+    return {
+        "identifier": cert.identifier, "name": type_name, "type_code": cert.type_code, "number": cert.number,
+        "version": cert.version, "issuing_department": cert.meta.get("issuing_department"),
+        "issue_date": cert.issued_on, "valid_from": cert.valid_from, "valid_until": cert.valid_until,
+        "status": shown_status(cert.status, cert.valid_until, today),
+    }
+
+
 def certificates(lib: Library, key: bytes, *, today: dt.date | None = None) -> list[dict[str, Any]]:
     """Every certificate version the holder holds, newest first, with its status (expired and revoked too).
 
     ``current`` is False for a version a renewal or amendment replaced.
     """
     today = today or today_china()
-    newer = aliased(Certificate)
-    replaced = exists().where(newer.supersedes_id == Certificate.id)
-    q = (select(Certificate, CertificateType.name, replaced)
+    q = (select(Certificate, CertificateType.name, replaced())
          .join(CertificateType, CertificateType.code == Certificate.type_code)
          .where(Certificate.holder_key == key)
          .order_by(Certificate.id.desc()))
     out = []
     with lib.sessions() as session:
         for cert, type_name, is_replaced in session.execute(q):
-            status = shown_status(cert.status, cert.valid_until, today)
-            out.append({
-                "identifier": cert.identifier, "name": type_name, "type_code": cert.type_code,
-                "number": cert.number, "version": cert.version,
-                "issuing_department": cert.meta.get("issuing_department"),
-                "issue_date": cert.issued_on, "valid_from": cert.valid_from, "valid_until": cert.valid_until,
-                "status": status, "status_name": STATUS_NAMES.get(int(status), "other"), "current": not is_replaced,
-            })
+            shown = summary(cert, type_name, today)
+            out.append({**shown, "status_name": STATUS_NAMES.get(int(shown["status"]), "other"),
+                        "current": not is_replaced})
     return out

@@ -18,8 +18,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from sqlalchemy import exists, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 
 from ledger import accesslog, holders, usecodes, verification
 from ledger.errors import BadInput, NotFound
@@ -60,13 +59,8 @@ def _current(certs: list[Certificate], today: dt.date) -> Certificate:
 
 def _summary(cert: Certificate, type_name: str, today: dt.date) -> dict[str, Any]:
     m = cert.meta
-    return {
-        "identifier": cert.identifier, "name": type_name, "type_code": cert.type_code, "number": cert.number,
-        "version": cert.version, "holder": m.get("holder"), "issuing_department": m.get("issuing_department"),
-        "issuing_department_code": m.get("issuing_department_code"), "issue_date": cert.issued_on,
-        "valid_from": cert.valid_from, "valid_until": cert.valid_until,
-        "status": shown_status(cert.status, cert.valid_until, today), "fields": m.get("fields") or {},
-    }
+    return {**holders.summary(cert, type_name, today), "holder": m.get("holder"),
+            "issuing_department_code": m.get("issuing_department_code"), "fields": m.get("fields") or {}}
 
 
 def open_intake(
@@ -85,7 +79,6 @@ def open_intake(
     now = now or dt.datetime.now(dt.UTC)
     case_number, staff_id = _text(case_number, "case_number"), _text(staff_id, "staff_id")
     key = holders.holder_key_of(lib, id_type, id_number)
-    newer = aliased(Certificate)
     with lib.sessions() as session:
         item, department = _service_item(session, service_item_code)
         code_id = usecodes.check(session, lib, use_code, key, now)
@@ -99,12 +92,12 @@ def open_intake(
         held: dict[str, list[Certificate]] = {}
         for cert in session.scalars(
             select(Certificate).where(Certificate.holder_key == key, Certificate.type_code.in_(codes),
-                                      ~exists().where(newer.supersedes_id == Certificate.id))
+                                      ~holders.replaced())
         ):
             held.setdefault(cert.type_code, []).append(cert)
     today = today_china(now)
     out_materials = []
-    shown: list[str] = []
+    verified: dict[str, dict[str, Any]] = {}  # identifier -> verification; a certificate is verified once
     for material, ctype in materials:
         entry: dict[str, Any] = {"position": material.position, "name": material.name,
                                  "certificate_type_code": ctype.code if ctype else None,
@@ -115,12 +108,13 @@ def open_intake(
             entry["outcome"] = "missing"
         else:
             cert = _current(held[ctype.code], today)
-            result = verification.verify_identifier(lib, cert.identifier).to_dict()
+            if cert.identifier not in verified:
+                result = verification.verify_identifier(lib, cert.identifier).to_dict()
+                verified[cert.identifier] = {"verdict": result["verdict"], "checks": result["checks"]}
             entry.update(outcome="provided", certificate=_summary(cert, ctype.name, today),
-                         verification={"verdict": result["verdict"], "checks": result["checks"]})
-            if cert.identifier not in shown:
-                shown.append(cert.identifier)
+                         verification=verified[cert.identifier])
         out_materials.append(entry)
+    shown = list(verified)
     with lib.sessions() as session, session.begin():
         usecodes.spend(session, code_id, key, now)
         logged = accesslog.record_use(

@@ -44,7 +44,15 @@ from ledger.errors import BadInput, Conflict, Forbidden, NotFound, TooLarge
 from ledger.identifiers import parse_identifier
 from ledger.issuance import IssuedCertificate
 from ledger.library import Library
-from ledger.records import BATCHES, CERTIFICATES, CertificateEvent, Organization, bulk_insert, utcnow
+from ledger.records import (
+    BATCHES,
+    CERTIFICATES,
+    CertificateEvent,
+    Organization,
+    as_utc,
+    bulk_insert,
+    utcnow,
+)
 from ledger.verification import CHINA_TIME, service_verifier
 
 log = logging.getLogger(__name__)
@@ -273,9 +281,10 @@ def _chain_statuses(contract: LedgerContract, certs: Sequence[_Cert]) -> dict[by
     roots = sorted({c.root for c in certs if c.root is not None})
     start = min(c.anchor_block or 0 for c in certs)
     leaves = ["0x" + leaf.hex() for leaf in wanted] if len(wanted) <= 50 else None
+    topic = _status_topic(contract)
     out: dict[bytes, _OnChain] = {}
     for i in range(0, len(roots), _LOG_TOPICS_CHUNK):
-        topics: list[Any] = [_status_topic(contract), ["0x" + r.hex() for r in roots[i:i + _LOG_TOPICS_CHUNK]]]
+        topics: list[Any] = [topic, ["0x" + r.hex() for r in roots[i:i + _LOG_TOPICS_CHUNK]]]
         if leaves:
             topics.append(leaves)
         query = {"address": contract.address, "fromBlock": start, "toBlock": "latest", "topics": topics}
@@ -469,13 +478,14 @@ def new_version(lib: Library, org: Organization, identifier: str, action: str, c
     if not isinstance(changes, dict):
         raise BadInput("request_invalid", "the changes are a JSON object")
     reason = _check_reason(reason, reason_code)
-    cert = _load(lib, [str(parse_identifier(identifier))])[0]
+    full, batch = load_certificate(lib, identifier)
+    cert = _Cert(full.id, full.identifier, full.issuer_org_id, full.status, full.leaf, batch and batch.root,
+                 batch and batch.block_number, batch and batch.status)
     _own(cert, org)
     if cert.status == "08":
         current = _current_version(lib, cert.identifier)
         raise Conflict("certificate_superseded", f"certificate {cert.identifier} is superseded by {current}; "
                        f"{action} the current version instead", identifier=cert.identifier, current_version=current)
-    full, _batch = load_certificate(lib, cert.identifier)
     request = _version_request(action, json.loads(full.record), full.document_cid is not None, changes)
     _anchored(cert)
     contract = lib.require_contract()
@@ -538,16 +548,12 @@ def history(lib: Library, identifier: str, *, org_id: int | None = None) -> Hist
     events = []
     for v in versions:
         anchored = v.batch_status == "anchored"
-        events.append(HistoryEvent(_aware(v.created_at), "issue", "01", None,
+        events.append(HistoryEvent(as_utc(v.created_at), "issue", "01", None,
                                    "0x" + v.tx_hash.hex() if anchored else None, v.block_number if anchored else None,
                                    v.identifier, issuer, None))
     for e in stored:
-        events.append(HistoryEvent(_aware(e.at), e.action, e.status, e.reason,
+        events.append(HistoryEvent(as_utc(e.at), e.action, e.status, e.reason,
                                    "0x" + e.tx_hash.hex() if e.tx_hash else None, e.block_number,
                                    names[e.certificate_id], e.by, e.actor))
     events.sort(key=lambda e: e.at)
     return History(ident, versions[-1].identifier, events)
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -23,7 +23,7 @@ from ledger import keys, seals_store
 from ledger.contract import OrgKind
 from ledger.errors import BadInput, Conflict, NotFound, Unauthorized
 from ledger.library import Library
-from ledger.records import ApiKey, Organization, utcnow
+from ledger.records import ApiKey, Organization, as_utc, utcnow
 from ledger.uscc import validate_uscc
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,11 @@ SEALED_KINDS = frozenset({"department", "association"})
 NO_SEAL = bytes(32)
 ROLES = frozenset({"admin", "department", "counter", "association"})
 KEY_PREFIX = "clk_"
+
+
+def key_prefix(key: str) -> str:
+    """The part of an API key that is stored in clear, to name the key in lists and histories."""
+    return key[:12]
 
 
 def _by_uscc(session: Session, uscc: str) -> Organization | None:
@@ -152,7 +157,7 @@ def report_seal_compromise(lib: Library, org_id: int, serial: int, compromise_ti
     org = lib.organization(org_id)
     if info.credit_code != org.uscc:
         raise BadInput("seal_not_of_organization", f"seal {serial:x} belongs to {info.credit_code}, not {org.uscc}")
-    when = compromise_time if compromise_time.tzinfo else compromise_time.replace(tzinfo=dt.UTC)
+    when = as_utc(compromise_time)
     with lib.sessions() as session, session.begin():
         seals_store.save_revocation(session, serial, when)
     lib.invalidate_seals()
@@ -187,8 +192,8 @@ def create_api_key(lib: Library, org_id: int, roles: list[str]) -> str:
         raise BadInput("roles_invalid", f"a {org.kind} can hold only the roles {sorted(allowed)}")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     with lib.sessions() as session, session.begin():
-        session.add(ApiKey(org_id=org_id, key_hash=_key_hash(key), prefix=key[:12], roles=sorted(set(roles))))
-    log.info("api key created", extra={"org_id": org_id, "prefix": key[:12], "roles": roles})
+        session.add(ApiKey(org_id=org_id, key_hash=_key_hash(key), prefix=key_prefix(key), roles=sorted(set(roles))))
+    log.info("api key created", extra={"org_id": org_id, "prefix": key_prefix(key), "roles": roles})
     return key
 
 

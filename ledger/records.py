@@ -81,6 +81,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """A stored time as an aware UTC datetime (SQLite hands back timezone columns naive)."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -421,35 +426,41 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     )
 
 
-def insert_certificates(conn: Connection, rows: Sequence[dict[str, Any]], *, enqueue: bool = True) -> list[int]:
-    """Insert many certificates (dicts keyed by column name) and queue their leaves for anchoring.
+def insert_anchored(conn: Connection, kind: str, rows: Sequence[dict[str, Any]], *, org_key: str) -> list[int]:
+    """Insert many items of an anchored kind (dicts keyed by column name) and queue their leaves.
 
-    Rows go in through :func:`bulk_insert`; one indexed lookup by identifier then finds the new
-    ids. Returns the ids in the order of ``rows``. The caller owns the transaction, so
-    certificates and their outbox rows commit together.
+    Rows go in through :func:`bulk_insert`; one indexed lookup by ``identifier`` then finds the new
+    ids, returned in the order of ``rows``; ``org_key`` names the column holding the anchoring
+    organization. The caller owns the transaction, so items and their outbox rows commit together.
     """
+    table = ANCHORED_ITEMS[kind]
+    bulk_insert(conn, table, rows)
+    idents = [r["identifier"] for r in rows]
+    by_ident: dict[str, int] = {}
+    for start in range(0, len(idents), 10_000):
+        q = select(table.c.identifier, table.c.id).where(table.c.identifier.in_(idents[start:start + 10_000]))
+        by_ident.update((ident, id_) for ident, id_ in conn.execute(q))
+    ids = [by_ident[i] for i in idents]
+    enqueue_leaves(conn, kind, [(r[org_key], r["leaf"], i) for r, i in zip(rows, ids, strict=True)])
+    return ids
+
+
+def insert_certificates(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert many certificates and queue their leaves (:func:`insert_anchored`); defaults version 1, status 01."""
     if not rows:
         return []
     now = utcnow()
     defaults = {c.name: None for c in CERTIFICATES.columns if c.nullable and c.name != "id"}
     try:
-        bulk_insert(conn, CERTIFICATES, [{**defaults, "created_at": now, "version": 1, "status": "01", **r} for r in rows])
+        return insert_anchored(conn, "certificate",
+                               [{**defaults, "created_at": now, "version": 1, "status": "01", **r} for r in rows],
+                               org_key="issuer_org_id")
     except IntegrityError as e:
         raise Conflict(
             "certificate_duplicate",
             "a certificate with one of these identifiers, or the same issuer, type, number and version, "
             f"already exists; nothing was inserted ({str(e.orig).splitlines()[0]})",
         ) from e
-    idents = [r["identifier"] for r in rows]
-    by_ident: dict[str, int] = {}
-    for start in range(0, len(idents), 10_000):
-        part = idents[start:start + 10_000]
-        q = select(CERTIFICATES.c.identifier, CERTIFICATES.c.id).where(CERTIFICATES.c.identifier.in_(part))
-        by_ident.update((ident, id_) for ident, id_ in conn.execute(q))
-    ids = [by_ident[i] for i in idents]
-    if enqueue:
-        enqueue_leaves(conn, "certificate", [(r["issuer_org_id"], r["leaf"], i) for r, i in zip(rows, ids, strict=True)])
-    return ids
 
 
 def enqueue_leaves(conn: Connection, kind: str, items: Sequence[tuple[int, bytes, int]]) -> None:

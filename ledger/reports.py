@@ -42,9 +42,8 @@ from ledger.records import (
     Batch,
     Organization,
     ReportSummary,
-    bulk_insert,
     dump_json,
-    enqueue_leaves,
+    insert_anchored,
     utcnow,
 )
 from ledger.uscc import validate_uscc
@@ -300,16 +299,10 @@ def submit_batch(lib: Library, org: Organization, reports: list[Any]) -> list[Su
             "record_seal": seal, "status": "01", "leaf": record_leaf(data), "batch_id": None, "leaf_index": None,
             "proof": None, "created_at": now,
         })
-    c = REPORT_SUMMARIES.c
     try:
         with lib.engine.begin() as conn:
-            bulk_insert(conn, REPORT_SUMMARIES, rows)
-            ids: dict[str, int] = {}
-            idents = [r["identifier"] for r in rows]
-            for start in range(0, len(idents), _CHUNK):
-                q = select(c.identifier, c.id).where(c.identifier.in_(idents[start:start + _CHUNK]))
-                ids.update((ident, id_) for ident, id_ in conn.execute(q))
-            enqueue_leaves(conn, ANCHOR_KIND, [(org.id, r["leaf"], ids[r["identifier"]]) for r in rows])
+            ids = dict(zip((r["identifier"] for r in rows),
+                           insert_anchored(conn, ANCHOR_KIND, rows, org_key="association_org_id"), strict=True))
     except IntegrityError as e:
         raise Conflict("report_duplicate", "one of these report numbers was submitted meanwhile; nothing was stored "
                        f"({str(e.orig).splitlines()[0]})") from e
@@ -321,12 +314,16 @@ def submit_batch(lib: Library, org: Organization, reports: list[Any]) -> list[Su
 # ---------------------------------------------------------------------- reading
 
 
+def _with_batch() -> Any:
+    """Report summaries with their batch (None while queued)."""
+    return select(ReportSummary, Batch).outerjoin(Batch, ReportSummary.batch_id == Batch.id)
+
+
 def get_report(lib: Library, identifier: str) -> tuple[ReportSummary, Batch | None]:
     """A report summary and its batch (None while queued); NotFound ``report_not_found``."""
     ident = parse_identifier(identifier)
     with lib.sessions() as session:
-        row = session.execute(select(ReportSummary, Batch).outerjoin(Batch, ReportSummary.batch_id == Batch.id)
-                              .where(ReportSummary.identifier == ident)).first()
+        row = session.execute(_with_batch().where(ReportSummary.identifier == ident)).first()
     if row is None:
         raise NotFound("report_not_found", f"no report summary has the identifier {ident}", identifier=ident)
     return row[0], row[1]
@@ -354,7 +351,7 @@ def search(
     if date_from and date_to and date_from > date_to:
         raise BadInput("date_range_invalid", f"date_from {date_from} is after date_to {date_to}")
     r = ReportSummary
-    q = select(r, Batch).outerjoin(Batch, r.batch_id == Batch.id)
+    q = _with_batch()
     if association_id is not None:
         q = q.where(r.association_org_id == association_id)
     if number:
@@ -402,19 +399,22 @@ def export_bundle(lib: Library, identifier: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------- verification
 
 
+def _verify(lib: Library, report: ReportSummary, batch: Batch | None, document: bytes | None) -> VerificationResult:
+    return service_verifier(lib).verify_bundle(item_bundle(lib, report, batch), document)
+
+
 def verify(lib: Library, identifier: str, document: bytes | None = None) -> VerificationResult:
     """Every fragment for a stored report summary; ``document`` (the report at hand) is checked when given."""
-    report, batch = get_report(lib, identifier)
-    return service_verifier(lib).verify_bundle(item_bundle(lib, report, batch), document)
+    return _verify(lib, *get_report(lib, identifier), document)
 
 
 def verify_document(lib: Library, document: bytes) -> VerificationResult:
     """Verify a report document someone hands in: its summary is found by the document's SHA-256."""
     digest = hashlib.sha256(document).digest()
     with lib.sessions() as session:
-        identifier = session.scalar(select(ReportSummary.identifier).where(ReportSummary.document_digest == digest)
-                                    .order_by(ReportSummary.id).limit(1))
-    if identifier is None:
+        row = session.execute(_with_batch().where(ReportSummary.document_digest == digest)
+                              .order_by(ReportSummary.id).limit(1)).first()
+    if row is None:
         raise NotFound("report_document_unknown", "no report summary names this document's SHA-256; verify by the "
                        "report identifier instead")
-    return verify(lib, identifier, document)
+    return _verify(lib, row[0], row[1], document)

@@ -14,7 +14,7 @@ import hashlib
 from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ledger.records import Base, Hash32, utcnow
+from ledger.records import Base, Hash32, as_utc, utcnow
 from signer.certificates import SealCertInfo
 from signer.registry import SealRegistry
 
@@ -86,7 +86,7 @@ def load_registry(session: Session) -> SealRegistry | None:
     return SealRegistry(
         root_der=root,
         seal_certificates=[c.der for c in certs],
-        revocations={int(s, 16): t if t.tzinfo else t.replace(tzinfo=dt.UTC) for s, t in revs},
+        revocations={int(s, 16): as_utc(t) for s, t in revs},
         eseals={int(c.serial, 16): c.eseal_der for c in certs if c.eseal_der is not None},
     )
 

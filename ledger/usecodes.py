@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from ledger.errors import BadInput, CertledgerError, Conflict, Forbidden, NotFound
 from ledger.library import Library
-from ledger.records import UseCode
+from ledger.records import UseCode, as_utc
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 LENGTH = 12
@@ -36,10 +36,6 @@ class IssuedCode:
     expires_at: dt.datetime
     qr_png: bytes
 
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    """SQLite hands timestamps back without a zone; they are stored in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def normalise(code: object) -> str:
@@ -81,10 +77,10 @@ def _refusal(row: UseCode, holder_key: bytes, now: dt.datetime) -> CertledgerErr
                          "this use code was made by another holder: ask the person at the counter for their own code")
     if row.used_at is not None:
         return Conflict("use_code_used", "this use code has been used already; each code serves one intake: "
-                        "ask the holder for a new one", used_at=_utc(row.used_at).isoformat())
-    if _utc(row.expires_at) <= now:
-        return Conflict("use_code_expired", f"this use code expired at {_utc(row.expires_at).isoformat()}; "
-                        "ask the holder for a new one", expired_at=_utc(row.expires_at).isoformat())
+                        "ask the holder for a new one", used_at=as_utc(row.used_at).isoformat())
+    if as_utc(row.expires_at) <= now:
+        return Conflict("use_code_expired", f"this use code expired at {as_utc(row.expires_at).isoformat()}; "
+                        "ask the holder for a new one", expired_at=as_utc(row.expires_at).isoformat())
     return None
 
 

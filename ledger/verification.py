@@ -203,10 +203,10 @@ class ChainFacts:
     def _keep_statuses_current(self) -> None:
         """Apply the status events since the last look if it is older than ``status_max_age``; offline, start a
         look in the background from half the period on instead, and refuse once the period is over."""
-        age = time.monotonic() - self._status_checked
         if not getattr(self._offline, "on", False):
             self._apply_status_events()
             return
+        age = time.monotonic() - self._status_checked
         if age > self.status_max_age or self._status_block is None:
             raise ChainReadNeeded
         if age > self.status_max_age / 2:
@@ -762,38 +762,31 @@ def _row_inputs(lib: Library, identifier: str, *, own_connection: bool = False) 
     return None if row is None else tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
 
 
-def _remembered(lib: Library, verifier: Verifier, identifier: str, *,
-                own_connection: bool) -> VerificationResult | None:
-    """The remembered VALID result for this certificate if none of its inputs changed since: the stored row,
-    the seal registry (revocations), the day, and the leaf's status on chain, read as a fresh verification
-    reads it (so a status change counts within ``status_max_age``). The chain facts it also rests on (the
-    anchor, the anchoring account's registration, seal fingerprints registered) cannot change once set."""
-    hit = verifier.valid_results.get(identifier)
-    if hit is None or hit.day != verifier.today():
-        return None
-    if _row_inputs(lib, identifier, own_connection=own_connection) != hit.row:
-        return None
-    leaf, proof, root = hit.row[2], hit.row[3], hit.row[5]
+def _still_valid(verifier: Verifier, hit: _ValidResult, row: tuple[Any, ...] | None, registry: SealRegistry,
+                 day: dt.date) -> bool:
+    """Whether a remembered VALID result holds still: none of its inputs changed since, the stored row, the seal
+    registry (revocations), the day, and the leaf's status on chain, read as a fresh verification reads it (so a
+    status change counts within ``status_max_age``). The chain facts it also rests on (the anchor, the anchoring
+    account's registration, seal fingerprints registered) cannot change once set."""
+    if row != hit.row or registry is not hit.registry or day != hit.day:
+        return False
+    leaf, proof, root = row[2], row[3], row[5]
     try:
-        if hit.registry is not lib.seal_registry():
-            return None
         status = verifier.chain.anchor_and_status(root, leaf, split_proof(proof))[1]
     except (CertledgerError, Web3Exception):
-        return None  # a full verification reports it as a fragment
-    if status != LeafStatus.VALID:
-        return None
-    log.info("certificate verified", extra={"identifier": identifier, "verdict": hit.result.verdict.value})
-    return hit.result
+        return False  # a full verification reports it as a fragment
+    return status == LeafStatus.VALID
 
 
 def _verify_identifier(lib: Library, verifier: Verifier, identifier: str, *,
                        own_connection: bool = False) -> VerificationResult:
-    result = _remembered(lib, verifier, identifier, own_connection=own_connection)
-    if result is not None:
-        return result
     # read before verifying: if anything changes meanwhile, the remembered result is not reused
     registry, day = lib.seal_registry(), verifier.today()
     row = _row_inputs(lib, identifier, own_connection=own_connection)
+    hit = verifier.valid_results.get(identifier)
+    if hit is not None and _still_valid(verifier, hit, row, registry, day):
+        log.info("certificate verified", extra={"identifier": identifier, "verdict": hit.result.verdict.value})
+        return hit.result
     chain_id = verifier.chain.chain_id()  # offline: known before the bundle is built, or ChainReadNeeded
     if row is None:  # unknown, or not as written: the stored bundle's reading refuses or finds it
         result = verifier.verify_bundle(_service_bundle(lib, identifier))
@@ -823,7 +816,7 @@ def verify_identifier(lib: Library, identifier: str) -> VerificationResult:
     """Verify a stored certificate by identifier (BadInput for a malformed one, NotFound for an unknown one).
 
     A VALID result is remembered per worker and returned again while its inputs are unchanged
-    (``_remembered``): counters verify the same certificates again and again, and the record hash, proof
+    (``_still_valid``): counters verify the same certificates again and again, and the record hash, proof
     and seal checks would give the same answer. Only an identifier that verified VALID is remembered, so
     any other input is parsed and refused as before."""
     return _verify_identifier(lib, service_verifier(lib), identifier)

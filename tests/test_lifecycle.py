@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from ledger import lifecycle
 from ledger.anchoring import Anchorer
 from ledger.contract import LeafStatus
-from ledger.errors import ChainRevert, Forbidden
+from ledger.errors import BadInput, CertledgerError, ChainRevert, Forbidden, TooLarge
 from ledger.issuance import issue_many
 from ledger.records import Batch, Certificate, CertificateEvent
 from ledger.verification import verify_identifier
@@ -115,6 +116,37 @@ def test_the_contract_refuses_another_departments_account(library_env: LibraryEn
                                  contract.decoder, gas=500_000)  # sent without estimating: refused on chain
     assert reverted.value.error_name == "NotRootIssuer"
     assert contract.status_of(root, cert.leaf) == 1 and _row(env, ident)[0].status == "01"
+
+
+def test_bad_input_is_refused_before_anything_changes(library_env: LibraryEnv) -> None:
+    """Refusals the API's request models cannot reach (the CLI and library callers can): each a 4xx code."""
+    env = library_env
+    market = env.departments["market"]
+    today = lifecycle.today_china().isoformat()
+    (ident,) = _issued(env, issue_date=today, valid_from=today, valid_until="2030-06-30")
+    cert_id = _row(env, ident)[0].id
+    refusals: list[tuple[type[CertledgerError], str, Callable[[], object]]] = [
+        (BadInput, "action_unknown", lambda: lifecycle.change_status(env.lib, market, [ident], "expire", "x")),
+        (BadInput, "reason_invalid", lambda: lifecycle.change_status(env.lib, market, [ident], "revoke", " ")),
+        (BadInput, "reason_code_invalid",
+         lambda: lifecycle.change_status(env.lib, market, [ident], "revoke", "x", reason_code=2**16)),
+        (BadInput, "identifiers_empty", lambda: lifecycle.change_status(env.lib, market, [], "revoke", "x")),
+        (TooLarge, "too_many_identifiers",
+         lambda: lifecycle.change_status(env.lib, market, [ident] * (lifecycle.MAX_IDENTIFIERS + 1), "revoke", "x")),
+        (BadInput, "action_unknown", lambda: lifecycle.new_version(env.lib, market, ident, "revoke", {}, reason="x")),
+        (BadInput, "request_invalid", lambda: lifecycle.new_version(env.lib, market, ident, "renew", [], reason="x")),
+        (BadInput, "field_not_changeable",
+         lambda: lifecycle.new_version(env.lib, market, ident, "renew", {"fields": {}}, reason="x")),
+        (BadInput, "renewal_period_unchanged",
+         lambda: lifecycle.new_version(env.lib, market, ident, "renew", {"valid_until": "2030-06-30"}, reason="x")),
+    ]
+    for kind, code, call in refusals:
+        with pytest.raises(kind) as refused:
+            call()
+        assert refused.value.code == code and 400 <= refused.value.http_status < 500
+    assert _row(env, ident)[0].status == "01" and _events(env, cert_id) == []
+    with env.lib.sessions() as session:
+        assert session.scalar(select(Certificate.id).where(Certificate.supersedes_id == cert_id)) is None
 
 
 def test_shown_status() -> None:

@@ -24,7 +24,7 @@ from ledger.bundle import build_bundle, verify_bundle_standalone
 from ledger.catalogue import CITY_DIVISION
 from ledger.config import REPO_ROOT
 from ledger.contract import BatchKind
-from ledger.errors import BadInput, ChainRevert, Conflict, Forbidden, NotFound
+from ledger.errors import BadInput, ChainRevert, Conflict, Forbidden, NotFound, TooLarge
 from ledger.merkle import MerkleTree
 from ledger.onboarding import create_organization
 from ledger.record import REPORT_KEYS, record_leaf
@@ -263,6 +263,7 @@ def test_only_an_association_submits(library_env: LibraryEnv) -> None:
     ({"document": base64.b64encode(b"other bytes").decode()}, BadInput, "document_digest_mismatch"),
     ({"document": "not base64!"}, BadInput, "document_invalid"),
     ({"colour": "red"}, BadInput, "report_field_unknown"),
+    ({"document_media_type": "pdf"}, BadInput, "document_media_type_invalid"),
 ])
 def test_malformed_summary_in_a_batch_stores_nothing(
         library_env: LibraryEnv, association: Organization, change: dict[str, Any], error: type, code: str) -> None:
@@ -300,6 +301,20 @@ def test_empty_batch_and_bad_identifiers(library_env: LibraryEnv, association: O
     with pytest.raises(BadInput) as err:
         reports.submit_batch(lib, association, [])
     assert err.value.code == "reports_empty"
+    with pytest.raises(BadInput) as err:
+        reports.submit_batch(lib, association, [summary(), "not an object"])
+    assert err.value.code == "report_invalid" and err.value.details["index"] == 1
+    with pytest.raises(TooLarge) as err:
+        reports.submit_batch(lib, association, [summary()] * (reports.MAX_REPORTS + 1))
+    assert err.value.code == "too_many_reports"
+    unactivated = Organization(id=association.id, kind="association", name=association.name, uscc=association.uscc)
+    with pytest.raises(Forbidden) as err:
+        reports.submit_batch(lib, unactivated, [summary()])
+    assert err.value.code == "organization_not_activated"
+    for limit in (0, 1001):
+        with pytest.raises(BadInput) as err:
+            reports.search(lib, limit=limit)
+        assert err.value.code == "limit_invalid"
     for bad in ("RS.123.X", "1.2.156.3005.2", f"RS.{association.uscc}.", f"RS.{association.uscc}.a/b", None):
         with pytest.raises(BadInput) as err:
             reports.get_report(lib, bad)  # type: ignore[arg-type]

@@ -3,7 +3,6 @@ compromise), the catalogue."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -11,7 +10,6 @@ from sqlalchemy import select
 
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
-from api.service_schemas import CoverageOut, ServiceItemIn, ServiceItemList, ServiceItemOut, ServiceItemUpdate
 from api.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -26,9 +24,16 @@ from api.schemas import (
     SealList,
     SealOut,
 )
+from api.service_schemas import (
+    CoverageOut,
+    ServiceItemIn,
+    ServiceItemList,
+    ServiceItemOut,
+    ServiceItemUpdate,
+)
 from ledger import catalogue, onboarding, seals_store, services
 from ledger.library import Library
-from ledger.records import CertificateType, Organization
+from ledger.records import CertificateType, Organization, as_utc
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 Admin = Annotated[Caller, Depends(require_role("admin"))]
@@ -107,14 +112,10 @@ def _seals(lib: Library, org_id: int) -> list[SealOut]:
         rows = session.execute(q).all()
     return [
         SealOut(org_id=org_id, serial=row.serial, fingerprint="0x" + row.fingerprint.hex(), algorithm=row.algorithm,
-                valid_from=_utc(row.valid_from), valid_until=_utc(row.valid_until), current=n == 0,
-                compromise_time=_utc(compromised) if compromised else None)
+                valid_from=as_utc(row.valid_from), valid_until=as_utc(row.valid_until), current=n == 0,
+                compromise_time=as_utc(compromised) if compromised else None)
         for n, (row, compromised) in enumerate(rows)
     ]
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 @router.get(

@@ -80,6 +80,4 @@ def history(
     lib: LibraryDep,
     _caller: Counter,
 ) -> HistoryOut:
-    found = lifecycle.history(lib, identifier)
-    return HistoryOut(identifier=found.identifier, current_version=found.current_version,
-                      events=[{k: v for k, v in e.__dict__.items() if k != "actor"} for e in found.events])
+    return HistoryOut.model_validate(lifecycle.history(lib, identifier), from_attributes=True)  # drops ``actor``

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from api.deps import API_KEY_HEADER, Caller, LibraryDep, require_role
+from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
 from api.schemas import (
     BUNDLE_EXAMPLE,
@@ -182,17 +182,11 @@ def export_bundle(identifier: IdentifierPath, lib: LibraryDep, caller: Departmen
 LIFECYCLE_ERRORS = responses(401, 403, 404, 409, 413, 422, 503)
 
 
-def _actor(request: Request) -> str:
-    """Which key acted: its stored prefix (the key itself is never kept)."""
-    return "api:" + request.headers.get(API_KEY_HEADER, "")[:12]
-
-
-def _status_out(change: lifecycle.StatusChange) -> StatusChangeOut:
-    return StatusChangeOut(
-        action=change.action, status=change.status, certificates=change.certificates, changed=change.changed,
-        already_on_chain=change.already_on_chain, unchanged=change.unchanged, gas_used=change.gas_used,
-        transactions=[t.__dict__ for t in change.transactions],
-    )
+def _change_status(lib: Library, caller: Caller, identifiers: list[str],
+                   body: StatusChangeRequest) -> StatusChangeOut:
+    change = lifecycle.change_status(lib, caller.org, identifiers, body.action, body.reason,
+                                     reason_code=body.reason_code, actor=f"api:{caller.key_prefix}")
+    return StatusChangeOut.model_validate(change, from_attributes=True)
 
 
 @router.post(
@@ -201,10 +195,9 @@ def _status_out(change: lifecycle.StatusChange) -> StatusChangeOut:
     response_model=StatusChangeOut,
     responses=LIFECYCLE_ERRORS,
 )
-def change_status_many(body: MassStatusChangeRequest, request: Request, lib: LibraryDep,
+def change_status_many(body: MassStatusChangeRequest, lib: LibraryDep,
                        caller: Department) -> StatusChangeOut:
-    return _status_out(lifecycle.change_status(lib, caller.org, body.identifiers, body.action, body.reason,
-                                               reason_code=body.reason_code, actor=_actor(request)))
+    return _change_status(lib, caller, body.identifiers, body)
 
 
 @router.post(
@@ -213,26 +206,23 @@ def change_status_many(body: MassStatusChangeRequest, request: Request, lib: Lib
     response_model=StatusChangeOut,
     responses=LIFECYCLE_ERRORS,
 )
-def change_status(identifier: IdentifierPath, body: StatusChangeRequest, request: Request, lib: LibraryDep,
+def change_status(identifier: IdentifierPath, body: StatusChangeRequest, lib: LibraryDep,
                   caller: Department) -> StatusChangeOut:
-    return _status_out(lifecycle.change_status(lib, caller.org, [identifier], body.action, body.reason,
-                                               reason_code=body.reason_code, actor=_actor(request)))
+    return _change_status(lib, caller, [identifier], body)
 
 
-def _version_out(new: lifecycle.NewVersion) -> NewVersionOut:
+def _new_version(lib: Library, caller: Caller, identifier: str, action: str,
+                 body: RenewRequest | AmendRequest) -> NewVersionOut:
+    """Renew and amend alike: the body's changes (beside the reason) go to lifecycle.new_version."""
+    changes = body.model_dump(mode="json", exclude_none=True, exclude={"reason", "reason_code"})
+    new = lifecycle.new_version(lib, caller.org, identifier, action, changes, reason=body.reason,
+                                reason_code=body.reason_code, actor=f"api:{caller.key_prefix}")
     issued = _issued_out(new.issued)
     return NewVersionOut(
         identifier=issued.identifier, version=issued.version, supersedes=new.supersedes,
         superseded_tx_hash=new.tx_hash, superseded_block_number=new.block_number, anchor_status="queued",
         leaf=issued.leaf, document=issued.document,
     )
-
-
-def _new_version(lib: Library, caller: Caller, request: Request, identifier: str, action: str,
-                 body: RenewRequest | AmendRequest) -> NewVersionOut:
-    changes = body.model_dump(mode="json", exclude_none=True, exclude={"reason", "reason_code"})
-    return _version_out(lifecycle.new_version(lib, caller.org, identifier, action, changes, reason=body.reason,
-                                              reason_code=body.reason_code, actor=_actor(request)))
 
 
 @router.post(
@@ -242,9 +232,9 @@ def _new_version(lib: Library, caller: Caller, request: Request, identifier: str
     response_model=NewVersionOut,
     responses=LIFECYCLE_ERRORS,
 )
-def renew(identifier: IdentifierPath, body: RenewRequest, request: Request, lib: LibraryDep,
+def renew(identifier: IdentifierPath, body: RenewRequest, lib: LibraryDep,
           caller: Department) -> NewVersionOut:
-    return _new_version(lib, caller, request, identifier, "renew", body)
+    return _new_version(lib, caller, identifier, "renew", body)
 
 
 @router.post(
@@ -254,9 +244,9 @@ def renew(identifier: IdentifierPath, body: RenewRequest, request: Request, lib:
     response_model=NewVersionOut,
     responses=LIFECYCLE_ERRORS,
 )
-def amend(identifier: IdentifierPath, body: AmendRequest, request: Request, lib: LibraryDep,
+def amend(identifier: IdentifierPath, body: AmendRequest, lib: LibraryDep,
           caller: Department) -> NewVersionOut:
-    return _new_version(lib, caller, request, identifier, "amend", body)
+    return _new_version(lib, caller, identifier, "amend", body)
 
 
 @router.get(
@@ -266,6 +256,5 @@ def amend(identifier: IdentifierPath, body: AmendRequest, request: Request, lib:
     responses=responses(401, 403, 404, 422),
 )
 def history(identifier: IdentifierPath, lib: LibraryDep, caller: Department) -> DepartmentHistoryOut:
-    found = lifecycle.history(lib, identifier, org_id=caller.org.id)
-    return DepartmentHistoryOut(identifier=found.identifier, current_version=found.current_version,
-                                events=[e.__dict__ for e in found.events])
+    return DepartmentHistoryOut.model_validate(lifecycle.history(lib, identifier, org_id=caller.org.id),
+                                               from_attributes=True)

@@ -6,20 +6,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
+from fastapi import APIRouter, File, Query, Response, UploadFile
 
-from api.deps import Caller, LibraryDep, require_role
+from api.deps import LibraryDep
 from api.errors import responses
 from api.report_schemas import ReportOut, ReportPage, VerifyReportRequest
 from api.routers.associations import ReportId, report_out
+from api.routers.counters import VERIFY_ERRORS
+from api.routers.counters import Counter as Reader
 from api.schemas import VerificationOut
 from api.verifying import json_result
 from ledger import reports
 from ledger.errors import BadInput
 
 router = APIRouter(prefix="/counters", tags=["counters"])
-Reader = Annotated[Caller, Depends(require_role("counter", "department", "admin"))]
-VERIFY_ERRORS = responses(401, 403, 404, 413, 422, 503)
 
 
 @router.get(

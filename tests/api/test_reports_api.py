@@ -131,6 +131,9 @@ def test_counter_verifies_by_identifier_and_by_document(api: Api, submitted: Sub
     assert_error(api.call("POST", "/counters/verify/report-document", "counter",
                           files={"file": ("x.pdf", b"%PDF-1.7 unknown", "application/pdf")}),
                  404, "report_document_unknown")
+    assert_error(api.call("POST", "/counters/verify/report-document", "counter",
+                          files={"file": ("empty.pdf", b"", "application/pdf")}),
+                 422, "document_empty")
     assert_error(api.call("POST", "/counters/verify/report", "counter", json={"identifier": "RS.nothing"}),
                  422, "report_identifier_invalid")
 

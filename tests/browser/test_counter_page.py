@@ -148,6 +148,13 @@ def open_desk(page: Page, key: str) -> None:
     expect(page.locator("#identifier-input")).to_be_focused()
 
 
+def verify_file(page: Page, tab: str, form: str, path: Path) -> None:
+    """Upload a file on one of the page's file tabs (``form``: the id prefix of its input and form) and verify it."""
+    page.get_by_role("tab", name=tab).click()
+    page.locator(f"#{form}-input").set_input_files(path)
+    page.locator(f"#{form}-form").get_by_role("button", name="核验 Verify").click()
+
+
 def check_row(page: Page, name: str) -> str:
     return page.locator(f'#checks-body tr[data-check="{name}"]').get_attribute("data-status") or ""
 
@@ -159,6 +166,8 @@ def test_page_needs_no_key_and_asks_for_one(page: Page, shoot: Shoot) -> None:
     expect(page.locator("#key-section")).to_be_visible()
     expect(page.locator("#work")).to_be_hidden()
     expect(page).to_have_title(re.compile("证照核验"))
+    missing = page.request.get("/counter/assets/missing.js")
+    assert missing.status == 404 and missing.json()["error"]["code"] == "asset_not_found"
     shoot(page)
 
 
@@ -206,9 +215,7 @@ def test_a_revoked_certificate_shows_invalid_with_its_status(page: Page, desk: D
 def test_a_tampered_bundle_shows_invalid_record_integrity(page: Page, desk: Desk,
                                                           shoot: Shoot) -> None:
     open_desk(page, desk.key)
-    page.get_by_role("tab", name="核验包").click()
-    page.locator("#bundle-input").set_input_files(desk.tampered_bundle)
-    page.locator("#bundle-form").get_by_role("button", name="核验 Verify").click()
+    verify_file(page, "核验包", "bundle", desk.tampered_bundle)
     expect(page.locator("#verdict")).to_have_attribute("data-verdict", "INVALID")
     integrity = page.locator('#checks-body tr[data-check="record_integrity"]')
     expect(integrity).to_have_attribute("data-status", "INVALID")
@@ -221,9 +228,7 @@ def test_a_tampered_bundle_shows_invalid_record_integrity(page: Page, desk: Desk
 def test_an_uploaded_pdf_shows_valid_with_its_document_checks(page: Page, desk: Desk,
                                                               shoot: Shoot) -> None:
     open_desk(page, desk.key)
-    page.get_by_role("tab", name="证照 PDF").click()
-    page.locator("#pdf-input").set_input_files(desk.pdf)
-    page.locator("#pdf-form").get_by_role("button", name="核验 Verify").click()
+    verify_file(page, "证照 PDF", "pdf", desk.pdf)
     expect(page.locator("#verdict")).to_have_attribute("data-verdict", "VALID")
     assert check_row(page, "document_digest") == "VALID"
     assert check_row(page, "document_seal") == "VALID"
