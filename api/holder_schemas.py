@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from api.schemas import (
+    AnchorStatus,
     EXAMPLE_DEPARTMENT,
     EXAMPLE_HASH,
     EXAMPLE_IDENTIFIER,
@@ -119,7 +120,7 @@ class AccessLogEntryOut(Model):
     service_item: AccessLogServiceItem
     case_number: str
     certificates: list[AccessLogCertificate]
-    anchor_status: Literal["queued", "pending", "sent", "anchored"]
+    anchor_status: AnchorStatus
 
 
 class AccessLogPage(Model):
@@ -153,7 +154,7 @@ class AccessLogAnchorOut(Model):
     }]})
 
     entry_id: int
-    anchor_status: Literal["queued", "pending", "sent", "anchored"]
+    anchor_status: AnchorStatus
     verdict: CheckStatus
     checks: list[CheckOut]
     record: dict[str, Any] = Field(description="the anchored record (canonical JSON, RFC 8785, with its salt)")
@@ -221,7 +222,7 @@ class IntakeAccessLogEntry(Model):
     case_number: str
     certificates: list[str] = Field(description="identifiers of every certificate this intake returned")
     leaf: str
-    anchor_status: Literal["queued", "pending", "sent", "anchored"]
+    anchor_status: AnchorStatus
 
 
 class IntakeOut(Model):

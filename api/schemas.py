@@ -22,6 +22,7 @@ EXAMPLE_HASH = "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef
 Role = Literal["admin", "department", "counter", "association"]
 OrgKind = Literal["department", "association", "counter"]
 CheckStatus = Literal["VALID", "INVALID", "SKIPPED", "ERROR"]
+AnchorStatus = Literal["queued", "pending", "sent", "anchored"]
 
 
 class Model(BaseModel):
@@ -123,7 +124,7 @@ class IssuedCertificate(Model):
     version: int
     status: str = Field(description="证照状态 code: 01 valid, 02 suspended, 03 revoked, ...")
     leaf: str = Field(description="the Merkle leaf (hex) queued for anchoring")
-    anchor_status: Literal["queued", "pending", "sent", "anchored"]
+    anchor_status: AnchorStatus
     document: DocumentRef | None = None
 
 
@@ -134,13 +135,26 @@ class IssuedCertificates(Model):
     certificates: list[IssuedCertificate]
 
 
+def hex0x(value: bytes | None) -> str | None:
+    """Bytes as the API shows them: 0x-prefixed hex."""
+    return None if value is None else "0x" + value.hex()
+
+
 class AnchorInfo(Model):
     batch_id: int | None = None
-    status: Literal["queued", "pending", "sent", "anchored"]
+    status: AnchorStatus
     root: str | None = Field(None, description="Merkle root (hex)")
     tx_hash: str | None = None
     block_number: int | None = None
     anchored_at: dt.datetime | None = None
+
+    @classmethod
+    def of(cls, batch: Any) -> AnchorInfo:
+        """Where an item's batch stands (``queued`` while no batch has claimed it)."""
+        if batch is None:
+            return cls(status="queued")
+        return cls(batch_id=batch.id, status=batch.status, root=hex0x(batch.root), tx_hash=hex0x(batch.tx_hash),
+                   block_number=batch.block_number, anchored_at=batch.block_time)
 
 
 class CertificateOut(Model):

@@ -33,15 +33,9 @@ Association = Annotated[Caller, Depends(require_role("association"))]
 ReportId = Annotated[str, Path(description="RS.<association credit code>.<report number>", examples=[EXAMPLE_REPORT])]
 
 
-def _hex(b: bytes | None) -> str | None:
-    return None if b is None else "0x" + b.hex()
-
-
 def report_out(report: ReportSummary, batch: Batch | None) -> ReportOut:
     record = json.loads(report.record)
-    anchor = AnchorInfo(status="queued") if batch is None else AnchorInfo(
-        batch_id=batch.id, status=batch.status, root=_hex(batch.root), tx_hash=_hex(batch.tx_hash),
-        block_number=batch.block_number, anchored_at=batch.block_time)
+    anchor = AnchorInfo.of(batch)
     digest = report.document_digest.hex()
     return ReportOut(
         identifier=report.identifier, association=record["association"], association_code=record["association_code"],

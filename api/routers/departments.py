@@ -32,6 +32,7 @@ from api.schemas import (
     RenewRequest,
     StatusChangeOut,
     StatusChangeRequest,
+    hex0x,
 )
 from ledger import bundle, issuance, lifecycle
 from ledger.errors import Forbidden
@@ -43,23 +44,10 @@ Department = Annotated[Caller, Depends(require_role("department"))]
 IdentifierPath = Annotated[str, Path(description="证照标识 (GB/T 36904)", examples=[EXAMPLE_IDENTIFIER])]
 
 
-def _hex(b: bytes | None) -> str | None:
-    return None if b is None else "0x" + b.hex()
-
-
 def _document(cert: Certificate) -> DocumentRef | None:
     if cert.document_cid is None or cert.document_digest is None:
         return None
     return DocumentRef(cid=cert.document_cid, sha256=cert.document_digest.hex())
-
-
-def _anchor(batch: Batch | None) -> AnchorInfo:
-    if batch is None:
-        return AnchorInfo(status="queued")
-    return AnchorInfo(
-        batch_id=batch.id, status=batch.status, root=_hex(batch.root), tx_hash=_hex(batch.tx_hash),
-        block_number=batch.block_number, anchored_at=batch.block_time,
-    )
 
 
 def certificate_out(cert: Certificate, batch: Batch | None) -> CertificateOut:
@@ -67,7 +55,7 @@ def certificate_out(cert: Certificate, batch: Batch | None) -> CertificateOut:
     return CertificateOut(
         identifier=cert.identifier, type_code=cert.type_code, number=cert.number, version=cert.version,
         status=status, issue_date=cert.issued_on, valid_from=cert.valid_from, valid_until=cert.valid_until,
-        metadata={**cert.meta, "status": status}, document=_document(cert), anchor=_anchor(batch),
+        metadata={**cert.meta, "status": status}, document=_document(cert), anchor=AnchorInfo.of(batch),
     )
 
 
@@ -77,7 +65,7 @@ def _issued_out(issued: issuance.IssuedCertificate) -> IssuedCertificate:
         document = DocumentRef(cid=issued.document_cid, sha256=issued.document_sha256)
     return IssuedCertificate(
         identifier=issued.identifier, type_code=issued.type_code, number=issued.number, version=issued.version,
-        status=issued.status, leaf=_hex(issued.leaf), anchor_status="queued", document=document,
+        status=issued.status, leaf=hex0x(issued.leaf), anchor_status="queued", document=document,
     )
 
 
