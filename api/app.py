@@ -15,7 +15,7 @@ from api.fast_verify import FastVerifyIdentifier
 from api.ratelimit import TokenBuckets
 from api.routers import admin, associations, counters, departments, health, holders, intake, pages, public, report_search
 from api.settings import ApiSettings
-from ledger.library import Library
+from ledger.app.library import Library
 
 DESCRIPTION = """\
 certledger keeps the city's e-certificates (电子证照): departments issue them with their electronic

@@ -18,10 +18,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
-from ledger import onboarding
-from ledger.errors import Forbidden, Unauthorized
-from ledger.library import Library
-from ledger.records import Organization
+from ledger.app import onboarding
+from ledger.core.errors import Forbidden, Unauthorized
+from ledger.app.library import Library
+from ledger.storage.models import Organization
 
 API_KEY_HEADER = "X-API-Key"
 _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="an organisation's API key")

@@ -1,6 +1,6 @@
 """One JSON error shape for everything the API refuses: ``{"error": {"code", "message", "details"}}``.
 
-Domain errors (``ledger.errors.CertledgerError``) keep their code and status; request validation
+Domain errors (``ledger.core.errors.CertledgerError``) keep their code and status; request validation
 failures become 422 ``request_invalid`` naming each bad field; framework HTTP errors (unknown
 route, wrong method, body over the limit) get a code of their own.
 """
@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from api.schemas import ErrorResponse
-from ledger.errors import CertledgerError
+from ledger.core.errors import CertledgerError
 
 log = logging.getLogger(__name__)
 

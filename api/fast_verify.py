@@ -6,7 +6,7 @@ latency tail. This middleware answers, on the event loop and in arrival order, t
 JSON body that the route's own model accepts, an API key with one of the route's roles, and a
 certificate whose verification needs database reads alone: a remembered VALID result, or a first
 verification under a batch root the worker has seen while its status map is current
-(``ledger.verification.verification_without_chain``; it never waits on the chain node).
+(``ledger.verify.service.verification_without_chain``; it never waits on the chain node).
 
 Everything else goes on to the regular route with the body replayed: a new root or seal to read from the
 chain, a status map to bring up to date, a missing or unknown key, another role, a body the model
@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.deps import API_KEY_HEADER, authorize
 from api.routers.counters import COUNTER_ROLES
 from api.schemas import VerifyIdentifierRequest
-from ledger import verification
+from ledger.verify import service as verification
 
 PATH = "/counters/verify/identifier"
 MAX_BODY = 1024  # an identifier is at most 128 characters; anything larger goes the regular way

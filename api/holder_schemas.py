@@ -1,6 +1,6 @@
 """Request and response models of holders (tokens, certificates, use codes, access log and its anchors) and
-of counter intake (api/routers/holders.py, api/routers/intake.py; the rules are enforced by ``ledger.holders``,
-``ledger.usecodes``, ``ledger.accesslog`` and ``ledger.intake``)."""
+of counter intake (api/routers/holders.py, api/routers/intake.py; the rules are enforced by ``ledger.holders.tokens``,
+``ledger.holders.usecodes``, ``ledger.holders.accesslog`` and ``ledger.holders.intake``)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class HolderTokenOut(Model):
 
 
 class CertificateSummary(Model):
-    """What a holder, or a counter at intake, reads of one certificate version (``ledger.holders.summary``)."""
+    """What a holder, or a counter at intake, reads of one certificate version (``ledger.holders.tokens.summary``)."""
 
     identifier: str
     name: str = Field(description="证照名称 (the type's name)")

@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import Request
 
-from ledger.errors import CertledgerError
+from ledger.core.errors import CertledgerError
 
 
 class RateLimited(CertledgerError):

@@ -1,5 +1,5 @@
 """Request and response models of association report summaries (api/routers/associations.py,
-api/routers/report_search.py). The ledger (``ledger.reports``) enforces the domain rules, so their
+api/routers/report_search.py). The ledger (``ledger.issue.reports``) enforces the domain rules, so their
 errors keep specific codes; these models fix the shape and document it."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The API's request and response models: the OpenAPI schema, with an example for each.
 
-Field names are the English GB/T 36903 names (``ledger.metadata.COMMON_FIELDS``); the Chinese
+Field names are the English GB/T 36903 names (``ledger.core.metadata.COMMON_FIELDS``); the Chinese
 label of each is in its description. Domain rules (identifier check characters, a type's field
 schema, holder ID check digits) are enforced by the ledger, so their errors keep specific codes.
 """

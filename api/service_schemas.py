@@ -1,5 +1,5 @@
 """Request and response models of service items, their materials and the coverage report
-(api/routers/admin.py; the rules are enforced by ``ledger.services``)."""
+(api/routers/admin.py; the rules are enforced by ``ledger.holders.service_items``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""HTTP-only settings (body limit, public rate limit), read from the environment like ledger.config."""
+"""HTTP-only settings (body limit, public rate limit), read from the environment like ledger.app.config."""
 
 from __future__ import annotations
 

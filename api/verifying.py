@@ -8,8 +8,8 @@ import orjson
 from fastapi import Response
 
 from api.schemas import VerificationOut
-from ledger import verification
-from ledger.library import Library
+from ledger.verify import service as verification
+from ledger.app.library import Library
 
 PDF_MAGIC = b"%PDF-"
 # What an anonymous caller learns about the certificate a QR code names: no holder, no holder ID.

@@ -14,10 +14,10 @@ from pathlib import Path
 from eth_account import Account
 
 from benchmarks.report import report
-from ledger.chain import ChainClient
-from ledger.contract import BatchKind, LedgerContract, LeafStatus, OrgKind
-from ledger.localstack import free_port, start_hardhat, stop
-from ledger.merkle import MerkleTree
+from ledger.chain.client import ChainClient
+from ledger.chain.contract import BatchKind, LedgerContract, LeafStatus, OrgKind
+from ledger.devstack.launchers import free_port, start_hardhat, stop
+from ledger.core.merkle import MerkleTree
 
 
 def bench_merkle(n: int) -> tuple[float, float, int]:

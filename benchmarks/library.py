@@ -36,17 +36,17 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 from sqlalchemy import select
 
-from api.server import library_environment, start_api
+from ledger.devstack.api_process import library_environment, start_api
 from benchmarks.report import report
 from benchmarks.stack import fresh_stack
-from ledger.anchoring import Anchorer
-from ledger.catalogue import CITY_DIVISION
-from ledger.issuance import IssuedCertificate, issue_many
-from ledger.library import Library
-from ledger.localstack import free_port, stop
-from ledger.onboarding import create_api_key, create_organization
-from ledger.records import Certificate, CertificateType, Organization
-from ledger.uscc import derive_uscc
+from ledger.issue.anchoring import Anchorer
+from ledger.core.catalogue import CITY_DIVISION
+from ledger.issue.issuance import IssuedCertificate, issue_many
+from ledger.app.library import Library
+from ledger.devstack.launchers import free_port, stop
+from ledger.app.onboarding import create_api_key, create_organization
+from ledger.storage.models import Certificate, CertificateType, Organization
+from ledger.core.uscc import derive_uscc
 
 
 
@@ -145,7 +145,7 @@ def bench_http_verify(lib: Library, identifiers: list[str], first_identifiers: l
 
     ``http_verify_*``: ``identifiers`` verified again and again for ``seconds``, after a warm-up in which
     every worker has verified each of them (workers remember VALID results, see
-    ``ledger.verification.verify_identifier``). ``http_verify_first_*``: each of ``first_identifiers`` (and
+    ``ledger.verify.service.verify_identifier``). ``http_verify_first_*``: each of ``first_identifiers`` (and
     ``FIRST_EXTRA`` more, issued here) at most once (a short run over more identifiers than it reaches): what
     a verification costs that no worker has made before. Fresh workers first read what a worker reads once
     per batch root and at start (the root's anchor, the seal registrations, the status events) in a one-second

@@ -24,13 +24,22 @@ from sqlalchemy import func, select
 from benchmarks.library import requests_for
 from benchmarks.report import report
 from benchmarks.stack import Stack, fresh_stack
-from ledger import accesslog, holders, intake, lifecycle, usecodes
-from ledger.anchoring import Anchorer
-from ledger.catalogue import CITY_DIVISION
-from ledger.issuance import issue_many
-from ledger.onboarding import activate_department, create_organization, ensure_platform
-from ledger.records import AccessLogEntry, Certificate, CertificateType, Organization, ServiceItem, ServiceMaterial, UseCode
-from ledger.uscc import derive_uscc
+from ledger.holders import accesslog, tokens as holders, intake, usecodes
+from ledger.issue import lifecycle
+from ledger.issue.anchoring import Anchorer
+from ledger.core.catalogue import CITY_DIVISION
+from ledger.issue.issuance import issue_many
+from ledger.app.onboarding import activate_department, create_organization, ensure_platform
+from ledger.storage.models import (
+    AccessLogEntry,
+    Certificate,
+    CertificateType,
+    Organization,
+    ServiceItem,
+    ServiceMaterial,
+    UseCode,
+)
+from ledger.core.uscc import derive_uscc
 
 def bench_mass_revoke(stack: Stack, n: int = 10_000) -> dict[str, Any]:
     """Issue and anchor ``n`` certificates (untimed), then revoke them all in one call (timed)."""
@@ -89,7 +98,7 @@ def _intake_world(stack: Stack) -> tuple[Organization, str, str]:
 
 
 def bench_intake(stack: Stack, n: int = 500) -> dict[str, Any]:
-    """``n`` intakes, in process (``ledger.intake.open_intake``, no HTTP), each with a fresh use code made
+    """``n`` intakes, in process (``ledger.holders.intake.open_intake``, no HTTP), each with a fresh use code made
     untimed just before: latency of verifying the holder's certificate, spending the code and logging the use.
     A few untimed intakes first warm the caches (seal registry, verifier) as a running API worker has them."""
     lib = stack.lib
@@ -108,7 +117,7 @@ def bench_intake(stack: Stack, n: int = 500) -> dict[str, Any]:
     cuts = statistics.quantiles(seconds, n=100, method="inclusive")
     return {
         "intake_count": n,
-        "intake_mode": "in process (ledger.intake.open_intake), 1 certificate verified per intake",
+        "intake_mode": "in process (ledger.holders.intake.open_intake), 1 certificate verified per intake",
         "intake_p50_ms": round(cuts[49] * 1000, 2),
         "intake_p99_ms": round(cuts[98] * 1000, 2),
         "intake_max_ms": round(max(seconds) * 1000, 2),

@@ -21,11 +21,11 @@ from pathlib import Path
 from sqlalchemy import text
 
 from benchmarks.report import report
-from ledger.catalogue import import_catalogue
-from ledger.db import make_engine, migrate, session_factory
-from ledger.identifiers import allocate_serials, make_identifier
-from ledger.metadata import holder_key
-from ledger.records import CertificateType, Organization, insert_certificates
+from ledger.core.catalogue import import_catalogue
+from ledger.storage.engine import make_engine, migrate, session_factory
+from ledger.core.identifiers import allocate_serials, make_identifier
+from ledger.core.metadata import holder_key
+from ledger.storage.models import CertificateType, Organization, insert_certificates
 
 SECRET = os.urandom(32)
 

@@ -15,14 +15,14 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select, text
 
-from ledger.catalogue import import_catalogue
-from ledger.config import Settings
-from ledger.db import make_engine, migrate
-from ledger.ipfs import start_local_ipfs
-from ledger.library import Library
-from ledger.localstack import free_port, start_hardhat, stop
-from ledger.onboarding import activate_department
-from ledger.records import CertificateType, Organization
+from ledger.core.catalogue import import_catalogue
+from ledger.app.config import Settings
+from ledger.storage.engine import make_engine, migrate
+from ledger.documents.ipfs import start_local_ipfs
+from ledger.app.library import Library
+from ledger.devstack.launchers import free_port, start_hardhat, stop
+from ledger.app.onboarding import activate_department
+from ledger.storage.models import CertificateType, Organization
 
 PASSWORD = "bench-password"
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from asn1crypto import x509
 
-from ledger.uscc import validate_uscc
+from ledger.core.uscc import validate_uscc
 
 from .certificates import SealCertInfo, build_certificate, describe_certificate, now_utc, seal_subject, utc
 from .keys import Algorithm, generate_key, public_key_der, sign

@@ -19,7 +19,7 @@ from asn1crypto import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ledger.errors import BadInput
+from ledger.core.errors import BadInput
 
 from .keys import SM2_CURVE_OID, Algorithm
 

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Protocol
 
-from ledger.errors import BadInput, CertledgerError, NotFound
+from ledger.core.errors import BadInput, CertledgerError, NotFound
 
 from .keys import PrivateKey, encrypted_pem, load_encrypted_pem
 

@@ -20,7 +20,7 @@ from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from ledger.errors import BadInput
+from ledger.core.errors import BadInput
 
 from .certificates import describe_certificate
 from .keys import PrivateKey, key_algorithm, sign

@@ -10,8 +10,8 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko_certvalidator import ValidationContext
 
-from ledger.checks import Check, Status
-from ledger.errors import BadInput
+from ledger.core.checks import Check, Status
+from ledger.core.errors import BadInput
 
 from .pdf_seal import open_pdf
 from .verify import SealVerifier

@@ -16,9 +16,9 @@ from typing import Any, Iterable, Mapping
 
 from asn1crypto import core, x509
 
-from ledger.errors import BadInput
+from ledger.core.errors import BadInput
 
-from .canonical import canonical_record
+from ledger.core.canonical import canonical_record
 from .certificates import describe_certificate, now_utc, utc
 from . import der
 from .der import cms_time, generalized_time, seq, tlv

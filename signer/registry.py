@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ledger.errors import BadInput, NotFound
+from ledger.core.errors import BadInput, NotFound
 
 from .certificates import SealCertInfo, describe_certificate, utc
 

@@ -18,7 +18,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from ledger.errors import BadInput
+from ledger.core.errors import BadInput
 
 from .seal_image import FONT_PATH
 

@@ -1,4 +1,4 @@
-"""Seal verification as named checks (ledger.checks), for record seals and, via pdf_verify, PDF seals.
+"""Seal verification as named checks (ledger.core.checks), for record seals and, via pdf_verify, PDF seals.
 
 Checks: ``seal_intact`` (signature over the exact bytes), ``seal_chain`` (seal certificate issued by
 the city root), ``seal_certificate_valid`` (valid at signing time, not signed at or after a recorded
@@ -21,10 +21,10 @@ from typing import Any
 import orjson
 from asn1crypto import x509
 
-from ledger.checks import Check, Status, verdict
-from ledger.errors import BadInput
+from ledger.core.checks import Check, Status, verdict
+from ledger.core.errors import BadInput
 
-from .canonical import canonical_record
+from ledger.core.canonical import canonical_record
 from .certificates import SealCertInfo, describe_certificate, utc
 from .keys import SM2_WITH_SM3_OID, load_public_key, verify
 from . import der
@@ -33,7 +33,7 @@ from .record_seal import (ECDSA_SHA256_ALG, OID_MESSAGE_DIGEST, OID_SIGNING_TIME
 from .registry import SealRegistry
 from .ses import ECDSA_SHA256_OID, SESeal, SESSignature
 
-# The record key naming the issuing department's credit code (GB/T 36903 field names, ledger.record).
+# The record key naming the issuing department's credit code (GB/T 36903 field names, ledger.core.record).
 ISSUER_CODE_KEY = "issuing_department_code"
 CHECKS = ("seal_intact", "seal_chain", "seal_certificate_valid", "seal_signer_matches")
 

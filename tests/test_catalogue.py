@@ -9,11 +9,18 @@ import shutil
 import pytest
 from sqlalchemy import Engine, func, select
 
-from ledger.catalogue import DATA, check_field_schema, department_uscc, get_type, import_catalogue, valid_until
-from ledger.errors import BadInput, NotFound
-from ledger.identifiers import make_identifier, parse_identifier, validate_type_code
-from ledger.records import CertificateType, Organization, ServiceItem, ServiceMaterial
-from ledger.uscc import validate_uscc
+from ledger.core.catalogue import (
+    DATA,
+    check_field_schema,
+    department_uscc,
+    get_type,
+    import_catalogue,
+    valid_until,
+)
+from ledger.core.errors import BadInput, NotFound
+from ledger.core.identifiers import make_identifier, parse_identifier, validate_type_code
+from ledger.storage.models import CertificateType, Organization, ServiceItem, ServiceMaterial
+from ledger.core.uscc import validate_uscc
 
 
 def test_import_is_complete_valid_and_idempotent(engine: Engine, sessions) -> None:

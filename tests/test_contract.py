@@ -10,10 +10,10 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from ledger.chain import ChainClient
-from ledger.contract import BatchKind, LedgerContract, LeafStatus, OrgKind
-from ledger.errors import BadInput, ChainRevert, Forbidden, NotFound
-from ledger.localstack import free_port, start_hardhat, stop
+from ledger.chain.client import ChainClient
+from ledger.chain.contract import BatchKind, LedgerContract, LeafStatus, OrgKind
+from ledger.core.errors import BadInput, ChainRevert, Forbidden, NotFound
+from ledger.devstack.launchers import free_port, start_hardhat, stop
 
 
 def register(contract: LedgerContract, admin: LocalAccount, kind: OrgKind = OrgKind.DEPARTMENT) -> LocalAccount:
@@ -33,7 +33,7 @@ def issuer(ledger_contract: LedgerContract, admin: LocalAccount) -> LocalAccount
 
 
 def test_anchor_then_verify_a_merkle_proof_on_chain(ledger_contract: LedgerContract, issuer: LocalAccount) -> None:
-    from ledger.merkle import MerkleTree
+    from ledger.core.merkle import MerkleTree
 
     values = [[os.urandom(32)] for _ in range(37)]
     tree = MerkleTree.of(values, ["bytes32"])

@@ -1,6 +1,6 @@
 """The committed ABI and bytecode are exactly what the pinned compiler makes of the source."""
 
-from ledger.compiler import SOLC_VERSION, compile_contract, load_artifact
+from ledger.chain.compiler import SOLC_VERSION, compile_contract, load_artifact
 
 
 def test_committed_artifact_matches_a_fresh_compile() -> None:

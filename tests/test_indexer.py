@@ -10,10 +10,10 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from ledger.chain import ChainClient
-from ledger.contract import BatchKind, LedgerContract, LeafStatus, OrgKind, uscc_hash
-from ledger.indexer import Indexer
-from ledger.records import ChainAnchor, ChainEvent, ChainLeafStatus, ChainOrg
+from ledger.chain.client import ChainClient
+from ledger.chain.contract import BatchKind, LedgerContract, LeafStatus, OrgKind, uscc_hash
+from ledger.chain.indexer import Indexer
+from ledger.storage.models import ChainAnchor, ChainEvent, ChainLeafStatus, ChainOrg
 
 
 def count(engine: Engine, model) -> int:

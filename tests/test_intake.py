@@ -15,16 +15,24 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from ledger import accesslog, holders, intake, lifecycle, usecodes
-from ledger.anchoring import Anchorer
-from ledger.contract import BatchKind
-from ledger.errors import CertledgerError, Unauthorized
-from ledger.issuance import issue_many
-from ledger.library import Library
-from ledger.records import AccessLogEntry, CertificateType, Organization, ServiceItem, ServiceMaterial, UseCode
-from ledger.catalogue import CITY_DIVISION
-from ledger.onboarding import create_organization
-from ledger.uscc import derive_uscc
+from ledger.holders import accesslog, tokens as holders, intake, usecodes
+from ledger.issue import lifecycle
+from ledger.issue.anchoring import Anchorer
+from ledger.chain.contract import BatchKind
+from ledger.core.errors import CertledgerError, Unauthorized
+from ledger.issue.issuance import issue_many
+from ledger.app.library import Library
+from ledger.storage.models import (
+    AccessLogEntry,
+    CertificateType,
+    Organization,
+    ServiceItem,
+    ServiceMaterial,
+    UseCode,
+)
+from ledger.core.catalogue import CITY_DIVISION
+from ledger.app.onboarding import create_organization
+from ledger.core.uscc import derive_uscc
 from tests.fixtures.library import LibraryEnv, sample_request, unique_citizen_id
 
 TEACHER = "教师资格证书"  # a type no holder here has

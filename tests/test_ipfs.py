@@ -10,12 +10,12 @@ import httpx
 import pytest
 from multiformats import multibase
 
-import ledger.ipfs
-from ledger.cid import CHUNK_SIZE, MAX_LINKS, compute_cid, parse_cid
-from ledger.checks import Status
-from ledger.errors import BadInput, NotFound, ServiceUnavailable
-from ledger.ipfs import IpfsStore, api_base_url, start_local_ipfs
-from ledger.localstack import free_port, stop
+import ledger.documents.ipfs
+from ledger.documents.cid import CHUNK_SIZE, MAX_LINKS, compute_cid, parse_cid
+from ledger.core.checks import Status
+from ledger.core.errors import BadInput, NotFound, ServiceUnavailable
+from ledger.documents.ipfs import IpfsStore, api_base_url, start_local_ipfs
+from ledger.devstack.launchers import free_port, stop
 
 
 def _bytes(n: int, seed: int = 0) -> bytes:
@@ -122,7 +122,7 @@ def test_one_store_shared_by_threads(ipfs_store: IpfsStore) -> None:
 
 def test_node_with_other_importer_settings_is_refused(ipfs_store: IpfsStore, monkeypatch: pytest.MonkeyPatch) -> None:
     """A node that chunks differently stores the document under another CID: put must refuse."""
-    monkeypatch.setitem(ledger.ipfs._ADD_PARAMS, "chunker", "size-1024")
+    monkeypatch.setitem(ledger.documents.ipfs._ADD_PARAMS, "chunker", "size-1024")
     with pytest.raises(ServiceUnavailable) as e:
         ipfs_store.put(_bytes(5000, seed=3))
     assert e.value.code == "ipfs_cid_mismatch"

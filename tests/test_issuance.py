@@ -11,14 +11,14 @@ import pytest
 from reportlab.pdfgen import canvas
 from sqlalchemy import func, select
 
-from ledger.errors import BadInput, CertledgerError, Conflict, Forbidden, NotFound, ServiceUnavailable
-from ledger.identifiers import parse_identifier
-from ledger.ipfs import IpfsStore
-from ledger.issuance import fetch_document, get_certificate, issue_many, issue_one, list_certificates
-from ledger.library import Library
-from ledger.metadata import holder_key
-from ledger.record import RECORD_KEYS, record_leaf
-from ledger.records import AnchorOutbox, Certificate, CertificateType, SerialCounter
+from ledger.core.errors import BadInput, CertledgerError, Conflict, Forbidden, NotFound, ServiceUnavailable
+from ledger.core.identifiers import parse_identifier
+from ledger.documents.ipfs import IpfsStore
+from ledger.issue.issuance import fetch_document, get_certificate, issue_many, issue_one, list_certificates
+from ledger.app.library import Library
+from ledger.core.metadata import holder_key
+from ledger.core.record import RECORD_KEYS, record_leaf
+from ledger.storage.models import AnchorOutbox, Certificate, CertificateType, SerialCounter
 from signer.pdf_verify import verify_pdf
 from signer.verify import SealVerifier
 from tests.fixtures.library import LibraryEnv, sample_request
@@ -199,7 +199,7 @@ def test_ipfs_failure_stores_nothing(library_env: LibraryEnv) -> None:
 
 def test_database_conflict_rolls_back_the_whole_call(library_env: LibraryEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     """A duplicate that slips past the pre-check (a concurrent worker) is caught by the unique index: all or none."""
-    import ledger.issuance as issuance
+    import ledger.issue.issuance as issuance
 
     lib, org, ctype = library_env.lib, library_env.departments["market"], library_env.types["business_licence"]
     racing = sample_request(ctype)

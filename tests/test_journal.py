@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from ledger.chain import ChainClient
-from ledger.contract import BatchKind, LedgerContract, LeafStatus, OrgKind
-from ledger.errors import ServiceUnavailable
-from ledger.journal import TxJournal
-from ledger.localstack import free_port, start_hardhat, stop
+from ledger.chain.client import ChainClient
+from ledger.chain.contract import BatchKind, LedgerContract, LeafStatus, OrgKind
+from ledger.core.errors import ServiceUnavailable
+from ledger.chain.journal import TxJournal
+from ledger.devstack.launchers import free_port, start_hardhat, stop
 
 
 def test_replay_rebuilds_the_same_chain(tmp_path: Path) -> None:

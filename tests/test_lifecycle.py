@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ledger import lifecycle
-from ledger.anchoring import Anchorer
-from ledger.contract import LeafStatus
-from ledger.errors import BadInput, CertledgerError, ChainRevert, Forbidden, TooLarge
-from ledger.issuance import issue_many
-from ledger.records import Batch, Certificate, CertificateEvent
-from ledger.verification import verify_identifier
+from ledger.issue import lifecycle
+from ledger.issue.anchoring import Anchorer
+from ledger.chain.contract import LeafStatus
+from ledger.core.errors import BadInput, CertledgerError, ChainRevert, Forbidden, TooLarge
+from ledger.issue.issuance import issue_many
+from ledger.storage.models import Batch, Certificate, CertificateEvent
+from ledger.verify.service import verify_identifier
 from tests.fixtures.library import LibraryEnv, sample_request
 
 CLI = str(Path(sys.executable).parent / "certledger")

@@ -1,4 +1,4 @@
-"""ledger.merkle against the reference: @openzeppelin/merkle-tree 1.0.8 run with node."""
+"""ledger.core.merkle against the reference: @openzeppelin/merkle-tree 1.0.8 run with node."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from ledger.errors import BadInput, NotFound, TooLarge
-from ledger.merkle import (
+from ledger.core.errors import BadInput, NotFound, TooLarge
+from ledger.core.merkle import (
     MAX_LEAVES,
     MerkleTree,
     as_node,

@@ -6,9 +6,16 @@ import json
 
 import pytest
 
-from ledger.catalogue import DATA
-from ledger.errors import BadInput
-from ledger.metadata import COMMON_FIELDS, holder_key, labelled, validate_citizen_id, validate_fields, validate_metadata
+from ledger.core.catalogue import DATA
+from ledger.core.errors import BadInput
+from ledger.core.metadata import (
+    COMMON_FIELDS,
+    holder_key,
+    labelled,
+    validate_citizen_id,
+    validate_fields,
+    validate_metadata,
+)
 
 TYPES = {t["name"]: t for t in json.loads((DATA / "certificate-types.json").read_text(encoding="utf-8"))}
 LICENSE = TYPES["营业执照"]

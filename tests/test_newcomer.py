@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ledger.localstack import free_port
+from ledger.devstack.launchers import free_port
 
 CLI = str(Path(sys.executable).parent / "certledger")
 pytestmark = pytest.mark.slow

@@ -7,11 +7,11 @@ import uuid
 
 import pytest
 
-from ledger import seals_store
-from ledger.catalogue import CITY_DIVISION
-from ledger.contract import OrgKind, uscc_hash
-from ledger.errors import BadInput, Conflict, Unauthorized
-from ledger.onboarding import (
+from ledger.storage import seals as seals_store
+from ledger.core.catalogue import CITY_DIVISION
+from ledger.chain.contract import OrgKind, uscc_hash
+from ledger.core.errors import BadInput, Conflict, Unauthorized
+from ledger.app.onboarding import (
     activate_department,
     authenticate,
     create_api_key,
@@ -21,7 +21,7 @@ from ledger.onboarding import (
     revoke_api_key,
     rotate_seal,
 )
-from ledger.uscc import derive_uscc
+from ledger.core.uscc import derive_uscc
 from tests.fixtures.library import LibraryEnv
 
 

@@ -12,12 +12,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, func, select, text
 
-from ledger.catalogue import department_uscc, import_catalogue, type_code
-from ledger.errors import Conflict
-from ledger.db import default_url, make_engine, migrate
-from ledger.identifiers import make_identifier
-from ledger.metadata import holder_key
-from ledger.records import (
+from ledger.core.catalogue import department_uscc, import_catalogue, type_code
+from ledger.core.errors import Conflict
+from ledger.storage.engine import default_url, make_engine, migrate
+from ledger.core.identifiers import make_identifier
+from ledger.core.metadata import holder_key
+from ledger.storage.models import (
     AnchorOutbox,
     Base,
     Batch,
@@ -31,7 +31,7 @@ from ledger.records import (
     mark_sent,
     unfinished_batches,
 )
-from ledger.uscc import derive_uscc
+from ledger.core.uscc import derive_uscc
 
 SECRET = b"platform-secret-for-tests"
 

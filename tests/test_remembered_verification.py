@@ -10,14 +10,14 @@ import time
 import pytest
 from sqlalchemy import update
 
-from ledger.anchoring import Anchorer
-from ledger.bundle import export_bundle
-from ledger.checks import Status
-from ledger.contract import LeafStatus
-from ledger.issuance import issue_many
-from ledger.records import Certificate
-from ledger import verification
-from ledger.verification import (
+from ledger.issue.anchoring import Anchorer
+from ledger.verify.bundle import export_bundle
+from ledger.core.checks import Status
+from ledger.chain.contract import LeafStatus
+from ledger.issue.issuance import issue_many
+from ledger.storage.models import Certificate
+from ledger.verify import service as verification
+from ledger.verify.service import (
     SERVICE_STATUS_MAX_AGE,
     verification_without_chain,
     service_verifier,

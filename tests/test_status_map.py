@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from ledger.anchoring import Anchorer
-from ledger.bundle import export_bundle
-from ledger.checks import Status
-from ledger.contract import LeafStatus
-from ledger.issuance import issue_many
-from ledger.verification import (
+from ledger.issue.anchoring import Anchorer
+from ledger.verify.bundle import export_bundle
+from ledger.core.checks import Status
+from ledger.chain.contract import LeafStatus
+from ledger.issue.issuance import issue_many
+from ledger.verify.service import (
     SERVICE_STATUS_MAX_AGE,
     Verifier,
     service_verifier,
@@ -123,7 +123,7 @@ def test_first_verifications_are_answered_without_the_chain_node_under_a_seen_ro
     assert verification_without_chain(lib, first) is None  # a new root: its anchor needs the chain node
     assert verify_identifier(lib, first).verdict is Status.VALID
     _suspend(library_env, changed)
-    chain.forget_statuses()  # as ledger.lifecycle does after changing statuses
+    chain.forget_statuses()  # as ledger.issue.lifecycle does after changing statuses
     assert verification_without_chain(lib, changed) is None  # the map is due to be brought up to date
     assert verify_identifier(lib, first).verdict is Status.VALID
     monkeypatch.setattr(chain.contract.client, "call_rpc", None)  # any chain read would fail now

@@ -20,20 +20,20 @@ import pytest
 from eth_account import Account
 from reportlab.pdfgen import canvas
 
-from ledger.anchoring import Anchorer
-from ledger.bundle import export_bundle, load_bundle, pem_certificate, verify_bundle_standalone
-from ledger.catalogue import CITY_DIVISION
-from ledger.chain import ChainClient
-from ledger.checks import Status
-from ledger.contract import BatchKind, LeafStatus, LedgerContract, OrgKind
-from ledger.errors import BadInput, Conflict, NotFound
-from ledger.identifiers import make_identifier
-from ledger.issuance import fetch_document, issue_many, issue_one
-from ledger.localstack import free_port
-from ledger.merkle import MerkleTree
-from ledger.record import file_reference, record_leaf
-from ledger.uscc import derive_uscc
-from ledger.verification import (
+from ledger.issue.anchoring import Anchorer
+from ledger.verify.bundle import export_bundle, load_bundle, pem_certificate, verify_bundle_standalone
+from ledger.core.catalogue import CITY_DIVISION
+from ledger.chain.client import ChainClient
+from ledger.core.checks import Status
+from ledger.chain.contract import BatchKind, LeafStatus, LedgerContract, OrgKind
+from ledger.core.errors import BadInput, Conflict, NotFound
+from ledger.core.identifiers import make_identifier
+from ledger.issue.issuance import fetch_document, issue_many, issue_one
+from ledger.devstack.launchers import free_port
+from ledger.core.merkle import MerkleTree
+from ledger.core.record import file_reference, record_leaf
+from ledger.core.uscc import derive_uscc
+from ledger.verify.service import (
     REQUIRED,
     SERVICE_STATUS_MAX_AGE,
     Verifier,

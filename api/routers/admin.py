@@ -31,9 +31,12 @@ from api.service_schemas import (
     ServiceItemOut,
     ServiceItemUpdate,
 )
-from ledger import catalogue, onboarding, seals_store, services
-from ledger.library import Library
-from ledger.records import CertificateType, Organization, as_utc
+from ledger.core import catalogue
+from ledger.app import onboarding
+from ledger.storage import seals as seals_store
+from ledger.holders import service_items as services
+from ledger.app.library import Library
+from ledger.storage.models import CertificateType, Organization, as_utc
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 Admin = Annotated[Caller, Depends(require_role("admin"))]

@@ -23,10 +23,10 @@ from api.report_schemas import (
     SubmittedReports,
 )
 from api.schemas import BUNDLE_EXAMPLE, AnchorInfo, DocumentRef
-from ledger import reports
-from ledger.errors import Forbidden
-from ledger.library import Library
-from ledger.records import Batch, ReportSummary
+from ledger.issue import reports
+from ledger.core.errors import Forbidden
+from ledger.app.library import Library
+from ledger.storage.models import Batch, ReportSummary
 
 router = APIRouter(prefix="/associations", tags=["associations"])
 Association = Annotated[Caller, Depends(require_role("association"))]

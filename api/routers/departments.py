@@ -34,10 +34,11 @@ from api.schemas import (
     StatusChangeRequest,
     hex0x,
 )
-from ledger import bundle, issuance, lifecycle
-from ledger.errors import Forbidden
-from ledger.library import Library
-from ledger.records import Batch, Certificate
+from ledger.verify import bundle
+from ledger.issue import issuance, lifecycle
+from ledger.core.errors import Forbidden
+from ledger.app.library import Library
+from ledger.storage.models import Batch, Certificate
 
 router = APIRouter(prefix="/departments", tags=["departments"])
 Department = Annotated[Caller, Depends(require_role("department"))]

@@ -2,7 +2,7 @@
 
 A holder authenticates with a platform-signed token (``Authorization: Bearer clh_...``); the platform
 admin issues one here or with ``certledger holder-token`` until the city's identity provider is
-connected (``ledger.holders``).
+connected (``ledger.holders.tokens``).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from api.holder_schemas import (
     HolderTokenRequest,
     UseCodeOut,
 )
-from ledger import accesslog, holders, usecodes
-from ledger.errors import Unauthorized
+from ledger.holders import accesslog, tokens as holders, usecodes
+from ledger.core.errors import Unauthorized
 
 router = APIRouter(prefix="/holders", tags=["holders"])
 _bearer = HTTPBearer(auto_error=False, description="a holder token from the platform (`clh_...`)")

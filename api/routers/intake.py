@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
 from api.holder_schemas import IntakeOut, IntakeRequest
-from ledger import intake
+from ledger.holders import intake
 
 router = APIRouter(prefix="/counters", tags=["counters"])
 CounterStaff = Annotated[Caller, Depends(require_role("counter"))]

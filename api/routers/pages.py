@@ -12,7 +12,7 @@ from importlib import resources
 
 from fastapi import APIRouter, Response
 
-from ledger.errors import NotFound
+from ledger.core.errors import NotFound
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 

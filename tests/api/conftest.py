@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.app import create_app
-from ledger.catalogue import CITY_DIVISION
-from ledger.library import Library
-from ledger.onboarding import create_api_key, ensure_platform
-from ledger.records import AnchorOutbox, Batch, Certificate
-from ledger.uscc import derive_uscc
+from ledger.core.catalogue import CITY_DIVISION
+from ledger.app.library import Library
+from ledger.app.onboarding import create_api_key, ensure_platform
+from ledger.storage.models import AnchorOutbox, Batch, Certificate
+from ledger.core.uscc import derive_uscc
 from tests.fixtures.library import LibraryEnv
 
 

@@ -8,7 +8,7 @@ import hashlib
 
 import pytest
 
-from ledger.identifiers import make_identifier, parse_identifier
+from ledger.core.identifiers import make_identifier, parse_identifier
 from tests.api.conftest import Api, assert_error, stored_rows
 from tests.fixtures.library import sample_request
 

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from api import fast_verify
 from api.app import create_app
 from api.fast_verify import FastVerifyIdentifier
-from ledger.anchoring import Anchorer
-from ledger.verification import service_verifier
+from ledger.issue.anchoring import Anchorer
+from ledger.verify.service import service_verifier
 from tests.api.conftest import Api, new_uscc
 from tests.fixtures.library import sample_request
 

@@ -16,8 +16,8 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import func, select
 
-from ledger.anchoring import Anchorer
-from ledger.records import AnchorOutbox, ReportSummary
+from ledger.issue.anchoring import Anchorer
+from ledger.storage.models import AnchorOutbox, ReportSummary
 from tests.api.conftest import Api, assert_error, new_uscc
 from tests.test_reports import summary
 

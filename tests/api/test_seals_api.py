@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ledger.anchoring import Anchorer
-from ledger.records import CertificateType, Organization
+from ledger.issue.anchoring import Anchorer
+from ledger.storage.models import CertificateType, Organization
 from tests.api.conftest import Api, assert_error
 from tests.fixtures.library import sample_request
 

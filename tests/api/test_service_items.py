@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ledger.catalogue import DATA, department_uscc
+from ledger.core.catalogue import DATA, department_uscc
 from tests.api.conftest import Api, assert_error, new_uscc
 
 CATALOGUE = json.loads((DATA / "service-items.json").read_text(encoding="utf-8"))

@@ -1,7 +1,7 @@
 """The counter's page in a real headless browser (Debian chromium driven by Playwright) against the real
 API server (uvicorn over the session's library: real chain, IPFS and database).
 
-Certificates are issued and anchored for real; two are then revoked through ``ledger.lifecycle`` (the
+Certificates are issued and anchored for real; two are then revoked through ``ledger.issue.lifecycle`` (the
 contract's setStatus sent from the issuing department's own account, and the event recorded in the
 history). A holder gets a use code for an intake whose service item wants a certificate they hold, a
 revoked one, one they lack and a material no certificate stands for. Every test asserts on what the
@@ -24,16 +24,17 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
-from ledger import holders, lifecycle, usecodes
-from ledger.anchoring import Anchorer
-from ledger.bundle import export_bundle
-from ledger.catalogue import CITY_DIVISION
-from ledger.issuance import fetch_document, issue_one
-from ledger.onboarding import create_api_key, create_organization
-from ledger.records import CertificateType
-from ledger.services import define_service_item
-from ledger.uscc import derive_uscc
-from ledger.verification import REQUIRED
+from ledger.holders import tokens as holders, usecodes
+from ledger.issue import lifecycle
+from ledger.issue.anchoring import Anchorer
+from ledger.verify.bundle import export_bundle
+from ledger.core.catalogue import CITY_DIVISION
+from ledger.issue.issuance import fetch_document, issue_one
+from ledger.app.onboarding import create_api_key, create_organization
+from ledger.storage.models import CertificateType
+from ledger.holders.service_items import define_service_item
+from ledger.core.uscc import derive_uscc
+from ledger.verify.service import REQUIRED
 from tests.browser.conftest import Shoot
 from tests.fixtures.library import LibraryEnv, sample_request
 

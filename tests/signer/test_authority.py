@@ -5,7 +5,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from ledger.errors import BadInput
+from ledger.core.errors import BadInput
 from signer.registry import SealRegistry
 
 from .conftest import CIVIL, MARKET, der_to_pem

@@ -2,7 +2,7 @@ import subprocess
 
 import pytest
 
-from ledger.errors import BadInput, CertledgerError, NotFound
+from ledger.core.errors import BadInput, CertledgerError, NotFound
 from signer.keys import generate_key, public_key_der
 from signer.keystore import PASSWORD_ENV, FileKeyStore
 

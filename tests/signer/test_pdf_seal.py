@@ -10,7 +10,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from reportlab.pdfgen import canvas
 
-from ledger.errors import BadInput
+from ledger.core.errors import BadInput
 from signer.pdf_seal import PdfSealer
 from signer.pdf_verify import verify_pdf
 from signer.render import qr_payload, render_certificate

@@ -1,0 +1,59 @@
+"""Configuration from the environment, so that API workers stay stateless and one image runs anywhere.
+
+Every setting has a local-stack default; production points the same code at a permissioned chain's
+JSON-RPC endpoint, a Kubo RPC API (behind IPFS Cluster) and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _home() -> Path:
+    return Path(_env("CERTLEDGER_HOME", str(REPO_ROOT / "var"))).resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = field(default_factory=_home)
+    rpc_url: str = field(default_factory=lambda: _env("CERTLEDGER_RPC_URL", "http://127.0.0.1:8545"))
+    confirmations: int = field(default_factory=lambda: int(_env("CERTLEDGER_CONFIRMATIONS", "0")))
+    receipt_timeout: float = field(default_factory=lambda: float(_env("CERTLEDGER_RECEIPT_TIMEOUT", "120")))
+    contract_address: str | None = field(default_factory=lambda: os.environ.get("CERTLEDGER_CONTRACT_ADDRESS"))
+    database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL"))
+    ipfs_api: str = field(default_factory=lambda: _env("CERTLEDGER_IPFS_API", "/ip4/127.0.0.1/tcp/5001/http"))
+    key_password: str | None = field(default_factory=lambda: os.environ.get("CERTLEDGER_KEY_PASSWORD"))
+    light_kdf: bool = field(default_factory=lambda: _env("CERTLEDGER_LIGHT_KDF", "0") == "1")
+    # Only for the local Hardhat node, which forgets its chain on restart (ledger.chain.journal).
+    chain_journal: bool = field(default_factory=lambda: _env("CERTLEDGER_CHAIN_JOURNAL", "0") == "1")
+    platform_secret_hex: str | None = field(default_factory=lambda: os.environ.get("CERTLEDGER_PLATFORM_SECRET"))
+    batch_max_leaves: int = field(default_factory=lambda: int(_env("CERTLEDGER_BATCH_MAX_LEAVES", "10000")))
+    batch_max_age_s: float = field(default_factory=lambda: float(_env("CERTLEDGER_BATCH_MAX_AGE_S", "30")))
+    public_url: str = field(default_factory=lambda: _env("CERTLEDGER_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"))
+
+    @property
+    def deployment_file(self) -> Path:
+        return self.home / "deployment.json"
+
+    def require_key_password(self) -> str:
+        from ledger.core.errors import ServiceUnavailable
+
+        if not self.key_password:
+            raise ServiceUnavailable(
+                "key_password_missing",
+                "CERTLEDGER_KEY_PASSWORD is not set: private keys are stored encrypted and need it "
+                "(./dev up sets a local one in var/.env)",
+            )
+        return self.key_password
+
+
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,222 @@
+"""Bringing organizations onto the ledger: chain accounts, seals, chain registration and API keys.
+
+A department or association gets an encrypted chain account, a seal certificate from the city seal
+authority (persisted in the seal registry) and a registration on chain that binds the account to
+its credit code (hash) and seal fingerprint; that binding is what verifiers check. Counters only
+verify, so they get API keys but no chain account. The platform organization holds admin keys and,
+once activated, a chain account registered as the audit writer that anchors the access log (it
+seals nothing, so it gets no seal and registers a zero seal fingerprint).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.chain import keys
+from ledger.storage import seals as seals_store
+from ledger.chain.contract import OrgKind
+from ledger.core.errors import BadInput, Conflict, NotFound, Unauthorized
+from ledger.app.library import Library
+from ledger.storage.models import ApiKey, Organization, as_utc, utcnow
+from ledger.core.uscc import validate_uscc
+
+log = logging.getLogger(__name__)
+
+OrgKindName = Literal["department", "association", "counter"]
+KINDS = ("department", "association", "counter")
+CHAIN_KINDS = {"department": OrgKind.DEPARTMENT, "association": OrgKind.ASSOCIATION, "platform": OrgKind.AUDIT_WRITER}
+SEALED_KINDS = frozenset({"department", "association"})
+NO_SEAL = bytes(32)
+ROLES = frozenset({"admin", "department", "counter", "association"})
+KEY_PREFIX = "clk_"
+
+
+def key_prefix(key: str) -> str:
+    """The part of an API key that is stored in clear, to name the key in lists and histories."""
+    return key[:12]
+
+
+def _by_uscc(session: Session, uscc: str) -> Organization | None:
+    return session.execute(select(Organization).where(Organization.uscc == uscc)).scalar_one_or_none()
+
+
+def create_organization(
+    lib: Library,
+    *,
+    kind: OrgKindName,
+    name: str,
+    uscc: str,
+    name_en: str | None = None,
+    parent_id: int | None = None,
+) -> Organization:
+    """A new organization, activated on chain when it issues (department) or seals reports (association).
+
+    A department the catalogue import created without keys is activated instead of refused.
+    """
+    if kind not in KINDS:
+        raise BadInput("organization_kind_invalid", f"kind {kind!r} must be one of {list(KINDS)}")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise BadInput("organization_name_invalid", "name must be the organization's name, 1-200 characters")
+    code = validate_uscc(uscc)
+    with lib.sessions() as session, session.begin():
+        existing = _by_uscc(session, code)
+        if existing is not None:
+            if existing.kind == kind == "department" and existing.keystore is None:
+                org_id = existing.id
+            else:
+                raise Conflict(
+                    "organization_exists",
+                    f"an organization with credit code {code} already exists ({existing.name}, id {existing.id})",
+                    org_id=existing.id,
+                )
+        else:
+            if parent_id is not None and session.get(Organization, parent_id) is None:
+                raise NotFound("organization_not_found", f"parent organization {parent_id} does not exist")
+            org = Organization(kind=kind, name=name.strip(), name_en=name_en, uscc=code, parent_id=parent_id)
+            session.add(org)
+            session.flush()
+            org_id = org.id
+    if kind in CHAIN_KINDS:
+        return activate_department(lib, org_id)
+    return lib.organization(org_id)
+
+
+def activate_department(lib: Library, org_id: int) -> Organization:
+    """Give an existing department (or association) row its chain account, seal and chain registration.
+
+    The platform organization gets a chain account and its registration as the audit writer, no seal.
+
+    Idempotent step by step, so an activation interrupted half-way is finished by calling it again:
+    the account is kept once made, the seal is issued once, registration is skipped when on chain.
+    """
+    contract = lib.require_contract()
+    org = lib.organization(org_id)
+    if org.kind not in CHAIN_KINDS:
+        raise BadInput("organization_kind_invalid", f"{org.name} is a {org.kind}; only departments, associations "
+                       "and the platform get chain accounts")
+    password = lib.settings.require_key_password()
+    if org.keystore is None:
+        address, keystore = keys.new_keystore(password, light=lib.settings.light_kdf)
+        with lib.sessions() as session, session.begin():
+            row = session.get(Organization, org_id, with_for_update=True)
+            if row.keystore is None:
+                row.keystore, row.chain_address = keystore, address
+        org = lib.organization(org_id)
+    fingerprint = _seal_fingerprint(lib, org) if org.kind in SEALED_KINDS else NO_SEAL
+    if contract.organization(org.chain_address) is None:
+        contract.register_organization(lib.admin_account(), org.chain_address, CHAIN_KINDS[org.kind], org.uscc,
+                                       fingerprint)
+    log.info("organization activated", extra={"org_id": org_id, "uscc": org.uscc, "address": org.chain_address})
+    return org
+
+
+def _seal_fingerprint(lib: Library, org: Organization) -> bytes:
+    """The fingerprint of the organization's current seal certificate, issuing its first seal if it has none."""
+    with lib.sessions() as session:
+        serial = seals_store.current_serial(session, org.id)
+    if serial is None:
+        authority = lib.seal_authority()
+        info = authority.issue_seal(org.name, org.uscc)
+        with lib.sessions() as session, session.begin():
+            seals_store.save_certificate(session, org.id, info, authority.registry.eseals.get(info.serial))
+        lib.invalidate_seals()
+        return seals_store.fingerprint(info.der)
+    return seals_store.fingerprint(lib.seal_registry().certificate(serial).der)
+
+
+def rotate_seal(lib: Library, org_id: int) -> int:
+    """A new seal certificate for the organization, registered on chain; returns its serial.
+
+    Former seals stay in the registry, so records they sealed still verify. The new seal is
+    registered on chain before it is stored: the library seals with the newest stored seal, so a
+    failed chain transaction must leave nothing that would seal with an unregistered one.
+    """
+    org = lib.organization(org_id)
+    if org.chain_address is None:
+        raise BadInput("organization_not_activated", f"{org.name} has no seal to rotate: activate it first")
+    authority = lib.seal_authority()
+    info = authority.rotate_seal(org.uscc)
+    lib.require_contract().rotate_seal(lib.admin_account(), org.chain_address, seals_store.fingerprint(info.der))
+    with lib.sessions() as session, session.begin():
+        seals_store.save_certificate(session, org_id, info, authority.registry.eseals.get(info.serial))
+    lib.invalidate_seals()
+    log.info("seal rotated", extra={"org_id": org_id, "serial": f"{info.serial:x}"})
+    return info.serial
+
+
+def report_seal_compromise(lib: Library, org_id: int, serial: int, compromise_time: dt.datetime) -> None:
+    """Seals made with ``serial`` at or after ``compromise_time`` no longer verify; rotate the seal as well."""
+    registry = lib.seal_registry()
+    info = registry.certificate(serial)
+    org = lib.organization(org_id)
+    if info.credit_code != org.uscc:
+        raise BadInput("seal_not_of_organization", f"seal {serial:x} belongs to {info.credit_code}, not {org.uscc}")
+    when = as_utc(compromise_time)
+    with lib.sessions() as session, session.begin():
+        seals_store.save_revocation(session, serial, when)
+    lib.invalidate_seals()
+    log.warning("seal compromise reported", extra={"org_id": org_id, "serial": f"{serial:x}", "time": when.isoformat()})
+
+
+def ensure_platform(lib: Library, name: str, uscc: str) -> Organization:
+    """The platform organization (holder of admin API keys), created once."""
+    code = validate_uscc(uscc)
+    with lib.sessions() as session, session.begin():
+        org = _by_uscc(session, code)
+        if org is None:
+            org = Organization(kind="platform", name=name, uscc=code)
+            session.add(org)
+        elif org.kind != "platform":
+            raise Conflict("organization_exists", f"credit code {code} belongs to {org.name}, a {org.kind}")
+    return org
+
+
+def _key_hash(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+def create_api_key(lib: Library, org_id: int, roles: list[str]) -> str:
+    """A new API key for the organization; the plaintext is returned once and stored only as a hash."""
+    if not roles or not set(roles) <= ROLES:
+        raise BadInput("roles_invalid", f"roles {roles!r} must be a non-empty subset of {sorted(ROLES)}")
+    org = lib.organization(org_id)
+    allowed = {"platform": {"admin"}, "department": {"department"}, "association": {"association"},
+               "counter": {"counter"}}[org.kind]
+    if not set(roles) <= allowed:
+        raise BadInput("roles_invalid", f"a {org.kind} can hold only the roles {sorted(allowed)}")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    with lib.sessions() as session, session.begin():
+        session.add(ApiKey(org_id=org_id, key_hash=_key_hash(key), prefix=key_prefix(key), roles=sorted(set(roles))))
+    log.info("api key created", extra={"org_id": org_id, "prefix": key_prefix(key), "roles": roles})
+    return key
+
+
+def authenticate(lib: Library, key: str) -> tuple[Organization, list[str]]:
+    """The organization and roles of an API key; Unauthorized ``api_key_invalid`` otherwise."""
+    if not isinstance(key, str) or not key.startswith(KEY_PREFIX):
+        raise Unauthorized("api_key_invalid", "the API key is missing or malformed: send it in the X-API-Key header")
+    with lib.sessions() as session:
+        row = session.execute(
+            select(ApiKey, Organization).join(Organization, Organization.id == ApiKey.org_id)
+            .where(ApiKey.key_hash == _key_hash(key))
+        ).one_or_none()
+    if row is None or row.ApiKey.revoked_at is not None or not row.Organization.active:
+        raise Unauthorized("api_key_invalid", "this API key is unknown or revoked: ask the platform admin for a new one")
+    return row.Organization, list(row.ApiKey.roles)
+
+
+def revoke_api_key(lib: Library, org_id: int, prefix: str) -> None:
+    with lib.sessions() as session, session.begin():
+        row = session.execute(
+            select(ApiKey).where(ApiKey.org_id == org_id, ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
+        ).scalar_one_or_none()
+        if row is None:
+            raise NotFound("api_key_not_found", f"organization {org_id} has no active API key starting {prefix!r}")
+        row.revoked_at = utcnow()

@@ -1,0 +1,220 @@
+"""JSON-RPC access to the chain: locally signed transactions, nonces, receipts and reverts.
+
+Only standard JSON-RPC is used, so the same code runs against the local Hardhat node and a
+permissioned multi-node network (e.g. Besu with QBFT), where nodes hold no unlocked accounts.
+Each node reports a revert its own way (Hardhat 2 rejects the raw transaction at send time,
+Hardhat 3 answers RPC error code 3, Anvil and Besu mine it with status 0, eth-tester raises
+``TransactionFailed``); :meth:`ChainClient.transact` turns every one of them into
+:class:`ledger.core.errors.ChainRevert` naming the contract's custom error.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+from eth_abi import decode as abi_decode
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from hexbytes import HexBytes
+from web3 import HTTPProvider, Web3
+from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
+from web3.types import RPCEndpoint, TxReceipt
+
+from ledger.core.errors import ChainRevert, ServiceUnavailable
+from ledger.chain.journal import TxJournal
+
+log = logging.getLogger(__name__)
+
+_ERROR_STRING = bytes.fromhex("08c379a0")
+_PANIC = bytes.fromhex("4e487b71")
+
+
+class RevertDecoder:
+    """Maps revert data to the contract's custom error names and arguments."""
+
+    def __init__(self, abi: list[dict[str, Any]]) -> None:
+        self._errors: dict[bytes, tuple[str, list[str]]] = {}
+        for entry in abi:
+            if entry.get("type") == "error":
+                types = [i["type"] for i in entry.get("inputs", [])]
+                sig = f"{entry['name']}({','.join(types)})"
+                self._errors[keccak(text=sig)[:4]] = (entry["name"], types)
+
+    def decode(self, data: bytes) -> ChainRevert:
+        selector, body = data[:4], data[4:]
+        if selector in self._errors:
+            name, types = self._errors[selector]
+            return ChainRevert(name, tuple(abi_decode(types, body)))
+        if selector == _ERROR_STRING:
+            (reason,) = abi_decode(["string"], body)
+            return ChainRevert("Error", (reason,))
+        if selector == _PANIC:
+            (code,) = abi_decode(["uint256"], body)
+            return ChainRevert("Panic", (code,))
+        return ChainRevert("UnknownRevert", (data.hex(),), message=f"the transaction reverted with data 0x{data.hex()}")
+
+
+def _revert_data(exc: BaseException) -> bytes | None:
+    """Dig the revert bytes out of whichever shape this node and web3 version gave them."""
+    candidates: list[Any] = [getattr(exc, "data", None)]
+    rpc = getattr(exc, "rpc_response", None)
+    if isinstance(rpc, dict):
+        err = rpc.get("error") or {}
+        candidates.append(err.get("data"))
+    for arg in getattr(exc, "args", ()):
+        if isinstance(arg, dict):
+            candidates.append(arg.get("data"))
+        candidates.append(arg)
+    for c in candidates:
+        if isinstance(c, dict):
+            c = c.get("data") or c.get("result")
+        if isinstance(c, (bytes, HexBytes)) and len(c) >= 4:
+            return bytes(c)
+        if isinstance(c, str) and c.startswith("0x") and len(c) >= 10:
+            try:
+                return bytes.fromhex(c[2:])
+            except ValueError:
+                continue
+    return None
+
+
+class ChainClient:
+    """One JSON-RPC endpoint, with one nonce lock per sending account."""
+
+    _nonce_locks: dict[str, threading.Lock] = {}
+    _locks_guard = threading.Lock()
+
+    def __init__(
+        self,
+        rpc_url: str,
+        *,
+        confirmations: int = 0,
+        receipt_timeout: float = 120.0,
+        journal: TxJournal | None = None,
+    ) -> None:
+        self.rpc_url = rpc_url
+        self.journal = journal
+        # web3 asks eth_chainId twice per contract call unless it may cache that one answer.
+        self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 60}, cache_allowed_requests=True,
+                                    cacheable_requests={RPCEndpoint("eth_chainId")}))
+        self.confirmations = confirmations
+        self.receipt_timeout = receipt_timeout
+        self._chain_id: int | None = None
+
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = self.call_rpc(lambda: self.w3.eth.chain_id)
+        return self._chain_id
+
+    def call_rpc(self, fn: Callable[[], Any]) -> Any:
+        """Run one RPC call, turning a dead node into an error that names the fix."""
+        try:
+            return fn()
+        except (ConnectionError, OSError) as exc:
+            raise ServiceUnavailable(
+                "chain_unreachable",
+                f"cannot reach the chain node at {self.rpc_url}: start the local stack with "
+                f"./dev up, or set CERTLEDGER_RPC_URL ({exc.__class__.__name__})",
+            ) from exc
+
+    @classmethod
+    def _lock_for(cls, address: str) -> threading.Lock:
+        with cls._locks_guard:
+            return cls._nonce_locks.setdefault(address, threading.Lock())
+
+    def _fees(self) -> dict[str, int]:
+        block = self.w3.eth.get_block("latest")
+        base = block.get("baseFeePerGas")
+        if base is None:
+            return {"gasPrice": self.w3.eth.gas_price}
+        tip = self.w3.eth.max_priority_fee if base > 0 else 0
+        return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
+
+    def transact(
+        self,
+        account: LocalAccount,
+        tx: dict[str, Any],
+        decoder: RevertDecoder,
+        *,
+        gas: int | None = None,
+    ) -> TxReceipt:
+        """Sign ``tx`` locally, send it and wait for its receipt; any revert raises ChainRevert.
+
+        Without ``gas`` the node estimates it, which surfaces a revert before anything is sent.
+        """
+        tx = dict(tx)
+        tx.setdefault("from", account.address)
+        tx["chainId"] = self.chain_id
+
+        raw: list[bytes] = []
+
+        def send() -> HexBytes:
+            with self._lock_for(account.address):
+                tx.update(self._fees())
+                tx["nonce"] = self.w3.eth.get_transaction_count(account.address, "pending")
+                tx["gas"] = gas if gas is not None else self.w3.eth.estimate_gas(tx)
+                signed = account.sign_transaction(tx)
+                raw.append(bytes(signed.raw_transaction))
+                return self.w3.eth.send_raw_transaction(signed.raw_transaction)
+
+        try:
+            tx_hash = self.call_rpc(send)
+        except (ContractLogicError, Web3RPCError, ValueError) as exc:
+            raise self._as_revert(exc, decoder) from exc
+        receipt = self.wait(tx_hash)
+        if receipt["status"] != 1:
+            raise self._replay_revert(tx, receipt, decoder)
+        if self.journal is not None:
+            block = self.call_rpc(lambda: self.w3.eth.get_block(receipt["blockNumber"]))
+            self.journal.record(raw[0], receipt["blockNumber"], receipt["transactionIndex"], block["timestamp"])
+        return receipt
+
+    def wait(self, tx_hash: HexBytes) -> TxReceipt:
+        """Wait for a receipt and then for the configured number of confirmations."""
+        try:
+            receipt = self.call_rpc(
+                lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout, poll_latency=0.05)
+            )
+        except TimeExhausted as exc:
+            raise ServiceUnavailable(
+                "receipt_timeout",
+                f"transaction 0x{bytes(tx_hash).hex()} was not mined within {self.receipt_timeout}s: "
+                "check that the chain is producing blocks, or raise CERTLEDGER_RECEIPT_TIMEOUT",
+            ) from exc
+        if self.confirmations > 1:
+            deadline = time.monotonic() + self.receipt_timeout
+            target = receipt["blockNumber"] + self.confirmations - 1
+            while self.call_rpc(lambda: self.w3.eth.block_number) < target:
+                if time.monotonic() > deadline:
+                    raise ServiceUnavailable(
+                        "confirmation_timeout",
+                        f"block {target} not reached within {self.receipt_timeout}s; lower CERTLEDGER_CONFIRMATIONS "
+                        "or check block production",
+                    )
+                time.sleep(0.2)
+        return receipt
+
+    def _as_revert(self, exc: BaseException, decoder: RevertDecoder) -> Exception:
+        data = _revert_data(exc)
+        if data is not None:
+            return decoder.decode(data)
+        if exc.__class__.__name__ == "TransactionFailed":
+            return ChainRevert("Error", (str(exc),))
+        if isinstance(exc, (ContractLogicError, Web3RPCError)):
+            return ChainRevert("UnknownRevert", (), message=f"the node refused the transaction: {exc}")
+        return exc
+
+    def _replay_revert(self, tx: dict[str, Any], receipt: TxReceipt, decoder: RevertDecoder) -> Exception:
+        """A node that mines reverting transactions: replay as a call to learn the reason."""
+        call = {k: tx[k] for k in ("from", "to", "data", "value") if k in tx}
+        try:
+            self.w3.eth.call(call, receipt["blockNumber"] - 1)
+        except (ContractLogicError, Web3RPCError, ValueError) as exc:
+            return self._as_revert(exc, decoder)
+        return ChainRevert(
+            "UnknownRevert", (), message=f"transaction 0x{bytes(receipt['transactionHash']).hex()} failed on chain"
+        )

@@ -1,0 +1,162 @@
+"""Copy the ledger contract's events into the database, resuming from the last processed block.
+
+The chain is the source of truth; these tables are a queryable projection of it (anchors,
+statuses, organizations). Each step takes the cursor row's lock before applying anything and
+re-reads the cursor under that lock, so two indexers (or one run twice) never apply a block twice;
+event rows are also unique on (transaction, log index).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import event_abi_to_log_topic
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from web3._utils.events import get_event_data
+
+from ledger.chain.contract import BatchKind, LedgerContract, OrgKind
+from ledger.storage.models import ChainAnchor, ChainEvent, ChainLeafStatus, ChainOrg, IndexerCursor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    from_block: int
+    to_block: int
+    events: int
+
+
+def _insert(session: Session, table: Any):
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+class Indexer:
+    """Indexes one deployment of the contract; ``name`` keys its cursor."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        contract: LedgerContract,
+        *,
+        start_block: int = 0,
+        name: str | None = None,
+        confirmations: int = 0,
+        max_blocks: int = 2000,
+    ) -> None:
+        self.engine = engine
+        self.contract = contract
+        self.name = name or f"ledger:{contract.client.chain_id}:{contract.address}"
+        self.start_block = start_block
+        self.confirmations = confirmations
+        self.max_blocks = max_blocks
+        w3 = contract.client.w3
+        self._events = {
+            event_abi_to_log_topic(abi): abi for abi in contract.abi if abi["type"] == "event"
+        }
+        self._codec = w3.codec
+        self._block_times: dict[int, dt.datetime] = {}
+
+    def _cursor(self, session: Session) -> int:
+        """The last indexed block; the cursor row is made first, so no read ever precedes a write
+        in this transaction (on SQLite that read-then-write would fail at once with two indexers)."""
+        session.execute(
+            _insert(session, IndexerCursor.__table__)
+            .values(name=self.name, last_block=self.start_block - 1)
+            .on_conflict_do_nothing()
+        )
+        return session.scalar(select(IndexerCursor.last_block).where(IndexerCursor.name == self.name))
+
+    def step(self) -> StepResult:
+        """Index the next range of blocks (up to ``max_blocks``); returns what was done."""
+        client = self.contract.client
+        head = client.call_rpc(lambda: client.w3.eth.block_number) - self.confirmations
+        with Session(self.engine) as session:
+            first = self._cursor(session) + 1
+            session.commit()
+        to_block = min(head, first + self.max_blocks - 1)
+        if to_block < first:
+            return StepResult(first, first - 1, 0)
+        logs = client.call_rpc(
+            lambda: client.w3.eth.get_logs({"address": self.contract.address, "fromBlock": first, "toBlock": to_block})
+        )
+        with Session(self.engine) as session, session.begin():
+            # A no-op UPDATE locks the cursor row (PostgreSQL) or the database (SQLite) before any
+            # read: a second indexer waits here, then sees the advanced cursor.
+            session.execute(
+                update(IndexerCursor).where(IndexerCursor.name == self.name).values(last_block=IndexerCursor.last_block)
+            )
+            done = session.scalar(select(IndexerCursor.last_block).where(IndexerCursor.name == self.name))
+            fresh = [lg for lg in logs if lg["blockNumber"] > done]
+            for lg in sorted(fresh, key=lambda x: (x["blockNumber"], x["logIndex"])):
+                self._apply(session, lg)
+            if to_block > done:
+                session.execute(update(IndexerCursor).where(IndexerCursor.name == self.name).values(last_block=to_block))
+        log.info("indexed blocks", extra={"from": first, "to": to_block, "events": len(fresh)})
+        return StepResult(first, to_block, len(fresh))
+
+    def run_until_head(self) -> int:
+        """Index until the cursor reaches the chain head; returns the number of events applied."""
+        total = 0
+        while True:
+            result = self.step()
+            total += result.events
+            if result.to_block < result.from_block or result.to_block - result.from_block + 1 < self.max_blocks:
+                return total
+
+    def _block_time(self, number: int) -> dt.datetime:
+        if number not in self._block_times:
+            ts = self.contract.client.w3.eth.get_block(number)["timestamp"]
+            self._block_times[number] = dt.datetime.fromtimestamp(ts, dt.timezone.utc)
+        return self._block_times[number]
+
+    def _apply(self, session: Session, lg: Any) -> None:
+        abi = self._events.get(bytes(lg["topics"][0]))
+        if abi is None:
+            return
+        event = get_event_data(self._codec, abi, lg)
+        args = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in event["args"].items()}
+        block = lg["blockNumber"]
+        inserted = session.execute(
+            _insert(session, ChainEvent.__table__)
+            .values(block_number=block, log_index=lg["logIndex"], tx_hash=bytes(lg["transactionHash"]),
+                    event=event["event"], args=args)
+            .on_conflict_do_nothing()
+        )
+        if inserted.rowcount == 0:
+            return
+        a = event["args"]
+        name = event["event"]
+        if name == "OrganizationRegistered":
+            session.execute(
+                _insert(session, ChainOrg.__table__)
+                .values(address=a["account"], uscc_hash=a["usccHash"], seal_fingerprint=a["sealFingerprint"],
+                        role=OrgKind(a["kind"]).name.lower(), active=True, updated_block=block)
+                .on_conflict_do_nothing()
+            )
+        elif name == "SealRotated":
+            session.execute(update(ChainOrg).where(ChainOrg.address == a["account"])
+                            .values(seal_fingerprint=a["newFingerprint"], updated_block=block))
+        elif name in ("OrganizationDeactivated", "OrganizationReactivated"):
+            session.execute(update(ChainOrg).where(ChainOrg.address == a["account"])
+                            .values(active=name == "OrganizationReactivated", updated_block=block))
+        elif name == "Anchored":
+            session.execute(
+                _insert(session, ChainAnchor.__table__)
+                .values(root=a["root"], issuer=a["issuer"], kind=BatchKind(a["kind"]).name.lower(),
+                        leaf_count=a["leafCount"], block_number=block, block_time=self._block_time(block))
+                .on_conflict_do_nothing()
+            )
+        elif name == "StatusChanged":
+            values = {"status": f"{a['status']:02d}", "reason": str(a["reason"]), "block_number": block}
+            session.execute(
+                _insert(session, ChainLeafStatus.__table__)
+                .values(root=a["root"], leaf=a["leaf"], **values)
+                .on_conflict_do_update(index_elements=["root", "leaf"], set_=values)
+            )

@@ -1,0 +1,118 @@
+"""The certificate record: what a department seals, what is hashed into a Merkle leaf, what a bundle carries.
+
+A record is a JSON object with the GB/T 36903 common fields (English names, see
+``ledger.core.metadata.COMMON_FIELDS``), the type's own ``fields``, a ``file`` reference when a document
+exists, and a random ``salt``. Its digest is SHA-256 over the RFC 8785 canonical bytes; the leaf
+anchored on chain is OpenZeppelin's standard leaf of that digest (``["bytes32"]``), so a leaf
+reveals nothing about the holder, and the salt stops anyone from confirming a guessed record.
+
+The status is not in the record: it changes over time and lives on chain.
+
+Report summaries (``ledger.issue.reports``) are records of another format, sealed by an association and
+anchored the same way; :data:`RECORD_KINDS` says what differs per format (keys, who seals and
+anchors, whether there is a validity period), so one verifier serves both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ledger.core.errors import BadInput
+from ledger.core.merkle import digest_leaf_hash
+from ledger.core.canonical import canonical_record
+
+RECORD_FORMAT = "certledger/record/1"
+SALT_BYTES = 32
+
+# Keys every record carries; `valid_until`, `service_item` and `file` may be null.
+RECORD_KEYS = frozenset({
+    "format", "identifier", "name", "number", "version", "type_code",
+    "defining_department", "defining_department_code", "issuing_department", "issuing_department_code",
+    "issue_date", "valid_from", "valid_until", "jurisdiction_code",
+    "holder", "holder_id", "holder_id_type", "service_item", "fields", "file", "salt",
+})
+
+
+REPORT_FORMAT = "certledger/report/1"
+REPORT_KEYS = frozenset({
+    "format", "identifier", "association", "association_code", "name", "number", "kind", "issuing_body",
+    "subject", "report_date", "conclusion", "catalogue", "document_sha256", "file", "salt",
+})
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """What a record format fixes: its keys, which key names the organization that seals and anchors
+    it (and of what kind), whether it has a validity period, and what a verifier shows of it."""
+
+    format: str
+    keys: frozenset[str]
+    issuer_code_key: str
+    anchored_by: str  # organization kind: department | association
+    dated: bool
+    summary_keys: tuple[str, ...]
+    digest_key: str | None = None  # top-level key of the document's SHA-256; None: file.sha256
+
+    def document_sha256(self, record: Mapping[str, Any]) -> str | None:
+        if self.digest_key is not None:
+            return record.get(self.digest_key)
+        file = record.get("file")
+        return file.get("sha256") if isinstance(file, Mapping) else None
+
+
+CERTIFICATE_KIND = RecordKind(
+    RECORD_FORMAT, RECORD_KEYS, "issuing_department_code", "department", True,
+    ("identifier", "name", "number", "version", "type_code", "issuing_department", "issuing_department_code",
+     "issue_date", "valid_from", "valid_until", "holder", "service_item"),
+)
+REPORT_KIND = RecordKind(
+    REPORT_FORMAT, REPORT_KEYS, "association_code", "association", False,
+    ("identifier", "name", "number", "kind", "association", "association_code", "issuing_body", "subject",
+     "report_date", "conclusion"),
+    digest_key="document_sha256",
+)
+RECORD_KINDS = {k.format: k for k in (CERTIFICATE_KIND, REPORT_KIND)}
+
+
+def new_salt() -> str:
+    return secrets.token_hex(SALT_BYTES)
+
+
+def file_reference(cid: str, sha256_hex: str, size: int, *, encrypted: bool, media_type: str = "application/pdf") -> dict[str, Any]:
+    """What a record says about its document: the plaintext digest, and where the (encrypted) bytes live."""
+    return {"cid": cid, "sha256": sha256_hex, "size": size, "media_type": media_type, "encrypted": encrypted}
+
+
+def check_record(record: Mapping[str, Any]) -> RecordKind:
+    """A record has exactly the keys of its format; anything else is refused rather than silently hashed."""
+    if not isinstance(record, Mapping):
+        raise BadInput("record_not_object", "a certificate record is a JSON object")
+    fmt = record.get("format")
+    kind = RECORD_KINDS.get(fmt) if isinstance(fmt, str) else None
+    if kind is None:
+        raise BadInput("record_format_unknown",
+                       f"record format {record.get('format')!r} is not one of {sorted(RECORD_KINDS)}")
+    keys = set(record)
+    if keys != kind.keys:
+        missing, extra = sorted(kind.keys - keys), sorted(keys - kind.keys)
+        raise BadInput("record_keys_invalid", f"record keys differ from {kind.format}: missing {missing}, unexpected {extra}")
+    return kind
+
+
+def record_bytes(record: Mapping[str, Any]) -> bytes:
+    """The canonical bytes that are sealed and hashed."""
+    return canonical_record(dict(record))
+
+
+def record_digest(record: Mapping[str, Any] | bytes) -> bytes:
+    """SHA-256 of the canonical record (pass canonical bytes to skip re-canonicalizing)."""
+    data = record if isinstance(record, bytes) else record_bytes(record)
+    return hashlib.sha256(data).digest()
+
+
+def record_leaf(record: Mapping[str, Any] | bytes) -> bytes:
+    """The Merkle leaf anchored for this record."""
+    return digest_leaf_hash(record_digest(record))

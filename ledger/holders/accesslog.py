@@ -1,0 +1,197 @@
+"""The access log: every use of a holder's certificates at a counter, kept as a ledger.
+
+An entry's ``record`` is canonical JSON (RFC 8785) of who used what, when and for what (counter,
+staff member, service item, case number, holder key, certificate identifiers, time) plus a random
+salt; its leaf (as for certificates, ``ledger.core.record.record_leaf``) is queued in the transaction
+that writes the entry and anchored in Merkle batches by the platform's audit writer account
+(outbox kind ``access_log``, contract ``BatchKind.ACCESS_LOG``). The salt makes the leaf reveal
+nothing; the anchor means no one, the platform included, can drop or change an entry unnoticed:
+a holder is shown the record, the leaf, the proof and the root, and :func:`check_anchor` asks the
+contract. What a holder reads is taken from the anchored record, not from the row's columns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.core.checks import Check, Status, verdict
+from ledger.chain.contract import BatchKind, OrgKind
+from ledger.core.errors import NotFound, ServiceUnavailable
+from ledger.app.library import Library
+from ledger.core.merkle import process_proof, split_proof
+from ledger.core.record import new_salt, record_bytes, record_leaf
+from ledger.storage.models import (
+    AccessLogEntry,
+    Batch,
+    Certificate,
+    CertificateType,
+    Organization,
+    ServiceItem,
+    as_utc,
+    enqueue_leaves,
+)
+
+KIND = "access_log"
+ACCESS_FORMAT = "certledger/access/1"
+CHECKS = ("record_integrity", "merkle_proof", "anchor_on_chain", "anchor_issuer")
+
+
+def audit_writer(session: Session) -> Organization:
+    """The platform organization whose chain account anchors the access log."""
+    org = session.scalar(
+        select(Organization)
+        .where(Organization.kind == "platform", Organization.chain_address.is_not(None), Organization.active)
+        .order_by(Organization.id).limit(1)
+    )
+    if org is None:
+        raise ServiceUnavailable(
+            "audit_writer_missing",
+            "the platform has no audit writer account, so no use can be logged: activate the platform organization "
+            "(certledger up does; otherwise POST /admin/organizations/{id}/activate)",
+        )
+    return org
+
+
+def record_use(
+    session: Session,
+    *,
+    writer: Organization,
+    counter: Organization,
+    staff_id: str,
+    service_item_code: str,
+    case_number: str,
+    holder_key: bytes,
+    certificates: Sequence[str],
+    use_code_id: int,
+    now: dt.datetime,
+) -> AccessLogEntry:
+    """Write one entry and queue its leaf under the audit writer, in the caller's transaction."""
+    at = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    intake_id = uuid.uuid4().hex
+    record = {
+        "format": ACCESS_FORMAT, "intake_id": intake_id, "counter": counter.uscc, "staff_id": staff_id,
+        "service_item_code": service_item_code, "case_number": case_number, "holder_key": holder_key.hex(),
+        "certificates": list(certificates), "time": at.isoformat(timespec="milliseconds"), "salt": new_salt(),
+    }
+    data = record_bytes(record)
+    entry = AccessLogEntry(
+        intake_id=intake_id, counter_org_id=counter.id, staff_id=staff_id, service_item_code=service_item_code,
+        case_number=case_number, holder_key=holder_key, certificates=list(certificates), use_code_id=use_code_id,
+        created_at=at, record=data.decode(), salt=record["salt"], leaf=record_leaf(data),
+    )
+    session.add(entry)
+    session.flush()
+    enqueue_leaves(session.connection(), KIND, [(writer.id, entry.leaf, entry.id)])
+    return entry
+
+
+def anchor_status(batch: Batch | None) -> str:
+    return "queued" if batch is None else batch.status
+
+
+def _views(session: Session, rows: Sequence[tuple[AccessLogEntry, Batch | None]]) -> list[dict[str, Any]]:
+    """What a holder reads of entries: the anchored record, with names looked up for display."""
+    records = [json.loads(entry.record) for entry, _ in rows]
+    idents = {i for r in records for i in r["certificates"]}
+    cert_names = dict(session.execute(
+        select(Certificate.identifier, CertificateType.name)
+        .join(CertificateType, CertificateType.code == Certificate.type_code)
+        .where(Certificate.identifier.in_(idents))).all()) if idents else {}
+    counters = dict(session.execute(select(Organization.uscc, Organization.name)
+                                    .where(Organization.uscc.in_({r["counter"] for r in records}))).all())
+    items = dict(session.execute(select(ServiceItem.code, ServiceItem.name)
+                                 .where(ServiceItem.code.in_({r["service_item_code"] for r in records}))).all())
+    return [{
+        "id": entry.id, "intake_id": r["intake_id"], "time": r["time"],
+        "counter": {"uscc": r["counter"], "name": counters.get(r["counter"])}, "staff_id": r["staff_id"],
+        "service_item": {"code": r["service_item_code"], "name": items.get(r["service_item_code"])},
+        "case_number": r["case_number"],
+        "certificates": [{"identifier": i, "name": cert_names.get(i)} for i in r["certificates"]],
+        "anchor_status": anchor_status(batch),
+    } for (entry, batch), r in zip(rows, records, strict=True)]
+
+
+def _entries(holder_key: bytes) -> Any:
+    return (select(AccessLogEntry, Batch).outerjoin(Batch, Batch.id == AccessLogEntry.batch_id)
+            .where(AccessLogEntry.holder_key == holder_key))
+
+
+def holder_entries(
+    lib: Library, holder_key: bytes, *, identifier: str | None = None, limit: int = 100, before: int | None = None
+) -> list[dict[str, Any]]:
+    """The holder's entries, newest first; only those that used ``identifier`` when given."""
+    q = _entries(holder_key).order_by(AccessLogEntry.id.desc())
+    if before is not None:
+        q = q.where(AccessLogEntry.id < before)
+    with lib.sessions() as session:
+        if identifier is None:
+            rows = session.execute(q.limit(limit)).all()
+        else:  # certificates is a JSON list: filtered here, the same way on SQLite and PostgreSQL
+            rows = [row for row in session.execute(q) if identifier in row.AccessLogEntry.certificates][:limit]
+        return _views(session, [(r.AccessLogEntry, r.Batch) for r in rows])
+
+
+def _entry(session: Session, holder_key: bytes, entry_id: int) -> tuple[AccessLogEntry, Batch | None]:
+    row = session.execute(_entries(holder_key).where(AccessLogEntry.id == entry_id)).one_or_none()
+    if row is None:
+        raise NotFound("access_log_entry_not_found", f"you have no access-log entry {entry_id}")
+    return row.AccessLogEntry, row.Batch
+
+
+def holder_entry(lib: Library, holder_key: bytes, entry_id: int) -> dict[str, Any]:
+    with lib.sessions() as session:
+        return _views(session, [_entry(session, holder_key, entry_id)])[0]
+
+
+def check_anchor(lib: Library, holder_key: bytes, entry_id: int) -> dict[str, Any]:
+    """Whether the holder's entry is anchored as stored: record -> leaf -> proof -> root on chain, by the audit writer."""
+    with lib.sessions() as session:
+        entry, batch = _entry(session, holder_key, entry_id)
+        writer = audit_writer(session)
+    record = json.loads(entry.record)
+    out: dict[str, Any] = {"entry_id": entry.id, "anchor_status": anchor_status(batch), "record": record,
+                           "leaf": "0x" + entry.leaf.hex(), "root": None, "proof": [], "chain": None}
+    integrity = (Check("record_integrity", Status.VALID, "leaf_matches") if record_leaf(record) == entry.leaf else
+                 Check("record_integrity", Status.INVALID, "leaf_mismatch", "the record does not hash to its leaf"))
+    if batch is None or batch.status != "anchored" or entry.proof is None:
+        waiting = Check("anchor_on_chain", Status.SKIPPED, "not_yet_anchored",
+                        "the entry is queued for anchoring (within seconds); check again shortly")
+        return {**out, "verdict": Status.SKIPPED.value, "checks": [integrity.to_dict(), waiting.to_dict()]}
+    contract = lib.require_contract()
+    proof = split_proof(entry.proof)
+    checks = [integrity]
+    checks.append(Check("merkle_proof", Status.VALID, "proof_reaches_root") if process_proof(entry.leaf, proof) == batch.root
+                  else Check("merkle_proof", Status.INVALID, "proof_mismatch", "the proof does not lead to the batch root"))
+    on_chain = contract.verify(batch.root, entry.leaf, proof)
+    anchor = contract.anchor_of(batch.root)
+    data = {"block_number": on_chain.block_number, "issuer": on_chain.issuer}
+    if anchor is None or on_chain.issuer is None:
+        checks.append(Check("anchor_on_chain", Status.INVALID, "root_not_anchored", "the root is not on chain", data))
+    elif not on_chain.included:
+        checks.append(Check("anchor_on_chain", Status.INVALID, "not_included", "the contract rejects the proof", data))
+    elif anchor.kind != BatchKind.ACCESS_LOG:
+        checks.append(Check("anchor_on_chain", Status.INVALID, "wrong_batch_kind",
+                            f"the root is anchored as {anchor.kind.name.lower()}, not as access log", data))
+    else:
+        checks.append(Check("anchor_on_chain", Status.VALID, "anchored", "", data))
+    org = contract.organization(on_chain.issuer) if on_chain.issuer else None
+    if org is not None and org.kind == OrgKind.AUDIT_WRITER and on_chain.issuer == writer.chain_address:
+        checks.append(Check("anchor_issuer", Status.VALID, "audit_writer", "", {"account": on_chain.issuer}))
+    else:
+        checks.append(Check("anchor_issuer", Status.INVALID, "not_audit_writer",
+                            "the root was not anchored by the platform's audit writer", {"account": on_chain.issuer}))
+    return {
+        **out, "verdict": verdict(checks, CHECKS).value, "checks": [c.to_dict() for c in checks],
+        "root": "0x" + batch.root.hex(), "proof": ["0x" + p.hex() for p in proof],
+        "chain": {"chain_id": lib.chain.chain_id, "contract": contract.address,
+                  "tx_hash": batch.tx_hash and "0x" + batch.tx_hash.hex(), "block_number": batch.block_number,
+                  "anchored_at": batch.block_time and as_utc(batch.block_time).isoformat()},
+    }
+

@@ -1,0 +1,131 @@
+"""Holders: who they are (a signed short-lived token) and the certificates they hold.
+
+A holder token stands in for the city's unified identity platform until that is connected. The
+platform signs ``{"v": 1, "hk": holder_key, "exp": unix time}`` with HMAC-SHA256 under a key derived
+from the platform secret; the token carries only the holder key (an HMAC of the ID, see
+``ledger.core.metadata.holder_key``), never the ID number. An identity provider replaces
+:func:`issue_token` / :func:`authenticate` and nothing else: whatever proves who the holder is
+ends in the same holder key (README, "Holders and counter intake").
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Exists, exists, select
+from sqlalchemy.orm import aliased
+
+from ledger.core.errors import BadInput, Unauthorized
+from ledger.app.library import Library
+from ledger.issue.lifecycle import STATUS_NAMES, shown_status, today_china
+from ledger.core.metadata import holder_key, validate_holder
+from ledger.storage.models import Certificate, CertificateType
+
+TOKEN_PREFIX = "clh_"
+TOKEN_VERSION = 1
+DEFAULT_TTL = dt.timedelta(hours=1)
+MAX_TTL = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class HolderToken:
+    token: str
+    holder_key: bytes
+    expires_at: dt.datetime
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _signing_key(lib: Library) -> bytes:
+    """A key for holder tokens only, derived from the platform secret (which also keys holder keys)."""
+    return hmac.new(lib.platform_secret, b"certledger/holder-token/1", hashlib.sha256).digest()
+
+
+def holder_key_of(lib: Library, id_type: Any, id_number: Any) -> bytes:
+    """The holder key of a checked ID type and number (``field_invalid`` naming the bad one otherwise)."""
+    id_type, id_number = validate_holder(id_type, id_number, "both")
+    return holder_key(lib.platform_secret, id_type, id_number)
+
+
+def issue_token(
+    lib: Library, id_type: Any, id_number: Any, *, ttl: dt.timedelta = DEFAULT_TTL, now: dt.datetime | None = None
+) -> HolderToken:
+    """A token proving the holder of this ID for ``ttl`` (at most :data:`MAX_TTL`)."""
+    if not dt.timedelta(seconds=1) <= ttl <= MAX_TTL:
+        raise BadInput("token_ttl_invalid", f"a holder token lives from 1 second to {MAX_TTL}; got {ttl}")
+    key = holder_key_of(lib, id_type, id_number)
+    expires = int(((now or dt.datetime.now(dt.UTC)) + ttl).timestamp())
+    payload = _b64(json.dumps({"v": TOKEN_VERSION, "hk": key.hex(), "exp": expires}, separators=(",", ":")).encode())
+    signature = _b64(hmac.new(_signing_key(lib), payload.encode(), hashlib.sha256).digest())
+    return HolderToken(f"{TOKEN_PREFIX}{payload}.{signature}", key, dt.datetime.fromtimestamp(expires, dt.UTC))
+
+
+def authenticate(lib: Library, token: str, *, now: dt.datetime | None = None) -> bytes:
+    """The holder key a token proves; Unauthorized ``holder_token_invalid`` / ``holder_token_expired`` otherwise."""
+    invalid = Unauthorized("holder_token_invalid",
+                           "the holder token is malformed or not signed by this platform: sign in again")
+    if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX) or token.count(".") != 1:
+        raise invalid
+    payload, signature = token[len(TOKEN_PREFIX):].split(".")
+    expected = hmac.new(_signing_key(lib), payload.encode(), hashlib.sha256).digest()
+    try:
+        if not hmac.compare_digest(_unb64(signature), expected):
+            raise invalid
+        claims = json.loads(_unb64(payload))
+        key = bytes.fromhex(claims["hk"])
+        expires = int(claims["exp"])
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise invalid from None
+    if claims.get("v") != TOKEN_VERSION or len(key) != 32:
+        raise invalid
+    if (now or dt.datetime.now(dt.UTC)).timestamp() >= expires:
+        raise Unauthorized("holder_token_expired", "the holder token has expired: sign in again for a new one")
+    return key
+
+
+def replaced() -> Exists:
+    """True for a certificate version a renewal or amendment replaced (a newer version supersedes it)."""
+    newer = aliased(Certificate)
+    return exists().where(newer.supersedes_id == Certificate.id)
+
+
+def summary(cert: Certificate, type_name: str, today: dt.date) -> dict[str, Any]:
+    """What a holder, or a counter at intake, reads of one certificate version."""
+    return {
+        "identifier": cert.identifier, "name": type_name, "type_code": cert.type_code, "number": cert.number,
+        "version": cert.version, "issuing_department": cert.meta.get("issuing_department"),
+        "issue_date": cert.issued_on, "valid_from": cert.valid_from, "valid_until": cert.valid_until,
+        "status": shown_status(cert.status, cert.valid_until, today),
+    }
+
+
+def certificates(lib: Library, key: bytes, *, today: dt.date | None = None) -> list[dict[str, Any]]:
+    """Every certificate version the holder holds, newest first, with its status (expired and revoked too).
+
+    ``current`` is False for a version a renewal or amendment replaced.
+    """
+    today = today or today_china()
+    q = (select(Certificate, CertificateType.name, replaced())
+         .join(CertificateType, CertificateType.code == Certificate.type_code)
+         .where(Certificate.holder_key == key)
+         .order_by(Certificate.id.desc()))
+    out = []
+    with lib.sessions() as session:
+        for cert, type_name, is_replaced in session.execute(q):
+            shown = summary(cert, type_name, today)
+            out.append({**shown, "status_name": STATUS_NAMES.get(int(shown["status"]), "other"),
+                        "current": not is_replaced})
+    return out

@@ -1,0 +1,377 @@
+"""Issuing certificates: validate, identify, record, seal, store the document, queue the leaf.
+
+Everything is checked before anything is written; the certificates of one call and their outbox
+rows are then inserted in ONE transaction, so a call stores all of its certificates or none.
+Serials are reserved first in a short transaction of their own (so rendering documents never holds
+the serial counter's lock); a call that fails after that leaves a gap in the serials, never a
+certificate. Documents go to IPFS before the database commit, so a stored record never points at
+a missing document (a failed call can leave an unreferenced, encrypted blob behind).
+
+Work is batched per call: one query per kind of lookup, one serial block per (type, year), one
+``Sealer.seal_records`` per call, one ``put_many`` for the documents, one bulk insert.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from pyhanko.sign.general import SigningError
+from sqlalchemy import Connection, select, tuple_
+
+from ledger.core.catalogue import CITY_DIVISION, valid_until
+from ledger.documents.rendering import Job
+from ledger.documents.envelope import seal as seal_document
+from ledger.documents.envelope import unseal
+from ledger.core.errors import BadInput, CertledgerError, Conflict, Forbidden, NotFound, TooLarge
+from ledger.core.identifiers import (
+    Identifier,
+    allocate_serials,
+    make_identifier,
+    mod37_36,
+    parse_identifier,
+    validate_type_code,
+)
+from ledger.app.library import Library
+from ledger.core.metadata import holder_key, validate_metadata
+from ledger.core.record import RECORD_FORMAT, file_reference, new_salt, record_bytes, record_leaf
+from ledger.storage.models import (
+    CERTIFICATES,
+    Certificate,
+    CertificateType,
+    Organization,
+    ServiceItem,
+    dump_json,
+    insert_certificates,
+)
+from ledger.core.uscc import validate_uscc
+
+log = logging.getLogger(__name__)
+
+MAX_REQUESTS = 10_000
+MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+DOCUMENT_MODES = ("render", "none")
+_CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    id: int
+    identifier: str
+    type_code: str
+    number: str
+    version: int
+    status: str
+    leaf: bytes
+    document_cid: str | None
+    document_sha256: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "identifier": self.identifier, "type_code": self.type_code, "number": self.number,
+            "version": self.version, "status": self.status, "leaf": "0x" + self.leaf.hex(),
+            "document": None if self.document_cid is None else {"cid": self.document_cid, "sha256": self.document_sha256},
+            "anchoring": "queued",
+        }
+
+
+@dataclass
+class _Item:
+    index: int
+    meta: dict[str, Any]
+    ctype: CertificateType
+    document: str | bytes  # "render", "none" or a supplied PDF
+    record: dict[str, Any] | None = None
+    pdf: bytes | None = None
+    previous: Any = None  # the certificate version this one supersedes (renewal, amendment)
+
+    @property
+    def version(self) -> int:
+        return 1 if self.previous is None else self.previous.version + 1
+
+
+def _at(index: int, many: bool, e: CertledgerError) -> CertledgerError:
+    """The same error, saying which request of a batch it is about."""
+    if not many:
+        return e
+    return type(e)(e.code, f"requests[{index}]: {e.message}", **e.details, index=index)
+
+
+def _document_of(value: Any) -> str | bytes:
+    if value is None or value in DOCUMENT_MODES:
+        return value or "render"
+    if not isinstance(value, str):
+        raise BadInput("document_invalid", 'document must be "render", "none" or a base64-encoded PDF')
+    if len(value) > MAX_DOCUMENT_BYTES * 4 // 3 + 4:
+        raise TooLarge("upload_too_large", f"the document exceeds {MAX_DOCUMENT_BYTES // 2**20} MB")
+    try:
+        pdf = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadInput("document_invalid", 'document must be "render", "none" or a base64-encoded PDF') from None
+    if not pdf.startswith(b"%PDF-"):
+        raise BadInput("pdf_not_pdf", "the supplied document is not a PDF (it does not start with %PDF-)")
+    return pdf
+
+
+def _validate(lib: Library, org: Organization, requests: list[dict[str, Any]]) -> list[_Item]:
+    many = len(requests) > 1
+    with lib.sessions() as session:
+        codes = set()
+        for i, r in enumerate(requests):
+            if not isinstance(r, dict):
+                raise _at(i, many, BadInput("request_invalid", "each request is a JSON object"))
+            try:
+                codes.add(validate_type_code(r.get("type_code")))
+            except BadInput as e:
+                raise _at(i, many, e) from None
+        types = {t.code: t for t in session.execute(select(CertificateType).where(CertificateType.code.in_(codes))).scalars()}
+        items_codes = {r["service_item"] for r in requests if r.get("service_item")}
+        known_items = set(session.execute(select(ServiceItem.code).where(ServiceItem.code.in_(items_codes))).scalars()) \
+            if items_codes else set()
+    items: list[_Item] = []
+    seen: set[tuple[str, str]] = set()
+    for i, r in enumerate(requests):
+        try:
+            ctype = types.get(r["type_code"])
+            if ctype is None or not ctype.active:
+                raise BadInput("type_code_unknown", f"no certificate type has code {r['type_code']}; "
+                               "GET the catalogue for valid codes", type_code=r["type_code"])
+            if ctype.department_id != org.id:
+                raise Forbidden("type_not_issuable", f"{org.name} does not issue {ctype.name} ({ctype.code}); "
+                                "only its defining department does", type_code=ctype.code)
+            document = _document_of(r.get("document"))
+            meta = validate_metadata({k: v for k, v in r.items() if k != "document"}, ctype.fields, ctype.holder_kind)
+            if meta.get("service_item") and meta["service_item"] not in known_items:
+                raise BadInput("service_item_unknown", f"service item {meta['service_item']!r} is not in the catalogue",
+                               field="service_item")
+            if not meta.get("valid_until"):
+                end = valid_until(dt.date.fromisoformat(meta["valid_from"]), ctype.validity_years)
+                meta["valid_until"] = end.isoformat() if end else None
+            key = (ctype.code, meta["number"])
+            if key in seen:
+                raise Conflict("certificate_duplicate", f"number {meta['number']} of type {ctype.code} appears twice "
+                               "in this request", number=meta["number"])
+            seen.add(key)
+        except CertledgerError as e:
+            raise _at(i, many, e) from None
+        items.append(_Item(i, meta, ctype, document))
+    return items
+
+
+def _refuse_existing(lib: Library, org: Organization, items: list[_Item]) -> None:
+    keys = [(it.ctype.code, it.meta["number"]) for it in items if it.previous is None]
+    c = CERTIFICATES.c
+    with lib.sessions() as session:
+        for start in range(0, len(keys), _CHUNK):
+            q = select(c.type_code, c.number).where(
+                c.issuer_org_id == org.id, tuple_(c.type_code, c.number).in_(keys[start:start + _CHUNK])
+            ).limit(1)
+            found = session.execute(q).first()
+            if found is not None:
+                raise Conflict("certificate_duplicate", f"{org.name} already issued number {found.number} of type "
+                               f"{found.type_code}; issue a new version through the lifecycle API instead",
+                               type_code=found.type_code, number=found.number)
+
+
+def _identifiers(lib: Library, org: Organization, items: list[_Item]) -> list[str]:
+    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+    issuer = validate_uscc(org.uscc)
+    out = [""] * len(items)
+    for n, it in enumerate(items):
+        if it.previous is not None:  # a new version keeps its serial
+            out[n] = make_identifier(it.ctype.code, issuer, parse_identifier(it.previous.identifier).serial, it.version)
+        else:
+            groups[(it.ctype.code, int(it.meta["issue_date"][:4]))].append(n)
+    with lib.sessions() as session, session.begin():
+        conn = session.connection()
+        for (code, year), members in sorted(groups.items()):
+            for n, serial in zip(members, allocate_serials(conn, code, org.id, year, len(members)), strict=True):
+                body = f"{code}{issuer}{serial}001"
+                out[n] = str(Identifier(code, issuer, serial, 1, mod37_36(body)))
+    return out
+
+
+def _record(it: _Item, identifier: str, org: Organization, definer: Organization) -> dict[str, Any]:
+    m = it.meta
+    return {
+        "format": RECORD_FORMAT, "identifier": identifier, "name": it.ctype.name, "number": m["number"],
+        "version": it.version,
+        "type_code": it.ctype.code, "defining_department": definer.name, "defining_department_code": definer.uscc,
+        "issuing_department": org.name, "issuing_department_code": org.uscc, "issue_date": m["issue_date"],
+        "valid_from": m["valid_from"], "valid_until": m["valid_until"],
+        "jurisdiction_code": m.get("jurisdiction_code") or CITY_DIVISION, "holder": m["holder"],
+        "holder_id": m["holder_id"], "holder_id_type": m["holder_id_type"], "service_item": m.get("service_item"),
+        "fields": m["fields"], "file": None, "salt": new_salt(),
+    }
+
+
+def _render_job(lib: Library, it: _Item) -> Job:
+    rec = it.record
+    view = {
+        "identifier": rec["identifier"], "number": rec["number"], "holder": rec["holder"], "holder_id": rec["holder_id"],
+        "issuer_name": rec["issuing_department"], "issued_on": rec["issue_date"], "valid_from": rec["valid_from"],
+        "valid_until": rec["valid_until"], "fields": rec["fields"],
+    }
+    ctype = {"name": it.ctype.name, "fields": it.ctype.fields}
+    return Job(None, ctype, view, f"{lib.settings.public_url}/verify/{rec['identifier']}")
+
+
+def _documents(lib: Library, org: Organization, items: list[_Item]) -> list[tuple[str, bytes, bytes]]:
+    """Render or take each PDF, seal it, encrypt it and store it: (cid, sha256, key info) per document item."""
+    with_doc = [it for it in items if it.document != "none"]
+    if not with_doc:
+        return []
+    jobs = [_render_job(lib, it) if it.document == "render" else Job(it.document) for it in with_doc]
+
+    def on_error(i: int, exc: BaseException) -> Exception:
+        if isinstance(exc, SigningError):
+            exc = BadInput("pdf_not_sealable", f"the supplied PDF cannot be sealed ({exc}); send the unsealed document")
+        if isinstance(exc, CertledgerError):
+            return _at(with_doc[i].index, len(items) > 1, exc)
+        return exc
+
+    pdfs = lib.documents.make_pdfs(jobs, lib.seal_key(org.id), on_error)
+    envelopes, infos = [], []
+    for it, pdf in zip(with_doc, pdfs, strict=True):
+        it.pdf = pdf
+        sealed = seal_document(pdf, lib.keyring.active, it.record["identifier"])
+        envelopes.append(sealed.envelope)
+        infos.append(sealed.key_info)
+    cids = lib.ipfs.put_many(envelopes)
+    out = []
+    for it, cid, info in zip(with_doc, cids, infos, strict=True):
+        digest = hashlib.sha256(it.pdf).digest()
+        it.record["file"] = file_reference(str(cid), digest.hex(), len(it.pdf), encrypted=True)
+        out.append((str(cid), digest, dump_json(info).encode()))
+    return out
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Certificates checked, sealed and with their documents stored: rows ready for one insert."""
+
+    rows: list[dict[str, Any]]
+
+    def insert(self, conn: Connection) -> list[IssuedCertificate]:
+        """Insert the rows and queue their leaves, in the caller's transaction."""
+        ids = insert_certificates(conn, self.rows)
+        return [
+            IssuedCertificate(i, r["identifier"], r["type_code"], r["number"], r["version"], "01", r["leaf"],
+                              r["document_cid"], r["document_digest"].hex() if r["document_digest"] else None)
+            for i, r in zip(ids, self.rows, strict=True)
+        ]
+
+
+def prepare(lib: Library, org: Organization, requests: list[dict[str, Any]],
+            previous: list[Any] | None = None) -> Prepared:
+    """Everything of issuance but the database insert (API request shape, see the module docstring).
+
+    ``previous[i]``, when given, is the certificate version that request i supersedes (a renewal or an
+    amendment, ledger.issue.lifecycle): the new version keeps its serial and number, with the version plus one.
+    """
+    if not isinstance(requests, list) or not requests:
+        raise BadInput("requests_empty", "send at least one certificate request")
+    if len(requests) > MAX_REQUESTS:
+        raise TooLarge("too_many_requests", f"at most {MAX_REQUESTS} certificates per call; split the batch")
+    if org.kind != "department" or not org.chain_address:
+        raise Forbidden("organization_cannot_issue", f"{org.name} is not an activated department and cannot issue")
+    items = _validate(lib, org, requests)
+    for it, prev in zip(items, previous or [None] * len(items), strict=True):
+        it.previous = prev
+    _refuse_existing(lib, org, items)
+    definers = {it.ctype.department_id for it in items}
+    definer = {d: lib.organization(d) for d in definers}
+    sealer = lib.sealer(org.id)
+    identifiers = _identifiers(lib, org, items)
+    for it, ident in zip(items, identifiers, strict=True):
+        it.record = _record(it, ident, org, definer[it.ctype.department_id])
+    docs = iter(_documents(lib, org, items))
+    canon = [record_bytes(it.record) for it in items]
+    seals = sealer.seal_records(canon)
+    secret = lib.platform_secret
+    rows = []
+    for it, data, seal in zip(items, canon, seals, strict=True):
+        rec, m = it.record, it.meta
+        cid, digest, key_info = next(docs) if it.document != "none" else (None, None, None)
+        meta = {**m, "identifier": rec["identifier"], "name": rec["name"], "type_name": rec["name"],
+                "defining_department": rec["defining_department"],
+                "defining_department_code": rec["defining_department_code"],
+                "issuing_department": rec["issuing_department"], "issuing_department_code": rec["issuing_department_code"],
+                "jurisdiction_code": rec["jurisdiction_code"], "file": rec["file"] and rec["file"]["cid"], "status": "01"}
+        rows.append({
+            "identifier": rec["identifier"], "type_code": rec["type_code"], "issuer_org_id": org.id,
+            "number": rec["number"], "holder_key": holder_key(secret, rec["holder_id_type"], rec["holder_id"]),
+            "issued_on": dt.date.fromisoformat(rec["issue_date"]), "valid_from": dt.date.fromisoformat(rec["valid_from"]),
+            "valid_until": dt.date.fromisoformat(rec["valid_until"]) if rec["valid_until"] else None,
+            "metadata": meta, "record": data.decode(), "salt": rec["salt"], "record_seal": seal,
+            "document_cid": cid, "document_digest": digest, "document_key": key_info, "leaf": record_leaf(data),
+            "version": it.version, "supersedes_id": it.previous and it.previous.id,
+        })
+    return Prepared(rows)
+
+
+def issue_many(lib: Library, org: Organization, requests: list[dict[str, Any]]) -> list[IssuedCertificate]:
+    """Issue certificates for ``org`` (API request shape, see the module docstring); all or none are stored."""
+    prepared = prepare(lib, org, requests)
+    with lib.engine.begin() as conn:
+        issued = prepared.insert(conn)
+    log.info("certificates issued", extra={"org_id": org.id, "count": len(issued),
+                                           "documents": sum(i.document_cid is not None for i in issued)})
+    return issued
+
+
+def issue_one(lib: Library, org: Organization, request: dict[str, Any]) -> IssuedCertificate:
+    return issue_many(lib, org, [request])[0]
+
+
+def get_certificate(lib: Library, identifier: str) -> Certificate:
+    ident = str(parse_identifier(identifier))
+    with lib.sessions() as session:
+        cert = session.execute(select(Certificate).where(Certificate.identifier == ident)).scalar_one_or_none()
+    if cert is None:
+        raise NotFound("certificate_not_found", f"no certificate has identifier {ident}", identifier=ident)
+    return cert
+
+
+def list_certificates(
+    lib: Library,
+    org_id: int,
+    *,
+    type_code: str | None = None,
+    status: str | None = None,
+    after_id: int | None = None,
+    limit: int = 50,
+) -> tuple[list[Certificate], int | None]:
+    """A page of the organization's certificates, newest first; returns (page, cursor of the next page)."""
+    if not 1 <= limit <= 1000:
+        raise BadInput("limit_invalid", "limit must be from 1 to 1000")
+    q = select(Certificate).where(Certificate.issuer_org_id == org_id)
+    if type_code:
+        q = q.where(Certificate.type_code == validate_type_code(type_code))
+    if status:
+        q = q.where(Certificate.status == status)
+    if after_id is not None:
+        q = q.where(Certificate.id < after_id)
+    with lib.sessions() as session:
+        page = list(session.execute(q.order_by(Certificate.id.desc()).limit(limit + 1)).scalars())
+    more = len(page) > limit
+    page = page[:limit]
+    return page, (page[-1].id if more else None)
+
+
+def fetch_document(lib: Library, identifier: str) -> bytes:
+    """The certificate's sealed PDF, read from IPFS, decrypted and checked against the recorded digest."""
+    cert = get_certificate(lib, identifier)
+    if cert.document_cid is None:
+        raise NotFound("document_not_found", f"certificate {cert.identifier} was issued without a document")
+    pdf = unseal(lib.ipfs.get(cert.document_cid), json.loads(cert.document_key), lib.keyring, cert.identifier)
+    if hashlib.sha256(pdf).digest() != cert.document_digest:
+        raise Conflict("document_tampered", f"the stored document of {cert.identifier} does not match its recorded digest")
+    return pdf

@@ -1,0 +1,575 @@
+"""The ledger's tables, and the few statements whose speed or crash-safety matters.
+
+Personal data: a holder's name and ID number live only inside a certificate's ``metadata`` JSON;
+``holder_key`` (HMAC-SHA256 under the platform secret, see ``ledger.core.metadata.holder_key``) is what
+lookups use. Neither goes on chain or to IPFS.
+
+Anchoring outbox protocol (crash-safe anchoring worker)
+--------------------------------------------------------
+1. Issuance inserts each certificate and an ``anchor_outbox`` row (its leaf, ``batch_id`` NULL) in
+   the same transaction: a committed certificate is always queued. Report summaries and
+   access-log entries are queued the same way (:func:`enqueue_leaves`, :data:`ANCHORED_ITEMS`).
+2. The worker calls :func:`claim_batch`. In ONE transaction it takes unclaimed rows of one
+   (kind, org) in id order (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers take
+   disjoint rows; SQLite has one writer at a time), numbers them ``leaf_index`` 0..n-1, computes
+   the Merkle root, inserts a ``batches`` row with status ``pending`` and points the outbox rows
+   (and their items) at it. When this commits, the intended batch - root and ordered
+   leaves - is durable BEFORE any transaction is sent.
+3. The worker sends the anchoring transaction, then records ``tx_hash`` and status ``sent``.
+4. After the receipt it calls :func:`complete_batch`: block number and time, status
+   ``anchored``, each item's proof, and the batch's outbox rows are deleted.
+Recovery: a restarted worker lists :func:`unfinished_batches` (``pending`` or ``sent``) and asks
+the chain whether each root is anchored. If it is, it records it (step 4); if not, it re-sends
+(step 3) - the same root from the same stored leaves, and the contract refuses a second anchor
+of one root, so a resend can never anchor twice. No row is ever claimed twice because claiming
+and recording the batch are one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    delete,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from ledger.core.errors import Conflict
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+Hash32 = LargeBinary(32)
+Address = String(42)  # 0x-prefixed, EIP-55 checksummed
+
+
+def dump_json(value: Any) -> str:
+    """How JSON columns are written: compact UTF-8 (Chinese text stays readable and short)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """A stored time as an aware UTC datetime (SQLite hands back timezone columns naive)."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Organization(Base):
+    """A department, association, counter or the platform itself."""
+
+    __tablename__ = "organizations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # department | association | counter | platform
+    name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))  # a counter's department
+    chain_address: Mapped[str | None] = mapped_column(Address, unique=True)
+    keystore: Mapped[str | None] = mapped_column(Text)  # encrypted JSON keystore
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CertificateType(Base):
+    """One entry of the catalogue: what a certificate of this type must carry and for how long."""
+
+    __tablename__ = "certificate_types"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(21), unique=True)  # defining department's USCC + 3 digits
+    seq: Mapped[int | None] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    department_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    holder_kind: Mapped[str] = mapped_column(String(16))  # natural_person | legal_entity | both
+    validity_years: Mapped[int | None] = mapped_column(Integer)  # None: no fixed term
+    fields: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    template: Mapped[str | None] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ServiceItem(Base):
+    """A government service (政务服务事项) whose applications take certificates as materials."""
+
+    __tablename__ = "service_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    department_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    holder_kind: Mapped[str] = mapped_column(String(16))
+
+
+class ServiceMaterial(Base):
+    __tablename__ = "service_materials"
+    __table_args__ = (UniqueConstraint("service_item_id", "position"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    certificate_type_id: Mapped[int | None] = mapped_column(ForeignKey("certificate_types.id"), index=True)
+    required: Mapped[bool] = mapped_column(Boolean)
+
+
+class Batch(Base):
+    """A Merkle batch of leaves anchored by one transaction (see the module's outbox protocol)."""
+
+    __tablename__ = "batches"
+    __table_args__ = (Index("ix_batches_status_id", "status", "id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # certificate | report | access_log
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    root: Mapped[bytes] = mapped_column(Hash32, unique=True)
+    leaf_count: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | anchored
+    tx_hash: Mapped[bytes | None] = mapped_column(Hash32)
+    block_number: Mapped[int | None] = mapped_column(BigInteger)
+    block_time: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Certificate(Base):
+    """One issued certificate version; ``record`` is the canonical JSON that the seal signs."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (
+        UniqueConstraint("issuer_org_id", "type_code", "number", "version"),
+        Index("ix_certificates_status_valid_until", "status", "valid_until"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(96), unique=True)
+    type_code: Mapped[str] = mapped_column(ForeignKey("certificate_types.code"))
+    issuer_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    number: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    holder_key: Mapped[bytes] = mapped_column(Hash32, index=True)
+    status: Mapped[str] = mapped_column(String(2), default="01")
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", Json)
+    record: Mapped[str] = mapped_column(Text)
+    salt: Mapped[str] = mapped_column(String(64))
+    record_seal: Mapped[bytes] = mapped_column(LargeBinary)
+    document_cid: Mapped[str | None] = mapped_column(String(100))
+    document_digest: Mapped[bytes | None] = mapped_column(Hash32)
+    document_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    leaf: Mapped[bytes] = mapped_column(Hash32)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    leaf_index: Mapped[int | None] = mapped_column(Integer)
+    proof: Mapped[bytes | None] = mapped_column(LargeBinary)  # concatenated 32-byte siblings
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CertificateEvent(Base):
+    """One lifecycle event of a certificate version (ledger.issue.lifecycle); ``status`` is the status after it."""
+
+    __tablename__ = "certificate_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("certificates.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # suspend | reinstate | revoke | ... | renew | amend | supersede
+    status: Mapped[str] = mapped_column(String(2))
+    reason: Mapped[str | None] = mapped_column(Text)
+    reason_code: Mapped[int] = mapped_column(Integer, default=0)  # the code sent on chain
+    actor_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    actor: Mapped[str | None] = mapped_column(String(64))  # API key prefix, or "cli"
+    related_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("certificates.id"))  # the other version
+    tx_hash: Mapped[bytes | None] = mapped_column(Hash32)
+    block_number: Mapped[int | None] = mapped_column(BigInteger)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReportSummary(Base):
+    """A report summary an association submitted (ledger.issue.reports); ``record`` is what its seal signs.
+
+    ``document_digest`` is the SHA-256 of the report document, which is stored (encrypted, in IPFS)
+    only when the association sent it.
+    """
+
+    __tablename__ = "report_summaries"
+    __table_args__ = (UniqueConstraint("association_org_id", "number"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(100), unique=True)  # RS.<association USCC>.<number>
+    association_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    number: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(50), index=True)
+    issuing_body: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(200))
+    report_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    conclusion: Mapped[str] = mapped_column(Text)
+    catalogue: Mapped[list[Any]] = mapped_column(Json)
+    document_digest: Mapped[bytes] = mapped_column(Hash32, index=True)
+    document_cid: Mapped[str | None] = mapped_column(String(100))
+    document_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    record: Mapped[str] = mapped_column(Text)
+    salt: Mapped[str] = mapped_column(String(64))
+    record_seal: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(2), default="01")
+    leaf: Mapped[bytes] = mapped_column(Hash32)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    leaf_index: Mapped[int | None] = mapped_column(Integer)
+    proof: Mapped[bytes | None] = mapped_column(LargeBinary)  # concatenated 32-byte siblings
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AnchorOutbox(Base):
+    """A leaf waiting to be anchored; ``batch_id`` is set when a worker claims it.
+
+    ``kind`` names the anchored table ``item_id`` points into (:data:`ANCHORED_ITEMS`).
+    """
+
+    __tablename__ = "anchor_outbox"
+    __table_args__ = (
+        Index("ix_anchor_outbox_claim", "kind", "org_id", "batch_id", "id"),
+        UniqueConstraint("batch_id", "leaf_index"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    leaf: Mapped[bytes] = mapped_column(Hash32)
+    item_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))  # in ANCHORED_ITEMS[kind]
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+    leaf_index: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class UseCode(Base):
+    """A holder's consent to one use of their certificates (用证码): short-lived, single-use.
+
+    Only an HMAC of the code is stored (``ledger.holders.usecodes``), so the table cannot be replayed at a counter.
+    """
+
+    __tablename__ = "use_codes"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    code_hash: Mapped[bytes] = mapped_column(Hash32, unique=True)
+    holder_key: Mapped[bytes] = mapped_column(Hash32, index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AccessLogEntry(Base):
+    """One use of a holder's certificates at a counter; anchored by the platform's audit writer.
+
+    ``record`` is the canonical JSON (with a random ``salt``) whose leaf is anchored, so the leaf
+    reveals nothing and the row cannot be changed unnoticed (``ledger.holders.accesslog``).
+    """
+
+    __tablename__ = "access_log"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    intake_id: Mapped[str] = mapped_column(String(32), unique=True)
+    counter_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    staff_id: Mapped[str] = mapped_column(String(64))
+    service_item_code: Mapped[str] = mapped_column(String(40))
+    case_number: Mapped[str] = mapped_column(String(64))
+    holder_key: Mapped[bytes] = mapped_column(Hash32, index=True)
+    certificates: Mapped[list[str]] = mapped_column(Json)  # identifiers shown to the counter
+    use_code_id: Mapped[int] = mapped_column(ForeignKey("use_codes.id"), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    record: Mapped[str] = mapped_column(Text)
+    salt: Mapped[str] = mapped_column(String(64))
+    leaf: Mapped[bytes] = mapped_column(Hash32)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    leaf_index: Mapped[int | None] = mapped_column(Integer)
+    proof: Mapped[bytes | None] = mapped_column(LargeBinary)  # concatenated 32-byte siblings
+
+
+class SerialCounter(Base):
+    """Next identifier serial per (type, issuer, year): one row update per allocated block."""
+
+    __tablename__ = "serial_counters"
+    type_code: Mapped[str] = mapped_column(String(21), primary_key=True)
+    issuer_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_value: Mapped[int] = mapped_column(BigInteger, default=1)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    key_hash: Mapped[bytes] = mapped_column(Hash32, unique=True)  # SHA-256 of the key
+    prefix: Mapped[str] = mapped_column(String(16))
+    roles: Mapped[list[str]] = mapped_column(Json)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- chain index (written by ledger.chain.indexer) ---
+
+
+class ChainEvent(Base):
+    __tablename__ = "chain_events"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+    log_index: Mapped[int] = mapped_column(Integer)
+    tx_hash: Mapped[bytes] = mapped_column(Hash32)
+    event: Mapped[str] = mapped_column(String(64))
+    args: Mapped[dict[str, Any]] = mapped_column(Json)
+
+
+class IndexerCursor(Base):
+    __tablename__ = "indexer_cursors"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_block: Mapped[int] = mapped_column(BigInteger)
+
+
+class ChainAnchor(Base):
+    __tablename__ = "chain_anchors"
+    root: Mapped[bytes] = mapped_column(Hash32, primary_key=True)
+    issuer: Mapped[str] = mapped_column(Address, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    leaf_count: Mapped[int] = mapped_column(Integer)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ChainLeafStatus(Base):
+    __tablename__ = "chain_leaf_status"
+    root: Mapped[bytes] = mapped_column(Hash32, primary_key=True)
+    leaf: Mapped[bytes] = mapped_column(Hash32, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+
+
+class ChainOrg(Base):
+    __tablename__ = "chain_orgs"
+    address: Mapped[str] = mapped_column(Address, primary_key=True)
+    uscc_hash: Mapped[bytes] = mapped_column(Hash32, index=True)
+    seal_fingerprint: Mapped[bytes | None] = mapped_column(Hash32)
+    role: Mapped[str] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean)
+    updated_block: Mapped[int] = mapped_column(BigInteger)
+
+
+# --- statements ---
+
+CERTIFICATES = Certificate.__table__
+OUTBOX = AnchorOutbox.__table__
+BATCHES = Batch.__table__
+REPORT_SUMMARIES = ReportSummary.__table__
+ACCESS_LOG = AccessLogEntry.__table__
+
+# outbox kind -> the table of the items it anchors; each has columns id, leaf, batch_id, leaf_index, proof
+ANCHORED_ITEMS: dict[str, Table] = {"certificate": CERTIFICATES, "report": REPORT_SUMMARIES,
+                                    "access_log": ACCESS_LOG}
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows that share one set of keys, on the driver's fastest path.
+
+    PostgreSQL: ``COPY ... FROM STDIN``. SQLite: the driver's executemany with values converted
+    by the columns' own bind processors. Both skip SQLAlchemy's per-row statement machinery,
+    which costs more than the database itself at issuance rates.
+    """
+    if not rows:
+        return
+    cols = list(rows[0])
+    types = [table.c[c].type.dialect_impl(conn.dialect) for c in cols]
+    if conn.dialect.name == "postgresql":
+        to_text = [(lambda v: v if v is None else dump_json(v)) if isinstance(t, JSON) else None
+                   for t in types]
+        sql = f"COPY {table.name} ({', '.join(cols)}) FROM STDIN"
+        try:
+            with conn.connection.driver_connection.cursor() as cur, cur.copy(sql) as copy:
+                for r in rows:
+                    copy.write_row([f(r[c]) if f else r[c] for c, f in zip(cols, to_text, strict=True)])
+        except conn.dialect.loaded_dbapi.Error as e:
+            raise DBAPIError.instance(sql, None, e, conn.dialect.loaded_dbapi.Error) from e
+        return
+    procs = [t.bind_processor(conn.dialect) for t in types]
+    sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    conn.exec_driver_sql(
+        sql, [tuple(p(r[c]) if p else r[c] for c, p in zip(cols, procs, strict=True)) for r in rows]
+    )
+
+
+def insert_anchored(conn: Connection, kind: str, rows: Sequence[dict[str, Any]], *, org_key: str) -> list[int]:
+    """Insert many items of an anchored kind (dicts keyed by column name) and queue their leaves.
+
+    Rows go in through :func:`bulk_insert`; one indexed lookup by ``identifier`` then finds the new
+    ids, returned in the order of ``rows``; ``org_key`` names the column holding the anchoring
+    organization. The caller owns the transaction, so items and their outbox rows commit together.
+    """
+    table = ANCHORED_ITEMS[kind]
+    bulk_insert(conn, table, rows)
+    idents = [r["identifier"] for r in rows]
+    by_ident: dict[str, int] = {}
+    for start in range(0, len(idents), 10_000):
+        q = select(table.c.identifier, table.c.id).where(table.c.identifier.in_(idents[start:start + 10_000]))
+        by_ident.update((ident, id_) for ident, id_ in conn.execute(q))
+    ids = [by_ident[i] for i in idents]
+    enqueue_leaves(conn, kind, [(r[org_key], r["leaf"], i) for r, i in zip(rows, ids, strict=True)])
+    return ids
+
+
+def insert_certificates(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert many certificates and queue their leaves (:func:`insert_anchored`); defaults version 1, status 01."""
+    if not rows:
+        return []
+    now = utcnow()
+    defaults = {c.name: None for c in CERTIFICATES.columns if c.nullable and c.name != "id"}
+    try:
+        return insert_anchored(conn, "certificate",
+                               [{**defaults, "created_at": now, "version": 1, "status": "01", **r} for r in rows],
+                               org_key="issuer_org_id")
+    except IntegrityError as e:
+        raise Conflict(
+            "certificate_duplicate",
+            "a certificate with one of these identifiers, or the same issuer, type, number and version, "
+            f"already exists; nothing was inserted ({str(e.orig).splitlines()[0]})",
+        ) from e
+
+
+def enqueue_leaves(conn: Connection, kind: str, items: Sequence[tuple[int, bytes, int]]) -> None:
+    """Queue ``(org_id, leaf, item_id)`` leaves of one anchored kind for the anchoring worker.
+
+    Call it in the transaction that inserts the items, so that an item exists only if it is queued.
+    """
+    if kind not in ANCHORED_ITEMS:
+        raise ValueError(f"unknown anchored kind {kind!r}; known: {sorted(ANCHORED_ITEMS)}")
+    now = utcnow()
+    bulk_insert(conn, OUTBOX, [
+        {"kind": kind, "org_id": org_id, "leaf": leaf, "item_id": item_id, "batch_id": None, "leaf_index": None,
+         "created_at": now}
+        for org_id, leaf, item_id in items
+    ])
+
+
+def _take_write_lock(session: Session) -> None:
+    """On SQLite, make this transaction the writer now rather than at its first change.
+
+    A deferred transaction that reads and then writes can fail with SQLITE_BUSY when another
+    writer committed meanwhile; a no-op UPDATE takes the write lock first (waiting on busy_timeout).
+    PostgreSQL locks rows instead (``FOR UPDATE SKIP LOCKED``).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(OUTBOX).where(OUTBOX.c.id == -1).values(batch_id=None))
+
+
+def claim_batch(
+    session: Session, *, kind: str, org_id: int, limit: int, root_of: Callable[[list[bytes]], bytes]
+) -> Batch | None:
+    """Claim up to ``limit`` queued leaves of one org as a new ``pending`` batch, durably (step 2).
+
+    ``root_of`` computes the Merkle root of the ordered leaves. Runs and commits its own
+    transaction; returns None when nothing is queued.
+    """
+    with session.begin():
+        _take_write_lock(session)
+        q = (
+            select(OUTBOX.c.id, OUTBOX.c.leaf, OUTBOX.c.item_id)
+            .where(OUTBOX.c.kind == kind, OUTBOX.c.org_id == org_id, OUTBOX.c.batch_id.is_(None))
+            .order_by(OUTBOX.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = session.execute(q).all()
+        if not rows:
+            return None
+        batch = Batch(kind=kind, org_id=org_id, root=root_of([r.leaf for r in rows]), leaf_count=len(rows))
+        session.add(batch)
+        session.flush()
+        conn = session.connection()
+        conn.execute(
+            update(OUTBOX).where(OUTBOX.c.id == bindparam("oid")),
+            [{"oid": r.id, "batch_id": batch.id, "leaf_index": i} for i, r in enumerate(rows)],
+        )
+        linked = [{"iid": r.item_id, "batch_id": batch.id, "leaf_index": i}
+                  for i, r in enumerate(rows) if r.item_id is not None]
+        if linked:
+            items = ANCHORED_ITEMS[kind]
+            conn.execute(update(items).where(items.c.id == bindparam("iid")), linked)
+    return batch
+
+
+def batch_leaves(session: Session, batch_id: int) -> list[bytes]:
+    """The claimed leaves of a batch in tree order, to rebuild its tree after a restart."""
+    q = select(OUTBOX.c.leaf).where(OUTBOX.c.batch_id == batch_id).order_by(OUTBOX.c.leaf_index)
+    return list(session.execute(q).scalars())
+
+
+def unfinished_batches(session: Session, kind: str | None = None) -> list[Batch]:
+    """Batches claimed but not yet recorded as anchored: what a restarted worker must settle."""
+    q = select(Batch).where(Batch.status.in_(("pending", "sent"))).order_by(Batch.id)
+    if kind is not None:
+        q = q.where(Batch.kind == kind)
+    return list(session.execute(q).scalars())
+
+
+def mark_sent(session: Session, batch_id: int, tx_hash: bytes) -> None:
+    """Step 3: the anchoring transaction was sent. Commits."""
+    with session.begin():
+        session.execute(update(BATCHES).where(BATCHES.c.id == batch_id).values(status="sent", tx_hash=tx_hash))
+
+
+def complete_batch(
+    session: Session,
+    batch_id: int,
+    *,
+    tx_hash: bytes,
+    block_number: int,
+    block_time: dt.datetime,
+    proofs: Sequence[bytes],
+) -> None:
+    """Step 4: the root is on chain. Stores each item's proof (by leaf index) and clears the outbox."""
+    with session.begin():
+        _take_write_lock(session)
+        session.execute(
+            update(BATCHES)
+            .where(BATCHES.c.id == batch_id)
+            .values(status="anchored", tx_hash=tx_hash, block_number=block_number, block_time=block_time)
+        )
+        kind = session.scalar(select(BATCHES.c.kind).where(BATCHES.c.id == batch_id))
+        linked = session.execute(
+            select(OUTBOX.c.item_id, OUTBOX.c.leaf_index).where(OUTBOX.c.batch_id == batch_id, OUTBOX.c.item_id.is_not(None))
+        ).all()
+        if linked:
+            items = ANCHORED_ITEMS[kind]
+            session.connection().execute(
+                update(items).where(items.c.id == bindparam("iid")),
+                [{"iid": r.item_id, "proof": proofs[r.leaf_index]} for r in linked],
+            )
+        session.execute(delete(OUTBOX).where(OUTBOX.c.batch_id == batch_id))
