@@ -13,7 +13,18 @@ from api import errors
 from api.bodylimit import BodyLimit
 from api.fast_verify import FastVerifyIdentifier
 from api.ratelimit import TokenBuckets
-from api.routers import admin, associations, counters, departments, health, holders, intake, pages, public, report_search
+from api.routers import (
+    admin,
+    associations,
+    counters,
+    departments,
+    health,
+    holders,
+    intake,
+    pages,
+    public,
+    report_search,
+)
 from api.settings import ApiSettings
 from ledger.app.library import Library
 

@@ -19,8 +19,8 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
 from ledger.app import onboarding
-from ledger.core.errors import Forbidden, Unauthorized
 from ledger.app.library import Library
+from ledger.core.errors import Forbidden, Unauthorized
 from ledger.storage.models import Organization
 
 API_KEY_HEADER = "X-API-Key"

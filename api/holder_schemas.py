@@ -10,11 +10,11 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from api.schemas import (
-    AnchorStatus,
     EXAMPLE_DEPARTMENT,
     EXAMPLE_HASH,
     EXAMPLE_IDENTIFIER,
     EXAMPLE_TYPE_CODE,
+    AnchorStatus,
     CheckOut,
     CheckStatus,
     Model,

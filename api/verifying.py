@@ -8,8 +8,10 @@ import orjson
 from fastapi import Response
 
 from api.schemas import VerificationOut
-from ledger.verify import service as verification
 from ledger.app.library import Library
+from ledger.verify import service as verification
+from ledger.verify.pdf import verify_pdf as verify_pdf_document
+from ledger.verify.fragments import VerificationResult
 
 PDF_MAGIC = b"%PDF-"
 # What an anonymous caller learns about the certificate a QR code names: no holder, no holder ID.
@@ -19,11 +21,11 @@ PUBLIC_SUMMARY = frozenset({
 })
 
 
-def _out(result: verification.VerificationResult) -> VerificationOut:
+def _out(result: VerificationResult) -> VerificationOut:
     return VerificationOut.model_validate(result.to_dict())
 
 
-def json_result(result: verification.VerificationResult) -> Response:
+def json_result(result: VerificationResult) -> Response:
     """The result as the VerificationOut JSON, serialized directly: the counters' hot path skips
     re-validating a result the verifier built (it is the same shape; tests compare both)."""
     return Response(orjson.dumps(result.to_dict()), media_type="application/json")
@@ -38,7 +40,7 @@ def verify_bundle(lib: Library, bundle: dict[str, Any]) -> VerificationOut:
 
 
 def verify_pdf(lib: Library, pdf: bytes) -> VerificationOut:
-    return _out(verification.verify_pdf(lib, pdf))
+    return _out(verify_pdf_document(lib, pdf))
 
 
 def public_view(result: VerificationOut) -> VerificationOut:

@@ -15,9 +15,10 @@ from eth_account import Account
 
 from benchmarks.report import report
 from ledger.chain.client import ChainClient
-from ledger.chain.contract import BatchKind, LedgerContract, LeafStatus, OrgKind
-from ledger.devstack.launchers import free_port, start_hardhat, stop
+from ledger.chain.contract import BatchKind, LedgerContract, OrgKind
 from ledger.core.merkle import MerkleTree
+from ledger.core.statuses import LeafStatus
+from ledger.devstack.launchers import free_port, start_hardhat, stop
 
 
 def bench_merkle(n: int) -> tuple[float, float, int]:

@@ -20,9 +20,9 @@ from pathlib import Path
 import ipfshttpclient
 
 from benchmarks.report import report
+from ledger.devstack.launchers import free_port, start_local_ipfs, stop
 from ledger.documents.envelope import Kek, KeyRing, seal, unseal
-from ledger.documents.ipfs import IpfsStore, start_local_ipfs
-from ledger.devstack.launchers import free_port, stop
+from ledger.documents.ipfs import IpfsStore
 
 _ADD = {"cid_version": 1, "raw_leaves": True, "pin": True, "chunker": "size-262144"}
 

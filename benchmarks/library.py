@@ -36,18 +36,17 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 from sqlalchemy import select
 
-from ledger.devstack.api_process import library_environment, start_api
 from benchmarks.report import report
 from benchmarks.stack import fresh_stack
-from ledger.issue.anchoring import Anchorer
-from ledger.core.catalogue import CITY_DIVISION
-from ledger.issue.issuance import IssuedCertificate, issue_many
 from ledger.app.library import Library
-from ledger.devstack.launchers import free_port, stop
 from ledger.app.onboarding import create_api_key, create_organization
-from ledger.storage.models import Certificate, CertificateType, Organization
+from ledger.core.catalogue import CITY_DIVISION
 from ledger.core.uscc import derive_uscc
-
+from ledger.devstack.api_process import library_environment, start_api
+from ledger.devstack.launchers import free_port, stop
+from ledger.issue.anchoring import Anchorer
+from ledger.issue.issuance import IssuedCertificate, issue_many
+from ledger.storage.models import Certificate, CertificateType, Organization
 
 
 def peak_rss_mb() -> float:

@@ -24,12 +24,18 @@ from sqlalchemy import func, select
 from benchmarks.library import requests_for
 from benchmarks.report import report
 from benchmarks.stack import Stack, fresh_stack
-from ledger.holders import accesslog, tokens as holders, intake, usecodes
+from ledger.app.onboarding import (
+    activate_department,
+    create_organization,
+    ensure_platform,
+)
+from ledger.core.catalogue import CITY_DIVISION
+from ledger.core.uscc import derive_uscc
+from ledger.holders import accesslog, intake, usecodes
+from ledger.holders import tokens as holders
 from ledger.issue import lifecycle
 from ledger.issue.anchoring import Anchorer
-from ledger.core.catalogue import CITY_DIVISION
 from ledger.issue.issuance import issue_many
-from ledger.app.onboarding import activate_department, create_organization, ensure_platform
 from ledger.storage.models import (
     AccessLogEntry,
     Certificate,
@@ -39,7 +45,7 @@ from ledger.storage.models import (
     ServiceMaterial,
     UseCode,
 )
-from ledger.core.uscc import derive_uscc
+
 
 def bench_mass_revoke(stack: Stack, n: int = 10_000) -> dict[str, Any]:
     """Issue and anchor ``n`` certificates (untimed), then revoke them all in one call (timed)."""

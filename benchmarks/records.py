@@ -21,11 +21,12 @@ from pathlib import Path
 from sqlalchemy import text
 
 from benchmarks.report import report
-from ledger.core.catalogue import import_catalogue
-from ledger.storage.engine import make_engine, migrate, session_factory
-from ledger.core.identifiers import allocate_serials, make_identifier
+from ledger.core.identifiers import make_identifier
 from ledger.core.metadata import holder_key
+from ledger.storage.catalogue import import_catalogue
+from ledger.storage.engine import make_engine, migrate, session_factory
 from ledger.storage.models import CertificateType, Organization, insert_certificates
+from ledger.storage.serials import allocate_serials
 
 SECRET = os.urandom(32)
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Callable
 
 from benchmarks.report import report
+from ledger.core.canonical import canonical_record
 from ledger.core.uscc import make_uscc
 from signer.authority import SealAuthority
-from ledger.core.canonical import canonical_record
 from signer.keys import load_public_key, sign, verify
 from signer.keystore import FileKeyStore
 from signer.pdf_seal import PdfSealer

@@ -15,13 +15,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select, text
 
-from ledger.core.catalogue import import_catalogue
 from ledger.app.config import Settings
-from ledger.storage.engine import make_engine, migrate
-from ledger.documents.ipfs import start_local_ipfs
 from ledger.app.library import Library
-from ledger.devstack.launchers import free_port, start_hardhat, stop
 from ledger.app.onboarding import activate_department
+from ledger.devstack.launchers import free_port, start_hardhat, start_local_ipfs, stop
+from ledger.storage.catalogue import import_catalogue
+from ledger.storage.engine import make_engine, migrate
 from ledger.storage.models import CertificateType, Organization
 
 PASSWORD = "bench-password"

@@ -93,7 +93,6 @@ def up(
 
     from api.app import create_app
     from api.serve import listener
-    from ledger.issue.anchoring import Anchorer
     from ledger.app.library import Library
     from ledger.devstack.stack import (
         LocalStack,
@@ -103,6 +102,7 @@ def up(
         load_demo,
         local_environment,
     )
+    from ledger.issue.anchoring import Anchorer
 
     logs.configure()
     ports = Ports(rpc_port, ipfs_port, gateway_port, api_port)
@@ -202,7 +202,8 @@ def verify(
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
     """Verify a proof bundle with only a JSON-RPC endpoint: no API, no database."""
-    from ledger.verify.bundle import load_bundle, verify_bundle_standalone
+    from ledger.verify.bundle import load_bundle
+    from ledger.verify.standalone import verify_bundle_standalone
 
     try:
         bundle = load_bundle(bundle_file.read_bytes())
@@ -225,7 +226,7 @@ def export_bundle_cmd(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="file to write (default: stdout)"),
 ) -> None:
     """Export a certificate's self-contained proof bundle."""
-    from ledger.verify.bundle import export_bundle
+    from ledger.verify.stored import export_bundle
 
     try:
         bundle = export_bundle(_library(), identifier)

@@ -9,7 +9,14 @@ from asn1crypto import x509
 
 from ledger.core.uscc import validate_uscc
 
-from .certificates import SealCertInfo, build_certificate, describe_certificate, now_utc, seal_subject, utc
+from .certificates import (
+    SealCertInfo,
+    build_certificate,
+    describe_certificate,
+    now_utc,
+    seal_subject,
+    utc,
+)
 from .keys import Algorithm, generate_key, public_key_der, sign
 from .keystore import KeyStore
 from .registry import SealRegistry

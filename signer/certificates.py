@@ -23,6 +23,7 @@ from ledger.core.errors import BadInput
 
 from .keys import SM2_CURVE_OID, Algorithm
 
+
 def _key_id(spki_der: bytes) -> bytes:
     spki = a_keys.PublicKeyInfo.load(spki_der)
     return hashlib.sha1(spki["public_key"].contents[1:]).digest()

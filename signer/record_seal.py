@@ -16,11 +16,11 @@ from typing import Any, Iterable, Mapping
 
 from asn1crypto import core, x509
 
+from ledger.core.canonical import canonical_record
 from ledger.core.errors import BadInput
 
-from ledger.core.canonical import canonical_record
-from .certificates import describe_certificate, now_utc, utc
 from . import der
+from .certificates import describe_certificate, now_utc, utc
 from .der import cms_time, generalized_time, seq, tlv
 from .keys import PrivateKey, key_algorithm, public_key_der, sign
 from .keystore import KeyStore

@@ -21,15 +21,22 @@ from typing import Any
 import orjson
 from asn1crypto import x509
 
+from ledger.core.canonical import canonical_record
 from ledger.core.checks import Check, Status, verdict
 from ledger.core.errors import BadInput
 
-from ledger.core.canonical import canonical_record
+from . import der
 from .certificates import SealCertInfo, describe_certificate, utc
 from .keys import SM2_WITH_SM3_OID, load_public_key, verify
-from . import der
-from .record_seal import (ECDSA_SHA256_ALG, OID_MESSAGE_DIGEST, OID_SIGNING_TIME, SHA256_ALG,
-                          OID_SIGNED_DATA, Record, seal_format)
+from .record_seal import (
+    ECDSA_SHA256_ALG,
+    OID_MESSAGE_DIGEST,
+    OID_SIGNED_DATA,
+    OID_SIGNING_TIME,
+    SHA256_ALG,
+    Record,
+    seal_format,
+)
 from .registry import SealRegistry
 from .ses import ECDSA_SHA256_OID, SESeal, SESSignature
 

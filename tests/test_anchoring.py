@@ -10,14 +10,21 @@ import uuid
 
 from sqlalchemy import select
 
-from ledger.issue.anchoring import CRASH_ENV, Anchorer, _root_of
-from ledger.core.catalogue import CITY_DIVISION, type_code
 from ledger.app.config import REPO_ROOT
-from ledger.issue.issuance import issue_many
 from ledger.app.library import Library
 from ledger.app.onboarding import create_organization
-from ledger.storage.models import AnchorOutbox, Batch, Certificate, CertificateType, Organization, claim_batch
+from ledger.core.catalogue import CITY_DIVISION, type_code
 from ledger.core.uscc import derive_uscc
+from ledger.issue.anchoring import CRASH_ENV, Anchorer, _root_of
+from ledger.issue.issuance import issue_many
+from ledger.storage.models import (
+    AnchorOutbox,
+    Batch,
+    Certificate,
+    CertificateType,
+    Organization,
+    claim_batch,
+)
 from tests.fixtures.library import LibraryEnv, sample_request
 
 WORKER = "from ledger.issue.anchoring import Anchorer; from ledger.app.library import Library; " \

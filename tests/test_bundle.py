@@ -18,9 +18,10 @@ import pytest
 import rfc8785
 from Crypto.Hash import keccak as pycryptodome_keccak
 
-from ledger.verify.bundle import BUNDLE_FORMAT, MAX_BUNDLE_BYTES, load_bundle, verify_bundle_standalone
 from ledger.core.checks import Status
 from ledger.core.errors import BadInput, TooLarge
+from ledger.verify.bundle import BUNDLE_FORMAT, MAX_BUNDLE_BYTES, load_bundle
+from ledger.verify.standalone import verify_bundle_standalone
 from tests.fixtures.anchored import AnchoredWorld
 
 

@@ -9,18 +9,21 @@ import shutil
 import pytest
 from sqlalchemy import Engine, func, select
 
-from ledger.core.catalogue import (
-    DATA,
-    check_field_schema,
-    department_uscc,
-    get_type,
-    import_catalogue,
-    valid_until,
-)
+from ledger.core.catalogue import DATA, check_field_schema, department_uscc, valid_until
 from ledger.core.errors import BadInput, NotFound
-from ledger.core.identifiers import make_identifier, parse_identifier, validate_type_code
-from ledger.storage.models import CertificateType, Organization, ServiceItem, ServiceMaterial
+from ledger.core.identifiers import (
+    make_identifier,
+    parse_identifier,
+    validate_type_code,
+)
 from ledger.core.uscc import validate_uscc
+from ledger.storage.catalogue import get_type, import_catalogue
+from ledger.storage.models import (
+    CertificateType,
+    Organization,
+    ServiceItem,
+    ServiceMaterial,
+)
 
 
 def test_import_is_complete_valid_and_idempotent(engine: Engine, sessions) -> None:

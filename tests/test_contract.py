@@ -11,8 +11,9 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from ledger.chain.client import ChainClient
-from ledger.chain.contract import BatchKind, LedgerContract, LeafStatus, OrgKind
+from ledger.chain.contract import BatchKind, LedgerContract, OrgKind
 from ledger.core.errors import BadInput, ChainRevert, Forbidden, NotFound
+from ledger.core.statuses import LeafStatus
 from ledger.devstack.launchers import free_port, start_hardhat, stop
 
 

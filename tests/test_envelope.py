@@ -10,8 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from ledger.documents.envelope import KEY_ENV, KEY_FILE, Kek, KeyRing, load_keyring, rewrap, seal, unseal
 from ledger.core.errors import BadInput, Conflict, ServiceUnavailable
+from ledger.documents.envelope import (
+    KEY_ENV,
+    KEY_FILE,
+    Kek,
+    KeyRing,
+    load_keyring,
+    rewrap,
+    seal,
+    unseal,
+)
 
 CERT = "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U"
 OTHER = "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000404.001.S"

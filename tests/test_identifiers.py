@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import Engine
 
 from ledger.core.errors import BadInput
-from ledger.core.identifiers import allocate_serials, make_identifier, mod37_36, parse_identifier
-from ledger.storage.models import Organization
+from ledger.core.identifiers import make_identifier, mod37_36, parse_identifier
 from ledger.core.uscc import check_char, derive_uscc, make_uscc, validate_uscc
+from ledger.storage.models import Organization
+from ledger.storage.serials import allocate_serials
 
 EXAMPLE = "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U"
 

@@ -11,8 +11,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ledger.chain.client import ChainClient
-from ledger.chain.contract import BatchKind, LedgerContract, LeafStatus, OrgKind, uscc_hash
+from ledger.chain.contract import BatchKind, LedgerContract, OrgKind, uscc_hash
 from ledger.chain.indexer import Indexer
+from ledger.core.statuses import LeafStatus
 from ledger.storage.models import ChainAnchor, ChainEvent, ChainLeafStatus, ChainOrg
 
 

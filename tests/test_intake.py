@@ -15,13 +15,17 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from ledger.holders import accesslog, tokens as holders, intake, usecodes
+from ledger.app.library import Library
+from ledger.app.onboarding import create_organization
+from ledger.chain.contract import BatchKind
+from ledger.core.catalogue import CITY_DIVISION
+from ledger.core.errors import CertledgerError, Unauthorized
+from ledger.core.uscc import derive_uscc
+from ledger.holders import accesslog, intake, usecodes
+from ledger.holders import tokens as holders
 from ledger.issue import lifecycle
 from ledger.issue.anchoring import Anchorer
-from ledger.chain.contract import BatchKind
-from ledger.core.errors import CertledgerError, Unauthorized
 from ledger.issue.issuance import issue_many
-from ledger.app.library import Library
 from ledger.storage.models import (
     AccessLogEntry,
     CertificateType,
@@ -30,9 +34,6 @@ from ledger.storage.models import (
     ServiceMaterial,
     UseCode,
 )
-from ledger.core.catalogue import CITY_DIVISION
-from ledger.app.onboarding import create_organization
-from ledger.core.uscc import derive_uscc
 from tests.fixtures.library import LibraryEnv, sample_request, unique_citizen_id
 
 TEACHER = "教师资格证书"  # a type no holder here has

@@ -14,7 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_newcomer import interrupt, stack_args, start, verify_identifier, wait_for  # noqa: F401 (fixture)
+from tests.test_newcomer import (  # noqa: F401 (fixture)
+    interrupt,
+    stack_args,
+    start,
+    verify_identifier,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 HOLDER_ID = "11430100303989522P"

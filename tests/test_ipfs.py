@@ -11,11 +11,11 @@ import pytest
 from multiformats import multibase
 
 import ledger.documents.ipfs
-from ledger.documents.cid import CHUNK_SIZE, MAX_LINKS, compute_cid, parse_cid
 from ledger.core.checks import Status
 from ledger.core.errors import BadInput, NotFound, ServiceUnavailable
-from ledger.documents.ipfs import IpfsStore, api_base_url, start_local_ipfs
-from ledger.devstack.launchers import free_port, stop
+from ledger.devstack.launchers import free_port, start_local_ipfs, stop
+from ledger.documents.cid import CHUNK_SIZE, MAX_LINKS, compute_cid, parse_cid
+from ledger.documents.ipfs import IpfsStore, api_base_url
 
 
 def _bytes(n: int, seed: int = 0) -> bytes:

@@ -11,14 +11,32 @@ import pytest
 from reportlab.pdfgen import canvas
 from sqlalchemy import func, select
 
-from ledger.core.errors import BadInput, CertledgerError, Conflict, Forbidden, NotFound, ServiceUnavailable
-from ledger.core.identifiers import parse_identifier
-from ledger.documents.ipfs import IpfsStore
-from ledger.issue.issuance import fetch_document, get_certificate, issue_many, issue_one, list_certificates
 from ledger.app.library import Library
+from ledger.core.errors import (
+    BadInput,
+    CertledgerError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+)
+from ledger.core.identifiers import parse_identifier
 from ledger.core.metadata import holder_key
 from ledger.core.record import RECORD_KEYS, record_leaf
-from ledger.storage.models import AnchorOutbox, Certificate, CertificateType, SerialCounter
+from ledger.documents.ipfs import IpfsStore
+from ledger.issue.issuance import (
+    fetch_document,
+    get_certificate,
+    issue_many,
+    issue_one,
+    list_certificates,
+)
+from ledger.storage.models import (
+    AnchorOutbox,
+    Certificate,
+    CertificateType,
+    SerialCounter,
+)
 from signer.pdf_verify import verify_pdf
 from signer.verify import SealVerifier
 from tests.fixtures.library import LibraryEnv, sample_request

@@ -9,9 +9,10 @@ import pytest
 from eth_account import Account
 
 from ledger.chain.client import ChainClient
-from ledger.chain.contract import BatchKind, LedgerContract, LeafStatus, OrgKind
-from ledger.core.errors import ServiceUnavailable
+from ledger.chain.contract import BatchKind, LedgerContract, OrgKind
 from ledger.chain.journal import TxJournal
+from ledger.core.errors import ServiceUnavailable
+from ledger.core.statuses import LeafStatus
 from ledger.devstack.launchers import free_port, start_hardhat, stop
 
 

@@ -13,10 +13,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from ledger.core import statuses
+from ledger.core.errors import (
+    BadInput,
+    CertledgerError,
+    ChainRevert,
+    Forbidden,
+    TooLarge,
+)
+from ledger.core.statuses import LeafStatus
 from ledger.issue import lifecycle
 from ledger.issue.anchoring import Anchorer
-from ledger.chain.contract import LeafStatus
-from ledger.core.errors import BadInput, CertledgerError, ChainRevert, Forbidden, TooLarge
 from ledger.issue.issuance import issue_many
 from ledger.storage.models import Batch, Certificate, CertificateEvent
 from ledger.verify.service import verify_identifier
@@ -122,7 +129,7 @@ def test_bad_input_is_refused_before_anything_changes(library_env: LibraryEnv) -
     """Refusals the API's request models cannot reach (the CLI and library callers can): each a 4xx code."""
     env = library_env
     market = env.departments["market"]
-    today = lifecycle.today_china().isoformat()
+    today = statuses.today_china().isoformat()
     (ident,) = _issued(env, issue_date=today, valid_from=today, valid_until="2030-06-30")
     cert_id = _row(env, ident)[0].id
     refusals: list[tuple[type[CertledgerError], str, Callable[[], object]]] = [
@@ -151,12 +158,12 @@ def test_bad_input_is_refused_before_anything_changes(library_env: LibraryEnv) -
 
 def test_shown_status() -> None:
     today = dt.date(2026, 11, 27)
-    assert lifecycle.shown_status("01", dt.date(2026, 11, 26), today) == "05"
-    assert lifecycle.shown_status("01", dt.date(2026, 11, 27), today) == "01"  # valid through its last day
-    assert lifecycle.shown_status("01", None, today) == "01"
-    assert lifecycle.shown_status("03", dt.date(2020, 1, 1), today) == "03"
+    assert statuses.shown_status("01", dt.date(2026, 11, 26), today) == "05"
+    assert statuses.shown_status("01", dt.date(2026, 11, 27), today) == "01"  # valid through its last day
+    assert statuses.shown_status("01", None, today) == "01"
+    assert statuses.shown_status("03", dt.date(2020, 1, 1), today) == "03"
     # China time: 2026-11-26 17:00 UTC is already the 27th in China
-    assert lifecycle.today_china(dt.datetime(2026, 11, 26, 17, 0, tzinfo=dt.UTC)) == today
+    assert statuses.today_china(dt.datetime(2026, 11, 26, 17, 0, tzinfo=dt.UTC)) == today
 
 
 def test_cli_status_renew_amend_history(library_env: LibraryEnv, tmp_path: Path) -> None:

@@ -7,10 +7,6 @@ import uuid
 
 import pytest
 
-from ledger.storage import seals as seals_store
-from ledger.core.catalogue import CITY_DIVISION
-from ledger.chain.contract import OrgKind, uscc_hash
-from ledger.core.errors import BadInput, Conflict, Unauthorized
 from ledger.app.onboarding import (
     activate_department,
     authenticate,
@@ -21,7 +17,11 @@ from ledger.app.onboarding import (
     revoke_api_key,
     rotate_seal,
 )
+from ledger.chain.contract import OrgKind, uscc_hash
+from ledger.core.catalogue import CITY_DIVISION
+from ledger.core.errors import BadInput, Conflict, Unauthorized
 from ledger.core.uscc import derive_uscc
+from ledger.storage import seals as seals_store
 from tests.fixtures.library import LibraryEnv
 
 

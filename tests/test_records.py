@@ -12,11 +12,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, func, select, text
 
-from ledger.core.catalogue import department_uscc, import_catalogue, type_code
+from ledger.app.config import Settings
+from ledger.core.catalogue import department_uscc, type_code
 from ledger.core.errors import Conflict
-from ledger.storage.engine import default_url, make_engine, migrate
 from ledger.core.identifiers import make_identifier
 from ledger.core.metadata import holder_key
+from ledger.core.uscc import derive_uscc
+from ledger.storage.catalogue import import_catalogue
+from ledger.storage.engine import make_engine, migrate
 from ledger.storage.models import (
     AnchorOutbox,
     Base,
@@ -31,7 +34,6 @@ from ledger.storage.models import (
     mark_sent,
     unfinished_batches,
 )
-from ledger.core.uscc import derive_uscc
 
 SECRET = b"platform-secret-for-tests"
 
@@ -101,9 +103,9 @@ def test_sqlite_engine_uses_wal_and_foreign_keys(tmp_path) -> None:
 def test_default_url_honours_environment(monkeypatch, tmp_path) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("CERTLEDGER_HOME", str(tmp_path))
-    assert default_url() == f"sqlite:///{tmp_path / 'certledger.db'}"
+    assert Settings().database == f"sqlite:///{tmp_path / 'certledger.db'}"
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://u@127.0.0.1/x")
-    assert default_url() == "postgresql+psycopg://u@127.0.0.1/x"
+    assert Settings().database == "postgresql+psycopg://u@127.0.0.1/x"
 
 
 def test_bulk_insert_returns_ids_in_order_and_queues_leaves(engine: Engine, sessions, ctype) -> None:

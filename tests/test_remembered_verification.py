@@ -10,19 +10,19 @@ import time
 import pytest
 from sqlalchemy import update
 
-from ledger.issue.anchoring import Anchorer
-from ledger.verify.bundle import export_bundle
 from ledger.core.checks import Status
-from ledger.chain.contract import LeafStatus
+from ledger.core.statuses import LeafStatus
+from ledger.issue.anchoring import Anchorer
 from ledger.issue.issuance import issue_many
 from ledger.storage.models import Certificate
-from ledger.verify import service as verification
+from ledger.verify import remembered
 from ledger.verify.service import (
     SERVICE_STATUS_MAX_AGE,
-    verification_without_chain,
     service_verifier,
+    verification_without_chain,
     verify_identifier,
 )
+from ledger.verify.stored import export_bundle
 from tests.fixtures.library import LibraryEnv, sample_request
 
 
@@ -104,7 +104,7 @@ def test_the_event_loop_check_reads_the_database_only_and_survives_a_broken_conn
     first = verify_identifier(lib, identifier)
     monkeypatch.setattr(chain.contract, "verify", None)  # any chain read would fail now
     assert verification_without_chain(lib, identifier) is first
-    verification._own.by_engine[lib.engine].close()  # as a database restart would leave it
+    remembered._own.by_engine[lib.engine].close()  # as a database restart would leave it
     with pytest.raises(Exception):  # noqa: B017 - the driver's own error; the API then takes the regular route
         verification_without_chain(lib, identifier)
     assert verification_without_chain(lib, identifier) is first

@@ -18,19 +18,27 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from ledger.app.config import REPO_ROOT
+from ledger.app.onboarding import create_organization
+from ledger.chain.contract import BatchKind
+from ledger.core.catalogue import CITY_DIVISION
+from ledger.core.errors import (
+    BadInput,
+    ChainRevert,
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooLarge,
+)
+from ledger.core.merkle import MerkleTree
+from ledger.core.record import REPORT_KEYS, record_leaf
+from ledger.core.uscc import derive_uscc
 from ledger.issue import reports
 from ledger.issue.anchoring import Anchorer
-from ledger.verify.bundle import build_bundle, verify_bundle_standalone
-from ledger.core.catalogue import CITY_DIVISION
-from ledger.app.config import REPO_ROOT
-from ledger.chain.contract import BatchKind
-from ledger.core.errors import BadInput, ChainRevert, Conflict, Forbidden, NotFound, TooLarge
-from ledger.core.merkle import MerkleTree
-from ledger.app.onboarding import create_organization
-from ledger.core.record import REPORT_KEYS, record_leaf
 from ledger.storage.models import AnchorOutbox, Batch, Organization, ReportSummary
-from ledger.core.uscc import derive_uscc
+from ledger.verify.bundle import build_bundle
 from ledger.verify.service import service_verifier
+from ledger.verify.standalone import verify_bundle_standalone
 from tests.fixtures.library import LibraryEnv
 
 

@@ -7,19 +7,19 @@ from typing import Any
 
 import pytest
 
-from ledger.issue.anchoring import Anchorer
-from ledger.verify.bundle import export_bundle
 from ledger.core.checks import Status
-from ledger.chain.contract import LeafStatus
+from ledger.core.statuses import LeafStatus
+from ledger.issue.anchoring import Anchorer
 from ledger.issue.issuance import issue_many
+from ledger.verify.fragments import Verifier
 from ledger.verify.service import (
     SERVICE_STATUS_MAX_AGE,
-    Verifier,
     service_verifier,
     verification_without_chain,
-    verifier_for_rpc,
     verify_identifier,
 )
+from ledger.verify.standalone import verifier_for_rpc
+from ledger.verify.stored import export_bundle
 from tests.fixtures.library import LibraryEnv, sample_request
 
 

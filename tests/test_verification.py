@@ -20,28 +20,29 @@ import pytest
 from eth_account import Account
 from reportlab.pdfgen import canvas
 
-from ledger.issue.anchoring import Anchorer
-from ledger.verify.bundle import export_bundle, load_bundle, pem_certificate, verify_bundle_standalone
-from ledger.core.catalogue import CITY_DIVISION
 from ledger.chain.client import ChainClient
+from ledger.chain.contract import BatchKind, LedgerContract, OrgKind
+from ledger.core.catalogue import CITY_DIVISION
 from ledger.core.checks import Status
-from ledger.chain.contract import BatchKind, LeafStatus, LedgerContract, OrgKind
 from ledger.core.errors import BadInput, Conflict, NotFound
 from ledger.core.identifiers import make_identifier
-from ledger.issue.issuance import fetch_document, issue_many, issue_one
-from ledger.devstack.launchers import free_port
 from ledger.core.merkle import MerkleTree
 from ledger.core.record import file_reference, record_leaf
+from ledger.core.statuses import LeafStatus
 from ledger.core.uscc import derive_uscc
+from ledger.devstack.launchers import free_port
+from ledger.issue.anchoring import Anchorer
+from ledger.issue.issuance import fetch_document, issue_many, issue_one
+from ledger.verify.bundle import load_bundle, pem_certificate
+from ledger.verify.fragments import REQUIRED, Verifier
+from ledger.verify.pdf import verify_pdf
 from ledger.verify.service import (
-    REQUIRED,
     SERVICE_STATUS_MAX_AGE,
-    Verifier,
-    verifier_for_rpc,
     verify_bundle,
     verify_identifier,
-    verify_pdf,
 )
+from ledger.verify.standalone import verifier_for_rpc, verify_bundle_standalone
+from ledger.verify.stored import export_bundle
 from signer.authority import SealAuthority
 from signer.keystore import FileKeyStore
 from signer.record_seal import Sealer

@@ -31,11 +31,11 @@ from api.service_schemas import (
     ServiceItemOut,
     ServiceItemUpdate,
 )
-from ledger.core import catalogue
 from ledger.app import onboarding
-from ledger.storage import seals as seals_store
-from ledger.holders import service_items as services
 from ledger.app.library import Library
+from ledger.holders import service_items as services
+from ledger.storage import catalogue
+from ledger.storage import seals as seals_store
 from ledger.storage.models import CertificateType, Organization, as_utc
 
 router = APIRouter(prefix="/admin", tags=["admin"])

@@ -23,9 +23,9 @@ from api.report_schemas import (
     SubmittedReports,
 )
 from api.schemas import BUNDLE_EXAMPLE, AnchorInfo, DocumentRef
-from ledger.issue import reports
-from ledger.core.errors import Forbidden
 from ledger.app.library import Library
+from ledger.core.errors import Forbidden
+from ledger.issue import reports
 from ledger.storage.models import Batch, ReportSummary
 
 router = APIRouter(prefix="/associations", tags=["associations"])

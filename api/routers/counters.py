@@ -17,9 +17,9 @@ from api.schemas import (
     VerifyIdentifierRequest,
 )
 from api.verifying import PDF_MAGIC, json_result, verify_bundle, verify_pdf
+from ledger.core.errors import BadInput
 from ledger.issue import lifecycle
 from ledger.verify import service as verification
-from ledger.core.errors import BadInput
 
 router = APIRouter(prefix="/counters", tags=["counters"])
 COUNTER_ROLES = frozenset({"counter", "department", "admin"})  # api.fast_verify answers with the same roles

@@ -34,11 +34,12 @@ from api.schemas import (
     StatusChangeRequest,
     hex0x,
 )
-from ledger.verify import bundle
-from ledger.issue import issuance, lifecycle
-from ledger.core.errors import Forbidden
 from ledger.app.library import Library
+from ledger.core import statuses
+from ledger.core.errors import Forbidden
+from ledger.issue import issuance, lifecycle
 from ledger.storage.models import Batch, Certificate
+from ledger.verify import stored
 
 router = APIRouter(prefix="/departments", tags=["departments"])
 Department = Annotated[Caller, Depends(require_role("department"))]
@@ -52,7 +53,7 @@ def _document(cert: Certificate) -> DocumentRef | None:
 
 
 def certificate_out(cert: Certificate, batch: Batch | None) -> CertificateOut:
-    status = lifecycle.shown_status(cert.status, cert.valid_until)
+    status = statuses.shown_status(cert.status, cert.valid_until)
     return CertificateOut(
         identifier=cert.identifier, type_code=cert.type_code, number=cert.number, version=cert.version,
         status=status, issue_date=cert.issued_on, valid_from=cert.valid_from, valid_until=cert.valid_until,
@@ -79,7 +80,7 @@ def _batches(lib: Library, certs: list[Certificate]) -> dict[int, Batch]:
 
 
 def own_certificate(lib: Library, caller: Caller, identifier: str) -> tuple[Certificate, Batch | None]:
-    cert, batch = bundle.load_certificate(lib, identifier)
+    cert, batch = stored.load_certificate(lib, identifier)
     if cert.issuer_org_id != caller.org.id:
         raise Forbidden(
             "not_your_certificate",
@@ -163,7 +164,7 @@ def fetch_document(identifier: IdentifierPath, lib: LibraryDep, caller: Departme
 )
 def export_bundle(identifier: IdentifierPath, lib: LibraryDep, caller: Department) -> dict[str, Any]:
     cert, _ = own_certificate(lib, caller, identifier)
-    return bundle.export_bundle(lib, cert.identifier)
+    return stored.export_bundle(lib, cert.identifier)
 
 
 # ---------------------------------------------------------------------- lifecycle

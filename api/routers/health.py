@@ -8,9 +8,9 @@ from sqlalchemy import text
 
 from api.deps import LibraryDep
 from api.schemas import Health
+from ledger.app.library import Library
 from ledger.core.checks import Check, Status
 from ledger.core.errors import CertledgerError
-from ledger.app.library import Library
 
 router = APIRouter(tags=["health"])
 

@@ -25,8 +25,9 @@ from api.holder_schemas import (
     HolderTokenRequest,
     UseCodeOut,
 )
-from ledger.holders import accesslog, tokens as holders, usecodes
 from ledger.core.errors import Unauthorized
+from ledger.holders import accesslog, usecodes
+from ledger.holders import tokens as holders
 
 router = APIRouter(prefix="/holders", tags=["holders"])
 _bearer = HTTPBearer(auto_error=False, description="a holder token from the platform (`clh_...`)")

@@ -9,7 +9,12 @@ from fastapi import APIRouter, Body, Depends, Path
 from api.deps import LibraryDep
 from api.errors import responses
 from api.ratelimit import public_rate_limit
-from api.schemas import BUNDLE_DESCRIPTION, BUNDLE_EXAMPLE, EXAMPLE_IDENTIFIER, VerificationOut
+from api.schemas import (
+    BUNDLE_DESCRIPTION,
+    BUNDLE_EXAMPLE,
+    EXAMPLE_IDENTIFIER,
+    VerificationOut,
+)
 from api.verifying import public_view, verify_bundle, verify_identifier
 
 router = APIRouter(tags=["public"], dependencies=[Depends(public_rate_limit)])

@@ -16,8 +16,8 @@ from api.routers.counters import VERIFY_ERRORS
 from api.routers.counters import Counter as Reader
 from api.schemas import VerificationOut
 from api.verifying import json_result
-from ledger.issue import reports
 from ledger.core.errors import BadInput
+from ledger.issue import reports
 
 router = APIRouter(prefix="/counters", tags=["counters"])
 

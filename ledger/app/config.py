@@ -40,6 +40,11 @@ class Settings:
     public_url: str = field(default_factory=lambda: _env("CERTLEDGER_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"))
 
     @property
+    def database(self) -> str:
+        """``DATABASE_URL``, else an SQLite file under CERTLEDGER_HOME (the repo's ``var/`` by default)."""
+        return self.database_url or f"sqlite:///{self.home / 'certledger.db'}"
+
+    @property
     def deployment_file(self) -> Path:
         return self.home / "deployment.json"
 

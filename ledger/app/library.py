@@ -17,17 +17,17 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.chain import keys
-from ledger.storage import seals as seals_store
-from ledger.chain.client import ChainClient
 from ledger.app.config import Settings, get_settings
+from ledger.chain import keys
+from ledger.chain.client import ChainClient
 from ledger.chain.contract import Deployment, LedgerContract
-from ledger.documents.rendering import DocumentWorkers, SealKey
-from ledger.storage.engine import default_url, make_engine, session_factory
-from ledger.documents.envelope import KeyRing, load_keyring
-from ledger.core.errors import NotFound, ServiceUnavailable
-from ledger.documents.ipfs import IpfsStore
 from ledger.chain.journal import TxJournal
+from ledger.core.errors import NotFound, ServiceUnavailable
+from ledger.documents.envelope import KeyRing, load_keyring
+from ledger.documents.ipfs import IpfsStore
+from ledger.documents.rendering import DocumentWorkers, SealKey
+from ledger.storage import seals as seals_store
+from ledger.storage.engine import make_engine, session_factory
 from ledger.storage.models import Organization
 from signer.authority import SealAuthority
 from signer.keystore import FileKeyStore
@@ -72,7 +72,7 @@ class Library:
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, engine: Engine | None = None) -> Library:
         settings = settings or get_settings()
-        engine = engine or make_engine(default_url(settings))
+        engine = engine or make_engine(settings.database)
         chain = ChainClient(
             settings.rpc_url,
             confirmations=settings.confirmations,

@@ -19,13 +19,13 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger.app.library import Library
 from ledger.chain import keys
-from ledger.storage import seals as seals_store
 from ledger.chain.contract import OrgKind
 from ledger.core.errors import BadInput, Conflict, NotFound, Unauthorized
-from ledger.app.library import Library
-from ledger.storage.models import ApiKey, Organization, as_utc, utcnow
 from ledger.core.uscc import validate_uscc
+from ledger.storage import seals as seals_store
+from ledger.storage.models import ApiKey, Organization, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 

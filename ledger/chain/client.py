@@ -23,8 +23,8 @@ from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 from web3.types import RPCEndpoint, TxReceipt
 
-from ledger.core.errors import ChainRevert, ServiceUnavailable
 from ledger.chain.journal import TxJournal
+from ledger.core.errors import ChainRevert, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 

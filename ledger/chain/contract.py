@@ -20,6 +20,7 @@ from web3.contract import Contract
 from ledger.chain.client import ChainClient, RevertDecoder
 from ledger.chain.compiler import load_artifact
 from ledger.core.errors import BadInput, Forbidden, NotFound
+from ledger.core.statuses import LeafStatus
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -34,17 +35,6 @@ class BatchKind(IntEnum):
     CERTIFICATES = 1
     REPORT_SUMMARIES = 2
     ACCESS_LOG = 3
-
-
-class LeafStatus(IntEnum):
-    """On-chain codes; they equal the national interface's status codes (08 is ours: superseded)."""
-
-    VALID = 1
-    SUSPENDED = 2
-    REVOKED = 3
-    CANCELLED = 4
-    WITHDRAWN = 7
-    SUPERSEDED = 8
 
 
 BATCH_KIND_OF_ORG = {

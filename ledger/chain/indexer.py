@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 from web3._utils.events import get_event_data
 
 from ledger.chain.contract import BatchKind, LedgerContract, OrgKind
-from ledger.storage.models import ChainAnchor, ChainEvent, ChainLeafStatus, ChainOrg, IndexerCursor
+from ledger.storage.models import (
+    ChainAnchor,
+    ChainEvent,
+    ChainLeafStatus,
+    ChainOrg,
+    IndexerCursor,
+)
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,7 @@ defining department's credit code plus 3 digits, the serial is the issue year pl
 sequence, the version has 3 digits, and the check character is ISO/IEC 7064 MOD 37,36 over
 type + issuer + serial + version.
 
-Serials come from ``serial_counters``: one row per (type, issuer, year), advanced by a single
-``UPDATE ... RETURNING`` that reserves a whole block. The row lock (PostgreSQL) or the write lock
-(SQLite) serialises concurrent API workers, so two workers never get the same serial and no
-worker keeps state between requests.
+Serials are reserved in the database (``ledger.storage.serials``); this module only shapes and checks.
 """
 
 from __future__ import annotations
@@ -16,11 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, update
-from sqlalchemy.dialects import postgresql, sqlite
-
-from ledger.core.errors import BadInput, Conflict
-from ledger.storage.models import SerialCounter
+from ledger.core.errors import BadInput
 from ledger.core.uscc import validate_uscc
 
 PREFIX = "1.2.156.3005.2"
@@ -117,31 +110,3 @@ def parse_identifier(s: str) -> Identifier:
     return Identifier(type_code, issuer, serial, int(version), check)
 
 
-def allocate_serials(conn: Connection, type_code: str, issuer_org_id: int, year: int, count: int = 1) -> list[str]:
-    """Reserve ``count`` consecutive serials for (type, issuer, year), atomically.
-
-    Runs in the caller's transaction; commit promptly, because the counter row stays locked
-    until then. Raises Conflict when the year's 7-digit sequence is exhausted.
-    """
-    if count < 1:
-        raise BadInput("count_invalid", "at least one serial must be allocated")
-    table = SerialCounter.__table__
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    conn.execute(
-        dialect_insert(table)
-        .values(type_code=type_code, issuer_org_id=issuer_org_id, year=year, next_value=1)
-        .on_conflict_do_nothing()
-    )
-    end = conn.execute(
-        update(table)
-        .where(table.c.type_code == type_code, table.c.issuer_org_id == issuer_org_id, table.c.year == year)
-        .values(next_value=table.c.next_value + count)
-        .returning(table.c.next_value)
-    ).scalar_one()
-    start = end - count
-    if end - 1 >= 10**SERIAL_DIGITS:
-        raise Conflict(
-            "serials_exhausted",
-            f"type {type_code} has used all {10**SERIAL_DIGITS - 1} serials of {year} for this issuer",
-        )
-    return [make_serial(year, n) for n in range(start, end)]

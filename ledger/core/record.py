@@ -20,9 +20,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from ledger.core.canonical import canonical_record
 from ledger.core.errors import BadInput
 from ledger.core.merkle import digest_leaf_hash
-from ledger.core.canonical import canonical_record
 
 RECORD_FORMAT = "certledger/record/1"
 SALT_BYTES = 32

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 
 from ledger.app.config import REPO_ROOT
-from ledger.storage.engine import connect_url
 from ledger.app.library import Library
 from ledger.devstack.launchers import start_process, wait_until
+from ledger.storage.engine import connect_url
 
 
 def library_environment(lib: Library) -> dict[str, str]:

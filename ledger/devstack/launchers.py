@@ -98,3 +98,27 @@ def start_hardhat(
     wait_until(lambda: rpc_ready(url), proc, "hardhat_node", log_path, timeout)
     log.info("hardhat node ready", extra={"url": url, "pid": proc.pid})
     return proc
+
+
+def start_local_ipfs(
+    repo_dir: Path,
+    api_port: int,
+    gateway_port: int,
+    rpc_port: int | None = None,
+    log_path: Path | None = None,
+    timeout: float = 60.0,
+) -> subprocess.Popen[bytes]:
+    """Start the local js-ipfs node (hardhat-local/ipfs.sh) and return once its RPC API answers.
+
+    Stop it with ``ledger.devstack.launchers.stop`` (SIGTERM shuts the repo down cleanly in ~2 s).
+    """
+    if not (HARDHAT_DIR / "node_modules" / ".bin" / "jsipfs").exists():
+        raise ServiceUnavailable("ipfs_missing", "js-ipfs is not installed: run ./dev setup")
+    repo_dir = Path(repo_dir).resolve()
+    log_path = Path(log_path or repo_dir.parent / f"{repo_dir.name}.log")
+    cmd = [str(HARDHAT_DIR / "ipfs.sh"), str(repo_dir), str(api_port), str(gateway_port)]
+    proc = start_process(cmd + ([str(rpc_port)] if rpc_port is not None else []), log_path)
+    url = f"http://127.0.0.1:{api_port}/api/v0/id"
+    wait_until(lambda: httpx.post(url, timeout=2.0).status_code == 200, proc, "ipfs_node", log_path, timeout)
+    log.info("ipfs node ready", extra={"api_port": api_port, "pid": proc.pid, "repo": str(repo_dir)})
+    return proc

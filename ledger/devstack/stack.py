@@ -19,17 +19,17 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from ledger.core.catalogue import CITY_DIVISION, department_uscc, import_catalogue
 from ledger.app.config import Settings
-from ledger.chain.contract import Deployment
-from ledger.storage.engine import migrate
-from ledger.core.errors import ServiceUnavailable
-from ledger.documents.ipfs import start_local_ipfs
-from ledger.chain.journal import TxJournal
 from ledger.app.library import Library
-from ledger.devstack.launchers import rpc_ready, start_hardhat, stop
-from ledger.storage.models import CertificateType, Organization
+from ledger.chain.contract import Deployment
+from ledger.chain.journal import TxJournal
+from ledger.core.catalogue import CITY_DIVISION, department_uscc
+from ledger.core.errors import ServiceUnavailable
 from ledger.core.uscc import derive_uscc
+from ledger.devstack.launchers import rpc_ready, start_hardhat, start_local_ipfs, stop
+from ledger.storage.catalogue import import_catalogue
+from ledger.storage.engine import migrate
+from ledger.storage.models import CertificateType, Organization
 
 log = logging.getLogger(__name__)
 

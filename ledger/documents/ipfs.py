@@ -15,19 +15,15 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 from collections import Counter
-from pathlib import Path
 from typing import Iterator, Sequence
 
 import httpx
 from multiformats import CID
 
 from ledger.core.checks import Check, Status
-from ledger.documents.cid import CHUNK_SIZE, compute_cid, parse_cid
-from ledger.app.config import get_settings
 from ledger.core.errors import BadInput, NotFound, ServiceUnavailable
-from ledger.devstack.launchers import HARDHAT_DIR, start_process, wait_until
+from ledger.documents.cid import CHUNK_SIZE, compute_cid, parse_cid
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +57,12 @@ class IpfsStore:
 
     def __init__(
         self,
-        api: str | None = None,
+        api: str,
         timeout: float = 60.0,
         batch_files: int = 100,
         batch_bytes: int = 64 << 20,
     ) -> None:
-        self.base_url = api_base_url(api or get_settings().ipfs_api)
+        self.base_url = api_base_url(api)
         self.timeout = timeout
         self.batch_files = batch_files
         self.batch_bytes = batch_bytes
@@ -202,25 +198,3 @@ def _own_cid(value: str | CID) -> CID:
     return cid
 
 
-def start_local_ipfs(
-    repo_dir: Path,
-    api_port: int,
-    gateway_port: int,
-    rpc_port: int | None = None,
-    log_path: Path | None = None,
-    timeout: float = 60.0,
-) -> subprocess.Popen[bytes]:
-    """Start the local js-ipfs node (hardhat-local/ipfs.sh) and return once its RPC API answers.
-
-    Stop it with ``ledger.devstack.launchers.stop`` (SIGTERM shuts the repo down cleanly in ~2 s).
-    """
-    if not (HARDHAT_DIR / "node_modules" / ".bin" / "jsipfs").exists():
-        raise ServiceUnavailable("ipfs_missing", "js-ipfs is not installed: run ./dev setup")
-    repo_dir = Path(repo_dir).resolve()
-    log_path = Path(log_path or repo_dir.parent / f"{repo_dir.name}.log")
-    cmd = [str(HARDHAT_DIR / "ipfs.sh"), str(repo_dir), str(api_port), str(gateway_port)]
-    proc = start_process(cmd + ([str(rpc_port)] if rpc_port is not None else []), log_path)
-    url = f"http://127.0.0.1:{api_port}/api/v0/id"
-    wait_until(lambda: httpx.post(url, timeout=2.0).status_code == 200, proc, "ipfs_node", log_path, timeout)
-    log.info("ipfs node ready", extra={"api_port": api_port, "pid": proc.pid, "repo": str(repo_dir)})
-    return proc

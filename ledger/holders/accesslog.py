@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.core.checks import Check, Status, verdict
-from ledger.chain.contract import BatchKind, OrgKind
-from ledger.core.errors import NotFound, ServiceUnavailable
 from ledger.app.library import Library
+from ledger.chain.contract import BatchKind, OrgKind
+from ledger.core.checks import Check, Status, verdict
+from ledger.core.errors import NotFound, ServiceUnavailable
 from ledger.core.merkle import process_proof, split_proof
 from ledger.core.record import new_salt, record_bytes, record_leaf
 from ledger.storage.models import (

@@ -20,12 +20,19 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ledger.holders import accesslog, tokens as holders, usecodes
-from ledger.verify import service as verification
-from ledger.core.errors import BadInput, NotFound
 from ledger.app.library import Library
-from ledger.issue.lifecycle import shown_status, today_china
-from ledger.storage.models import Certificate, CertificateType, Organization, ServiceItem, ServiceMaterial
+from ledger.core.errors import BadInput, NotFound
+from ledger.core.statuses import shown_status, today_china
+from ledger.holders import accesslog, usecodes
+from ledger.holders import tokens as holders
+from ledger.storage.models import (
+    Certificate,
+    CertificateType,
+    Organization,
+    ServiceItem,
+    ServiceMaterial,
+)
+from ledger.verify import service as verification
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ materials is either linked to a certificate type of the catalogue (the counter c
 holder's e-certificate instead of paper) or not linked. The coverage report gives the share of
 materials linked to a certificate type, overall and per item and department: the city's target is
 100%, and the report lists what is still unlinked. The packaged catalogue's items are imported by
-``ledger.core.catalogue.import_catalogue``; both paths write materials through ``catalogue.sync_materials``.
+``ledger.storage.catalogue.import_catalogue``; both paths write materials through ``catalogue.sync_materials``.
 """
 
 from __future__ import annotations
@@ -20,11 +20,17 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger.core.catalogue import HOLDER_KINDS, get_type, sync_materials
+from ledger.core.catalogue import HOLDER_KINDS
 from ledger.core.errors import BadInput, Conflict, NotFound
 from ledger.core.identifiers import validate_type_code
-from ledger.storage.models import CertificateType, Organization, ServiceItem, ServiceMaterial
 from ledger.core.uscc import validate_uscc
+from ledger.storage.catalogue import get_type, sync_materials
+from ledger.storage.models import (
+    CertificateType,
+    Organization,
+    ServiceItem,
+    ServiceMaterial,
+)
 
 log = logging.getLogger(__name__)
 

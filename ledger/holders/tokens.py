@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import Exists, exists, select
 from sqlalchemy.orm import aliased
 
-from ledger.core.errors import BadInput, Unauthorized
 from ledger.app.library import Library
-from ledger.issue.lifecycle import STATUS_NAMES, shown_status, today_china
+from ledger.core.errors import BadInput, Unauthorized
 from ledger.core.metadata import holder_key, validate_holder
+from ledger.core.statuses import STATUS_NAMES, shown_status, today_china
 from ledger.storage.models import Certificate, CertificateType
 
 TOKEN_PREFIX = "clh_"

@@ -21,8 +21,8 @@ from qrcode.constants import ERROR_CORRECT_M
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ledger.core.errors import BadInput, CertledgerError, Conflict, Forbidden, NotFound
 from ledger.app.library import Library
+from ledger.core.errors import BadInput, CertledgerError, Conflict, Forbidden, NotFound
 from ledger.storage.models import UseCode, as_utc
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from ledger.app.library import Library
 from ledger.chain.contract import BatchKind
 from ledger.core.errors import CertledgerError, ChainRevert, ServiceUnavailable
-from ledger.app.library import Library
 from ledger.core.merkle import MerkleTree
 from ledger.storage.models import (
     OUTBOX,

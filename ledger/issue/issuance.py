@@ -26,22 +26,35 @@ from typing import Any
 from pyhanko.sign.general import SigningError
 from sqlalchemy import Connection, select, tuple_
 
+from ledger.app.library import Library
 from ledger.core.catalogue import CITY_DIVISION, valid_until
-from ledger.documents.rendering import Job
-from ledger.documents.envelope import seal as seal_document
-from ledger.documents.envelope import unseal
-from ledger.core.errors import BadInput, CertledgerError, Conflict, Forbidden, NotFound, TooLarge
+from ledger.core.errors import (
+    BadInput,
+    CertledgerError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooLarge,
+)
 from ledger.core.identifiers import (
     Identifier,
-    allocate_serials,
     make_identifier,
     mod37_36,
     parse_identifier,
     validate_type_code,
 )
-from ledger.app.library import Library
 from ledger.core.metadata import holder_key, validate_metadata
-from ledger.core.record import RECORD_FORMAT, file_reference, new_salt, record_bytes, record_leaf
+from ledger.core.record import (
+    RECORD_FORMAT,
+    file_reference,
+    new_salt,
+    record_bytes,
+    record_leaf,
+)
+from ledger.core.uscc import validate_uscc
+from ledger.documents.envelope import seal as seal_document
+from ledger.documents.envelope import unseal
+from ledger.documents.rendering import Job
 from ledger.storage.models import (
     CERTIFICATES,
     Certificate,
@@ -51,7 +64,7 @@ from ledger.storage.models import (
     dump_json,
     insert_certificates,
 )
-from ledger.core.uscc import validate_uscc
+from ledger.storage.serials import allocate_serials
 
 log = logging.getLogger(__name__)
 

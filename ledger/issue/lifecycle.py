@@ -37,13 +37,13 @@ from typing import Any
 from eth_utils import event_abi_to_log_topic
 from sqlalchemy import Connection, select, update
 
-from ledger.issue import issuance
-from ledger.verify.bundle import load_certificate
-from ledger.chain.contract import LeafStatus, LedgerContract
+from ledger.app.library import Library
+from ledger.chain.contract import LedgerContract
 from ledger.core.errors import BadInput, Conflict, Forbidden, NotFound, TooLarge
 from ledger.core.identifiers import parse_identifier
+from ledger.core.statuses import STATUS_NAMES, LeafStatus, today_china
+from ledger.issue import issuance
 from ledger.issue.issuance import IssuedCertificate
-from ledger.app.library import Library
 from ledger.storage.models import (
     BATCHES,
     CERTIFICATES,
@@ -53,7 +53,8 @@ from ledger.storage.models import (
     bulk_insert,
     utcnow,
 )
-from ledger.verify.service import CHINA_TIME, service_verifier
+from ledger.verify.service import service_verifier
+from ledger.verify.stored import load_certificate
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +64,6 @@ ACTIONS: dict[str, LeafStatus] = {
     "cancel": LeafStatus.CANCELLED, "withdraw": LeafStatus.WITHDRAWN,
 }
 VERSION_ACTIONS = ("renew", "amend")
-STATUS_NAMES = {1: "valid", 2: "suspended", 3: "revoked", 4: "cancelled", 5: "expired", 7: "withdrawn",
-                8: "superseded"}
-EXPIRED = "05"
 MAX_IDENTIFIERS = 50_000
 MAX_REASON = 500
 # Gas of setStatusMany on Hardhat: about 26,200 per leaf set for the first time (benchmarks/lifecycle.py),
@@ -152,17 +150,6 @@ class _Cert:
 
 
 # ---------------------------------------------------------------------- status shown
-
-
-def today_china(now: dt.datetime | None = None) -> dt.date:
-    return (now or dt.datetime.now(dt.UTC)).astimezone(CHINA_TIME).date()
-
-
-def shown_status(status: str, valid_until: dt.date | None, today: dt.date | None = None) -> str:
-    """The status to show: 05 (expired) for a valid certificate past its validity period, else as stored."""
-    if status == "01" and valid_until is not None and valid_until < (today or today_china()):
-        return EXPIRED
-    return status
 
 
 def _name(code: int) -> str:

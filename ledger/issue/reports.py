@@ -30,13 +30,27 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ledger.verify.bundle import is_anchored, stored_bundle
+from ledger.app.library import Library
+from ledger.core.errors import (
+    BadInput,
+    CertledgerError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooLarge,
+)
+from ledger.core.record import (
+    REPORT_FORMAT,
+    file_reference,
+    new_salt,
+    record_bytes,
+    record_leaf,
+)
+from ledger.core.statuses import CHINA_TIME
+from ledger.core.uscc import validate_uscc
 from ledger.documents.envelope import seal as seal_document
 from ledger.documents.envelope import unseal
-from ledger.core.errors import BadInput, CertledgerError, Conflict, Forbidden, NotFound, TooLarge
 from ledger.issue.issuance import MAX_DOCUMENT_BYTES
-from ledger.app.library import Library
-from ledger.core.record import REPORT_FORMAT, file_reference, new_salt, record_bytes, record_leaf
 from ledger.storage.models import (
     REPORT_SUMMARIES,
     Batch,
@@ -46,8 +60,9 @@ from ledger.storage.models import (
     insert_anchored,
     utcnow,
 )
-from ledger.core.uscc import validate_uscc
-from ledger.verify.service import CHINA_TIME, VerificationResult, item_bundle, service_verifier
+from ledger.verify.fragments import VerificationResult
+from ledger.verify.service import service_verifier
+from ledger.verify.stored import is_anchored, item_bundle, stored_bundle
 
 log = logging.getLogger(__name__)
 

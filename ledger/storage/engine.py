@@ -17,7 +17,6 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.app.config import Settings, get_settings
 from ledger.storage.models import dump_json
 
 log = logging.getLogger(__name__)
@@ -31,12 +30,6 @@ SQLITE_PRAGMAS = (
     "PRAGMA cache_size=-65536",
     "PRAGMA temp_store=MEMORY",
 )
-
-
-def default_url(settings: Settings | None = None) -> str:
-    """``DATABASE_URL``, else an SQLite file under CERTLEDGER_HOME (the repo's ``var/`` by default)."""
-    settings = settings or get_settings()
-    return settings.database_url or f"sqlite:///{settings.home / 'certledger.db'}"
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -55,9 +48,8 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
-    """An engine for ``url`` (default :func:`default_url`), with SQLite tuned for concurrent writers."""
-    url = url or default_url()
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``url``, with SQLite tuned for concurrent writers."""
     kwargs.setdefault("json_serializer", dump_json)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":

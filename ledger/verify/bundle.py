@@ -13,21 +13,15 @@ import binascii
 import datetime as dt
 import json
 import re
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from asn1crypto import pem
-from sqlalchemy import bindparam, select
 
-from ledger.core.errors import BadInput, Conflict, NotFound, TooLarge
-from ledger.core.identifiers import parse_identifier
-from ledger.core.merkle import split_proof
-from ledger.storage.models import Batch, Certificate
+from ledger.core.errors import BadInput, TooLarge
 from signer.record_seal import seal_certificate_der, seal_format
 
 if TYPE_CHECKING:
-    from ledger.app.library import Library
-    from ledger.verify.service import VerificationResult
+    pass
 
 BUNDLE_FORMAT = "certledger/bundle/1"
 MAX_BUNDLE_BYTES = 1_000_000
@@ -116,70 +110,6 @@ def build_bundle(
         "document": {"cid": file["cid"], "sha256": file["sha256"]} if isinstance(file, Mapping) else None,
         "exported_at": (exported_at or dt.datetime.now(dt.UTC)).isoformat(),
     }
-
-
-def export_bundle(lib: Library, identifier: str) -> dict[str, Any]:
-    """The bundle of an anchored certificate; Conflict ``certificate_not_anchored`` while its batch is pending."""
-    cert, batch = load_certificate(lib, identifier)
-    return stored_bundle(lib, cert, batch)
-
-
-def is_anchored(cert: Any, batch: Any | None) -> bool:
-    return batch is not None and batch.status == "anchored" and cert.proof is not None
-
-
-def stored_bundle(lib: Library, cert: Any, batch: Any | None) -> dict[str, Any]:
-    """The bundle of a certificate row and its batch row."""
-    if not is_anchored(cert, batch):
-        raise Conflict(
-            "certificate_not_anchored",
-            f"certificate {cert.identifier} is issued but its batch is not anchored yet; export it after the next "
-            "anchoring run (certledger anchor --now anchors at once)",
-            identifier=cert.identifier,
-        )
-    contract = lib.require_contract()
-    return build_bundle(
-        record=json.loads(cert.record),
-        seal=cert.record_seal,
-        leaf=cert.leaf,
-        root=batch.root,
-        proof=split_proof(cert.proof),
-        chain_id=contract.client.chain_id,
-        contract=contract.address,
-        tx_hash=batch.tx_hash,
-        block_number=batch.block_number,
-        anchored_at=batch.block_time,
-        city_root_der=lib.seal_registry().root_der,
-    )
-
-
-_CERTS, _BATCHES = Certificate.__table__, Batch.__table__
-# Built once: composing the statement cost more than running it.
-_CERTIFICATE_WITH_BATCH = (
-    select(*_CERTS.c, *(c.label(f"batch__{c.name}") for c in _BATCHES.c))
-    .select_from(_CERTS.outerjoin(_BATCHES, _CERTS.c.batch_id == _BATCHES.c.id))
-    .where(_CERTS.c.identifier == bindparam("identifier"))
-)
-
-
-def load_certificate(lib: Library, identifier: str) -> tuple[Any, Any | None]:
-    """A certificate and its batch by identifier (validated first); NotFound ``certificate_not_found``.
-
-    Both come back as plain objects with the ORM classes' attribute names: this is every
-    verification's first step, and a Core query costs a fraction of loading ORM objects.
-    """
-    ident = str(parse_identifier(identifier))
-    with lib.engine.connect() as conn:
-        row = conn.execute(_CERTIFICATE_WITH_BATCH, {"identifier": ident}).first()
-    if row is None:
-        raise NotFound("certificate_not_found", f"no certificate has the identifier {ident}", identifier=ident)
-    values = row._mapping
-    # attributes named as on the ORM classes (Certificate.meta is the column "metadata")
-    cert = SimpleNamespace(**{a.key: values[a.columns[0].name] for a in Certificate.__mapper__.column_attrs})
-    batch = None
-    if values["batch__id"] is not None:
-        batch = SimpleNamespace(**{a.key: values[f"batch__{a.columns[0].name}"] for a in Batch.__mapper__.column_attrs})
-    return cert, batch
 
 
 def _malformed(path: str, problem: str) -> BadInput:
@@ -277,17 +207,3 @@ def load_bundle(data: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
     return dict(data)
 
 
-def verify_bundle_standalone(bundle: Mapping[str, Any] | str | bytes, rpc_url: str,
-                             root_pem: str | bytes | None = None, document: bytes | None = None) -> VerificationResult:
-    """Verify a bundle with nothing but a chain node's JSON-RPC URL (no API, no database).
-
-    ``root_pem`` is the city seal root the caller trusts; without it the bundle's own root is used and
-    trust in the seal certificate rests on its fingerprint being registered on chain (fragment anchor_issuer).
-    ``document`` (the PDF) is checked against the record's digest when given.
-    """
-    # Imported here: ledger.verify.service reads bundles from this module.
-    from ledger.verify.service import verifier_for_rpc
-
-    checked = load_bundle(bundle)
-    trusted = trusted_root_der(root_pem) if root_pem is not None else None
-    return verifier_for_rpc(rpc_url, checked["chain"]["contract"], trusted).verify_bundle(checked, document)

@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.app import create_app
-from ledger.core.catalogue import CITY_DIVISION
 from ledger.app.library import Library
 from ledger.app.onboarding import create_api_key, ensure_platform
-from ledger.storage.models import AnchorOutbox, Batch, Certificate
+from ledger.core.catalogue import CITY_DIVISION
 from ledger.core.uscc import derive_uscc
+from ledger.storage.models import AnchorOutbox, Batch, Certificate
 from tests.fixtures.library import LibraryEnv
 
 

@@ -22,11 +22,11 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from ledger.holders import usecodes
-from ledger.issue.anchoring import Anchorer
 from ledger.app.config import REPO_ROOT
 from ledger.chain.contract import BatchKind
+from ledger.holders import usecodes
 from ledger.holders.tokens import holder_key_of
+from ledger.issue.anchoring import Anchorer
 from ledger.storage.models import AccessLogEntry, CertificateType, UseCode
 from tests.api.conftest import Api, assert_error, new_uscc
 from tests.fixtures.library import sample_request

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ledger.issue.anchoring import Anchorer
 from ledger.core.identifiers import make_identifier, make_serial, parse_identifier
+from ledger.issue.anchoring import Anchorer
 from ledger.storage.models import Batch, Certificate, CertificateEvent
 from tests.api.conftest import Api, assert_error, stored_rows
 from tests.fixtures.library import sample_request

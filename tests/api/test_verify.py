@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from api.schemas import VerificationOut
-from ledger.issue.anchoring import Anchorer
 from ledger.core.identifiers import make_identifier, parse_identifier
-from ledger.verify.service import REQUIRED
+from ledger.issue.anchoring import Anchorer
+from ledger.verify.fragments import REQUIRED
 from tests.api.conftest import Api, assert_error, stored_rows
 from tests.fixtures.library import sample_request
 

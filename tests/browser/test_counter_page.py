@@ -24,17 +24,18 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
-from ledger.holders import tokens as holders, usecodes
+from ledger.app.onboarding import create_api_key, create_organization
+from ledger.core.catalogue import CITY_DIVISION
+from ledger.core.uscc import derive_uscc
+from ledger.holders import tokens as holders
+from ledger.holders import usecodes
+from ledger.holders.service_items import define_service_item
 from ledger.issue import lifecycle
 from ledger.issue.anchoring import Anchorer
-from ledger.verify.bundle import export_bundle
-from ledger.core.catalogue import CITY_DIVISION
 from ledger.issue.issuance import fetch_document, issue_one
-from ledger.app.onboarding import create_api_key, create_organization
 from ledger.storage.models import CertificateType
-from ledger.holders.service_items import define_service_item
-from ledger.core.uscc import derive_uscc
-from ledger.verify.service import REQUIRED
+from ledger.verify.fragments import REQUIRED
+from ledger.verify.stored import export_bundle
 from tests.browser.conftest import Shoot
 from tests.fixtures.library import LibraryEnv, sample_request
 

@@ -4,8 +4,8 @@ import random
 import pytest
 import rfc8785
 
-from ledger.core.errors import BadInput
 from ledger.core.canonical import _plain, canonical_record
+from ledger.core.errors import BadInput
 
 from .conftest import record
 

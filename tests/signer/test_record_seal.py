@@ -4,9 +4,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from asn1crypto import cms
 
+from ledger.core.canonical import canonical_record
 from ledger.core.checks import Status
 from ledger.core.errors import BadInput
-from ledger.core.canonical import canonical_record
 from signer.record_seal import Sealer
 from signer.ses import SESSignature
 from signer.verify import SealVerifier

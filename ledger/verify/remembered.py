@@ -1,0 +1,168 @@
+"""Remembered VALID results, and the one database read that decides whether one still holds.
+
+Counters verify the same certificates again and again; the record hash, proof and seal checks would give the
+same answer while nothing they rest on changed. Each worker keeps up to ``VALID_RESULTS_LIMIT`` VALID results
+and returns one only while its inputs are unchanged: the stored row (read again each time, through a bare
+driver connection, since on a remembered result that read is the whole cost), the seal registry, the date and
+the leaf's status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, bindparam, select
+from web3.exceptions import Web3Exception
+
+from ledger.core.checks import Status
+from ledger.core.errors import CertledgerError
+from ledger.core.merkle import split_proof
+from ledger.core.statuses import LeafStatus
+from ledger.storage.models import Batch, Certificate
+from ledger.verify.fragments import VerificationResult, Verifier
+from ledger.verify.stored import certificate_bundle
+from signer.registry import SealRegistry
+
+if TYPE_CHECKING:
+    from ledger.app.library import Library
+
+log = logging.getLogger(__name__)
+
+VALID_RESULTS_LIMIT = 4096
+
+
+@dataclass(frozen=True)
+class _ValidResult:
+    """A VALID verification and everything it was computed from that can change."""
+
+    row: tuple[Any, ...]
+    registry: SealRegistry
+    day: dt.date
+    result: VerificationResult
+
+
+_Batches = Batch.__table__
+_Certificates = Certificate.__table__
+
+
+# Every stored value a stored certificate's bundle is built from, as the driver returns them.
+_ROW_INPUTS = (
+    select(_Certificates.c.record, _Certificates.c.record_seal, _Certificates.c.leaf, _Certificates.c.proof,
+           _Batches.c.status, _Batches.c.root, _Batches.c.tx_hash, _Batches.c.block_number, _Batches.c.block_time)
+    .select_from(_Certificates.outerjoin(_Batches, _Certificates.c.batch_id == _Batches.c.id))
+    .where(_Certificates.c.identifier == bindparam("identifier"))
+)
+
+
+_compiled_row_inputs: dict[Any, tuple[str, tuple[str, ...] | None]] = {}
+
+
+class _OwnConnections(threading.local):
+    def __init__(self) -> None:
+        self.by_engine: weakref.WeakKeyDictionary[Engine, Any] = weakref.WeakKeyDictionary()
+
+
+_own = _OwnConnections()
+
+
+def _own_connection(engine: Engine) -> Any:
+    """This thread's own driver connection, out of the pool and in autocommit: one round trip per read,
+    where a pooled one adds a liveness ping and a rollback (PostgreSQL: ~270 against ~55 microseconds)."""
+    conn = _own.by_engine.get(engine)
+    if conn is None:
+        fairy = engine.raw_connection()
+        fairy.detach()
+        conn = fairy.dbapi_connection
+        conn.rollback()
+        if engine.dialect.name == "postgresql":
+            conn.autocommit = True  # SQLite connections already are (ledger.storage.engine)
+        _own.by_engine[engine] = conn
+    return conn
+
+
+def _row_inputs(lib: Library, identifier: str, *, own_connection: bool = False) -> tuple[Any, ...] | None:
+    """The stored inputs of a certificate's verification, read through a bare driver connection: on a
+    remembered result this read is the whole cost, and SQLAlchemy's statement machinery cost several times it.
+    ``own_connection``: through this thread's own connection (for the API's event loop, one thread)."""
+    engine = lib.engine
+    compiled = _compiled_row_inputs.get(engine.dialect)
+    if compiled is None:
+        c = _ROW_INPUTS.compile(dialect=engine.dialect)
+        compiled = _compiled_row_inputs[engine.dialect] = (str(c), tuple(c.positiontup) if c.positional else None)
+    sql, positions = compiled
+    params: Any = (identifier,) * len(positions) if positions is not None else {"identifier": identifier}
+    conn = _own_connection(engine) if own_connection else engine.raw_connection()
+    try:
+        cursor = conn.cursor()
+        try:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    except Exception:
+        if own_connection:  # a broken connection is replaced on the next read
+            _own.by_engine.pop(engine, None)
+            with contextlib.suppress(Exception):
+                conn.close()
+        raise
+    finally:
+        if not own_connection:
+            conn.close()
+    return None if row is None else tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+
+
+def _still_valid(verifier: Verifier, hit: _ValidResult, row: tuple[Any, ...] | None, registry: SealRegistry,
+                 day: dt.date) -> bool:
+    """Whether a remembered VALID result holds still: none of its inputs changed since, the stored row, the seal
+    registry (revocations), the day, and the leaf's status on chain, read as a fresh verification reads it (so a
+    status change counts within ``status_max_age``). The chain facts it also rests on (the anchor, the anchoring
+    account's registration, seal fingerprints registered) cannot change once set."""
+    if row != hit.row or registry is not hit.registry or day != hit.day:
+        return False
+    leaf, proof, root = row[2], row[3], row[5]
+    try:
+        status = verifier.chain.anchor_and_status(root, leaf, split_proof(proof))[1]
+    except (CertledgerError, Web3Exception):
+        return False  # a full verification reports it as a fragment
+    return status == LeafStatus.VALID
+
+
+def verify_stored(lib: Library, verifier: Verifier, identifier: str, *,
+                       own_connection: bool = False) -> VerificationResult:
+    # read before verifying: if anything changes meanwhile, the remembered result is not reused
+    registry, day = lib.seal_registry(), verifier.today()
+    row = _row_inputs(lib, identifier, own_connection=own_connection)
+    hit = verifier.valid_results.get(identifier)
+    if hit is not None and _still_valid(verifier, hit, row, registry, day):
+        log.info("certificate verified", extra={"identifier": identifier, "verdict": hit.result.verdict.value})
+        return hit.result
+    chain_id = verifier.chain.chain_id()  # offline: known before the bundle is built, or ChainReadNeeded
+    if row is None:  # unknown, or not as written: the stored bundle's reading refuses or finds it
+        result = verifier.verify_bundle(certificate_bundle(lib, identifier))
+    else:
+        result = _verify_row(verifier, identifier, row, chain_id)
+    if result.verdict is Status.VALID and row is not None and result.certificate.get("identifier") == identifier:
+        if len(verifier.valid_results) >= VALID_RESULTS_LIMIT:
+            verifier.valid_results.clear()
+        verifier.valid_results[identifier] = _ValidResult(row, registry, day, result)
+    return result
+
+
+def _verify_row(verifier: Verifier, identifier: str, row: tuple[Any, ...], chain_id: int) -> VerificationResult:
+    """Verify a stored certificate from its ``_row_inputs`` as from its stored bundle (``item_bundle``), without
+    encoding the bundle only to decode it again."""
+    record, seal, leaf, proof, batch_status, root, _tx_hash, block_number, _block_time = row
+    bundle: dict[str, Any] = {"identifier": identifier, "record": json.loads(record), "root": None}
+    if batch_status != "anchored" or proof is None:  # pending, as is_anchored judges it
+        return verifier.verify_parts(bundle, seal, leaf, None, [])
+    contract = verifier.chain.contract
+    bundle |= {"root": "0x" + root.hex(),
+               "chain": {"chain_id": chain_id, "contract": contract.address, "block_number": block_number}}
+    return verifier.verify_parts(bundle, seal, leaf, root, split_proof(proof))
