@@ -10,8 +10,8 @@ from fastapi import Response
 from api.schemas import VerificationOut
 from ledger.app.library import Library
 from ledger.verify import service as verification
-from ledger.verify.pdf import verify_pdf as verify_pdf_document
 from ledger.verify.fragments import VerificationResult
+from ledger.verify.pdf import verify_pdf as verify_pdf_document
 
 PDF_MAGIC = b"%PDF-"
 # What an anonymous caller learns about the certificate a QR code names: no holder, no holder ID.

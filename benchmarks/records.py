@@ -25,7 +25,8 @@ from ledger.core.identifiers import make_identifier
 from ledger.core.metadata import holder_key
 from ledger.storage.catalogue import import_catalogue
 from ledger.storage.engine import make_engine, migrate, session_factory
-from ledger.storage.models import CertificateType, Organization, insert_certificates
+from ledger.storage.models import CertificateType, Organization
+from ledger.storage.outbox import insert_certificates
 from ledger.storage.serials import allocate_serials
 
 SECRET = os.urandom(32)

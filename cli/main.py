@@ -149,13 +149,14 @@ def chain(
 ) -> None:
     """Start only the local chain, rebuilt from its journal (e.g. to verify bundles with the API stopped)."""
     from ledger.chain.client import ChainClient
+    from ledger.devstack.replay import replay
     from ledger.devstack.stack import LocalStack, Ports
 
     logs.configure()
     stack = LocalStack(home.resolve(), Ports(rpc=rpc_port))
     try:
         stack.start_chain()
-        replayed = stack.journal.replay(ChainClient(f"http://127.0.0.1:{rpc_port}").w3)
+        replayed = replay(stack.journal, ChainClient(f"http://127.0.0.1:{rpc_port}").w3)
         console.print(f"chain at http://127.0.0.1:{rpc_port}: {replayed} transactions replayed; Ctrl-C stops it")
         threading.Event().wait()
     except CertledgerError as exc:

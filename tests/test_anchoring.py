@@ -23,8 +23,8 @@ from ledger.storage.models import (
     Certificate,
     CertificateType,
     Organization,
-    claim_batch,
 )
+from ledger.storage.outbox import claim_batch
 from tests.fixtures.library import LibraryEnv, sample_request
 
 WORKER = "from ledger.issue.anchoring import Anchorer; from ledger.app.library import Library; " \

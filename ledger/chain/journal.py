@@ -1,13 +1,8 @@
-"""Survive restarts of the local Hardhat node, which keeps its chain in memory only.
+"""A journal of the transactions this process got mined: the exact signed bytes, block, position and time.
 
-Every transaction the local stack gets mined is appended, as the exact signed bytes, to a journal
-with the block number, position and timestamp it got. When ``certledger up`` finds a fresh node
-(no contract code at the recorded address), it starts the node with the original genesis date
-and replays the journal block by block: the same signed bytes give the same transaction hashes,
-the same nonces give the same contract address, and ``hardhat_mine`` / ``evm_setNextBlockTimestamp``
-reproduce block numbers and times. Every proof bundle exported before the restart stays true.
-
-A real permissioned network (Besu/QBFT) keeps its own state; there the journal is simply off.
+The local Hardhat node keeps its chain in memory only; ``ledger.devstack.replay`` rebuilds it from this
+journal after a restart. A real permissioned network (Besu/QBFT) keeps its own state; there the journal
+is simply off (``CERTLEDGER_CHAIN_JOURNAL``).
 """
 
 from __future__ import annotations
@@ -18,13 +13,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
-from itertools import groupby
 from pathlib import Path
-from typing import Any
-
-from hexbytes import HexBytes
-
-from ledger.core.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -71,39 +60,3 @@ class TxJournal:
             return None
         first = min(e.timestamp for e in entries) - 60
         return dt.datetime.fromtimestamp(first, dt.timezone.utc).isoformat()
-
-    def replay(self, w3: Any) -> int:
-        """Re-mine every journalled transaction into a fresh node at its original block and time."""
-        entries = self.entries()
-        if not entries:
-            return 0
-        if w3.eth.block_number >= entries[0].block:
-            raise ServiceUnavailable(
-                "journal_replay_on_used_chain",
-                "the chain node already has blocks the journal would replay: start a fresh node, "
-                f"or move {self.path} away to begin a new local chain",
-            )
-        provider = w3.provider
-        provider.make_request("evm_setAutomine", [False])
-        try:
-            for block, group in groupby(entries, key=lambda e: e.block):
-                txs = list(group)
-                gap = block - 1 - w3.eth.block_number
-                if gap > 0:
-                    provider.make_request("hardhat_mine", [hex(gap)])
-                provider.make_request("evm_setNextBlockTimestamp", [txs[0].timestamp])
-                hashes = [w3.eth.send_raw_transaction(HexBytes(e.raw)) for e in txs]
-                provider.make_request("evm_mine", [])
-                for h in hashes:
-                    receipt = w3.eth.get_transaction_receipt(h)
-                    if receipt["blockNumber"] != block or receipt["status"] != 1:
-                        raise ServiceUnavailable(
-                            "journal_replay_diverged",
-                            f"replayed transaction 0x{bytes(h).hex()} landed in block {receipt['blockNumber']} "
-                            f"(status {receipt['status']}), expected block {block}: the journal {self.path} does not "
-                            "match this node's configuration",
-                        )
-        finally:
-            provider.make_request("evm_setAutomine", [True])
-        log.info("replayed chain journal", extra={"transactions": len(entries), "blocks": entries[-1].block})
-        return len(entries)

@@ -27,6 +27,7 @@ from ledger.core.catalogue import CITY_DIVISION, department_uscc
 from ledger.core.errors import ServiceUnavailable
 from ledger.core.uscc import derive_uscc
 from ledger.devstack.launchers import rpc_ready, start_hardhat, start_local_ipfs, stop
+from ledger.devstack.replay import replay
 from ledger.storage.catalogue import import_catalogue
 from ledger.storage.engine import migrate
 from ledger.storage.models import CertificateType, Organization
@@ -126,7 +127,7 @@ def ensure_contract(lib: Library, journal: TxJournal) -> Deployment:
     if settings.deployment_file.exists():
         deployment = Deployment.load(settings.deployment_file)
         if not lib.chain.w3.eth.get_code(deployment.address):
-            replayed = journal.replay(lib.chain.w3)
+            replayed = replay(journal, lib.chain.w3)
             log.info("local chain rebuilt from its journal", extra={"transactions": replayed})
             if not lib.chain.w3.eth.get_code(deployment.address):
                 raise ServiceUnavailable(

@@ -35,8 +35,8 @@ from ledger.storage.models import (
     Organization,
     ServiceItem,
     as_utc,
-    enqueue_leaves,
 )
+from ledger.storage.outbox import enqueue_leaves
 
 KIND = "access_log"
 ACCESS_FORMAT = "certledger/access/1"

@@ -31,11 +31,8 @@ from ledger.app.library import Library
 from ledger.chain.contract import BatchKind
 from ledger.core.errors import CertledgerError, ChainRevert, ServiceUnavailable
 from ledger.core.merkle import MerkleTree
-from ledger.storage.models import (
-    OUTBOX,
-    Batch,
-    Organization,
-    as_utc,
+from ledger.storage.models import OUTBOX, Batch, Organization, as_utc
+from ledger.storage.outbox import (
     batch_leaves,
     claim_batch,
     complete_batch,

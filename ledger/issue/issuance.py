@@ -62,8 +62,8 @@ from ledger.storage.models import (
     Organization,
     ServiceItem,
     dump_json,
-    insert_certificates,
 )
+from ledger.storage.outbox import insert_certificates
 from ledger.storage.serials import allocate_serials
 
 log = logging.getLogger(__name__)

@@ -44,13 +44,13 @@ from ledger.core.identifiers import parse_identifier
 from ledger.core.statuses import STATUS_NAMES, LeafStatus, today_china
 from ledger.issue import issuance
 from ledger.issue.issuance import IssuedCertificate
+from ledger.storage.bulk import bulk_insert
 from ledger.storage.models import (
     BATCHES,
     CERTIFICATES,
     CertificateEvent,
     Organization,
     as_utc,
-    bulk_insert,
     utcnow,
 )
 from ledger.verify.service import service_verifier

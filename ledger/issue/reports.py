@@ -57,9 +57,9 @@ from ledger.storage.models import (
     Organization,
     ReportSummary,
     dump_json,
-    insert_anchored,
     utcnow,
 )
+from ledger.storage.outbox import insert_anchored
 from ledger.verify.fragments import VerificationResult
 from ledger.verify.service import service_verifier
 from ledger.verify.stored import is_anchored, item_bundle, stored_bundle

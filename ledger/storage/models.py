@@ -1,42 +1,21 @@
-"""The ledger's tables, and the few statements whose speed or crash-safety matters.
+"""The ledger's tables.
 
 Personal data: a holder's name and ID number live only inside a certificate's ``metadata`` JSON;
 ``holder_key`` (HMAC-SHA256 under the platform secret, see ``ledger.core.metadata.holder_key``) is what
-lookups use. Neither goes on chain or to IPFS.
-
-Anchoring outbox protocol (crash-safe anchoring worker)
---------------------------------------------------------
-1. Issuance inserts each certificate and an ``anchor_outbox`` row (its leaf, ``batch_id`` NULL) in
-   the same transaction: a committed certificate is always queued. Report summaries and
-   access-log entries are queued the same way (:func:`enqueue_leaves`, :data:`ANCHORED_ITEMS`).
-2. The worker calls :func:`claim_batch`. In ONE transaction it takes unclaimed rows of one
-   (kind, org) in id order (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers take
-   disjoint rows; SQLite has one writer at a time), numbers them ``leaf_index`` 0..n-1, computes
-   the Merkle root, inserts a ``batches`` row with status ``pending`` and points the outbox rows
-   (and their items) at it. When this commits, the intended batch - root and ordered
-   leaves - is durable BEFORE any transaction is sent.
-3. The worker sends the anchoring transaction, then records ``tx_hash`` and status ``sent``.
-4. After the receipt it calls :func:`complete_batch`: block number and time, status
-   ``anchored``, each item's proof, and the batch's outbox rows are deleted.
-Recovery: a restarted worker lists :func:`unfinished_batches` (``pending`` or ``sent``) and asks
-the chain whether each root is anchored. If it is, it records it (step 4); if not, it re-sends
-(step 3) - the same root from the same stored leaves, and the contract refuses a second anchor
-of one root, so a resend can never anchor twice. No row is ever claimed twice because claiming
-and recording the batch are one transaction.
+lookups use. Neither goes on chain or to IPFS. How rows get in fast (``ledger.storage.bulk``) and how
+anchored items are queued and batched (``ledger.storage.outbox``) live beside this module.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    Connection,
     Date,
     DateTime,
     ForeignKey,
@@ -45,19 +24,11 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
-    Table,
     Text,
     UniqueConstraint,
-    bindparam,
-    delete,
-    select,
-    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
-
-from ledger.core.errors import Conflict
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -157,7 +128,7 @@ class Batch(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     root: Mapped[bytes] = mapped_column(Hash32, unique=True)
     leaf_count: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | anchored
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | anchored
     tx_hash: Mapped[bytes | None] = mapped_column(Hash32)
     block_number: Mapped[int | None] = mapped_column(BigInteger)
     block_time: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -255,7 +226,7 @@ class ReportSummary(Base):
 class AnchorOutbox(Base):
     """A leaf waiting to be anchored; ``batch_id`` is set when a worker claims it.
 
-    ``kind`` names the anchored table ``item_id`` points into (:data:`ANCHORED_ITEMS`).
+    ``kind`` names the anchored table ``item_id`` points into (``ledger.storage.outbox.ANCHORED_ITEMS``).
     """
 
     __tablename__ = "anchor_outbox"
@@ -267,7 +238,7 @@ class AnchorOutbox(Base):
     kind: Mapped[str] = mapped_column(String(16))
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     leaf: Mapped[bytes] = mapped_column(Hash32)
-    item_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))  # in ANCHORED_ITEMS[kind]
+    item_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))  # in outbox.ANCHORED_ITEMS[kind]
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
     leaf_index: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -384,7 +355,7 @@ class ChainOrg(Base):
     updated_block: Mapped[int] = mapped_column(BigInteger)
 
 
-# --- statements ---
+# --- tables by name, for Core statements ---
 
 CERTIFICATES = Certificate.__table__
 OUTBOX = AnchorOutbox.__table__
@@ -392,184 +363,4 @@ BATCHES = Batch.__table__
 REPORT_SUMMARIES = ReportSummary.__table__
 ACCESS_LOG = AccessLogEntry.__table__
 
-# outbox kind -> the table of the items it anchors; each has columns id, leaf, batch_id, leaf_index, proof
-ANCHORED_ITEMS: dict[str, Table] = {"certificate": CERTIFICATES, "report": REPORT_SUMMARIES,
-                                    "access_log": ACCESS_LOG}
 
-
-def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows that share one set of keys, on the driver's fastest path.
-
-    PostgreSQL: ``COPY ... FROM STDIN``. SQLite: the driver's executemany with values converted
-    by the columns' own bind processors. Both skip SQLAlchemy's per-row statement machinery,
-    which costs more than the database itself at issuance rates.
-    """
-    if not rows:
-        return
-    cols = list(rows[0])
-    types = [table.c[c].type.dialect_impl(conn.dialect) for c in cols]
-    if conn.dialect.name == "postgresql":
-        to_text = [(lambda v: v if v is None else dump_json(v)) if isinstance(t, JSON) else None
-                   for t in types]
-        sql = f"COPY {table.name} ({', '.join(cols)}) FROM STDIN"
-        try:
-            with conn.connection.driver_connection.cursor() as cur, cur.copy(sql) as copy:
-                for r in rows:
-                    copy.write_row([f(r[c]) if f else r[c] for c, f in zip(cols, to_text, strict=True)])
-        except conn.dialect.loaded_dbapi.Error as e:
-            raise DBAPIError.instance(sql, None, e, conn.dialect.loaded_dbapi.Error) from e
-        return
-    procs = [t.bind_processor(conn.dialect) for t in types]
-    sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-    conn.exec_driver_sql(
-        sql, [tuple(p(r[c]) if p else r[c] for c, p in zip(cols, procs, strict=True)) for r in rows]
-    )
-
-
-def insert_anchored(conn: Connection, kind: str, rows: Sequence[dict[str, Any]], *, org_key: str) -> list[int]:
-    """Insert many items of an anchored kind (dicts keyed by column name) and queue their leaves.
-
-    Rows go in through :func:`bulk_insert`; one indexed lookup by ``identifier`` then finds the new
-    ids, returned in the order of ``rows``; ``org_key`` names the column holding the anchoring
-    organization. The caller owns the transaction, so items and their outbox rows commit together.
-    """
-    table = ANCHORED_ITEMS[kind]
-    bulk_insert(conn, table, rows)
-    idents = [r["identifier"] for r in rows]
-    by_ident: dict[str, int] = {}
-    for start in range(0, len(idents), 10_000):
-        q = select(table.c.identifier, table.c.id).where(table.c.identifier.in_(idents[start:start + 10_000]))
-        by_ident.update((ident, id_) for ident, id_ in conn.execute(q))
-    ids = [by_ident[i] for i in idents]
-    enqueue_leaves(conn, kind, [(r[org_key], r["leaf"], i) for r, i in zip(rows, ids, strict=True)])
-    return ids
-
-
-def insert_certificates(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert many certificates and queue their leaves (:func:`insert_anchored`); defaults version 1, status 01."""
-    if not rows:
-        return []
-    now = utcnow()
-    defaults = {c.name: None for c in CERTIFICATES.columns if c.nullable and c.name != "id"}
-    try:
-        return insert_anchored(conn, "certificate",
-                               [{**defaults, "created_at": now, "version": 1, "status": "01", **r} for r in rows],
-                               org_key="issuer_org_id")
-    except IntegrityError as e:
-        raise Conflict(
-            "certificate_duplicate",
-            "a certificate with one of these identifiers, or the same issuer, type, number and version, "
-            f"already exists; nothing was inserted ({str(e.orig).splitlines()[0]})",
-        ) from e
-
-
-def enqueue_leaves(conn: Connection, kind: str, items: Sequence[tuple[int, bytes, int]]) -> None:
-    """Queue ``(org_id, leaf, item_id)`` leaves of one anchored kind for the anchoring worker.
-
-    Call it in the transaction that inserts the items, so that an item exists only if it is queued.
-    """
-    if kind not in ANCHORED_ITEMS:
-        raise ValueError(f"unknown anchored kind {kind!r}; known: {sorted(ANCHORED_ITEMS)}")
-    now = utcnow()
-    bulk_insert(conn, OUTBOX, [
-        {"kind": kind, "org_id": org_id, "leaf": leaf, "item_id": item_id, "batch_id": None, "leaf_index": None,
-         "created_at": now}
-        for org_id, leaf, item_id in items
-    ])
-
-
-def _take_write_lock(session: Session) -> None:
-    """On SQLite, make this transaction the writer now rather than at its first change.
-
-    A deferred transaction that reads and then writes can fail with SQLITE_BUSY when another
-    writer committed meanwhile; a no-op UPDATE takes the write lock first (waiting on busy_timeout).
-    PostgreSQL locks rows instead (``FOR UPDATE SKIP LOCKED``).
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(update(OUTBOX).where(OUTBOX.c.id == -1).values(batch_id=None))
-
-
-def claim_batch(
-    session: Session, *, kind: str, org_id: int, limit: int, root_of: Callable[[list[bytes]], bytes]
-) -> Batch | None:
-    """Claim up to ``limit`` queued leaves of one org as a new ``pending`` batch, durably (step 2).
-
-    ``root_of`` computes the Merkle root of the ordered leaves. Runs and commits its own
-    transaction; returns None when nothing is queued.
-    """
-    with session.begin():
-        _take_write_lock(session)
-        q = (
-            select(OUTBOX.c.id, OUTBOX.c.leaf, OUTBOX.c.item_id)
-            .where(OUTBOX.c.kind == kind, OUTBOX.c.org_id == org_id, OUTBOX.c.batch_id.is_(None))
-            .order_by(OUTBOX.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        rows = session.execute(q).all()
-        if not rows:
-            return None
-        batch = Batch(kind=kind, org_id=org_id, root=root_of([r.leaf for r in rows]), leaf_count=len(rows))
-        session.add(batch)
-        session.flush()
-        conn = session.connection()
-        conn.execute(
-            update(OUTBOX).where(OUTBOX.c.id == bindparam("oid")),
-            [{"oid": r.id, "batch_id": batch.id, "leaf_index": i} for i, r in enumerate(rows)],
-        )
-        linked = [{"iid": r.item_id, "batch_id": batch.id, "leaf_index": i}
-                  for i, r in enumerate(rows) if r.item_id is not None]
-        if linked:
-            items = ANCHORED_ITEMS[kind]
-            conn.execute(update(items).where(items.c.id == bindparam("iid")), linked)
-    return batch
-
-
-def batch_leaves(session: Session, batch_id: int) -> list[bytes]:
-    """The claimed leaves of a batch in tree order, to rebuild its tree after a restart."""
-    q = select(OUTBOX.c.leaf).where(OUTBOX.c.batch_id == batch_id).order_by(OUTBOX.c.leaf_index)
-    return list(session.execute(q).scalars())
-
-
-def unfinished_batches(session: Session, kind: str | None = None) -> list[Batch]:
-    """Batches claimed but not yet recorded as anchored: what a restarted worker must settle."""
-    q = select(Batch).where(Batch.status.in_(("pending", "sent"))).order_by(Batch.id)
-    if kind is not None:
-        q = q.where(Batch.kind == kind)
-    return list(session.execute(q).scalars())
-
-
-def mark_sent(session: Session, batch_id: int, tx_hash: bytes) -> None:
-    """Step 3: the anchoring transaction was sent. Commits."""
-    with session.begin():
-        session.execute(update(BATCHES).where(BATCHES.c.id == batch_id).values(status="sent", tx_hash=tx_hash))
-
-
-def complete_batch(
-    session: Session,
-    batch_id: int,
-    *,
-    tx_hash: bytes,
-    block_number: int,
-    block_time: dt.datetime,
-    proofs: Sequence[bytes],
-) -> None:
-    """Step 4: the root is on chain. Stores each item's proof (by leaf index) and clears the outbox."""
-    with session.begin():
-        _take_write_lock(session)
-        session.execute(
-            update(BATCHES)
-            .where(BATCHES.c.id == batch_id)
-            .values(status="anchored", tx_hash=tx_hash, block_number=block_number, block_time=block_time)
-        )
-        kind = session.scalar(select(BATCHES.c.kind).where(BATCHES.c.id == batch_id))
-        linked = session.execute(
-            select(OUTBOX.c.item_id, OUTBOX.c.leaf_index).where(OUTBOX.c.batch_id == batch_id, OUTBOX.c.item_id.is_not(None))
-        ).all()
-        if linked:
-            items = ANCHORED_ITEMS[kind]
-            session.connection().execute(
-                update(items).where(items.c.id == bindparam("iid")),
-                [{"iid": r.item_id, "proof": proofs[r.leaf_index]} for r in linked],
-            )
-        session.execute(delete(OUTBOX).where(OUTBOX.c.batch_id == batch_id))
