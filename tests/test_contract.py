@@ -13,8 +13,10 @@ from eth_account.signers.local import LocalAccount
 from ledger.chain.client import ChainClient
 from ledger.chain.contract import BatchKind, LedgerContract, OrgKind
 from ledger.core.errors import BadInput, ChainRevert, Forbidden, NotFound
+from ledger.core.merkle import digest_leaf_hash
 from ledger.core.statuses import LeafStatus
 from ledger.devstack.launchers import free_port, start_hardhat, stop
+from tests.fixtures.merkle import tree_with_proofs
 
 
 def register(contract: LedgerContract, admin: LocalAccount, kind: OrgKind = OrgKind.DEPARTMENT) -> LocalAccount:
@@ -34,11 +36,9 @@ def issuer(ledger_contract: LedgerContract, admin: LocalAccount) -> LocalAccount
 
 
 def test_anchor_then_verify_a_merkle_proof_on_chain(ledger_contract: LedgerContract, issuer: LocalAccount) -> None:
-    from ledger.core.merkle import MerkleTree
-
-    values = [[os.urandom(32)] for _ in range(37)]
-    tree = MerkleTree.of(values, ["bytes32"])
-    tx = ledger_contract.anchor(issuer, tree.root, len(values), BatchKind.CERTIFICATES)
+    leaves = [digest_leaf_hash(os.urandom(32)) for _ in range(37)]
+    tree, proofs = tree_with_proofs(leaves)
+    tx = ledger_contract.anchor(issuer, tree.root, len(leaves), BatchKind.CERTIFICATES)
     assert tx.gas_used <= 60_000
 
     anchor = ledger_contract.anchor_of(tree.root)
@@ -47,10 +47,10 @@ def test_anchor_then_verify_a_merkle_proof_on_chain(ledger_contract: LedgerContr
         issuer.address, 37, BatchKind.CERTIFICATES, tx.block_number,
     )
     for i in (0, 17, 36):
-        result = ledger_contract.verify(tree.root, tree.leaf(i), tree.proof(i))
+        result = ledger_contract.verify(tree.root, leaves[i], proofs[i])
         assert result.included and result.issuer == issuer.address
         assert (result.block_number, result.timestamp, result.status) == (tx.block_number, tx.block_time, 1)
-    wrong = ledger_contract.verify(tree.root, tree.leaf(0), tree.proof(1))
+    wrong = ledger_contract.verify(tree.root, leaves[0], proofs[1])
     assert not wrong.included
 
 

@@ -30,7 +30,6 @@ from ledger.core.errors import (
     NotFound,
     TooLarge,
 )
-from ledger.core.merkle import MerkleTree
 from ledger.core.record import REPORT_KEYS, record_leaf
 from ledger.core.uscc import derive_uscc
 from ledger.issue import reports
@@ -40,6 +39,7 @@ from ledger.verify.bundle import build_bundle
 from ledger.verify.service import service_verifier
 from ledger.verify.standalone import verify_bundle_standalone
 from tests.fixtures.library import LibraryEnv
+from tests.fixtures.merkle import tree_with_proofs
 
 
 def new_association(lib: Any, name: str = "市示例评估协会") -> Organization:
@@ -198,11 +198,11 @@ def test_report_anchored_by_a_department_fails_anchor_on_chain(
     lib = library_env.lib
     report, _ = reports.get_report(lib, anchored_reports["submitted"][2].identifier)
     record = json.loads(report.record)
-    tree = MerkleTree.from_leaf_hashes([report.leaf, os.urandom(32)])
+    tree, proofs = tree_with_proofs([report.leaf, os.urandom(32)])
     contract = lib.require_contract()
     tx = contract.anchor(lib.org_account(library_env.departments["market"]), tree.root, 2, BatchKind.CERTIFICATES)
     bundle = build_bundle(
-        record=record, seal=report.record_seal, leaf=report.leaf, root=tree.root, proof=tree.proof(0),
+        record=record, seal=report.record_seal, leaf=report.leaf, root=tree.root, proof=proofs[0],
         chain_id=contract.client.chain_id, contract=contract.address, tx_hash=bytes.fromhex(tx.tx_hash[2:]),
         block_number=tx.block_number, anchored_at=dt.datetime.fromtimestamp(tx.block_time, dt.UTC),
         city_root_der=lib.seal_registry().root_der,

@@ -26,7 +26,6 @@ from ledger.core.catalogue import CITY_DIVISION
 from ledger.core.checks import Status
 from ledger.core.errors import BadInput, Conflict, NotFound
 from ledger.core.identifiers import make_identifier
-from ledger.core.merkle import MerkleTree
 from ledger.core.record import file_reference, record_leaf
 from ledger.core.statuses import LeafStatus
 from ledger.core.uscc import derive_uscc
@@ -48,6 +47,7 @@ from signer.keystore import FileKeyStore
 from signer.record_seal import Sealer
 from tests.fixtures.anchored import AnchoredWorld
 from tests.fixtures.library import LibraryEnv, sample_request
+from tests.fixtures.merkle import tree_with_proofs
 
 
 def _verify(world: AnchoredWorld, bundle: dict, document: bytes | None = None, **kwargs):
@@ -469,17 +469,17 @@ def _tampers(lib, issued: Issued, library_env: LibraryEnv) -> dict[str, tuple[di
     lib.contract.register_organization(lib.admin_account(), association.address, OrgKind.ASSOCIATION,
                                        derive_uscc(f"assoc:{association.address}", division=CITY_DIVISION), b"\x02" * 32)
     leaves = [bytes.fromhex(mine["leaf"][2:]), hashlib.sha256(association.address.encode()).digest()]
-    tree = MerkleTree.from_leaf_hashes(leaves)
+    tree, proofs = tree_with_proofs(leaves)
     lib.contract.anchor(association, tree.root, 2, BatchKind.REPORT_SUMMARIES)
     by_association = copy.deepcopy(mine)
     by_association["root"] = "0x" + tree.root.hex()
-    by_association["proof"] = ["0x" + p.hex() for p in tree.proof(0)]
+    by_association["proof"] = ["0x" + p.hex() for p in proofs[0]]
     out["root anchored by a non-issuer"] = (by_association, "anchor_on_chain", "issuer_not_department")
 
     unanchored = copy.deepcopy(by_association)
-    unanchored_tree = MerkleTree.from_leaf_hashes([leaves[0], b"\x07" * 32])
+    unanchored_tree, unanchored_proofs = tree_with_proofs([leaves[0], b"\x07" * 32])
     unanchored["root"] = "0x" + unanchored_tree.root.hex()
-    unanchored["proof"] = ["0x" + p.hex() for p in unanchored_tree.proof(0)]
+    unanchored["proof"] = ["0x" + p.hex() for p in unanchored_proofs[0]]
     out["unanchored root"] = (unanchored, "anchor_on_chain", "root_not_anchored")
 
     land = library_env.departments["land"]

@@ -1,10 +1,9 @@
 #!/usr/bin/env node
-// Checks trees and proofs made elsewhere (certledger's Python ledger/merkle.py) with the
+// Checks trees and proofs made elsewhere (certledger's Python ledger/core/merkle.py) with the
 // reference library, @openzeppelin/merkle-tree. Reads one JSON request on stdin, prints one JSON
 // answer with a key per operation asked for:
-//   of:           {values, encoding, sortLeaves?}  -> {root, dump}      StandardMerkleTree.of
-//   simpleOf:     {leaves, sortLeaves?}            -> {root, dump}      SimpleMerkleTree.of
-//   load:         {dump, proofs: [valueIndex]}     -> {root, proofs} | {error}   load() validates
+//   of:           {values, encoding}  -> {root, proofs}   StandardMerkleTree.of; proofs[i] = getProof(i)
+//   simpleOf:     {leaves}            -> {root, proofs}   SimpleMerkleTree.of
 //   verify:       {root, encoding, items: [{value, proof}]} -> [true | false | {error}]
 //   verifySimple: {root, items: [{leaf, proof}]}   -> [true | false | {error}]
 'use strict';
@@ -21,20 +20,12 @@ function attempt(fn) {
 
 function run(req) {
   const out = {};
+  const withProofs = (t, n) => ({ root: t.root, proofs: Array.from({ length: n }, (_, i) => t.getProof(i)) });
   if (req.of) {
-    const t = StandardMerkleTree.of(req.of.values, req.of.encoding, { sortLeaves: req.of.sortLeaves ?? true });
-    out.of = { root: t.root, dump: t.dump() };
+    out.of = withProofs(StandardMerkleTree.of(req.of.values, req.of.encoding), req.of.values.length);
   }
   if (req.simpleOf) {
-    const t = SimpleMerkleTree.of(req.simpleOf.leaves, { sortLeaves: req.simpleOf.sortLeaves ?? true });
-    out.simpleOf = { root: t.root, dump: t.dump() };
-  }
-  if (req.load) {
-    out.load = attempt(() => {
-      const d = req.load.dump;
-      const t = d.format === 'simple-v1' ? SimpleMerkleTree.load(d) : StandardMerkleTree.load(d);
-      return { root: t.root, proofs: (req.load.proofs || []).map(i => t.getProof(i)) };
-    });
+    out.simpleOf = withProofs(SimpleMerkleTree.of(req.simpleOf.leaves), req.simpleOf.leaves.length);
   }
   if (req.verify) {
     const { root, encoding, items } = req.verify;

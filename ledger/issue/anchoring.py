@@ -60,7 +60,7 @@ class AnchoredBatch:
 
 
 def _root_of(leaves: list[bytes]) -> bytes:
-    return MerkleTree.from_leaf_hashes(leaves).root
+    return MerkleTree(leaves).root
 
 
 class Anchorer:
@@ -141,7 +141,7 @@ class Anchorer:
         with lib.sessions() as session:
             leaves = batch_leaves(session, batch.id)
             org = session.get(Organization, batch.org_id)
-        tree = MerkleTree.from_leaf_hashes(leaves)
+        tree = MerkleTree(leaves)
         if tree.root != batch.root or len(leaves) != batch.leaf_count:
             raise ServiceUnavailable("batch_corrupt", f"batch {batch.id}: its stored leaves no longer give its root")
         anchor = None if fresh else contract.anchor_of(batch.root)
