@@ -9,8 +9,9 @@ reveals nothing about the holder, and the salt stops anyone from confirming a gu
 The status is not in the record: it changes over time and lives on chain.
 
 Report summaries (``ledger.issue.reports``) are records of another format, sealed by an association and
-anchored the same way; :data:`RECORD_KINDS` says what differs per format (keys, who seals and
-anchors, whether there is a validity period), so one verifier serves both.
+anchored the same way; access-log entries (``ledger.holders.accesslog``) are records anchored, unsealed, by
+the platform's audit writer. :data:`RECORD_KINDS` says what differs per format (keys, who seals and
+anchors, whether there is a seal, a status, a validity period), so one verifier serves all three.
 """
 
 from __future__ import annotations
@@ -50,11 +51,12 @@ class RecordKind:
 
     format: str
     keys: frozenset[str]
-    issuer_code_key: str
-    anchored_by: str  # organization kind: department | association
+    issuer_code_key: str | None  # None: anchored by an account the verifier is told (the audit writer)
+    anchored_by: str  # organization kind: department | association | audit_writer
     dated: bool
     summary_keys: tuple[str, ...]
     digest_key: str | None = None  # top-level key of the document's SHA-256; None: file.sha256
+    sealed: bool = True  # False: no seal, no status on chain, no document (an access-log entry)
 
     def document_sha256(self, record: Mapping[str, Any]) -> str | None:
         if self.digest_key is not None:
@@ -74,7 +76,16 @@ REPORT_KIND = RecordKind(
      "report_date", "conclusion"),
     digest_key="document_sha256",
 )
-RECORD_KINDS = {k.format: k for k in (CERTIFICATE_KIND, REPORT_KIND)}
+ACCESS_FORMAT = "certledger/access/1"
+ACCESS_KEYS = frozenset({
+    "format", "intake_id", "counter", "staff_id", "service_item_code", "case_number", "holder_key", "certificates",
+    "time", "salt",
+})
+ACCESS_LOG_KIND = RecordKind(
+    ACCESS_FORMAT, ACCESS_KEYS, None, "audit_writer", False,
+    ("intake_id", "counter", "service_item_code", "case_number", "time"), sealed=False,
+)
+RECORD_KINDS = {k.format: k for k in (CERTIFICATE_KIND, REPORT_KIND, ACCESS_LOG_KIND)}
 
 
 def new_salt() -> str:

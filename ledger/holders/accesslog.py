@@ -22,11 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.app.library import Library
-from ledger.chain.contract import BatchKind, OrgKind
-from ledger.core.checks import Check, Status, verdict
+from ledger.core.checks import Check, Status
 from ledger.core.errors import NotFound, ServiceUnavailable
-from ledger.core.merkle import process_proof, split_proof
-from ledger.core.record import new_salt, record_bytes, record_leaf
+from ledger.core.merkle import split_proof
+from ledger.core.record import ACCESS_FORMAT, new_salt, record_bytes, record_leaf
 from ledger.storage.models import (
     AccessLogEntry,
     Batch,
@@ -37,10 +36,11 @@ from ledger.storage.models import (
     as_utc,
 )
 from ledger.storage.outbox import enqueue_leaves
+from ledger.verify.fragments import REQUIRED
+from ledger.verify.service import service_verifier
 
 KIND = "access_log"
-ACCESS_FORMAT = "certledger/access/1"
-CHECKS = ("record_integrity", "merkle_proof", "anchor_on_chain", "anchor_issuer")
+CHECKS = REQUIRED[:4]  # what an entry's anchor check reports
 
 
 def audit_writer(session: Session) -> Organization:
@@ -151,47 +151,28 @@ def holder_entry(lib: Library, holder_key: bytes, entry_id: int) -> dict[str, An
 
 
 def check_anchor(lib: Library, holder_key: bytes, entry_id: int) -> dict[str, Any]:
-    """Whether the holder's entry is anchored as stored: record -> leaf -> proof -> root on chain, by the audit writer."""
+    """Whether the holder's entry is anchored as stored: record -> leaf -> proof -> root on chain, anchored by the
+    platform's audit writer (the verifier's fragments for an unsealed record, ``ledger.verify.fragments``)."""
     with lib.sessions() as session:
         entry, batch = _entry(session, holder_key, entry_id)
         writer = audit_writer(session)
     record = json.loads(entry.record)
     out: dict[str, Any] = {"entry_id": entry.id, "anchor_status": anchor_status(batch), "record": record,
                            "leaf": "0x" + entry.leaf.hex(), "root": None, "proof": [], "chain": None}
-    integrity = (Check("record_integrity", Status.VALID, "leaf_matches") if record_leaf(record) == entry.leaf else
-                 Check("record_integrity", Status.INVALID, "leaf_mismatch", "the record does not hash to its leaf"))
     if batch is None or batch.status != "anchored" or entry.proof is None:
+        integrity = (Check("record_integrity", Status.VALID, "leaf_matches") if record_leaf(record) == entry.leaf else
+                     Check("record_integrity", Status.INVALID, "leaf_mismatch", "the record does not hash to its leaf"))
         waiting = Check("anchor_on_chain", Status.SKIPPED, "not_yet_anchored",
                         "the entry is queued for anchoring (within seconds); check again shortly")
         return {**out, "verdict": Status.SKIPPED.value, "checks": [integrity.to_dict(), waiting.to_dict()]}
-    contract = lib.require_contract()
+    verifier = service_verifier(lib)
     proof = split_proof(entry.proof)
-    checks = [integrity]
-    checks.append(Check("merkle_proof", Status.VALID, "proof_reaches_root") if process_proof(entry.leaf, proof) == batch.root
-                  else Check("merkle_proof", Status.INVALID, "proof_mismatch", "the proof does not lead to the batch root"))
-    on_chain = contract.verify(batch.root, entry.leaf, proof)
-    anchor = contract.anchor_of(batch.root)
-    data = {"block_number": on_chain.block_number, "issuer": on_chain.issuer}
-    if anchor is None or on_chain.issuer is None:
-        checks.append(Check("anchor_on_chain", Status.INVALID, "root_not_anchored", "the root is not on chain", data))
-    elif not on_chain.included:
-        checks.append(Check("anchor_on_chain", Status.INVALID, "not_included", "the contract rejects the proof", data))
-    elif anchor.kind != BatchKind.ACCESS_LOG:
-        checks.append(Check("anchor_on_chain", Status.INVALID, "wrong_batch_kind",
-                            f"the root is anchored as {anchor.kind.name.lower()}, not as access log", data))
-    else:
-        checks.append(Check("anchor_on_chain", Status.VALID, "anchored", "", data))
-    org = contract.organization(on_chain.issuer) if on_chain.issuer else None
-    if org is not None and org.kind == OrgKind.AUDIT_WRITER and on_chain.issuer == writer.chain_address:
-        checks.append(Check("anchor_issuer", Status.VALID, "audit_writer", "", {"account": on_chain.issuer}))
-    else:
-        checks.append(Check("anchor_issuer", Status.INVALID, "not_audit_writer",
-                            "the root was not anchored by the platform's audit writer", {"account": on_chain.issuer}))
+    chain = {"chain_id": verifier.chain.chain_id(), "contract": verifier.chain.contract.address,
+             "tx_hash": batch.tx_hash and "0x" + batch.tx_hash.hex(), "block_number": batch.block_number,
+             "anchored_at": batch.block_time and as_utc(batch.block_time).isoformat()}
+    result = verifier.verify_parts({"identifier": f"access-log/{entry.id}", "record": record, "chain": chain},
+                                   b"", entry.leaf, batch.root, proof, anchorer=writer.chain_address)
     return {
-        **out, "verdict": verdict(checks, CHECKS).value, "checks": [c.to_dict() for c in checks],
-        "root": "0x" + batch.root.hex(), "proof": ["0x" + p.hex() for p in proof],
-        "chain": {"chain_id": lib.chain.chain_id, "contract": contract.address,
-                  "tx_hash": batch.tx_hash and "0x" + batch.tx_hash.hex(), "block_number": batch.block_number,
-                  "anchored_at": batch.block_time and as_utc(batch.block_time).isoformat()},
+        **out, "verdict": result.verdict.value, "checks": [c.to_dict() for c in result.checks],
+        "root": "0x" + batch.root.hex(), "proof": ["0x" + p.hex() for p in proof], "chain": chain,
     }
-

@@ -135,13 +135,13 @@ class Verifier:
                                  root, [bytes.fromhex(p[2:]) for p in bundle.get("proof") or []], document, pdf=pdf)
 
     def verify_parts(self, bundle: Mapping[str, Any], seal: bytes, leaf: bytes, root: bytes | None,
-                     proof: list[bytes], document: bytes | None = None, *, pdf: bool = False) -> VerificationResult:
+                     proof: list[bytes], document: bytes | None = None, *, pdf: bool = False,
+                     anchorer: str | None = None) -> VerificationResult:
         """``verify_bundle`` with the seal, leaf, root and proof already decoded; of ``bundle`` only the record,
-        identifier, root, chain and (without a seal registry) trust entries are read."""
+        identifier, root, chain and (without a seal registry) trust entries are read. ``anchorer``: the account
+        that must have anchored an unsealed record (the platform's audit writer, for an access-log entry)."""
         record = bundle["record"]
         kind = _record_kind(record)
-        department = record.get(kind.issuer_code_key) if isinstance(record, Mapping) else None
-
         checks: list[Check] = [self._record_integrity(record, leaf)]
         if root is None:
             pending = ("not_yet_anchored", "the certificate is issued but not yet anchored; verify again after "
@@ -152,29 +152,45 @@ class Verifier:
             checks.append(self._merkle_proof(leaf, root, proof))
             anchor, status_code, anchored = self._anchor_on_chain(bundle, leaf, root, proof, kind)
             checks.append(anchored)
-        checks.append(self._anchor_issuer(anchor, department, seal, checks[-1], kind))
-        seal_verifier, root_source = self._seal_verifier(bundle)
-        checks += self._seal(seal_verifier, root_source, record, seal, anchor, kind)
-        checks.append(self._status(record, anchor, status_code))
-        required = list(REQUIRED)
-        if kind.dated:
-            checks.append(self._validity(record))
+        required = list(REQUIRED[:4])
+        if not kind.sealed:
+            checks.append(self._anchor_account(anchor, checks[-1], kind, anchorer))
         else:
-            required.remove("validity_period")
-        if document is not None or pdf:
-            checks.append(self._document_digest(record, document, kind))
-            required.append("document_digest")
-            if pdf and document is not None:
-                checks.append(self._document_seal(seal_verifier, document, department))
-                required.append("document_seal")
-        else:
-            checks.append(Check("document_digest", Status.SKIPPED, "no_document",
-                                "no document was given; pass the PDF to check it against the record"))
+            required += ["seal", "status"]
+            checks += self._sealed_checks(bundle, record, seal, anchor, status_code, checks[-1], kind)
+            if kind.dated:
+                checks.append(self._validity(record))
+                required.append("validity_period")
+            checks += self._document_checks(bundle, record, document, pdf, kind, required)
         result = VerificationResult(verdict(checks, required), checks,
                                     _summary(record, bundle, anchor, status_code, kind))
         log.info("certificate verified", extra={"identifier": bundle.get("identifier"),
                                                 "verdict": result.verdict.value})
         return result
+
+    def _sealed_checks(self, bundle: Mapping[str, Any], record: Any, seal: bytes, anchor: Anchor | None,
+                       status_code: int | None, anchored: Check, kind: RecordKind) -> list[Check]:
+        """anchor_issuer, the seal (summary and its checks one by one) and the status, for a sealed record."""
+        department = record.get(kind.issuer_code_key) if isinstance(record, Mapping) else None
+        checks = [self._anchor_issuer(anchor, department, seal, anchored, kind)]
+        seal_verifier, root_source = self._seal_verifier(bundle)
+        checks += self._seal(seal_verifier, root_source, record, seal, anchor, kind)
+        checks.append(self._status(record, anchor, status_code))
+        return checks
+
+    def _document_checks(self, bundle: Mapping[str, Any], record: Any, document: bytes | None, pdf: bool,
+                         kind: RecordKind, required: list[str]) -> list[Check]:
+        """document_digest (and document_seal for a PDF); adds what becomes required to ``required``."""
+        if document is None and not pdf:
+            return [Check("document_digest", Status.SKIPPED, "no_document",
+                          "no document was given; pass the PDF to check it against the record")]
+        checks = [self._document_digest(record, document, kind)]
+        required.append("document_digest")
+        if pdf and document is not None:
+            department = record.get(kind.issuer_code_key) if isinstance(record, Mapping) else None
+            checks.append(self._document_seal(self._seal_verifier(bundle)[0], document, department))
+            required.append("document_seal")
+        return checks
 
     # ------------------------------------------------------------------ fragments
 
@@ -273,6 +289,21 @@ class Verifier:
                          f"the record's seal certificate was never registered on chain for {anchor.issuer}", data)
         data["registered_block"] = block
         return Check(name, Status.VALID, f"{role}_and_seal_registered", "", data)
+
+    @staticmethod
+    def _anchor_account(anchor: Anchor | None, anchored: Check, kind: RecordKind, anchorer: str | None) -> Check:
+        """anchor_issuer of an unsealed record: the anchoring account is the one the verifier was told, or, told
+        none, one the platform registered as that kind (anchor_on_chain checked the registration)."""
+        name, role = "anchor_issuer", kind.anchored_by
+        if anchor is None or anchored.status is not Status.VALID:
+            return Check(name, Status.SKIPPED, f"no_{role}_anchor", f"the root has no {role} anchor to check")
+        data = {"account": anchor.issuer}
+        if anchorer is None:
+            return Check(name, Status.VALID, f"registered_{role}", "", data)
+        if anchor.issuer.lower() != anchorer.lower():
+            return Check(name, Status.INVALID, f"not_{role}",
+                         f"the root was anchored by {anchor.issuer}, not by the platform's {role} {anchorer}", data)
+        return Check(name, Status.VALID, role, "", data)
 
     def _seal_verifier(self, bundle: Mapping[str, Any]) -> tuple[SealVerifier, str]:
         """A cached SealVerifier for the trust data in force: the registry, a given root, or the bundle's."""
