@@ -33,7 +33,7 @@ from ledger.core.catalogue import CITY_DIVISION
 from ledger.core.uscc import derive_uscc
 from ledger.holders import accesslog, intake, usecodes
 from ledger.holders import tokens as holders
-from ledger.issue import lifecycle
+from ledger.issue import status_changes
 from ledger.issue.anchoring import Anchorer
 from ledger.issue.issuance import issue_many
 from ledger.storage.models import (
@@ -55,9 +55,9 @@ def bench_mass_revoke(stack: Stack, n: int = 10_000) -> dict[str, Any]:
         issued = issue_many(lib, market, requests_for(stack.licence, min(5_000, n - start), "none"))
         identifiers += [i.identifier for i in issued]
     Anchorer(lib, max_leaves=100_000).run_once(force=True)
-    budget = lifecycle.gas_budget(lib)
+    budget = status_changes.gas_budget(lib)
     began = time.perf_counter()
-    result = lifecycle.change_status(lib, market, identifiers, "revoke", "benchmark: mass revocation",
+    result = status_changes.change_status(lib, market, identifiers, "revoke", "benchmark: mass revocation",
                                      actor="benchmark")
     seconds = time.perf_counter() - began
     with lib.sessions() as session:

@@ -289,7 +289,7 @@ def status(
     reason_code: int = typer.Option(0, "--reason-code", help="numeric reason recorded on chain"),
 ) -> None:
     """Change one certificate's status, on chain and in the database."""
-    from ledger.issue.lifecycle import change_status
+    from ledger.issue.status_changes import change_status
 
     try:
         lib = _library()
@@ -308,7 +308,7 @@ def status_many(
     reason_code: int = typer.Option(0, "--reason-code", help="numeric reason recorded on chain"),
 ) -> None:
     """Change many certificates' status in a few transactions (all are checked before any is sent)."""
-    from ledger.issue.lifecycle import change_status
+    from ledger.issue.status_changes import change_status
 
     identifiers = [line.strip() for line in identifiers_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     try:
@@ -320,7 +320,7 @@ def status_many(
 
 
 def _new_version(identifier: str, action: str, changes: dict[str, Any], org: str, reason: str) -> None:
-    from ledger.issue.lifecycle import new_version
+    from ledger.issue.versions import new_version
 
     try:
         lib = _library()
@@ -362,7 +362,7 @@ def history(
     as_json: bool = typer.Option(False, "--json", help="print the history as JSON"),
 ) -> None:
     """A certificate's history: every version's issue and status changes, with their transactions."""
-    from ledger.issue.lifecycle import history as certificate_history
+    from ledger.issue.history import history as certificate_history
 
     try:
         found = certificate_history(_library(), identifier)

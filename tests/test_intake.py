@@ -23,7 +23,7 @@ from ledger.core.errors import CertledgerError, Unauthorized
 from ledger.core.uscc import derive_uscc
 from ledger.holders import accesslog, intake, usecodes
 from ledger.holders import tokens as holders
-from ledger.issue import lifecycle
+from ledger.issue import status_changes
 from ledger.issue.anchoring import Anchorer
 from ledger.issue.issuance import issue_many
 from ledger.storage.models import (
@@ -89,7 +89,7 @@ def world(library_env: LibraryEnv) -> dict[str, Any]:
     estate = issue_for(lib, library_env, "land", "real_estate", id_number)
     skill = issue_for(lib, library_env, "hr", "skill", id_number)
     Anchorer(lib).run_once(force=True)
-    lifecycle.change_status(lib, library_env.departments["hr"], [skill], "revoke", "obtained by fraud")
+    status_changes.change_status(lib, library_env.departments["hr"], [skill], "revoke", "obtained by fraud")
     item = make_service_item(lib, library_env.departments["hr"], [
         ("不动产权证书", library_env.types["real_estate"].code),
         ("职业技能等级证书", library_env.types["skill"].code),

@@ -22,7 +22,7 @@ from ledger.core.errors import (
     TooLarge,
 )
 from ledger.core.statuses import LeafStatus
-from ledger.issue import lifecycle
+from ledger.issue import status_changes, versions
 from ledger.issue.anchoring import Anchorer
 from ledger.issue.issuance import issue_many
 from ledger.storage.models import Batch, Certificate, CertificateEvent
@@ -61,7 +61,7 @@ def test_a_status_already_set_on_chain_is_recorded_not_sent_again(library_env: L
     tx = env.lib.contract.set_status(env.lib.org_account(market), root, cert.leaf, LeafStatus.REVOKED)
     assert _row(env, ident)[0].status == "01"  # the chain is ahead of the database
 
-    result = lifecycle.change_status(env.lib, market, [ident], "revoke", "重试")
+    result = status_changes.change_status(env.lib, market, [ident], "revoke", "重试")
     assert (result.changed, result.already_on_chain, result.transactions) == (0, 1, [])
     assert _row(env, ident)[0].status == "03"
     (event,) = _events(env, cert.id)
@@ -77,7 +77,7 @@ def test_a_renewal_already_superseded_on_chain_is_completed(library_env: Library
     tx = env.lib.contract.set_status(env.lib.org_account(market), root, cert.leaf, LeafStatus.SUPERSEDED)
     block = env.lib.chain.w3.eth.block_number
 
-    new = lifecycle.new_version(env.lib, market, ident, "renew", {"valid_until": "2035-01-01"}, reason="重试")
+    new = versions.new_version(env.lib, market, ident, "renew", {"valid_until": "2035-01-01"}, reason="重试")
     assert new.tx_hash == tx.tx_hash and env.lib.chain.w3.eth.block_number == block  # nothing sent
     assert _row(env, ident)[0].status == "08"
     with env.lib.sessions() as session:
@@ -89,12 +89,12 @@ def test_mass_change_goes_in_chunks_under_the_gas_target(library_env: LibraryEnv
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     env = library_env
     limit = env.lib.chain.w3.eth.get_block("latest")["gasLimit"]
-    budget = lifecycle.gas_budget(env.lib)
-    assert budget == int(limit * lifecycle.GAS_HEADROOM) < limit // 2
-    monkeypatch.setattr(lifecycle, "STATUS_GAS_PER_LEAF",
-                        (budget - lifecycle.STATUS_GAS_BASE - lifecycle.STATUS_GAS_PER_ROOT) // 9)  # 9 per chunk
+    budget = status_changes.gas_budget(env.lib)
+    assert budget == int(limit * status_changes.GAS_HEADROOM) < limit // 2
+    monkeypatch.setattr(status_changes, "STATUS_GAS_PER_LEAF",
+                        (budget - status_changes.STATUS_GAS_BASE - status_changes.STATUS_GAS_PER_ROOT) // 9)  # 9 per chunk
     idents = _issued(env, 25)  # one batch: one root
-    result = lifecycle.change_status(env.lib, env.departments["market"], idents, "suspend", "批量暂停")
+    result = status_changes.change_status(env.lib, env.departments["market"], idents, "suspend", "批量暂停")
     assert [t.certificates for t in result.transactions] == [9, 9, 7] and result.changed == 25
     assert all(t.gas_used < limit // 2 for t in result.transactions)
     assert len({t.block_number for t in result.transactions}) == 3
@@ -133,19 +133,19 @@ def test_bad_input_is_refused_before_anything_changes(library_env: LibraryEnv) -
     (ident,) = _issued(env, issue_date=today, valid_from=today, valid_until="2030-06-30")
     cert_id = _row(env, ident)[0].id
     refusals: list[tuple[type[CertledgerError], str, Callable[[], object]]] = [
-        (BadInput, "action_unknown", lambda: lifecycle.change_status(env.lib, market, [ident], "expire", "x")),
-        (BadInput, "reason_invalid", lambda: lifecycle.change_status(env.lib, market, [ident], "revoke", " ")),
+        (BadInput, "action_unknown", lambda: status_changes.change_status(env.lib, market, [ident], "expire", "x")),
+        (BadInput, "reason_invalid", lambda: status_changes.change_status(env.lib, market, [ident], "revoke", " ")),
         (BadInput, "reason_code_invalid",
-         lambda: lifecycle.change_status(env.lib, market, [ident], "revoke", "x", reason_code=2**16)),
-        (BadInput, "identifiers_empty", lambda: lifecycle.change_status(env.lib, market, [], "revoke", "x")),
+         lambda: status_changes.change_status(env.lib, market, [ident], "revoke", "x", reason_code=2**16)),
+        (BadInput, "identifiers_empty", lambda: status_changes.change_status(env.lib, market, [], "revoke", "x")),
         (TooLarge, "too_many_identifiers",
-         lambda: lifecycle.change_status(env.lib, market, [ident] * (lifecycle.MAX_IDENTIFIERS + 1), "revoke", "x")),
-        (BadInput, "action_unknown", lambda: lifecycle.new_version(env.lib, market, ident, "revoke", {}, reason="x")),
-        (BadInput, "request_invalid", lambda: lifecycle.new_version(env.lib, market, ident, "renew", [], reason="x")),
+         lambda: status_changes.change_status(env.lib, market, [ident] * (status_changes.MAX_IDENTIFIERS + 1), "revoke", "x")),
+        (BadInput, "action_unknown", lambda: versions.new_version(env.lib, market, ident, "revoke", {}, reason="x")),
+        (BadInput, "request_invalid", lambda: versions.new_version(env.lib, market, ident, "renew", [], reason="x")),
         (BadInput, "field_not_changeable",
-         lambda: lifecycle.new_version(env.lib, market, ident, "renew", {"fields": {}}, reason="x")),
+         lambda: versions.new_version(env.lib, market, ident, "renew", {"fields": {}}, reason="x")),
         (BadInput, "renewal_period_unchanged",
-         lambda: lifecycle.new_version(env.lib, market, ident, "renew", {"valid_until": "2030-06-30"}, reason="x")),
+         lambda: versions.new_version(env.lib, market, ident, "renew", {"valid_until": "2030-06-30"}, reason="x")),
     ]
     for kind, code, call in refusals:
         with pytest.raises(kind) as refused:

@@ -123,7 +123,7 @@ def test_first_verifications_are_answered_without_the_chain_node_under_a_seen_ro
     assert verification_without_chain(lib, first) is None  # a new root: its anchor needs the chain node
     assert verify_identifier(lib, first).verdict is Status.VALID
     _suspend(library_env, changed)
-    chain.forget_statuses()  # as ledger.issue.lifecycle does after changing statuses
+    chain.forget_statuses()  # as ledger.issue.changes does after changing statuses
     assert verification_without_chain(lib, changed) is None  # the map is due to be brought up to date
     assert verify_identifier(lib, first).verdict is Status.VALID
     monkeypatch.setattr(chain.contract.client, "call_rpc", None)  # any chain read would fail now

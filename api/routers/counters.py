@@ -18,7 +18,7 @@ from api.schemas import (
 )
 from api.verifying import PDF_MAGIC, json_result, verify_bundle, verify_pdf
 from ledger.core.errors import BadInput
-from ledger.issue import lifecycle
+from ledger.issue.history import history as certificate_history
 from ledger.verify import service as verification
 
 router = APIRouter(prefix="/counters", tags=["counters"])
@@ -81,4 +81,4 @@ def history(
     lib: LibraryDep,
     _caller: Counter,
 ) -> HistoryOut:
-    return HistoryOut.model_validate(lifecycle.history(lib, identifier), from_attributes=True)  # drops ``actor``
+    return HistoryOut.model_validate(certificate_history(lib, identifier), from_attributes=True)  # drops ``actor``

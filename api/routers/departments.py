@@ -37,7 +37,8 @@ from api.schemas import (
 from ledger.app.library import Library
 from ledger.core import statuses
 from ledger.core.errors import Forbidden
-from ledger.issue import issuance, lifecycle
+from ledger.issue import issuance, status_changes, versions
+from ledger.issue.history import history as certificate_history
 from ledger.storage.models import Batch, Certificate
 from ledger.verify import stored
 
@@ -174,7 +175,7 @@ LIFECYCLE_ERRORS = responses(401, 403, 404, 409, 413, 422, 503)
 
 def _change_status(lib: Library, caller: Caller, identifiers: list[str],
                    body: StatusChangeRequest) -> StatusChangeOut:
-    change = lifecycle.change_status(lib, caller.org, identifiers, body.action, body.reason,
+    change = status_changes.change_status(lib, caller.org, identifiers, body.action, body.reason,
                                      reason_code=body.reason_code, actor=f"api:{caller.key_prefix}")
     return StatusChangeOut.model_validate(change, from_attributes=True)
 
@@ -203,9 +204,9 @@ def change_status(identifier: IdentifierPath, body: StatusChangeRequest, lib: Li
 
 def _new_version(lib: Library, caller: Caller, identifier: str, action: str,
                  body: RenewRequest | AmendRequest) -> NewVersionOut:
-    """Renew and amend alike: the body's changes (beside the reason) go to lifecycle.new_version."""
+    """Renew and amend alike: the body's changes (beside the reason) go to versions.new_version."""
     changes = body.model_dump(mode="json", exclude_none=True, exclude={"reason", "reason_code"})
-    new = lifecycle.new_version(lib, caller.org, identifier, action, changes, reason=body.reason,
+    new = versions.new_version(lib, caller.org, identifier, action, changes, reason=body.reason,
                                 reason_code=body.reason_code, actor=f"api:{caller.key_prefix}")
     issued = _issued_out(new.issued)
     return NewVersionOut(
@@ -246,5 +247,5 @@ def amend(identifier: IdentifierPath, body: AmendRequest, lib: LibraryDep,
     responses=responses(401, 403, 404, 422),
 )
 def history(identifier: IdentifierPath, lib: LibraryDep, caller: Department) -> DepartmentHistoryOut:
-    return DepartmentHistoryOut.model_validate(lifecycle.history(lib, identifier, org_id=caller.org.id),
+    return DepartmentHistoryOut.model_validate(certificate_history(lib, identifier, org_id=caller.org.id),
                                                from_attributes=True)

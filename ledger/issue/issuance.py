@@ -287,7 +287,7 @@ def prepare(lib: Library, org: Organization, requests: list[dict[str, Any]],
     """Everything of issuance but the database insert (API request shape, see the module docstring).
 
     ``previous[i]``, when given, is the certificate version that request i supersedes (a renewal or an
-    amendment, ledger.issue.lifecycle): the new version keeps its serial and number, with the version plus one.
+    amendment, ledger.issue.versions): the new version keeps its serial and number, with the version plus one.
     """
     if not isinstance(requests, list) or not requests:
         raise BadInput("requests_empty", "send at least one certificate request")

@@ -170,7 +170,7 @@ class Certificate(Base):
 
 
 class CertificateEvent(Base):
-    """One lifecycle event of a certificate version (ledger.issue.lifecycle); ``status`` is the status after it."""
+    """One lifecycle event of a certificate version (ledger.issue.changes); ``status`` is the status after it."""
 
     __tablename__ = "certificate_events"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

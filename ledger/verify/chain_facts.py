@@ -133,7 +133,7 @@ class ChainFacts:
 
     def forget_statuses(self) -> None:
         """Bring statuses up to the chain head before the next answer: this process has just changed some
-        (ledger.issue.lifecycle) and its next verification shows them instead of waiting out ``status_max_age``."""
+        (ledger.issue.changes) and its next verification shows them instead of waiting out ``status_max_age``."""
         self._status_checked = 0.0
 
     def _keep_statuses_current(self) -> None:

@@ -1,7 +1,7 @@
 """The counter's page in a real headless browser (Debian chromium driven by Playwright) against the real
 API server (uvicorn over the session's library: real chain, IPFS and database).
 
-Certificates are issued and anchored for real; two are then revoked through ``ledger.issue.lifecycle`` (the
+Certificates are issued and anchored for real; two are then revoked through ``ledger.issue.status_changes`` (the
 contract's setStatus sent from the issuing department's own account, and the event recorded in the
 history). A holder gets a use code for an intake whose service item wants a certificate they hold, a
 revoked one, one they lack and a material no certificate stands for. Every test asserts on what the
@@ -30,7 +30,7 @@ from ledger.core.uscc import derive_uscc
 from ledger.holders import tokens as holders
 from ledger.holders import usecodes
 from ledger.holders.service_items import define_service_item
-from ledger.issue import lifecycle
+from ledger.issue import status_changes
 from ledger.issue.anchoring import Anchorer
 from ledger.issue.issuance import fetch_document, issue_one
 from ledger.storage.models import CertificateType
@@ -75,8 +75,8 @@ def desk(library_env: LibraryEnv, tmp_path_factory: pytest.TempPathFactory) -> D
     Anchorer(lib).run_once(force=True)
 
     # sent on chain from the department's own account, and recorded in the certificate's history
-    lifecycle.change_status(lib, market, [revoked], "revoke", "营业执照被依法吊销")
-    lifecycle.change_status(lib, land, [house], "revoke", "不动产已转移登记")
+    status_changes.change_status(lib, market, [revoked], "revoke", "营业执照被依法吊销")
+    status_changes.change_status(lib, land, [house], "revoke", "不动产已转移登记")
 
     with lib.sessions() as session:
         id_card = session.scalars(select(CertificateType.code).where(CertificateType.name == "居民身份证")).one()

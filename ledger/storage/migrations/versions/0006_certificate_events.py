@@ -1,6 +1,6 @@
 """Certificate history: one row per lifecycle event (suspend, reinstate, revoke, ..., renew, amend).
 
-Written by ``ledger.issue.lifecycle`` in the database transaction that follows the event's chain
+Written by ``ledger.issue.changes`` in the database transaction that follows the event's chain
 transaction; ``tx_hash`` and ``block_number`` point at that transaction (NULL for events with
 none of their own, such as the issue of a new version, which is anchored later).
 
