@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from api.schemas import ErrorResponse
+from api.schemas.common import ErrorResponse
 from ledger.core.errors import CertledgerError
 
 log = logging.getLogger(__name__)

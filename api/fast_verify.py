@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import API_KEY_HEADER, authorize
 from api.routers.counters import COUNTER_ROLES
-from api.schemas import VerifyIdentifierRequest
+from api.schemas.verification import VerifyIdentifierRequest
 from ledger.verify import service as verification
 
 PATH = "/counters/verify/identifier"

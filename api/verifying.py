@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from fastapi import Response
 
-from api.schemas import VerificationOut
+from api.schemas.verification import VerificationOut
 from ledger.app.library import Library
 from ledger.verify import service as verification
 from ledger.verify.fragments import VerificationResult

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
-from api.schemas import (
+from api.schemas.admin import (
     ApiKeyCreate,
     ApiKeyCreated,
     CatalogueImported,
@@ -19,12 +19,12 @@ from api.schemas import (
     OrganizationCreate,
     OrganizationList,
     OrganizationOut,
-    OrgKind,
     SealCompromise,
     SealList,
     SealOut,
 )
-from api.service_schemas import (
+from api.schemas.common import OrgKind
+from api.schemas.service_items import (
     CoverageOut,
     ServiceItemIn,
     ServiceItemList,

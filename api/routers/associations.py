@@ -14,7 +14,8 @@ from fastapi.responses import Response
 
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
-from api.report_schemas import (
+from api.schemas.common import BUNDLE_EXAMPLE, AnchorInfo, DocumentRef
+from api.schemas.reports import (
     EXAMPLE_REPORT,
     ReportBatchRequest,
     ReportOut,
@@ -22,7 +23,6 @@ from api.report_schemas import (
     SubmittedReport,
     SubmittedReports,
 )
-from api.schemas import BUNDLE_EXAMPLE, AnchorInfo, DocumentRef
 from ledger.app.library import Library
 from ledger.core.errors import Forbidden
 from ledger.issue import reports

@@ -8,11 +8,10 @@ from fastapi import APIRouter, Body, Depends, File, Path, Response, UploadFile
 
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
-from api.schemas import (
+from api.schemas.certificates import HistoryOut
+from api.schemas.common import BUNDLE_EXAMPLE, EXAMPLE_IDENTIFIER
+from api.schemas.verification import (
     BUNDLE_DESCRIPTION,
-    BUNDLE_EXAMPLE,
-    EXAMPLE_IDENTIFIER,
-    HistoryOut,
     VerificationOut,
     VerifyIdentifierRequest,
 )

@@ -14,17 +14,13 @@ from sqlalchemy import select
 
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
-from api.schemas import (
-    BUNDLE_EXAMPLE,
-    EXAMPLE_IDENTIFIER,
+from api.schemas.certificates import (
     AmendRequest,
-    AnchorInfo,
     CertificateIssueManyRequest,
     CertificateIssueRequest,
     CertificateOut,
     CertificatePage,
     DepartmentHistoryOut,
-    DocumentRef,
     IssuedCertificate,
     IssuedCertificates,
     MassStatusChangeRequest,
@@ -32,6 +28,12 @@ from api.schemas import (
     RenewRequest,
     StatusChangeOut,
     StatusChangeRequest,
+)
+from api.schemas.common import (
+    BUNDLE_EXAMPLE,
+    EXAMPLE_IDENTIFIER,
+    AnchorInfo,
+    DocumentRef,
     hex0x,
 )
 from ledger.app.library import Library

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api.deps import LibraryDep
-from api.schemas import Health
+from api.schemas.admin import Health
 from ledger.app.library import Library
 from ledger.core.checks import Check, Status
 from ledger.core.errors import CertledgerError

@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
-from api.holder_schemas import (
+from api.schemas.holders import (
     AccessLogAnchorOut,
     AccessLogEntryOut,
     AccessLogPage,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
-from api.holder_schemas import IntakeOut, IntakeRequest
+from api.schemas.holders import IntakeOut, IntakeRequest
 from ledger.holders import intake
 
 router = APIRouter(prefix="/counters", tags=["counters"])

@@ -9,12 +9,8 @@ from fastapi import APIRouter, Body, Depends, Path
 from api.deps import LibraryDep
 from api.errors import responses
 from api.ratelimit import public_rate_limit
-from api.schemas import (
-    BUNDLE_DESCRIPTION,
-    BUNDLE_EXAMPLE,
-    EXAMPLE_IDENTIFIER,
-    VerificationOut,
-)
+from api.schemas.common import BUNDLE_EXAMPLE, EXAMPLE_IDENTIFIER
+from api.schemas.verification import BUNDLE_DESCRIPTION, VerificationOut
 from api.verifying import public_view, verify_bundle, verify_identifier
 
 router = APIRouter(tags=["public"], dependencies=[Depends(public_rate_limit)])

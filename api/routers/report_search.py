@@ -10,11 +10,11 @@ from fastapi import APIRouter, File, Query, Response, UploadFile
 
 from api.deps import LibraryDep
 from api.errors import responses
-from api.report_schemas import ReportOut, ReportPage, VerifyReportRequest
 from api.routers.associations import ReportId, report_out
 from api.routers.counters import VERIFY_ERRORS
 from api.routers.counters import Counter as Reader
-from api.schemas import VerificationOut
+from api.schemas.reports import ReportOut, ReportPage, VerifyReportRequest
+from api.schemas.verification import VerificationOut
 from api.verifying import json_result
 from ledger.core.errors import BadInput
 from ledger.issue import reports

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.app import create_app
-from api.schemas import ErrorResponse
+from api.schemas.common import ErrorResponse
 
 JSON = "application/json"
 
@@ -74,13 +74,20 @@ def test_keyed_routes_declare_the_api_key() -> None:
 
 
 def test_examples_are_valid_instances_of_their_models() -> None:
-    from api import schemas
+    import importlib
+    import pkgutil
+
+    import api.schemas
+    from api.schemas.common import Model
 
     checked = 0
-    for name in dir(schemas):
-        model = getattr(schemas, name)
-        if isinstance(model, type) and issubclass(model, schemas.Model) and model is not schemas.Model:
-            for example in (model.model_config.get("json_schema_extra") or {}).get("examples", []):
-                model.model_validate(example)
-                checked += 1
+    for info in pkgutil.iter_modules(api.schemas.__path__):
+        schemas = importlib.import_module(f"api.schemas.{info.name}")
+        for name in dir(schemas):
+            model = getattr(schemas, name)
+            if isinstance(model, type) and issubclass(model, Model) and model is not Model \
+                    and model.__module__ == schemas.__name__:
+                for example in (model.model_config.get("json_schema_extra") or {}).get("examples", []):
+                    model.model_validate(example)
+                    checked += 1
     assert checked >= 14

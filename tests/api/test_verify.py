@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from api.schemas import VerificationOut
+from api.schemas.verification import VerificationOut
 from ledger.core.identifiers import make_identifier, parse_identifier
 from ledger.issue.anchoring import Anchorer
 from ledger.verify.fragments import REQUIRED

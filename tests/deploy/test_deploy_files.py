@@ -28,8 +28,8 @@ from eth_utils import is_checksum_address, keccak, to_checksum_address
 from multiformats import multibase
 from sqlalchemy.engine import make_url
 
-from ledger.documents.cid import CHUNK_SIZE
 from cli.main import app
+from ledger.documents.cid import CHUNK_SIZE
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

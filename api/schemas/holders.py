@@ -9,16 +9,16 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from api.schemas import (
+from api.schemas.common import (
     EXAMPLE_DEPARTMENT,
     EXAMPLE_HASH,
     EXAMPLE_IDENTIFIER,
     EXAMPLE_TYPE_CODE,
     AnchorStatus,
-    CheckOut,
     CheckStatus,
     Model,
 )
+from api.schemas.verification import CheckOut
 
 EXAMPLE_CITIZEN_ID = "430102199001010012"
 _CHECK_EXAMPLE = {"name": "status", "status": "VALID", "reason": "valid", "message": "", "data": {"code": "01"}}

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from api.schemas import EXAMPLE_CID, EXAMPLE_HASH, AnchorInfo, DocumentRef, Model
+from api.schemas.common import EXAMPLE_CID, EXAMPLE_HASH, AnchorInfo, DocumentRef, Model
 
 EXAMPLE_ASSOCIATION = "51430100513343076P"
 EXAMPLE_NUMBER = "湘建检〔2026〕第0001号"

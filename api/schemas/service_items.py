@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from api.schemas import EXAMPLE_DEPARTMENT, EXAMPLE_TYPE_CODE, Model
+from api.schemas.common import EXAMPLE_DEPARTMENT, EXAMPLE_TYPE_CODE, Model
 
 HolderKind = Literal["natural_person", "legal_entity", "both"]
 

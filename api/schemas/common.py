@@ -1,0 +1,102 @@
+"""What every schema shares: the base model, errors, examples, anchor and document references.
+
+The API's request and response models (this package) are the OpenAPI schema, with an example for each.
+
+Field names are the English GB/T 36903 names (``ledger.core.metadata.COMMON_FIELDS``); the Chinese
+label of each is in its description. Domain rules (identifier check characters, a type's field
+schema, holder ID check digits) are enforced by the ledger, so their errors keep specific codes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EXAMPLE_TYPE_CODE = "114301007463904398001"
+EXAMPLE_DEPARTMENT = "114301007463904398"
+EXAMPLE_IDENTIFIER = "1.2.156.3005.2.114301007463904398001.114301007463904398.20250000001.001.X"
+EXAMPLE_HOLDER_USCC = "11430100303989522P"
+EXAMPLE_CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+EXAMPLE_HASH = "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+
+Role = Literal["admin", "department", "counter", "association"]
+OrgKind = Literal["department", "association", "counter"]
+CheckStatus = Literal["VALID", "INVALID", "SKIPPED", "ERROR"]
+AnchorStatus = Literal["queued", "pending", "anchored"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- errors ---
+
+
+class ErrorInfo(Model):
+    code: str = Field(description="machine-readable snake_case code", examples=["certificate_duplicate"])
+    message: str = Field(description="what went wrong and how to fix it")
+    details: dict[str, Any] = Field(default_factory=dict, description="structured context (field, allowed values...)")
+
+
+class ErrorResponse(Model):
+    """Every 4xx/5xx answer has this shape."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"error": {
+            "code": "field_missing",
+            "message": "fields.legal_representative (法定代表人（负责人、经营者）) is required for this certificate type",
+            "details": {"field": "fields.legal_representative"},
+        }}]},
+    )
+    error: ErrorInfo
+
+
+class DocumentRef(Model):
+    cid: str = Field(description="IPFS CID of the stored (encrypted) document", examples=[EXAMPLE_CID])
+    sha256: str = Field(description="SHA-256 (hex) of the plaintext sealed PDF", examples=[EXAMPLE_HASH])
+
+
+def hex0x(value: bytes | None) -> str | None:
+    """Bytes as the API shows them: 0x-prefixed hex."""
+    return None if value is None else "0x" + value.hex()
+
+
+class AnchorInfo(Model):
+    batch_id: int | None = None
+    status: AnchorStatus
+    root: str | None = Field(None, description="Merkle root (hex)")
+    tx_hash: str | None = None
+    block_number: int | None = None
+    anchored_at: dt.datetime | None = None
+
+    @classmethod
+    def of(cls, batch: Any) -> AnchorInfo:
+        """Where an item's batch stands (``queued`` while no batch has claimed it)."""
+        if batch is None:
+            return cls(status="queued")
+        return cls(batch_id=batch.id, status=batch.status, root=hex0x(batch.root), tx_hash=hex0x(batch.tx_hash),
+                   block_number=batch.block_number, anchored_at=batch.block_time)
+
+
+StatusAction = Literal["suspend", "reinstate", "revoke", "cancel", "withdraw"]
+
+
+BUNDLE_EXAMPLE: dict[str, Any] = {
+    "format": "certledger/bundle/1",
+    "identifier": EXAMPLE_IDENTIFIER,
+    "record": {"format": "certledger/record/1", "identifier": EXAMPLE_IDENTIFIER, "...": "..."},
+    "seal": {"format": "cms", "der": "MIIG..."},
+    "leaf": "0x" + EXAMPLE_HASH,
+    "root": "0x" + EXAMPLE_HASH,
+    "proof": ["0x" + EXAMPLE_HASH],
+    "chain": {"chain_id": 31337, "contract": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+              "tx_hash": "0x" + EXAMPLE_HASH, "block_number": 42, "anchored_at": "2025-03-01T08:00:05+00:00"},
+    "trust": {"city_root_pem": "-----BEGIN CERTIFICATE-----...", "seal_certificate_pem": "-----BEGIN CERTIFICATE-----..."},
+    "document": {"cid": EXAMPLE_CID, "sha256": EXAMPLE_HASH},
+    "exported_at": "2025-03-02T09:00:00+00:00",
+}
+
+
