@@ -8,8 +8,8 @@ different places so IPFS never sees plaintext or keys:
 * the key info (``{"v", "kid", "wdek"}``, JSON-ready) is stored in the database record.
 
 The certificate identifier is GCM associated data, so an envelope moved to another record does
-not open. The key id names the KEK, so KEKs can rotate: old KEKs stay loadable as retired keys,
-and ``rewrap`` moves a record to the active KEK without touching IPFS.
+not open. The key id names the KEK, so KEKs can rotate: old KEKs stay loadable as retired keys, and
+every document opens under the key its key info names.
 """
 
 from __future__ import annotations
@@ -139,16 +139,6 @@ def unseal(envelope: bytes, key_info: Mapping[str, Any], keyring: KeyRing, certi
         return AESGCM(dek).decrypt(nonce, envelope[len(_HEADER) + _NONCE_LEN :], _aad(certificate_id))
     except InvalidTag:
         raise _tampered(certificate_id, "authentication failed") from None
-
-
-def rewrap(key_info: Mapping[str, Any], keyring: KeyRing, certificate_id: str) -> dict[str, Any]:
-    """Key info re-wrapped under the active KEK (KEK rotation); the IPFS envelope is unchanged."""
-    dek = _unwrap(key_info, keyring, certificate_id)
-    return {
-        "v": _VERSION,
-        "kid": keyring.active.key_id,
-        "wdek": base64.b64encode(aes_key_wrap(keyring.active.key, dek)).decode("ascii"),
-    }
 
 
 def _decode_env_key(value: str) -> Kek:
