@@ -169,7 +169,7 @@ def chain(
 
 @app.command()
 def compile() -> None:
-    """Recompile contracts/CertLedger.sol and rewrite ledger/artifacts/ (commit the result)."""
+    """Recompile contracts/CertLedger.sol and rewrite ledger/chain/artifacts/ (commit the result)."""
     from ledger.chain.compiler import compile_contract, write_artifact
 
     path = write_artifact(compile_contract())

@@ -8,7 +8,7 @@ def test_committed_artifact_matches_a_fresh_compile() -> None:
     fresh = compile_contract()
     assert committed["compiler"]["version"] == SOLC_VERSION
     assert fresh["sourceSha256"] == committed["sourceSha256"], "contracts/ changed: run `certledger compile`"
-    assert fresh["abi"] == committed["abi"], "ABI differs: run `certledger compile` and commit ledger/artifacts/"
+    assert fresh["abi"] == committed["abi"], "ABI differs: run `certledger compile` and commit ledger/chain/artifacts/"
     assert fresh["bytecode"] == committed["bytecode"], "bytecode differs: run `certledger compile`"
     assert fresh["deployedBytecode"] == committed["deployedBytecode"]
 

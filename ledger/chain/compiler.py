@@ -1,6 +1,6 @@
 """Compile the ledger contract with one pinned compiler version and settings.
 
-The compiled ABI and bytecode are committed in ``ledger/artifacts/`` so that running the service
+The compiled ABI and bytecode are committed in ``ledger/chain/artifacts/`` so that running the service
 needs no compiler; ``tests/test_contract_artifacts.py`` recompiles and fails when they differ.
 Where internet exists, py-solc-x's native compiler of the same version is used
 (``solcx.install_solc(SOLC_VERSION)``); offline, ``hardhat-local/bin/solc`` drives the npm ``solc``

@@ -34,9 +34,7 @@ from ledger.issue.changes import (
     refusal,
     require_anchored,
 )
-from ledger.storage.models import (
-    Organization,
-)
+from ledger.storage.models import Organization
 
 log = logging.getLogger(__name__)
 

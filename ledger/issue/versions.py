@@ -28,9 +28,7 @@ from ledger.issue.changes import (
     require_anchored,
 )
 from ledger.issue.issuance import IssuedCertificate
-from ledger.storage.models import (
-    Organization,
-)
+from ledger.storage.models import Organization
 from ledger.verify.stored import load_certificate
 
 log = logging.getLogger(__name__)
