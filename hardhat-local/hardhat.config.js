@@ -47,6 +47,11 @@ module.exports = {
         count: 10,
         accountsBalance: "10000000000000000000000",
       },
+      // Blocks carry the wall-clock second they are mined in, never a later one: without this, Hardhat
+      // stamps each block at least one second after the previous, so a burst of blocks runs ahead of
+      // the clock and anchors look later than they were (a seal compromise reported just after them
+      // would void them).
+      allowBlocksWithSameTimestamp: true,
       mining: interval > 0 ? { auto: false, interval } : { auto: true },
       // Set by `certledger up` when it rebuilds a restarted node from its transaction journal.
       ...(process.env.CERTLEDGER_GENESIS_DATE ? { initialDate: process.env.CERTLEDGER_GENESIS_DATE } : {}),
