@@ -165,9 +165,12 @@ def verify(
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
     """Verify a proof bundle with only a JSON-RPC endpoint and the trust list: no API, no database."""
+    from ledger.verify.trust import load_trust_list, no_trust_list
+
+    if trust is None:
+        _fail(no_trust_list())
     from ledger.verify.bundle import load_bundle
     from ledger.verify.standalone import verify_bundle_standalone
-    from ledger.verify.trust import load_trust_list
 
     try:
         trusted = load_trust_list(trust.read_bytes(), root_pem=root.read_bytes() if root else None) if trust else None

@@ -31,7 +31,7 @@ def test_replay_rebuilds_the_same_chain(tmp_path: Path) -> None:
         contract.register_organization(admin, issuer.address, OrgKind.DEPARTMENT, "11430100851952982H", os.urandom(32))
         anchored = contract.anchor(issuer, root, 3, BatchKind.CERTIFICATES)
         contract.set_status(issuer, root, leaf, LeafStatus.REVOKED)
-        before = contract.anchor_of(root)
+        before = contract.anchor_of(issuer.address, root)
     finally:
         stop(proc)
 
@@ -41,8 +41,8 @@ def test_replay_rebuilds_the_same_chain(tmp_path: Path) -> None:
         assert client.w3.eth.get_code(deployment.address) == b""  # a fresh, empty chain
         assert replay(journal, client.w3) == 4
         contract = LedgerContract(client, deployment.address)
-        assert contract.anchor_of(root) == before
-        assert contract.status_of(root, leaf) == LeafStatus.REVOKED
+        assert contract.anchor_of(issuer.address, root) == before
+        assert contract.status_of(issuer.address, root, leaf) == LeafStatus.REVOKED
         receipt = client.w3.eth.get_transaction_receipt(anchored.tx_hash)
         assert receipt["blockNumber"] == anchored.block_number
         assert client.w3.eth.get_block(anchored.block_number)["timestamp"] == anchored.block_time

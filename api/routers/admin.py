@@ -44,6 +44,8 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 Admin = Annotated[Caller, Depends(require_role("admin"))]
 AnyKey = Annotated[Caller, Depends(require_role("admin", "department", "counter", "association"))]
 OrgId = Annotated[int, Path(description="the organisation's id", examples=[3])]
+SEAL_EXAMPLES = {"sm2": {"summary": "an SM2 seal (GB/T 38540)", "value": {"algorithm": "sm2"}},
+                 "p256": {"summary": "a P-256 seal (CMS; PDFs too)", "value": {"algorithm": "p256"}}}
 
 
 @router.post(
@@ -92,7 +94,8 @@ def get_organization(org_id: OrgId, lib: LibraryDep, _caller: Admin) -> Organiza
     responses=responses(401, 403, 404, 409, 422, 503),
 )
 def activate_department(org_id: OrgId, lib: LibraryDep, _caller: Admin,
-                        body: Annotated[SealChoice | None, Body()] = None) -> OrganizationOut:
+                        body: Annotated[SealChoice | None, Body(openapi_examples=SEAL_EXAMPLES)] = None
+                        ) -> OrganizationOut:
     algorithm = body.algorithm if body is not None and body.algorithm else "p256"
     return OrganizationOut.model_validate(onboarding.activate_department(lib, org_id, seal_algorithm=algorithm))
 
@@ -145,7 +148,7 @@ def list_seals(org_id: OrgId, lib: LibraryDep, _caller: Admin) -> SealList:
     responses=responses(401, 403, 404, 409, 422, 503),
 )
 def rotate_seal(org_id: OrgId, lib: LibraryDep, _caller: Admin,
-                body: Annotated[SealChoice | None, Body()] = None) -> SealOut:
+                body: Annotated[SealChoice | None, Body(openapi_examples=SEAL_EXAMPLES)] = None) -> SealOut:
     serial = f"{seals.rotate_seal(lib, org_id, algorithm=body.algorithm if body else None):x}"
     return next(s for s in _seals(lib, org_id) if s.serial == serial)
 

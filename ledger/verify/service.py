@@ -102,6 +102,8 @@ def verify_bundle(lib: Library, bundle: Mapping[str, Any] | str | bytes,
     checked = load_bundle(bundle)
     verifier = service_verifier(lib)
     named = checked["chain"]["contract"]
+    if not verifier.trust.trusts_contract(named):  # a deployment recorded since this worker read its list?
+        verifier.trust = platform_trust(lib)
     if named.lower() != verifier.chain.contract.address.lower() and verifier.trust.trusts_contract(named):
         verifier = service_verifier(lib, named)
     return verifier.verify_bundle(checked, document)

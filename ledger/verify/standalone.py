@@ -10,16 +10,11 @@ from typing import Any
 
 from ledger.chain.client import ChainClient
 from ledger.chain.contract import LedgerContract
-from ledger.core.errors import BadInput
 from ledger.verify.bundle import load_bundle
 from ledger.verify.fragments import VerificationResult, Verifier
-from ledger.verify.trust import TrustList
+from ledger.verify.trust import TrustList, no_trust_list
 
 log = logging.getLogger(__name__)
-
-NO_TRUST = ("没有信任列表，无法验证 / no trust list, so nothing to verify against: get the platform's with "
-            "`curl -o trust.json https://<platform>/public/trust` (operators: certledger trust export) and pass "
-            "--trust trust.json, or set CERTLEDGER_TRUST_FILE")
 
 _rpc_verifiers: dict[tuple[str, str, TrustList], Verifier] = {}
 
@@ -44,6 +39,6 @@ def verify_bundle_standalone(bundle: Mapping[str, Any] | str | bytes, rpc_url: s
     ``trust_list_missing``). ``document`` (the PDF) is checked against the record's digest when given.
     """
     if trust is None:
-        raise BadInput("trust_list_missing", NO_TRUST)
+        raise no_trust_list()
     checked = load_bundle(bundle)
     return verifier_for_rpc(rpc_url, checked["chain"]["contract"], trust).verify_bundle(checked, document)

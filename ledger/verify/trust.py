@@ -91,6 +91,13 @@ class TrustList:
                        "check its seal with")
 
 
+def no_trust_list() -> BadInput:
+    """Why nothing is verified without a trust list, and how to get one."""
+    return BadInput("trust_list_missing", "没有信任列表，无法验证 / no trust list, so nothing to verify against: get the "
+                    "platform's with `curl -o trust.json https://<platform>/public/trust` (operators: certledger "
+                    "trust export) and pass --trust trust.json, or set CERTLEDGER_TRUST_FILE")
+
+
 def seal_trust_list(body: Mapping[str, Any], root_key: PrivateKey, root_der: bytes) -> dict[str, Any]:
     """The trust list document: ``body`` and the city root's detached CMS seal over its canonical JSON."""
     seal = Sealer(root_key, root_der).seal_records([dict(body)])[0]
