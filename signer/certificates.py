@@ -16,21 +16,29 @@ from functools import lru_cache
 
 from asn1crypto import keys as a_keys
 from asn1crypto import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from ledger.errors import BadInput
 
-from .keys import SM2_CURVE_OID, Algorithm
+from .keys import SM2_CURVE_OID, Algorithm, SigningKey
 
 def _key_id(spki_der: bytes) -> bytes:
     spki = a_keys.PublicKeyInfo.load(spki_der)
     return hashlib.sha1(spki["public_key"].contents[1:]).digest()
 
 
-def build_certificate(*, subject: x509.Name, spki_der: bytes, issuer: x509.Name, issuer_key: ec.EllipticCurvePrivateKey,
+def new_serial() -> int:
+    """A positive 127-bit serial: unpredictable, and chosen before the key so the key id can name it."""
+    return secrets.randbits(127) | (1 << 126)
+
+
+def seal_key_id(serial: int) -> str:
+    """Key-store id of a seal certificate's private key."""
+    return f"seal-{serial:x}"
+
+
+def build_certificate(*, serial: int, subject: x509.Name, spki_der: bytes, issuer: x509.Name, issuer_key: SigningKey,
                       issuer_spki_der: bytes, not_before: datetime, not_after: datetime, ca: bool) -> bytes:
-    """A v3 certificate signed ECDSA/SHA-256 by ``issuer_key``; seal certificates are for non-repudiation."""
+    """A v3 certificate signed ECDSA/SHA-256 by ``issuer_key`` (a P-256 key, in a file or a token); seal
+    certificates are for non-repudiation."""
     usage = {"key_cert_sign", "crl_sign"} if ca else {"digital_signature", "non_repudiation"}
     extensions = [
         {"extn_id": "basic_constraints", "critical": True, "extn_value": {"ca": ca}},
@@ -41,7 +49,7 @@ def build_certificate(*, subject: x509.Name, spki_der: bytes, issuer: x509.Name,
     ]
     tbs = x509.TbsCertificate({
         "version": "v3",
-        "serial_number": secrets.randbits(127) | (1 << 126),
+        "serial_number": serial,
         "signature": {"algorithm": "sha256_ecdsa"},
         "issuer": issuer,
         "validity": {"not_before": x509.Time({"general_time" if not_before.year >= 2050 else "utc_time": not_before}),
@@ -50,7 +58,7 @@ def build_certificate(*, subject: x509.Name, spki_der: bytes, issuer: x509.Name,
         "subject_public_key_info": a_keys.PublicKeyInfo.load(spki_der),
         "extensions": extensions,
     })
-    signature = issuer_key.sign(tbs.dump(), ec.ECDSA(hashes.SHA256()))
+    signature = issuer_key.sign(tbs.dump())
     return x509.Certificate({"tbs_certificate": tbs, "signature_algorithm": {"algorithm": "sha256_ecdsa"},
                              "signature_value": signature}).dump()
 
@@ -80,7 +88,7 @@ class SealCertInfo:
     @property
     def key_id(self) -> str:
         """Key-store id of this certificate's private key."""
-        return f"seal-{self.serial:x}"
+        return seal_key_id(self.serial)
 
 
 @lru_cache(maxsize=4096)

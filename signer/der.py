@@ -72,3 +72,14 @@ def parse_time(tag: int, text: bytes) -> datetime:
         raise ValueError("time is not in UTC")
     return datetime(year, int(rest[0:2]), int(rest[2:4]), int(rest[4:6]), int(rest[6:8]), int(rest[8:10]),
                     tzinfo=timezone.utc)
+
+
+def ecdsa_sig_value(r_s: bytes) -> bytes:
+    """DER ECDSA-Sig-Value from the raw r||s (PKCS#11 CKM_ECDSA output), each half a minimal INTEGER."""
+    half = len(r_s) // 2
+    return seq(_unsigned_integer(r_s[:half]), _unsigned_integer(r_s[half:]))
+
+
+def _unsigned_integer(value: bytes) -> bytes:
+    value = value.lstrip(b"\x00") or b"\x00"
+    return tlv(0x02, b"\x00" + value if value[0] & 0x80 else value)

@@ -22,7 +22,7 @@ from .canonical import canonical_record
 from .certificates import describe_certificate, now_utc, utc
 from . import der
 from .der import cms_time, generalized_time, seq, tlv
-from .keys import PrivateKey, key_algorithm, public_key_der, sign
+from .keys import SigningKey
 from .keystore import KeyStore
 from .registry import SealRegistry
 from .ses import SESSignature, ses_signature, tbs_sign
@@ -91,13 +91,13 @@ class _AtTime:
 class Sealer:
     """One department seal, loaded once, sealing many records."""
 
-    def __init__(self, key: PrivateKey, cert_der: bytes, eseal_der: bytes | None = None) -> None:
+    def __init__(self, key: SigningKey, cert_der: bytes, eseal_der: bytes | None = None) -> None:
         info = describe_certificate(cert_der)
-        if public_key_der(key) != info.spki_der:
+        if key.spki_der != info.spki_der:
             raise BadInput("seal_key_mismatch", "the private key does not belong to this seal certificate")
         self.certificate = info
-        self.algorithm = key_algorithm(key)
-        self._key = key
+        self.algorithm = key.algorithm
+        self._sign = key.sign
         self._at_time: _AtTime | None = None
         if self.algorithm == "sm2":
             if eseal_der is None:
@@ -113,7 +113,7 @@ class Sealer:
     @classmethod
     def load(cls, keystore: KeyStore, registry: SealRegistry, serial: int) -> Sealer:
         info = registry.certificate(serial)
-        return cls(keystore.get(info.key_id), info.der, registry.eseals.get(serial))
+        return cls(keystore.get(info.key_id, owner=info.credit_code), info.der, registry.eseals.get(serial))
 
     def seal_record(self, record: Record, signing_time: datetime | None = None) -> bytes:
         return self._seal(canonical_record(record), self._at(signing_time))
@@ -137,8 +137,8 @@ class Sealer:
     def _seal(self, data: bytes, at: _AtTime) -> bytes:
         if self.algorithm == "sm2":
             tbs = tbs_sign(self._eseal, at.generalized, hashlib.new("sm3", data).digest())
-            return ses_signature(tbs, self._cert_octets, sign(self._key, tbs))
+            return ses_signature(tbs, self._cert_octets, self._sign(tbs))
         digest = hashlib.sha256(data).digest()
-        signature = sign(self._key, at.signed_prefix + digest)
+        signature = self._sign(at.signed_prefix + digest)
         head, middle = at.templates.get(len(signature)) or at.template(len(signature))
         return head + digest + middle + signature
