@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 
 from signer.authority import SealAuthority
 from signer.keystore import FileKeyStore
+from signer.pkcs11_keystore import DEFAULT_MODULE, MODULE_ENV, PIN_ENV, TOKEN_ENV
 from signer.pdf_seal import PdfSealer
 from signer.record_seal import Sealer
 from signer.verify import SealVerifier
@@ -85,3 +88,33 @@ def foreign(tmp_path_factory: pytest.TempPathFactory) -> tuple[FileKeyStore, Sea
 def need(tool: str) -> None:
     if shutil.which(tool) is None:
         pytest.fail(f"{tool} is missing: apt-get install the packages in scripts/apt-packages.txt")
+
+
+HSM_PIN = "4711-test"
+HSM_TOKENS = ("certledger-test", "certledger-spare")
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """SoftHSM2 tokens in a folder of the session's own; the environment that names the first one.
+
+    SoftHSM2 reads SOFTHSM2_CONF and its token folder once per process, so every token the tests use is
+    made here, before any test loads the library.
+    """
+    need("softhsm2-util")
+    if not os.path.exists(DEFAULT_MODULE):
+        pytest.fail(f"{DEFAULT_MODULE} is missing: apt-get install softhsm2 (scripts/apt-packages.txt)")
+    root = tmp_path_factory.mktemp("softhsm")
+    (root / "tokens").mkdir()
+    conf = root / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {root / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    before = os.environ.get("SOFTHSM2_CONF")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    for label in HSM_TOKENS:
+        subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label, "--pin", HSM_PIN,
+                        "--so-pin", "so-" + HSM_PIN], check=True, capture_output=True)
+    yield {TOKEN_ENV: HSM_TOKENS[0], PIN_ENV: HSM_PIN, MODULE_ENV: DEFAULT_MODULE}
+    if before is None:
+        os.environ.pop("SOFTHSM2_CONF", None)
+    else:
+        os.environ["SOFTHSM2_CONF"] = before
