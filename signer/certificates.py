@@ -20,6 +20,9 @@ from ledger.errors import BadInput
 
 from .keys import SM2_CURVE_OID, Algorithm, SigningKey
 
+_ALGORITHMS: dict[str, Algorithm] = {"1.2.840.10045.3.1.7": "p256", SM2_CURVE_OID: "sm2"}
+
+
 def _key_id(spki_der: bytes) -> bytes:
     spki = a_keys.PublicKeyInfo.load(spki_der)
     return hashlib.sha1(spki["public_key"].contents[1:]).digest()
@@ -94,11 +97,16 @@ class SealCertInfo:
 @lru_cache(maxsize=4096)
 def describe_certificate(der: bytes) -> SealCertInfo:
     try:
-        cert = x509.Certificate.load(der)
+        cert = x509.Certificate.load(der, strict=True)
         tbs = cert["tbs_certificate"]
+        if cert["signature_algorithm"].dump() != tbs["signature"].dump():
+            raise ValueError("its two signature algorithm fields differ (RFC 5280 4.1.1.2)")
         subject = tbs["subject"].native
         spki = tbs["subject_public_key_info"]
-        curve = spki["algorithm"]["parameters"].chosen.dotted if spki["algorithm"]["algorithm"].native == "ec" else ""
+        params = spki["algorithm"]["parameters"]
+        curve = params.chosen.dotted if spki["algorithm"]["algorithm"].native == "ec" and params.name == "named" else ""
+        if curve not in _ALGORITHMS:
+            raise ValueError("its key is neither P-256 nor SM2")
         info = SealCertInfo(
             der=der,
             serial=tbs["serial_number"].native,
@@ -106,13 +114,13 @@ def describe_certificate(der: bytes) -> SealCertInfo:
             credit_code=subject.get("organization_identifier", ""),
             not_before=tbs["validity"]["not_before"].native,
             not_after=tbs["validity"]["not_after"].native,
-            algorithm="sm2" if curve == SM2_CURVE_OID else "p256",
+            algorithm=_ALGORITHMS[curve],
             spki_der=spki.dump(),
             tbs_der=tbs.dump(),
             signature=cert["signature_value"].native,
             issuer_der=tbs["issuer"].dump(),
         )
-    except (ValueError, TypeError, KeyError) as e:
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as e:
         raise BadInput("seal_certificate_malformed", f"the seal certificate is not a valid X.509 certificate: {e}") from e
     return info
 
