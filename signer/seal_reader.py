@@ -217,7 +217,7 @@ def _cms_frame(seal: bytes) -> Frame:
         raise SealRejected("content_type_invalid", "the signed content-type attribute differs from the content type")
     if len(values["message_digest"][1].native) != _DIGEST_LENGTH:
         raise SealRejected("seal_malformed", "the message digest is not a SHA-256 digest")
-    certificate = _signer_certificate(sd, sid)
+    certificate = signer_certificate(sd, sid)
     algorithm_ok = (len(sd["digest_algorithms"]) == 1 and sd["digest_algorithms"][0].dump() in _SHA256
                     and si["digest_algorithm"].dump() in _SHA256 and si["signature_algorithm"].dump() == _ECDSA_SHA256)
 
@@ -237,7 +237,7 @@ def _cms_frame(seal: bytes) -> Frame:
                   signed, signature)
 
 
-def _signer_certificate(sd: cms.SignedData, sid: cms.SignerIdentifier) -> bytes:
+def signer_certificate(sd: cms.SignedData, sid: cms.SignerIdentifier) -> bytes:
     """The one embedded certificate the SignerIdentifier names (issuer and serial, or subject key id)."""
     matches = set()
     for choice in sd["certificates"] if not isinstance(sd["certificates"], core.Void) else ():
