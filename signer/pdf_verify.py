@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
-from asn1crypto import cms, parser, x509
+from asn1crypto import parser, x509
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
@@ -22,13 +22,16 @@ from ledger.checks import Check, Status
 from ledger.errors import BadInput
 
 from .pdf_seal import open_pdf
-from .seal_reader import SealRejected, signer_certificate
+from .seal_reader import SealRejected, read_signed_data
 from .verify import SealVerifier
 
 # What pyHanko and asn1crypto raise on a malformed file, reference, object or CMS (issue 11: a dangling
 # reference in an incremental update surfaced as KeyError).
 _READ_ERRORS = (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError, OverflowError,
                 NotImplementedError, RecursionError)
+
+
+_HEX_DIGITS = b"0123456789ABCDEFabcdef"
 
 
 def _invalid(reason: str, message: str) -> list[Check]:
@@ -47,7 +50,7 @@ def verify_pdf(verifier: SealVerifier, pdf: bytes, *, issuer_code: str | None = 
         if not signatures:
             return _invalid("pdf_not_sealed", "the PDF carries no seal signature")
         sig = signatures[-1]
-        problem = _cms_problem(sig.pkcs7_content)
+        problem = _contents_problem(pdf, sig.sig_object["/ByteRange"]) or _cms_problem(sig.pkcs7_content)
         if problem is not None:
             return _invalid(*problem)
         foreign = {c.chosen.dump() for c in sig.signed_data["certificates"]} - {sig.signer_cert.dump(), root.dump()}
@@ -81,23 +84,26 @@ def verify_pdf(verifier: SealVerifier, pdf: bytes, *, issuer_code: str | None = 
     return [intact, *checks]
 
 
+def _contents_problem(pdf: bytes, byte_range: list) -> tuple[str, str] | None:
+    """The gap the byte range leaves must be exactly /Contents' hex string: ``<``, hex digits, ``>`` (whitespace,
+    which PDF readers skip in hex strings, would let unsigned bytes change)."""
+    gap = pdf[int(byte_range[1]):int(byte_range[2])]
+    if len(gap) < 2 or gap[:1] != b"<" or gap[-1:] != b">" or gap[1:-1].strip(_HEX_DIGITS):
+        return "seal_malformed", "the part of the file the seal does not cover is not only its hex-encoded CMS"
+    return None
+
+
 def _cms_problem(contents: bytes) -> tuple[str, str] | None:
-    """(reason, message) if the seal's CMS, which no signature covers, is not DER of one signer whose certificate
-    it carries, followed by zero padding."""
+    """(reason, message) if the seal's CMS, which no signature covers, is not what ``read_signed_data`` reads (DER,
+    detached id-data, one signer whose certificate it carries) followed by zero padding."""
     _, _, _, header, body, _ = parser.parse(contents)
     der = contents[:len(header) + len(body)]
     if contents[len(der):].strip(b"\x00"):
         return "seal_malformed", "the seal's /Contents holds bytes after its CMS other than zero padding"
-    info = cms.ContentInfo.load(der, strict=True)
-    if info.dump(force=True) != der:
-        return "seal_not_der", "the seal's CMS is BER but not DER"
-    if info["content_type"].native != "signed_data" or len(info["content"]["signer_infos"]) != 1:
-        return "seal_malformed", "the seal's CMS is not a SignedData of one signer"
-    sd = info["content"]
-    if any(c.name != "certificate" for c in sd["certificates"]):
-        return "seal_malformed", "the seal's CMS carries something other than X.509 certificates"
     try:
-        signer_certificate(sd, sd["signer_infos"][0]["sid"])
+        info, _, _ = read_signed_data(der, whole=False)
     except SealRejected as e:
         return e.reason, e.message
+    if any(c.name != "certificate" for c in info["content"]["certificates"]):
+        return "seal_malformed", "the seal's CMS carries something other than X.509 certificates"
     return None

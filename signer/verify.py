@@ -90,7 +90,11 @@ class SealVerifier:
         entry = self._certs.get(cert_der)
         if entry is None:
             info = describe_certificate(cert_der)
-            entry = _CertEntry(info, load_public_key(info.spki_der), self._chain(info))
+            try:
+                public_key = load_public_key(info.spki_der)
+            except ValueError as e:  # both libraries refuse a point that is not on the curve this way
+                raise BadInput("seal_certificate_malformed", f"the seal certificate's public key cannot be read: {e}") from e
+            entry = _CertEntry(info, public_key, self._chain(info))
             if len(self._certs) >= _MAX_CACHED_CHECKS:  # seals from anywhere may carry any certificate
                 self._certs.clear()
             self._certs[cert_der] = entry

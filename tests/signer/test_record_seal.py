@@ -2,7 +2,7 @@ import subprocess
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from asn1crypto import cms, parser, x509
+from asn1crypto import cms, x509
 
 from ledger.checks import Status
 from ledger.errors import BadInput
@@ -13,6 +13,7 @@ from signer.ses import SESSignature
 from signer.verify import SealVerifier
 
 from .conftest import CIVIL, MARKET, record
+from .der_edits import with_long_form_length
 
 
 def statuses(checks) -> dict[str, tuple[str, str]]:
@@ -284,30 +285,6 @@ def _edit(seal: bytes, change) -> bytes:
 def test_written_algorithms_are_the_ones_read() -> None:
     from signer import seal_reader
     assert SHA256_ALG in seal_reader._SHA256 and ECDSA_SHA256_ALG == seal_reader._ECDSA_SHA256
-
-
-def _tlv(identifier: bytes, content: bytes, *, long_form: bool = False) -> bytes:
-    n = len(content)
-    if n < 0x80 and not long_form:
-        return identifier + bytes([n]) + content
-    size = n.to_bytes(max(1, (n.bit_length() + 7) // 8), "big")
-    return identifier + bytes([0x80 | len(size)]) + size + content
-
-
-def with_long_form_length(element: bytes, target: bytes) -> bytes:
-    """``element`` re-encoded with ``target`` (one of its elements) given a non-minimal, long-form length; every
-    enclosing length follows, so the result is valid BER but not DER."""
-    _, constructed, _, header, contents, _ = parser.parse(element)
-    if element == target:
-        return _tlv(header[:1], contents, long_form=True)
-    if constructed:
-        parts, pos = [], 0
-        while pos < len(contents):
-            _, _, _, h, c, t = parser.parse(contents[pos:])
-            parts.append(with_long_form_length(contents[pos:pos + len(h) + len(c) + len(t)], target))
-            pos += len(h) + len(c) + len(t)
-        contents = b"".join(parts)
-    return _tlv(header[:1], contents)
 
 
 def test_non_minimal_length_is_not_der(city) -> None:
