@@ -85,10 +85,13 @@ def verify_pdf(verifier: SealVerifier, pdf: bytes, *, issuer_code: str | None = 
 
 
 def _contents_problem(pdf: bytes, byte_range: list) -> tuple[str, str] | None:
-    """The gap the byte range leaves must be exactly /Contents' hex string: ``<``, hex digits, ``>`` (whitespace,
-    which PDF readers skip in hex strings, would let unsigned bytes change)."""
+    """The gap the byte range leaves must be exactly /Contents' hex string: ``<``, hex digits of one case, ``>``.
+    Readers skip whitespace in hex strings and take ``a`` and ``A`` alike, so either would let unsigned bytes
+    change while the CMS stays as it was."""
     gap = pdf[int(byte_range[1]):int(byte_range[2])]
-    if len(gap) < 2 or gap[:1] != b"<" or gap[-1:] != b">" or gap[1:-1].strip(_HEX_DIGITS):
+    digits = gap[1:-1]
+    if len(gap) < 2 or gap[:1] != b"<" or gap[-1:] != b">" or digits.strip(_HEX_DIGITS) or \
+            digits not in (digits.upper(), digits.lower()):
         return "seal_malformed", "the part of the file the seal does not cover is not only its hex-encoded CMS"
     return None
 

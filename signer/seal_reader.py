@@ -159,6 +159,12 @@ def _require_der(der: bytes, parts: list[core.Asn1Value]) -> None:
                                            "encoded the one way DER allows)")
 
 
+def _holds_only_its_fields(value: core.Asn1Value) -> bool:
+    """The value's content is exactly its fields' (or elements') encodings, nothing after them."""
+    children = [value[name] for name, _, _ in value._fields] if isinstance(value, core.Sequence) else list(value)
+    return len(value.contents) == sum(len(child.dump()) for child in children)
+
+
 def _minimal_lengths(der: bytes, start: int, end: int) -> bool:
     """Every element from ``start`` to ``end``, and inside each constructed one, has a minimal definite length."""
     while start < end:
@@ -247,8 +253,10 @@ def read_signed_data(der: bytes, *, whole: bool = True) -> tuple[cms.ContentInfo
         _require_der(der, [info["content_type"], sd["version"], sd["digest_algorithms"], sd["encap_content_info"],
                            *sd["certificates"], si["version"], sid, si["digest_algorithm"],
                            si["signature_algorithm"], si["signature"], si["unsigned_attrs"]])
-        if certificates != sorted(certificates) or attributes != sorted(attributes):
-            raise SealRejected("seal_not_der", "the seal's certificates or signed attributes are not in DER order")
+        if certificates != sorted(certificates) or attributes != sorted(attributes) or \
+                not all(map(_holds_only_its_fields, (info, sd, sd["signer_infos"], si))):
+            raise SealRejected("seal_not_der", "the seal's certificates or signed attributes are not in DER order, "
+                                               "or a structure holds more than its fields")
     return info, si, signer_certificate(sd, sid)
 
 

@@ -194,6 +194,16 @@ def test_the_unsigned_contents_are_checked(city, sealed) -> None:
     padded = bytearray(sealed)
     padded[end - 1:end] = b"1"
     assert intact(verify_pdf(city.verifier, bytes(padded), issuer_code=MARKET[1])) == ("INVALID", "seal_malformed")
+    letter = next(i for i in range(start, end) if sealed[i:i + 1] in b"ABCDEF")
+    for same_cms in (b"\t", sealed[letter:letter + 1].lower()):  # a reader decodes both to the very same CMS
+        at = letter if same_cms != b"\t" else end - 1
+        changed = sealed[:at] + same_cms + sealed[at + 1:]
+        assert intact(verify_pdf(city.verifier, changed, issuer_code=MARKET[1])) == ("INVALID", "seal_malformed")
+    header = sealed[start:start + 8]  # 3082xxxx: the ContentInfo's length, stretched over four padding zeros
+    assert header[:4] == b"3082"
+    longer = b"3082" + f"{int(header[4:], 16) + 4:04X}".encode()
+    swallowed = sealed[:start] + longer + sealed[start + 8:]
+    assert intact(verify_pdf(city.verifier, swallowed, issuer_code=MARKET[1])) == ("INVALID", "seal_not_der")
     root_hex = city.authority.registry.root_der.hex().upper().encode()
     at = sealed.index(root_hex, start, end) + len(root_hex) - 10  # inside the root copy's signature
     root_changed = bytearray(sealed)
