@@ -50,6 +50,7 @@ class Pkcs11Token:
     """A token by module and label, and the PIN that opens it; pickles by that configuration."""
 
     _sessions: dict[tuple[str, str], tuple[int, str, Any]] = {}  # (module, label) -> (pid, pin digest, session)
+    _initialised: dict[str, int] = {}  # module -> the process that initialised it
     _lock = threading.Lock()
 
     def __init__(self, label: str, pin: str, module: str = DEFAULT_MODULE) -> None:
@@ -78,17 +79,18 @@ class Pkcs11Token:
                     raise CertledgerError("hsm_pin_wrong", f"another PIN already opened token {self.label!r} "
                                                            "in this process; check CERTLEDGER_PKCS11_PIN")
                 return cached[2]
-            session = self._open(forked=cached is not None)
+            session = self._open()
             self._sessions[key] = (os.getpid(), pin_digest, session)
             return session
 
-    def _open(self, *, forked: bool) -> Any:
+    def _open(self) -> Any:
         if not os.path.exists(self.module):
             raise ServiceUnavailable("hsm_module_missing",
                                      f"no PKCS#11 module at {self.module}: install softhsm2 (apt) or set {MODULE_ENV}")
         lib = pkcs11.lib(self.module)
-        if forked:  # a forked child inherits none of the parent's PKCS#11 state and must initialise again
-            lib.reinitialize()
+        if self._initialised.setdefault(self.module, os.getpid()) != os.getpid():
+            lib.reinitialize()  # a forked child inherits none of the parent's PKCS#11 state: initialise again
+            self._initialised[self.module] = os.getpid()
         try:
             token = lib.get_token(token_label=self.label)
         except NoSuchToken:

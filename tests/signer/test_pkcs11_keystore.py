@@ -125,3 +125,15 @@ def test_store_pickles_into_a_worker_process(hsm_city) -> None:
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         signature = pool.apply(_sign_in_worker, (token_store, market.key_id, b"document"))
     assert verify(load_public_key(market.spki_der), signature, b"document")
+
+
+def test_forked_child_initialises_the_token_again(hsm_city) -> None:
+    """A forked process (a pre-forking server's worker) inherits the parent's session, which PKCS#11 says it
+    must not use: it initialises the library again and opens its own, and the parent's keeps working."""
+    store, _, market, _, _ = hsm_city
+    public = load_public_key(market.spki_der)
+    assert verify(public, store.get(market.key_id).sign(b"parent"), b"parent")
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        signature = pool.apply(_sign_in_worker, (store.token, market.key_id, b"child"))
+    assert verify(public, signature, b"child")
+    assert verify(public, store.get(market.key_id).sign(b"parent again"), b"parent again")
