@@ -1,6 +1,7 @@
 """Seal throughput on one core: record seals and verifications (P-256, SM2), PDF render + seal, validation.
 
 Run: taskset -c 1 python -m benchmarks.seals  -> table on stdout, figures in benchmarks/results/seals.json.
+``p256_token_seals_per_s`` seals with the key in a SoftHSM2 token (PKCS#11, in-process), when softhsm2 is installed.
 
 The machine is shared by several people, so times are this process's CPU time (``time.process_time``:
 what one core spends on the work, not the time other processes held it), every figure is the best of
@@ -14,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -23,10 +26,11 @@ from benchmarks.report import report
 from ledger.core.canonical import canonical_record
 from ledger.core.uscc import make_uscc
 from signer.authority import SealAuthority
-from signer.keys import load_public_key, sign, verify
+from signer.keys import load_public_key, verify
 from signer.keystore import FileKeyStore
 from signer.pdf_seal import PdfSealer
 from signer.pdf_verify import verify_pdf
+from signer.pkcs11_keystore import DEFAULT_MODULE, Pkcs11KeyStore, Pkcs11Token
 from signer.record_seal import Sealer
 from signer.render import render_certificate
 from signer.ses import SESSignature
@@ -67,6 +71,22 @@ def _ms(n: int, fn: Callable[[], object]) -> float:
     return 1000 / _per_s(n, run)
 
 
+def _token_seals_per_s(tmp: str, recs: list[dict]) -> float | None:
+    """P-256 record seals with the seal key in a SoftHSM2 token of our own (None without softhsm2)."""
+    if not (shutil.which("softhsm2-util") and os.path.exists(DEFAULT_MODULE)):
+        return None
+    tokens = Path(tmp, "softhsm")
+    tokens.mkdir()
+    (tokens / "softhsm2.conf").write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\n")
+    os.environ["SOFTHSM2_CONF"] = str(tokens / "softhsm2.conf")
+    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "bench", "--pin", "1234", "--so-pin", "5678"],
+                   check=True, capture_output=True)
+    store = Pkcs11KeyStore(Pkcs11Token("bench", "1234"))
+    authority = SealAuthority.create(store)
+    sealer = Sealer.load(store, authority.registry, authority.issue_seal(*MARKET).serial)
+    return _per_s(len(recs), lambda: sealer.seal_records(recs))
+
+
 def main() -> dict[str, float]:
     types = json.loads((ROOT / "ledger/data/certificate-types.json").read_text("utf-8"))
     figures: dict[str, float] = {"load_average_1m_at_start": os.getloadavg()[0]}
@@ -80,12 +100,15 @@ def main() -> dict[str, float]:
         recs = [_record(i, p256.credit_code, p256.department_name) for i in range(20000)]
         sealer = Sealer.load(ks, authority.registry, p256.serial)
         key, data = ks.get(p256.key_id), canonical_record(recs[0])
-        figures["p256_raw_sign_per_s"] = _per_s(len(recs), lambda: [sign(key, data) for _ in recs])
+        figures["p256_raw_sign_per_s"] = _per_s(len(recs), lambda: [key.sign(data) for _ in recs])
         sealer.seal_records(recs[:200])
         figures["p256_seals_per_s"] = _per_s(len(recs), lambda: sealer.seal_records(recs))
+        token_rate = _token_seals_per_s(tmp, recs[:4000])
+        if token_rate is not None:
+            figures["p256_token_seals_per_s"] = token_rate
         seals = sealer.seal_records(recs[:8000])
         public, digest = load_public_key(p256.spki_der), hashlib.sha256(data).digest()
-        raw_sig = sign(key, digest)
+        raw_sig = key.sign(digest)
         figures["p256_raw_verify_per_s"] = _per_s(len(seals), lambda: [verify(public, raw_sig, digest) for _ in seals])
         figures["p256_verifications_per_s"] = _per_s(
             len(seals), lambda: [verifier.verify_record(r, s) for r, s in zip(recs, seals)])
@@ -94,7 +117,7 @@ def main() -> dict[str, float]:
         sm2_sealer = Sealer.load(ks, authority.registry, sm2.serial)
         sm2_seals = sm2_sealer.seal_records(sm2_recs[:1000])
         sm2_key, tbs = ks.get(sm2.key_id), SESSignature.load(sm2_seals[0])["to_sign"].dump()
-        figures["sm2_raw_sign_per_s"] = _per_s(len(sm2_recs), lambda: [sign(sm2_key, tbs) for _ in sm2_recs])
+        figures["sm2_raw_sign_per_s"] = _per_s(len(sm2_recs), lambda: [sm2_key.sign(tbs) for _ in sm2_recs])
         figures["sm2_seals_per_s"] = _per_s(len(sm2_recs), lambda: sm2_sealer.seal_records(sm2_recs))
         figures["sm2_verifications_per_s"] = _per_s(
             len(sm2_seals), lambda: [verifier.verify_record(r, s) for r, s in zip(sm2_recs, sm2_seals)])

@@ -13,11 +13,13 @@ from .certificates import (
     SealCertInfo,
     build_certificate,
     describe_certificate,
+    new_serial,
     now_utc,
+    seal_key_id,
     seal_subject,
     utc,
 )
-from .keys import Algorithm, generate_key, public_key_der, sign
+from .keys import Algorithm
 from .keystore import KeyStore
 from .registry import SealRegistry
 from .seal_image import seal_png
@@ -41,22 +43,21 @@ class SealAuthority:
     @classmethod
     def create(cls, keystore: KeyStore, *, name: str = "城市电子印章管理中心", years: int = 20,
                now: datetime | None = None) -> SealAuthority:
-        """A new city root (P-256), its key put in the key store, and an empty registry."""
+        """A new city root (P-256), its key generated in the key store, and an empty registry."""
         now = utc(now or now_utc())
-        key = generate_key("p256")
+        key = keystore.generate(ROOT_KEY_ID, "p256")
         subject = x509.Name.build({"country_name": "CN", "organization_name": name,
                                    "common_name": f"{name}根证书"}, use_printable=False)
-        spki = public_key_der(key)
-        root_der = build_certificate(subject=subject, spki_der=spki, issuer=subject, issuer_key=key,
-                                     issuer_spki_der=spki, not_before=now, not_after=now + timedelta(days=365 * years),
-                                     ca=True)
-        keystore.put(ROOT_KEY_ID, key)
+        root_der = build_certificate(serial=new_serial(), subject=subject, spki_der=key.spki_der, issuer=subject,
+                                     issuer_key=key, issuer_spki_der=key.spki_der, not_before=now,
+                                     not_after=now + timedelta(days=365 * years), ca=True)
         log.info("city seal root created", extra={"root": name})
         return cls(keystore, SealRegistry(root_der=root_der))
 
     def issue_seal(self, department_name: str, credit_code: str, *, algorithm: Algorithm = "p256",
                    valid_from: datetime | None = None, valid_until: datetime | None = None) -> SealCertInfo:
-        """A seal certificate and key for a department (3 years unless told); the key goes to the key store.
+        """A seal certificate and key for a department (3 years unless told); the key is generated in the key
+        store, as the department's (``owner``: its credit code).
 
         The GB 32100 credit code (check characters included) is validated: it is what verifiers compare
         with a record's ``issuing_department_code``, so a mistyped code would make every seal of the department fail.
@@ -66,12 +67,13 @@ class SealAuthority:
             raise ValueError("department_name is required")
         valid_from = utc(valid_from or now_utc())
         valid_until = utc(valid_until or valid_from + timedelta(days=3 * 365))
-        key = generate_key(algorithm)
-        der = build_certificate(subject=seal_subject(department_name, credit_code), spki_der=public_key_der(key),
-                                issuer=self._root_name, issuer_key=self._root_key, issuer_spki_der=self._root.spki_der,
-                                not_before=valid_from, not_after=valid_until, ca=False)
+        serial = new_serial()
+        key = self.keystore.generate(seal_key_id(serial), algorithm, owner=credit_code)
+        der = build_certificate(serial=serial, subject=seal_subject(department_name, credit_code),
+                                spki_der=key.spki_der, issuer=self._root_name, issuer_key=self._root_key,
+                                issuer_spki_der=self._root.spki_der, not_before=valid_from, not_after=valid_until,
+                                ca=False)
         info = describe_certificate(der)
-        self.keystore.put(info.key_id, key)
         eseal = self._make_eseal(info) if algorithm == "sm2" else None
         self.registry.add(der, eseal)
         log.info("seal certificate issued", extra={"department": credit_code, "serial": f"{info.serial:x}",
@@ -98,4 +100,4 @@ class SealAuthority:
                          cert_der=info.der, picture_png=seal_png(info.department_name), created=now_utc(),
                          valid_start=info.not_before, valid_end=info.not_after)
         return SESeal({"eseal_info": body, "cert": self.registry.root_der, "sign_alg_id": ECDSA_SHA256_OID,
-                       "signed_value": sign(self._root_key, body.dump())}).dump()
+                       "signed_value": self._root_key.sign(body.dump())}).dump()

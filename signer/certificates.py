@@ -16,12 +16,12 @@ from functools import lru_cache
 
 from asn1crypto import keys as a_keys
 from asn1crypto import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from ledger.core.errors import BadInput
 
-from .keys import SM2_CURVE_OID, Algorithm
+from .keys import SM2_CURVE_OID, Algorithm, SigningKey
+
+_ALGORITHMS: dict[str, Algorithm] = {"1.2.840.10045.3.1.7": "p256", SM2_CURVE_OID: "sm2"}
 
 
 def _key_id(spki_der: bytes) -> bytes:
@@ -29,9 +29,20 @@ def _key_id(spki_der: bytes) -> bytes:
     return hashlib.sha1(spki["public_key"].contents[1:]).digest()
 
 
-def build_certificate(*, subject: x509.Name, spki_der: bytes, issuer: x509.Name, issuer_key: ec.EllipticCurvePrivateKey,
+def new_serial() -> int:
+    """A positive 127-bit serial: unpredictable, and chosen before the key so the key id can name it."""
+    return secrets.randbits(127) | (1 << 126)
+
+
+def seal_key_id(serial: int) -> str:
+    """Key-store id of a seal certificate's private key."""
+    return f"seal-{serial:x}"
+
+
+def build_certificate(*, serial: int, subject: x509.Name, spki_der: bytes, issuer: x509.Name, issuer_key: SigningKey,
                       issuer_spki_der: bytes, not_before: datetime, not_after: datetime, ca: bool) -> bytes:
-    """A v3 certificate signed ECDSA/SHA-256 by ``issuer_key``; seal certificates are for non-repudiation."""
+    """A v3 certificate signed ECDSA/SHA-256 by ``issuer_key`` (a P-256 key, in a file or a token); seal
+    certificates are for non-repudiation."""
     usage = {"key_cert_sign", "crl_sign"} if ca else {"digital_signature", "non_repudiation"}
     extensions = [
         {"extn_id": "basic_constraints", "critical": True, "extn_value": {"ca": ca}},
@@ -42,7 +53,7 @@ def build_certificate(*, subject: x509.Name, spki_der: bytes, issuer: x509.Name,
     ]
     tbs = x509.TbsCertificate({
         "version": "v3",
-        "serial_number": secrets.randbits(127) | (1 << 126),
+        "serial_number": serial,
         "signature": {"algorithm": "sha256_ecdsa"},
         "issuer": issuer,
         "validity": {"not_before": x509.Time({"general_time" if not_before.year >= 2050 else "utc_time": not_before}),
@@ -51,7 +62,7 @@ def build_certificate(*, subject: x509.Name, spki_der: bytes, issuer: x509.Name,
         "subject_public_key_info": a_keys.PublicKeyInfo.load(spki_der),
         "extensions": extensions,
     })
-    signature = issuer_key.sign(tbs.dump(), ec.ECDSA(hashes.SHA256()))
+    signature = issuer_key.sign(tbs.dump())
     return x509.Certificate({"tbs_certificate": tbs, "signature_algorithm": {"algorithm": "sha256_ecdsa"},
                              "signature_value": signature}).dump()
 
@@ -81,17 +92,22 @@ class SealCertInfo:
     @property
     def key_id(self) -> str:
         """Key-store id of this certificate's private key."""
-        return f"seal-{self.serial:x}"
+        return seal_key_id(self.serial)
 
 
 @lru_cache(maxsize=4096)
 def describe_certificate(der: bytes) -> SealCertInfo:
     try:
-        cert = x509.Certificate.load(der)
+        cert = x509.Certificate.load(der, strict=True)
         tbs = cert["tbs_certificate"]
+        if cert["signature_algorithm"].dump() != tbs["signature"].dump():
+            raise ValueError("its two signature algorithm fields differ (RFC 5280 4.1.1.2)")
         subject = tbs["subject"].native
         spki = tbs["subject_public_key_info"]
-        curve = spki["algorithm"]["parameters"].chosen.dotted if spki["algorithm"]["algorithm"].native == "ec" else ""
+        params = spki["algorithm"]["parameters"]
+        curve = params.chosen.dotted if spki["algorithm"]["algorithm"].native == "ec" and params.name == "named" else ""
+        if curve not in _ALGORITHMS:
+            raise ValueError("its key is neither P-256 nor SM2")
         info = SealCertInfo(
             der=der,
             serial=tbs["serial_number"].native,
@@ -99,13 +115,13 @@ def describe_certificate(der: bytes) -> SealCertInfo:
             credit_code=subject.get("organization_identifier", ""),
             not_before=tbs["validity"]["not_before"].native,
             not_after=tbs["validity"]["not_after"].native,
-            algorithm="sm2" if curve == SM2_CURVE_OID else "p256",
+            algorithm=_ALGORITHMS[curve],
             spki_der=spki.dump(),
             tbs_der=tbs.dump(),
             signature=cert["signature_value"].native,
             issuer_der=tbs["issuer"].dump(),
         )
-    except (ValueError, TypeError, KeyError) as e:
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as e:
         raise BadInput("seal_certificate_malformed", f"the seal certificate is not a valid X.509 certificate: {e}") from e
     return info
 

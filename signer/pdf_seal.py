@@ -23,7 +23,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from ledger.core.errors import BadInput
 
 from .certificates import describe_certificate
-from .keys import PrivateKey, key_algorithm, sign
+from .keys import SigningKey
 from .keystore import KeyStore
 from .registry import SealRegistry
 from .seal_image import seal_image
@@ -73,9 +73,10 @@ class _PadesAttributes(SignedAttributeProviderSpec):
 
 
 class _SealSigner(signers.Signer):
-    """Signs with the loaded key object; pyHanko's SimpleSigner re-parses the PKCS#8 key per document."""
+    """Signs through ``SigningKey``, so file and token keys take one path (pyHanko's PKCS11Signer would need its
+    own session and ``use_raw_mechanism`` for SoftHSM2); SimpleSigner would re-parse the PKCS#8 key per document."""
 
-    def __init__(self, key: PrivateKey, cert: x509.Certificate, root: x509.Certificate) -> None:
+    def __init__(self, key: SigningKey, cert: x509.Certificate, root: x509.Certificate) -> None:
         super().__init__(signing_cert=cert, cert_registry=SimpleCertificateStore.from_certs([root]))
         self.signed_attr_prov_spec = _PadesAttributes(cert)
         self._key = key
@@ -83,14 +84,14 @@ class _SealSigner(signers.Signer):
     async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
         if digest_algorithm != "sha256":
             raise ValueError(f"PDF seals are ECDSA with SHA-256, not {digest_algorithm}")
-        return sign(self._key, data)
+        return self._key.sign(data)
 
 
 class PdfSealer:
     """A department seal for documents, loaded once; P-256 only (pyHanko cannot sign with SM2)."""
 
-    def __init__(self, key: PrivateKey, cert_der: bytes, root_der: bytes) -> None:
-        if key_algorithm(key) != "p256":
+    def __init__(self, key: SigningKey, cert_der: bytes, root_der: bytes) -> None:
+        if key.algorithm != "p256":
             raise BadInput("pdf_seal_algorithm", "PDF seals need a P-256 seal key; pyHanko cannot sign with SM2")
         self.certificate = describe_certificate(cert_der)
         self._signer = _SealSigner(key, x509.Certificate.load(cert_der), x509.Certificate.load(root_der))
@@ -103,7 +104,7 @@ class PdfSealer:
     @classmethod
     def load(cls, keystore: KeyStore, registry: SealRegistry, serial: int) -> PdfSealer:
         info = registry.certificate(serial)
-        return cls(keystore.get(info.key_id), info.der, registry.root_der)
+        return cls(keystore.get(info.key_id, owner=info.credit_code), info.der, registry.root_der)
 
     def seal_pdf(self, pdf: bytes, *, page: int = -1, box: tuple[int, int, int, int] = SEAL_BOX,
                  reason: str = "电子证照签章") -> bytes:

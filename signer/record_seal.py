@@ -19,18 +19,17 @@ from asn1crypto import core, x509
 from ledger.core.canonical import canonical_record
 from ledger.core.errors import BadInput
 
-from . import der
 from .certificates import describe_certificate, now_utc, utc
 from .der import cms_time, generalized_time, seq, tlv
-from .keys import PrivateKey, key_algorithm, public_key_der, sign
+from .keys import SigningKey
 from .keystore import KeyStore
 from .registry import SealRegistry
-from .ses import SESSignature, ses_signature, tbs_sign
+from .seal_reader import OID_SIGNED_DATA, seal_certificate_der, seal_format  # noqa: F401 - ledger reads the last two here
+from .ses import ses_signature, tbs_sign
 
 Record = Mapping[str, Any] | bytes | str
 
 OID_DATA = bytes.fromhex("06092a864886f70d010701")
-OID_SIGNED_DATA = bytes.fromhex("06092a864886f70d010702")
 ATTR_CONTENT_TYPE = seq(bytes.fromhex("06092a864886f70d010903"), tlv(0x31, OID_DATA))
 OID_SIGNING_TIME = bytes.fromhex("06092a864886f70d010905")
 OID_MESSAGE_DIGEST = bytes.fromhex("06092a864886f70d010904")
@@ -38,27 +37,6 @@ _DIGEST_LEN = 32
 _MD_ATTR_HEAD = seq(OID_MESSAGE_DIGEST, tlv(0x31, tlv(0x04, bytes(_DIGEST_LEN))))[:-_DIGEST_LEN]
 SHA256_ALG = seq(bytes.fromhex("0609608648016503040201"))
 ECDSA_SHA256_ALG = seq(bytes.fromhex("06082a8648ce3d040302"))
-
-
-def seal_format(seal: bytes) -> str:
-    """"cms" for a detached CMS SignedData (P-256), "ses" for a GB/T 38540 SES_Signature (SM2)."""
-    return "cms" if OID_SIGNED_DATA in seal[:16] else "ses"
-
-
-def seal_certificate_der(seal: bytes) -> bytes:
-    """The seal certificate a record seal carries (what the platform registered on chain, by SHA-256)."""
-    try:
-        if seal_format(seal) == "cms":
-            # ContentInfo { oid, [0] SignedData { version, digestAlgorithms, encapContentInfo, [0] certificates } }
-            _, start, end = der.read(seal, 0)
-            content = der.children(seal, start, end)[1]
-            _, start, end = der.read(seal, content[2])
-            certs = next(c for c in der.children(seal, start, end) if c[0] == 0xA0)
-            first = der.children(seal, certs[2], certs[3])[0]
-            return seal[first[1]:first[3]]
-        return SESSignature.load(seal)["cert"].native
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, StopIteration) as e:
-        raise BadInput("seal_malformed", f"no seal certificate can be read from the seal: {e}") from e
 
 
 class _AtTime:
@@ -91,13 +69,13 @@ class _AtTime:
 class Sealer:
     """One department seal, loaded once, sealing many records."""
 
-    def __init__(self, key: PrivateKey, cert_der: bytes, eseal_der: bytes | None = None) -> None:
+    def __init__(self, key: SigningKey, cert_der: bytes, eseal_der: bytes | None = None) -> None:
         info = describe_certificate(cert_der)
-        if public_key_der(key) != info.spki_der:
+        if key.spki_der != info.spki_der:
             raise BadInput("seal_key_mismatch", "the private key does not belong to this seal certificate")
         self.certificate = info
-        self.algorithm = key_algorithm(key)
-        self._key = key
+        self.algorithm = key.algorithm
+        self._sign = key.sign
         self._at_time: _AtTime | None = None
         if self.algorithm == "sm2":
             if eseal_der is None:
@@ -113,7 +91,7 @@ class Sealer:
     @classmethod
     def load(cls, keystore: KeyStore, registry: SealRegistry, serial: int) -> Sealer:
         info = registry.certificate(serial)
-        return cls(keystore.get(info.key_id), info.der, registry.eseals.get(serial))
+        return cls(keystore.get(info.key_id, owner=info.credit_code), info.der, registry.eseals.get(serial))
 
     def seal_record(self, record: Record, signing_time: datetime | None = None) -> bytes:
         return self._seal(canonical_record(record), self._at(signing_time))
@@ -137,8 +115,8 @@ class Sealer:
     def _seal(self, data: bytes, at: _AtTime) -> bytes:
         if self.algorithm == "sm2":
             tbs = tbs_sign(self._eseal, at.generalized, hashlib.new("sm3", data).digest())
-            return ses_signature(tbs, self._cert_octets, sign(self._key, tbs))
+            return ses_signature(tbs, self._cert_octets, self._sign(tbs))
         digest = hashlib.sha256(data).digest()
-        signature = sign(self._key, at.signed_prefix + digest)
+        signature = self._sign(at.signed_prefix + digest)
         head, middle = at.templates.get(len(signature)) or at.template(len(signature))
         return head + digest + middle + signature

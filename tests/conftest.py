@@ -7,4 +7,5 @@ pytest_plugins: list[str] = [
     "tests.fixtures.library",
     "tests.fixtures.anchored",
     "tests.fixtures.api_server",
+    "tests.fixtures.hsm",
 ]

@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from eth_account.signers.local import LocalAccount
+from eth_account.signers.base import BaseAccount
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,7 +32,8 @@ from ledger.storage.engine import make_engine, session_factory
 from ledger.storage.models import Organization
 from ledger.storage.senders import sender_lock
 from signer.authority import SealAuthority
-from signer.keystore import FileKeyStore
+from signer.keystore import PASSWORD_ENV, KeyStore
+from signer.pkcs11_keystore import TOKEN_ENV, Pkcs11Token, keystore_from_env
 from signer.record_seal import Sealer
 from signer.registry import SealRegistry
 
@@ -54,7 +55,7 @@ class Library:
         contract: LedgerContract | None,
         ipfs: IpfsStore,
         keyring: KeyRing,
-        seal_keystore: FileKeyStore,
+        seal_keystore: KeyStore,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -70,6 +71,8 @@ class Library:
         self._sealers: dict[int, Sealer] = {}
         self._platform_secret: bytes | None = None
         self.documents = DocumentWorkers()
+        # chain keys in a PKCS#11 token when one is configured (CERTLEDGER_PKCS11_TOKEN), else keystores
+        self.chain_token = Pkcs11Token.from_env() if os.environ.get(TOKEN_ENV) else None
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, engine: Engine | None = None) -> Library:
@@ -94,7 +97,8 @@ class Library:
             contract,
             IpfsStore(settings.ipfs_api),
             load_keyring(settings.home),
-            FileKeyStore(settings.home / "keys" / "seals", settings.require_key_password()),
+            keystore_from_env(settings.home / "keys" / "seals",
+                              {**os.environ, PASSWORD_ENV: settings.require_key_password()}),
         )
 
     def close(self) -> None:
@@ -123,8 +127,8 @@ class Library:
             self._platform_secret = secret
         return self._platform_secret
 
-    def admin_account(self, *, create: bool = False) -> LocalAccount:
-        """The platform administrator's chain account (encrypted keystore at home/keys/admin.json)."""
+    def admin_account(self, *, create: bool = False) -> BaseAccount:
+        """The platform administrator's chain account (home/keys/admin.json: a keystore, or its token key's name)."""
         path = self.settings.home / ADMIN_KEYSTORE
         password = self.settings.require_key_password()
         if not path.exists():
@@ -133,18 +137,24 @@ class Library:
                     "admin_key_missing",
                     f"no platform admin chain key at {path}: deploy the contract first (certledger up)",
                 )
-            _address, keystore = keys.new_keystore(password, light=self.settings.light_kdf)
-            _write_private(path, keystore.encode())
-        return keys.unlock(path.read_text(encoding="utf-8"), password)
+            _address, stored = keys.new_account(password, "chain-admin", token=self.chain_token,
+                                                light=self.settings.light_kdf)
+            _write_private(path, stored.encode())
+        return keys.open_account(path.read_text(encoding="utf-8"), password, token=self.chain_token)
 
-    def org_account(self, org: Organization) -> LocalAccount:
+    def new_chain_account(self, org: Organization) -> tuple[str, str]:
+        """(address, what to store) of a new chain account for ``org``: in the token when one is configured."""
+        return keys.new_account(self.settings.require_key_password(), f"chain-{org.uscc}", token=self.chain_token,
+                                light=self.settings.light_kdf)
+
+    def org_account(self, org: Organization) -> BaseAccount:
         if not org.keystore:
             raise ServiceUnavailable(
                 "organization_not_activated",
                 f"{org.name} ({org.uscc}) has no chain account yet: activate it through the admin API",
                 org_id=org.id,
             )
-        return keys.unlock(org.keystore, self.settings.require_key_password())
+        return keys.open_account(org.keystore, self.settings.require_key_password(), token=self.chain_token)
 
     def require_contract(self) -> LedgerContract:
         if self.contract is None:
@@ -233,7 +243,7 @@ class Library:
         """What a document worker process needs to open the organization's current seal key itself."""
         registry = self.seal_registry()
         cert = registry.certificate(self._current_serial(org_id))
-        return SealKey(self.seal_keystore.directory, self.settings.require_key_password(), cert.der, registry.root_der)
+        return SealKey(self.seal_keystore, cert.der, registry.root_der)
 
     def organization(self, org_id: int) -> Organization:
         with self.sessions() as session:

@@ -21,7 +21,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.app.library import Library
-from ledger.chain import keys
 from ledger.chain.contract import OrgKind
 from ledger.core.errors import BadInput, Conflict, NotFound, Unauthorized
 from ledger.core.uscc import validate_uscc
@@ -114,9 +113,8 @@ def activate_department(lib: Library, org_id: int, *, seal_algorithm: str = "p25
     if org.kind not in CHAIN_KINDS:
         raise BadInput("organization_kind_invalid", f"{org.name} is a {org.kind}; only departments, associations "
                        "and the platform get chain accounts")
-    password = lib.settings.require_key_password()
     if org.keystore is None:
-        address, keystore = keys.new_keystore(password, light=lib.settings.light_kdf)
+        address, keystore = lib.new_chain_account(org)
         with lib.sessions() as session, session.begin():
             row = session.get(Organization, org_id, with_for_update=True)
             if row.keystore is None:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any, Callable
 
 from eth_abi import decode as abi_decode
-from eth_account.signers.local import LocalAccount
+from eth_account.signers.base import BaseAccount
 from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
@@ -165,7 +165,7 @@ class ChainClient:
 
     def transact(
         self,
-        account: LocalAccount,
+        account: BaseAccount,
         tx: dict[str, Any],
         decoder: RevertDecoder,
         *,

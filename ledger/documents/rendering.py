@@ -1,8 +1,8 @@
 """Render and seal certificate PDFs on every core.
 
 Rendering and PAdES sealing are pure CPU work (~20 ms each per page), so a batch of documents is
-spread over worker processes; each worker opens the department's seal key from the encrypted key
-store once and keeps its PdfSealer. One document, or a machine with one core, stays in process.
+spread over worker processes; each worker opens the department's seal key from the key store (encrypted
+files, or a PKCS#11 token: the store travels by its configuration) once and keeps its PdfSealer. One document, or a machine with one core, stays in process.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from signer.certificates import describe_certificate
-from signer.keystore import FileKeyStore
+from signer.keystore import KeyStore
 from signer.pdf_seal import PdfSealer
 from signer.render import render_certificate
 
@@ -39,8 +38,7 @@ class Job:
 class SealKey:
     """Where a worker finds the seal: the key store and the certificates (public) naming the key."""
 
-    keystore_dir: Path
-    password: str
+    keystore: KeyStore
     cert_der: bytes
     root_der: bytes
 
@@ -51,8 +49,8 @@ _sealers: dict[bytes, PdfSealer] = {}
 def _sealer(key: SealKey) -> PdfSealer:
     sealer = _sealers.get(key.cert_der)
     if sealer is None:
-        store = FileKeyStore(key.keystore_dir, key.password)
-        sealer = PdfSealer(store.get(describe_certificate(key.cert_der).key_id), key.cert_der, key.root_der)
+        info = describe_certificate(key.cert_der)
+        sealer = PdfSealer(key.keystore.get(info.key_id, owner=info.credit_code), key.cert_der, key.root_der)
         _sealers[key.cert_der] = sealer
     return sealer
 

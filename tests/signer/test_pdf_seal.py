@@ -1,5 +1,6 @@
 import io
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -134,15 +135,81 @@ def test_bad_pdfs(city, data, code) -> None:
     with pytest.raises(BadInput) as e:
         city.pdf_sealer(city.market).seal_pdf(data)
     assert e.value.code == code
-    with pytest.raises(BadInput) as e:
-        verify_pdf(city.verifier, data)
-    assert e.value.code == code
+    assert intact(verify_pdf(city.verifier, data)) == ("INVALID", code)
+
+
+def intact(checks) -> tuple[str, str]:
+    return checks[0].status.value, checks[0].reason
 
 
 def test_unsealed_pdf(city) -> None:
-    with pytest.raises(BadInput) as e:
-        verify_pdf(city.verifier, render_certificate(TYPES[0], record(), URL))
-    assert e.value.code == "pdf_not_sealed"
+    checks = verify_pdf(city.verifier, render_certificate(TYPES[0], record(), URL))
+    assert len(checks) == 1 and intact(checks) == ("INVALID", "pdf_not_sealed")
+
+
+def _incremental_update(pdf: bytes, catalog: bytes) -> bytes:
+    """``pdf`` with an incremental update that replaces its catalog by ``catalog``."""
+    root = int(re.findall(rb"/Root (\d+) 0 R", pdf)[-1])
+    prev = int(re.findall(rb"startxref\s+(\d+)", pdf)[-1])
+    size = int(re.findall(rb"/Size (\d+)", pdf)[-1])
+    offset = len(pdf) + 1
+    update = b"\n" + f"{root} 0 obj\n".encode() + catalog + b"\nendobj\n"
+    xref = len(pdf) + len(update)
+    update += (f"xref\n0 1\n0000000000 65535 f \n{root} 1\n{offset:010d} 00000 n \ntrailer\n"
+               f"<< /Size {size} /Root {root} 0 R /Prev {prev} >>\nstartxref\n{xref}\n%%EOF\n").encode()
+    return pdf + update
+
+
+@pytest.mark.parametrize("catalog,reason", [
+    (b"<< /Type /Catalog /Pages 999 0 R >>", "pdf_malformed"),
+    (b"<< /Type /Catalog /Pages 999 0 R /AcroForm 998 0 R >>", "pdf_malformed"),
+])
+def test_dangling_reference_in_an_update(city, sealed, catalog, reason) -> None:
+    """Issue 11: an incremental update pointing at objects that do not exist is a clean INVALID."""
+    assert intact(verify_pdf(city.verifier, _incremental_update(sealed, catalog), issuer_code=MARKET[1])) == (
+        "INVALID", reason)
+
+
+def test_dangling_acroform_hides_the_seal(city, sealed) -> None:
+    pages = re.search(rb"/Pages (\d+ 0 R)", sealed).group(1)
+    updated = _incremental_update(sealed, b"<< /Type /Catalog /Pages " + pages + b" /AcroForm 998 0 R >>")
+    assert intact(verify_pdf(city.verifier, updated, issuer_code=MARKET[1])) == ("INVALID", "pdf_not_sealed")
+
+
+def test_appended_bytes_are_a_change(city, sealed) -> None:
+    """pyHanko sees no modification in a comment appended after the seal; the seal no longer covers the file."""
+    assert intact(verify_pdf(city.verifier, sealed + b"\n%appended\n", issuer_code=MARKET[1])) == (
+        "INVALID", "modified_after_sealing")
+
+
+def _contents(pdf: bytes) -> tuple[int, int]:
+    """Where the hex of the seal's /Contents lies."""
+    start = pdf.rindex(b"/Contents <") + len(b"/Contents <")
+    return start, pdf.index(b">", start)
+
+
+def test_the_unsigned_contents_are_checked(city, sealed) -> None:
+    """/Contents is the one part of the file no signature covers: its padding and certificates are checked."""
+    start, end = _contents(sealed)
+    padded = bytearray(sealed)
+    padded[end - 1:end] = b"1"
+    assert intact(verify_pdf(city.verifier, bytes(padded), issuer_code=MARKET[1])) == ("INVALID", "seal_malformed")
+    letter = next(i for i in range(start, end) if sealed[i:i + 1] in b"ABCDEF")
+    for same_cms in (b"\t", sealed[letter:letter + 1].lower()):  # a reader decodes both to the very same CMS
+        at = letter if same_cms != b"\t" else end - 1
+        changed = sealed[:at] + same_cms + sealed[at + 1:]
+        assert intact(verify_pdf(city.verifier, changed, issuer_code=MARKET[1])) == ("INVALID", "seal_malformed")
+    header = sealed[start:start + 8]  # 3082xxxx: the ContentInfo's length, stretched over four padding zeros
+    assert header[:4] == b"3082"
+    longer = b"3082" + f"{int(header[4:], 16) + 4:04X}".encode()
+    swallowed = sealed[:start] + longer + sealed[start + 8:]
+    assert intact(verify_pdf(city.verifier, swallowed, issuer_code=MARKET[1])) == ("INVALID", "seal_not_der")
+    root_hex = city.authority.registry.root_der.hex().upper().encode()
+    at = sealed.index(root_hex, start, end) + len(root_hex) - 10  # inside the root copy's signature
+    root_changed = bytearray(sealed)
+    root_changed[at:at + 1] = b"0" if sealed[at:at + 1] != b"0" else b"1"
+    assert intact(verify_pdf(city.verifier, bytes(root_changed), issuer_code=MARKET[1])) == (
+        "INVALID", "unexpected_certificate")
 
 
 def test_render_needs_core_fields() -> None:

@@ -2,16 +2,23 @@ import subprocess
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from asn1crypto import cms
+from asn1crypto import cms, x509
 
 from ledger.core.canonical import canonical_record
 from ledger.core.checks import Status
 from ledger.core.errors import BadInput
-from signer.record_seal import Sealer
+from signer.record_seal import (
+    ECDSA_SHA256_ALG,
+    SHA256_ALG,
+    Sealer,
+    seal_certificate_der,
+)
+from signer.seal_reader import read_seal
 from signer.ses import SESSignature
 from signer.verify import SealVerifier
 
 from .conftest import CIVIL, MARKET, record
+from .der_edits import with_long_form_length
 
 
 def statuses(checks) -> dict[str, tuple[str, str]]:
@@ -184,19 +191,24 @@ def test_sm2_eseal_must_come_from_authority(city, foreign) -> None:
     assert s["seal_intact"] == ("INVALID", "eseal_invalid") and s["seal_chain"][0] == "INVALID"
 
 
+def rejected(checks) -> tuple[str, str]:
+    """A seal that is not one: one failed seal_intact naming why."""
+    assert len(checks) == 1 and checks[0].name == "seal_intact", statuses(checks)
+    return checks[0].status.value, checks[0].reason
+
+
 @pytest.mark.parametrize("seal", [b"", b"not a seal at all", b"\x30\x82\xff\xff" + b"\x00" * 40,
-                                  bytes.fromhex("3080") + b"\x00" * 30])
+                                  bytes.fromhex("3080") + b"\x00" * 30, None])
 def test_malformed_seals(city, seal) -> None:
+    assert rejected(city.verifier.verify_record(record(), seal)) == ("INVALID", "seal_malformed")
     with pytest.raises(BadInput) as e:
-        city.verifier.verify_record(record(), seal)
+        seal_certificate_der(seal)
     assert e.value.code == "seal_malformed"
 
 
 def test_truncated_seal(city) -> None:
     seal = city.sealer(city.market).seal_record(record())
-    with pytest.raises(BadInput) as e:
-        city.verifier.verify_record(record(), seal[:-10])
-    assert e.value.code == "seal_malformed"
+    assert rejected(city.verifier.verify_record(record(), seal[:-10])) == ("INVALID", "seal_malformed")
 
 
 def test_record_not_json(city) -> None:
@@ -256,9 +268,110 @@ def test_known_layout_still_reads_every_field(city) -> None:
     assert statuses(verifier.verify_record(rec, bytes(other_time)))["seal_intact"] == ("INVALID", "signature_invalid")
     bad_month = bytearray(second)
     bad_month[at + 2:at + 4] = b"13"
-    with pytest.raises(BadInput) as e:
-        verifier.verify_record(rec, bytes(bad_month))
-    assert e.value.code == "seal_malformed"
+    assert rejected(verifier.verify_record(rec, bytes(bad_month))) == ("INVALID", "seal_malformed")
+    signed_digit = bytearray(second)
+    signed_digit[at + 10:at + 12] = b"+1"  # int() would read it; DER time digits are digits
+    assert rejected(verifier.verify_record(rec, bytes(signed_digit))) == ("INVALID", "seal_malformed")
     assert statuses(verifier.verify_record(record(number="No.2"), second))["seal_intact"] == (
         "INVALID", "digest_mismatch")
     assert_valid(verifier.verify_record(rec, second))
+
+
+# ---------------------------------------------------------------- untrusted seals are read strictly
+
+
+def _edit(seal: bytes, change) -> bytes:
+    """The seal re-encoded (DER) after ``change(signed_data)``: structure edits that keep the signature."""
+    info = cms.ContentInfo.load(seal)
+    change(info["content"])
+    return info.dump(force=True)
+
+
+def test_written_algorithms_are_the_ones_read() -> None:
+    from signer import seal_reader
+    assert SHA256_ALG in seal_reader._SHA256 and ECDSA_SHA256_ALG == seal_reader._ECDSA_SHA256
+
+
+def test_non_minimal_length_is_not_der(city) -> None:
+    """The hand parser this replaced read 04 81 47 as a length of 0x47; the signature still verifies over such a
+    seal, but it is not DER."""
+    rec = record()
+    seal = city.sealer(city.market).seal_record(rec)
+    signature = cms.ContentInfo.load(seal)["content"]["signer_infos"][0]["signature"]
+    ber = with_long_form_length(seal, signature.dump())
+    assert len(ber) == len(seal) + 1 and cms.ContentInfo.load(ber, strict=True)["content"]["signer_infos"][0][
+        "signature"].native == signature.native
+    assert rejected(city.verifier.verify_record(rec, ber)) == ("INVALID", "seal_not_der")
+    sm2 = city.sealer(city.civil_sm2).seal_record(record(CIVIL))
+    ber = with_long_form_length(sm2, SESSignature.load(sm2)["signature_alg_id"].dump())
+    assert rejected(city.verifier.verify_record(record(CIVIL), ber)) == ("INVALID", "seal_not_der")
+
+
+def test_signer_certificate_found_by_identifier_not_position(city, foreign) -> None:
+    rec = record()
+    seal = city.sealer(city.market).seal_record(rec)
+    police = cms.CertificateChoices({"certificate": x509.Certificate.load(city.police.der)})
+    own = cms.CertificateChoices({"certificate": x509.Certificate.load(city.market.der)})
+
+    def police_first(sd):
+        sd["certificates"] = [police, own]
+
+    def only_police(sd):
+        sd["certificates"] = [police]
+
+    reordered = _edit(seal, police_first)
+    assert reordered.index(city.police.der) < reordered.index(city.market.der)
+    assert_valid(city.verifier.verify_record(rec, reordered))
+    assert seal_certificate_der(reordered) == city.market.der
+    swapped = _edit(seal, only_police)
+    assert rejected(city.verifier.verify_record(rec, swapped)) == ("INVALID", "signer_certificate_missing")
+    with pytest.raises(BadInput) as e:
+        seal_certificate_der(swapped)
+    assert e.value.code == "signer_certificate_missing"
+
+
+def test_subject_key_identifier_signer(city) -> None:
+    """A signer named by subjectKeyIdentifier (SignedData and SignerInfo version 3) verifies; with version 1 it
+    is refused (RFC 5652 5.1, 5.3)."""
+    rec = record()
+    seal = city.sealer(city.market).seal_record(rec)
+    ski = x509.Certificate.load(city.market.der).key_identifier
+
+    def by_ski(version):
+        def change(sd):
+            si = sd["signer_infos"][0]
+            si["sid"] = cms.SignerIdentifier({"subject_key_identifier": ski})
+            si["version"] = version
+            sd["version"] = version
+        return change
+
+    assert_valid(city.verifier.verify_record(rec, _edit(seal, by_ski("v3"))))
+    assert rejected(city.verifier.verify_record(rec, _edit(seal, by_ski("v1")))) == ("INVALID", "seal_malformed")
+
+
+def test_content_types_are_checked(city) -> None:
+    rec = record()
+    seal = city.sealer(city.market).seal_record(rec)
+
+    def other_econtent(sd):
+        sd["encap_content_info"]["content_type"] = "1.2.840.113549.1.9.16.1.4"  # id-ct-TSTInfo
+
+    def attached(sd):
+        sd["encap_content_info"]["content"] = canonical_record(rec)
+
+    assert rejected(city.verifier.verify_record(rec, _edit(seal, other_econtent))) == (
+        "INVALID", "content_type_invalid")
+    assert rejected(city.verifier.verify_record(rec, _edit(seal, attached))) == ("INVALID", "seal_malformed")
+    info = cms.ContentInfo.load(seal)
+    info["content_type"] = "enveloped_data"
+    assert rejected(city.verifier.verify_record(rec, info.dump(force=True)))[0] == "INVALID"
+
+
+def test_seals_of_one_sealer_share_a_frame(city) -> None:
+    sealer = city.sealer(city.market)
+    t = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
+    seals = sealer.seal_records([record(number=f"No.{i}") for i in range(40)], signing_time=t)
+    by_length = {}
+    for seal in seals:
+        by_length.setdefault(len(seal), []).append(read_seal(seal).frame)
+    assert all(all(f is frames[0] for f in frames) for frames in by_length.values())
