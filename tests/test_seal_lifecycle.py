@@ -20,7 +20,12 @@ from ledger.issue.anchoring import Anchorer
 from ledger.issue.issuance import issue_many, prepare
 from ledger.issue.seals import report_seal_compromise, rotate_seal
 from ledger.storage import seals as seals_store
-from ledger.storage.models import AnchorOutbox, Certificate, CertificateType, Organization
+from ledger.storage.models import (
+    AnchorOutbox,
+    Certificate,
+    CertificateType,
+    Organization,
+)
 from ledger.verify.service import SERVICE_STATUS_MAX_AGE, verify_identifier
 from ledger.verify.standalone import verify_bundle_standalone
 from ledger.verify.stored import export_bundle

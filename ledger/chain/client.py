@@ -188,7 +188,7 @@ class ChainClient:
             self.journal.record(raw, receipt["blockNumber"], receipt["transactionIndex"], block["timestamp"])
         return receipt
 
-    def _send(self, account: LocalAccount, tx: dict[str, Any], gas: int | None, decoder: RevertDecoder) -> bytes:
+    def _send(self, account: BaseAccount, tx: dict[str, Any], gas: int | None, decoder: RevertDecoder) -> bytes:
         """Allocate the nonce and send under the account's locks; a nonce taken meanwhile is retried."""
         for attempt in range(1, SEND_ATTEMPTS + 1):
             with self._thread_locks(account.address), (self.sender_lock or _no_lock)(account.address):

@@ -13,7 +13,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from eth_account.signers.local import LocalAccount
+from eth_account.signers.base import BaseAccount
 from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
 
@@ -153,7 +153,7 @@ class LedgerContract:
         self.decoder = RevertDecoder(self.abi)
 
     @classmethod
-    def deploy(cls, client: ChainClient, admin: LocalAccount, *,
+    def deploy(cls, client: ChainClient, admin: BaseAccount, *,
                admin_delay: int = 0) -> tuple[LedgerContract, Deployment]:
         """Deploy from ``admin``, the platform administrator; ``admin_delay`` is the seconds a new
         administrator must wait before accepting a transfer (two steps: begin, then accept)."""
@@ -171,7 +171,7 @@ class LedgerContract:
 
     # ------------------------------------------------------------ writes
 
-    def _send(self, account: LocalAccount, fn: Any, *, gas: int | None = None) -> TxResult:
+    def _send(self, account: BaseAccount, fn: Any, *, gas: int | None = None) -> TxResult:
         tx = {"to": self.address, "data": fn._encode_transaction_data(), "value": 0}
         receipt = self.client.transact(account, tx, self.decoder, gas=gas)
         block = self.client.call_rpc(lambda: self.client.w3.eth.get_block(receipt["blockNumber"]))
@@ -180,7 +180,7 @@ class LedgerContract:
         )
 
     def register_organization(
-        self, admin: LocalAccount, account: str, kind: OrgKind, uscc: str, seal_fingerprint: bytes | str
+        self, admin: BaseAccount, account: str, kind: OrgKind, uscc: str, seal_fingerprint: bytes | str
     ) -> TxResult:
         """Register an account; ``seal_fingerprint`` zero for an organization that seals nothing."""
         fp = as_bytes32(seal_fingerprint, "seal_fingerprint")
@@ -189,24 +189,24 @@ class LedgerContract:
             self.contract.functions.registerOrganization(to_checksum_address(account), int(OrgKind(kind)), uscc_hash(uscc), fp),
         )
 
-    def rotate_seal(self, admin: LocalAccount, account: str, new_fingerprint: bytes | str) -> TxResult:
+    def rotate_seal(self, admin: BaseAccount, account: str, new_fingerprint: bytes | str) -> TxResult:
         fp = as_bytes32(new_fingerprint, "seal_fingerprint")
         return self._send(admin, self.contract.functions.rotateSeal(to_checksum_address(account), fp))
 
-    def revoke_seal(self, admin: LocalAccount, account: str, fingerprint: bytes | str, compromise_time: int) -> TxResult:
+    def revoke_seal(self, admin: BaseAccount, account: str, fingerprint: bytes | str, compromise_time: int) -> TxResult:
         """Record a seal compromise on chain (Unix seconds; a recorded time may only move earlier)."""
         fp = as_bytes32(fingerprint, "seal_fingerprint")
         if not isinstance(compromise_time, int) or not 0 < compromise_time < 2**64:
             raise BadInput("compromise_time_invalid", "the compromise time is a positive Unix time in seconds")
         return self._send(admin, self.contract.functions.revokeSeal(to_checksum_address(account), fp, compromise_time))
 
-    def deactivate(self, admin: LocalAccount, account: str) -> TxResult:
+    def deactivate(self, admin: BaseAccount, account: str) -> TxResult:
         return self._send(admin, self.contract.functions.deactivateOrganization(to_checksum_address(account)))
 
-    def reactivate(self, admin: LocalAccount, account: str) -> TxResult:
+    def reactivate(self, admin: BaseAccount, account: str) -> TxResult:
         return self._send(admin, self.contract.functions.reactivateOrganization(to_checksum_address(account)))
 
-    def anchor(self, issuer: LocalAccount, root: bytes | str, leaf_count: int, kind: BatchKind) -> TxResult:
+    def anchor(self, issuer: BaseAccount, root: bytes | str, leaf_count: int, kind: BatchKind) -> TxResult:
         root_b = as_bytes32(root)
         if root_b == bytes(32):
             raise BadInput("root_malformed", "the zero root cannot be anchored")
@@ -217,13 +217,13 @@ class LedgerContract:
         return self._send(issuer, self.contract.functions.anchor(root_b, leaf_count, int(BatchKind(kind))))
 
     def set_status(
-        self, issuer: LocalAccount, root: bytes | str, leaf: bytes | str, status: LeafStatus | int, reason: int = 0
+        self, issuer: BaseAccount, root: bytes | str, leaf: bytes | str, status: LeafStatus | int, reason: int = 0
     ) -> TxResult:
         return self.set_status_many(issuer, [(root, leaf)], status, reason)[0]
 
     def set_status_many(
         self,
-        issuer: LocalAccount,
+        issuer: BaseAccount,
         pairs: Iterable[tuple[bytes | str, bytes | str]],
         status: LeafStatus | int,
         reason: int = 0,

@@ -30,7 +30,7 @@ from ledger.core.checks import Status
 from ledger.core.errors import BadInput, TooLarge
 from ledger.verify.bundle import pem_certificate, trusted_root_der
 from signer.certificates import describe_certificate
-from signer.keys import PrivateKey
+from signer.keys import SigningKey
 from signer.record_seal import Sealer
 from signer.registry import SealRegistry
 from signer.verify import SealVerifier
@@ -98,7 +98,7 @@ def no_trust_list() -> BadInput:
                     "trust export) and pass --trust trust.json, or set CERTLEDGER_TRUST_FILE")
 
 
-def seal_trust_list(body: Mapping[str, Any], root_key: PrivateKey, root_der: bytes) -> dict[str, Any]:
+def seal_trust_list(body: Mapping[str, Any], root_key: SigningKey, root_der: bytes) -> dict[str, Any]:
     """The trust list document: ``body`` and the city root's detached CMS seal over its canonical JSON."""
     seal = Sealer(root_key, root_der).seal_records([dict(body)])[0]
     return {**body, "seal": {"format": "cms", "der": base64.b64encode(seal).decode("ascii")}}

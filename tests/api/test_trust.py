@@ -59,7 +59,7 @@ def forgery(api: Api, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any
     self-made "city root" of the same name, a seal for the real market department (its name and credit code)
     chaining to it, that department registered on the look-alike, a forged record anchored there, and a bundle
     naming that contract and that root."""
-    lib, market = api.env.lib, api.env.departments["market"]
+    market = api.env.departments["market"]
     outsider, forger = Account.create(), Account.create()
     contract, _ = LedgerContract.deploy(ChainClient(api.env.env["CERTLEDGER_RPC_URL"]), outsider)
     keystore = FileKeyStore(tmp_path_factory.mktemp("forger-keys"), "forger")
