@@ -28,6 +28,7 @@ from cli.organizations import activate, seal_app, trust_app
 from ledger.app import logs
 from ledger.app.config import REPO_ROOT, get_settings
 from ledger.core.errors import CertledgerError
+from ledger.verify.trust import TRUST_FILE_ENV
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 app.add_typer(trust_app, name="trust")
@@ -157,7 +158,7 @@ def issue(
 def verify(
     bundle_file: Path = typer.Argument(..., help="a proof bundle (certledger/bundle/1 JSON)"),
     rpc: str = typer.Option(..., "--rpc", help="JSON-RPC URL of any node of the ledger's chain"),
-    trust: Optional[Path] = typer.Option(None, "--trust", envvar="CERTLEDGER_TRUST_FILE",
+    trust: Optional[Path] = typer.Option(None, "--trust", envvar=TRUST_FILE_ENV,
                                          help="the platform's trust list (GET /public/trust); required"),
     root: Optional[Path] = typer.Option(None, "--root", help="the city seal root (PEM) you trust: the trust list "
                                         "must be sealed by it"),

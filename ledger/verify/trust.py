@@ -36,6 +36,7 @@ from signer.registry import SealRegistry
 from signer.verify import SealVerifier
 
 TRUST_FORMAT = "certledger/trust/1"
+TRUST_FILE_ENV = "CERTLEDGER_TRUST_FILE"  # the trust list `certledger verify` reads without --trust
 MAX_TRUST_BYTES = 200_000
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _BODY_KEYS = frozenset({"format", "issued_at", "chain_id", "deployments", "seal_roots", "audit_writer"})
