@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ledger.app.config import REPO_ROOT
 from ledger.devstack.launchers import free_port
 
 CLI = str(Path(sys.executable).parent / "certledger")
@@ -59,6 +60,7 @@ def stack_args(tmp_path: Path) -> tuple[list[str], dict[str, str], str, str]:
             "--gateway-port", str(free_port()), "--api-port", str(api)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTLEDGER_") and k != "DATABASE_URL"}
     env["CERTLEDGER_BATCH_MAX_AGE_S"] = "1"
+    env["PYTHONPATH"] = str(REPO_ROOT)  # the certledger command imports this checkout's code
     return args, env, f"http://127.0.0.1:{api}", f"http://127.0.0.1:{rpc}"
 
 
@@ -120,8 +122,9 @@ def test_newcomer_issues_and_verifies_over_http_across_restarts(tmp_path: Path, 
             return int(head.json()["result"], 16) >= last_block
 
         wait_for(replayed, chain, tmp_path / "chain.log")
-        verdict = subprocess.run([CLI, "verify", str(tmp_path / "bundle.json"), "--rpc", rpc, "--json"],
-                                 capture_output=True, text=True, env=env, timeout=120)
+        verdict = subprocess.run([CLI, "verify", str(tmp_path / "bundle.json"), "--rpc", rpc, "--json", "--trust",
+                                  str(tmp_path / "var" / "trust.json")], capture_output=True, text=True, env=env,
+                                 timeout=120)
         assert verdict.returncode == 0, verdict.stdout + verdict.stderr
         assert json.loads(verdict.stdout)["verdict"] == "VALID"
         with pytest.raises(httpx.ConnectError):

@@ -122,7 +122,9 @@ def local_environment(home: Path, ports: Ports) -> dict[str, str]:
 
 
 def ensure_contract(lib: Library, journal: TxJournal) -> Deployment:
-    """Reuse the recorded deployment (replaying the journal onto a fresh node) or deploy anew."""
+    """Reuse the recorded deployment (replaying the journal onto a fresh node) or deploy anew (the database is
+    migrated first: a deployment is recorded there, and its transaction takes the sender lock there)."""
+    migrate(lib.engine)
     settings: Settings = lib.settings
     if settings.deployment_file.exists():
         deployment = Deployment.load(settings.deployment_file)
