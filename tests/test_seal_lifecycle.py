@@ -5,12 +5,16 @@ chain, where the standalone verifier reads it."""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from ledger.app.library import SEAL_REGISTRY_RECHECK_S, Library
 from ledger.app.onboarding import create_organization
 from ledger.core.catalogue import CITY_DIVISION, type_code
 from ledger.core.checks import Status
@@ -30,6 +34,8 @@ from ledger.verify.service import SERVICE_STATUS_MAX_AGE, verify_identifier
 from ledger.verify.standalone import verify_bundle_standalone
 from ledger.verify.stored import export_bundle
 from tests.fixtures.library import LibraryEnv, sample_request
+
+CLI = str(Path(sys.executable).parent / "certledger")
 
 
 def _department(env: LibraryEnv) -> tuple[Organization, CertificateType]:
@@ -125,3 +131,49 @@ def test_a_compromise_recorded_only_on_chain_reaches_the_standalone_verifier(lib
     assert result.check("seal_certificate_valid").reason in void
     time.sleep(SERVICE_STATUS_MAX_AGE + 0.2)
     assert verify_identifier(lib, cert.identifier).check("seal_certificate_valid").reason in void
+
+
+def test_the_cli_activates_with_an_sm2_seal_rotates_and_reports_a_compromise(library_env: LibraryEnv) -> None:
+    lib = library_env.lib
+    with lib.sessions() as s:
+        org = s.execute(select(Organization).where(Organization.name == "残疾人联合会")).scalar_one()
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([CLI, *args], env=library_env.env, capture_output=True, text=True, timeout=120)
+
+    wrong = cli("activate", org.uscc, "--seal-algorithm", "rsa")
+    assert wrong.returncode == 2 and "seal_algorithm_invalid" in wrong.stderr
+    done = cli("activate", org.uscc, "--seal-algorithm", "sm2")
+    assert done.returncode == 0, done.stderr
+    lib.invalidate_seals()
+    assert [s.algorithm for s in lib.seal_registry().for_department(org.uscc)] == ["sm2"]
+    done = cli("seal", "rotate", org.uscc, "--algorithm", "p256")
+    assert done.returncode == 0, done.stderr
+    lib.invalidate_seals()
+    current, former = lib.seal_registry().for_department(org.uscc)
+    assert (current.algorithm, former.algorithm) == ("p256", "sm2")
+    org = lib.organization(org.id)
+    assert lib.contract.organization(org.chain_address).seal_fingerprint == seals_store.fingerprint(current.der)
+    done = cli("seal", "compromise", org.uscc, f"{current.serial:x}")
+    assert done.returncode == 0, done.stderr
+    assert lib.contract.seal(seals_store.fingerprint(current.der)).compromise_time > 0
+
+
+def test_a_compromise_time_moved_earlier_reaches_other_workers(library_env: LibraryEnv) -> None:
+    """The registry's change stamp covers every revocation's time, so a worker caching the registry sees a
+    compromise time moved earlier (it saw only a change of count or of the latest time before)."""
+    lib = library_env.lib
+    (org, _), (latest, _) = _department(library_env), _department(library_env)
+    serial = lib.sealer(org.id).certificate.serial
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    report_seal_compromise(lib, latest.id, lib.sealer(latest.id).certificate.serial, now)  # the latest time
+    other = Library.from_settings(lib.settings, engine=lib.engine)  # another worker
+    try:
+        report_seal_compromise(lib, org.id, serial, now - dt.timedelta(minutes=10))
+        time.sleep(SEAL_REGISTRY_RECHECK_S + 0.1)
+        assert other.seal_registry().revocations[serial] == now - dt.timedelta(minutes=10)
+        report_seal_compromise(lib, org.id, serial, now - dt.timedelta(hours=1))  # same count, same latest time
+        time.sleep(SEAL_REGISTRY_RECHECK_S + 0.1)
+        assert other.seal_registry().revocations[serial] == now - dt.timedelta(hours=1)
+    finally:
+        other.close()
