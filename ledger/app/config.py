@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+HOME_ENV = "CERTLEDGER_HOME"
 
 
 def _env(name: str, default: str) -> str:
@@ -18,7 +19,7 @@ def _env(name: str, default: str) -> str:
 
 
 def _home() -> Path:
-    return Path(_env("CERTLEDGER_HOME", str(REPO_ROOT / "var"))).resolve()
+    return Path(_env(HOME_ENV, str(REPO_ROOT / "var"))).resolve()
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Settings:
     # (two-step transfer, AccessControlDefaultAdminRules): 0 for the local chain, days in production.
     admin_delay_s: int = field(default_factory=lambda: int(_env("CERTLEDGER_ADMIN_DELAY_S", "0")))
     public_url: str = field(default_factory=lambda: _env("CERTLEDGER_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"))
+    # Blocks per eth_getLogs query: real networks cap the range (Besu's rpc-max-logs-range, 5000 by default).
+    log_range: int = field(default_factory=lambda: int(_env("CERTLEDGER_LOG_RANGE", "1000")))
 
     @property
     def database(self) -> str:

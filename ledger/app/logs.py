@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import warnings
 from datetime import datetime, timezone
+from typing import Any
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -30,3 +32,27 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+OUR_PACKAGES = r"(ledger|api|signer|cli|benchmarks)(\.|$)"
+
+
+def quiet_dependencies() -> None:
+    """Show warnings raised in certledger's own code only: a dependency's deprecation notice (pyHanko importing
+    DSA, urllib3's 'strict') says nothing an operator can act on, and would be read as a fault."""
+    warnings.filterwarnings("ignore")
+    warnings.filterwarnings("default", module=OUR_PACKAGES)
+
+
+def uvicorn_log_config(level: str = "INFO") -> dict[str, Any]:
+    """uvicorn's ``log_config`` for this JSON format: every worker process applies it when it starts, so the
+    API's own lines, the access log and uvicorn's messages are all one JSON object per line on stderr."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {name: {"handlers": [], "propagate": True} for name in ("uvicorn", "uvicorn.error")}
+        | {"uvicorn.access": {"handlers": [], "propagate": False}},
+    }

@@ -7,12 +7,15 @@ inside the package, so an installed package migrates its own database with :func
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -87,3 +90,17 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` (idempotent; safe to call at every start)."""
     log.info("migrating database", extra={"url": engine.url.render_as_string(hide_password=True)})
     command.upgrade(alembic_config(engine), revision)
+
+
+@functools.cache
+def _head_revision() -> str:
+    cfg = Config(str(MIGRATIONS / "alembic.ini"))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(cfg).get_current_head() or ""
+
+
+def schema_revisions(engine: Engine) -> tuple[str | None, str]:
+    """(the database's current migration, this release's newest): equal when the schema is current."""
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    return current, _head_revision()

@@ -393,6 +393,28 @@ class TrustListRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+# --- the long-running workers ---
+
+
+class WorkerHeartbeat(Base):
+    """One row per worker process (anchoring worker, indexer), written every few seconds: what it is doing, and
+    whether its rounds fail, with what error and since when (``ledger.storage.heartbeats``; read by ``/readyz``
+    and ``/metrics``)."""
+
+    __tablename__ = "worker_heartbeats"
+    name: Mapped[str] = mapped_column(String(160), primary_key=True)  # kind@host:pid
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    host: Mapped[str] = mapped_column(String(120))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    beat_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(16))  # running | failing | stopped
+    failing_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(Json)
+
+
 # --- tables by name, for Core statements ---
 
 CERTIFICATES = Certificate.__table__
