@@ -1,5 +1,8 @@
 """Copy the ledger contract's events into the database, resuming from the last processed block.
 
+Logs are read ``max_blocks`` blocks at a time (``CERTLEDGER_LOG_RANGE`` for ``certledger indexer``): real networks
+cap the range of one ``eth_getLogs`` query (Besu's ``rpc-max-logs-range``).
+
 The chain is the source of truth; these tables are a queryable projection of it (anchors,
 statuses, organizations). Each step takes the cursor row's lock before applying anything and
 re-reads the cursor under that lock, so two indexers (or one run twice) never apply a block twice;
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +42,7 @@ class StepResult:
     from_block: int
     to_block: int
     events: int
+    head: int = -1  # the chain's head (less the confirmations) when the step began
 
 
 def _insert(session: Session, table: Any):
@@ -56,7 +61,7 @@ class Indexer:
         start_block: int = 0,
         name: str | None = None,
         confirmations: int = 0,
-        max_blocks: int = 2000,
+        max_blocks: int = 1000,
     ) -> None:
         self.engine = engine
         self.contract = contract
@@ -70,6 +75,7 @@ class Indexer:
         }
         self._codec = w3.codec
         self._block_times: dict[int, dt.datetime] = {}
+        self.last: StepResult | None = None
 
     def _cursor(self, session: Session) -> int:
         """The last indexed block; the cursor row is made first, so no read ever precedes a write
@@ -90,7 +96,7 @@ class Indexer:
             session.commit()
         to_block = min(head, first + self.max_blocks - 1)
         if to_block < first:
-            return StepResult(first, first - 1, 0)
+            return StepResult(first, first - 1, 0, head)
         logs = client.call_rpc(
             lambda: client.w3.eth.get_logs({"address": self.contract.address, "fromBlock": first, "toBlock": to_block})
         )
@@ -107,15 +113,18 @@ class Indexer:
             if to_block > done:
                 session.execute(update(IndexerCursor).where(IndexerCursor.name == self.name).values(last_block=to_block))
         log.info("indexed blocks", extra={"from": first, "to": to_block, "events": len(fresh)})
-        return StepResult(first, to_block, len(fresh))
+        return StepResult(first, to_block, len(fresh), head)
 
-    def run_until_head(self) -> int:
-        """Index until the cursor reaches the chain head; returns the number of events applied."""
+    def run_until_head(self, deadline: float | None = None) -> int:
+        """Index until the cursor reaches the chain head, or a step ends past ``deadline`` (``time.monotonic()``),
+        whichever comes first; returns the number of events applied (``last`` holds the final step)."""
         total = 0
         while True:
-            result = self.step()
+            result = self.last = self.step()
             total += result.events
             if result.to_block < result.from_block or result.to_block - result.from_block + 1 < self.max_blocks:
+                return total
+            if deadline is not None and time.monotonic() >= deadline:
                 return total
 
     def _block_time(self, number: int) -> dt.datetime:

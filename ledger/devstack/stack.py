@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from ledger.app.config import Settings
 from ledger.app.library import Library
+from ledger.app.platform_setup import PLATFORM_NAME, PLATFORM_USCC, setup_platform
 from ledger.chain.contract import Deployment
 from ledger.chain.journal import TxJournal
 from ledger.core.catalogue import CITY_DIVISION, department_uscc
@@ -28,7 +29,6 @@ from ledger.core.errors import ServiceUnavailable
 from ledger.core.uscc import derive_uscc
 from ledger.devstack.launchers import rpc_ready, start_hardhat, start_local_ipfs, stop
 from ledger.devstack.replay import replay
-from ledger.storage.catalogue import import_catalogue
 from ledger.storage.engine import migrate
 from ledger.storage.models import CertificateType, Organization
 
@@ -43,7 +43,6 @@ DEMO_DEPARTMENTS = {
 }
 DEMO_COUNTER = ("市政务服务中心综合窗口", "counter:city-service-centre")
 DEMO_ASSOCIATION = ("市建筑业协会", "association:construction")
-PLATFORM = ("市电子证照库平台", "platform:certledger")
 
 
 @dataclass
@@ -155,15 +154,12 @@ def load_demo(lib: Library) -> dict[str, Any]:
     from ledger.app import onboarding
 
     keys_file = lib.settings.home / "demo-keys.json"
-    migrate(lib.engine)
-    with lib.sessions() as session:
-        import_catalogue(session)
-    platform = onboarding.ensure_platform(lib, PLATFORM[0], derive_uscc(PLATFORM[1], division=CITY_DIVISION, prefix="12"))
-    onboarding.activate_department(lib, platform.id)  # the audit writer that anchors the access log
+    setup_platform(lib, admin_key=False)  # what `certledger init` does: schema, catalogue, root, audit writer
+    platform = onboarding.ensure_platform(lib, PLATFORM_NAME, PLATFORM_USCC)
     if keys_file.exists():
         return json.loads(keys_file.read_text(encoding="utf-8"))
 
-    demo: dict[str, Any] = {"admin": {"org": PLATFORM[0], "key": onboarding.create_api_key(lib, platform.id, ["admin"])}}
+    demo: dict[str, Any] = {"admin": {"org": PLATFORM_NAME, "key": onboarding.create_api_key(lib, platform.id, ["admin"])}}
     departments = []
     for name, type_names in DEMO_DEPARTMENTS.items():
         with lib.sessions() as session:

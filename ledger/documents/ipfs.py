@@ -23,6 +23,7 @@ from multiformats import CID
 
 from ledger.core.checks import Check, Status
 from ledger.core.errors import BadInput, NotFound, ServiceUnavailable
+from ledger.core.metrics import IPFS_ERRORS
 from ledger.documents.cid import CHUNK_SIZE, compute_cid, parse_cid
 
 log = logging.getLogger(__name__)
@@ -78,9 +79,11 @@ class IpfsStore:
         self.close()
 
     def _call(self, path: str, **kwargs: object) -> httpx.Response:
+        """One RPC call; a node that does not answer, or answers with an error, counts in ``certledger_ipfs_errors``."""
         try:
             response = self._http.post(path, **kwargs)  # type: ignore[arg-type]
         except httpx.TransportError as exc:
+            IPFS_ERRORS.labels(path.strip("/")).inc()
             raise ServiceUnavailable(
                 "ipfs_unavailable", f"the IPFS node at {self.base_url} does not answer ({exc}); {_FIX}"
             ) from exc
@@ -89,6 +92,7 @@ class IpfsStore:
                 message = response.json().get("Message", response.text)
             except ValueError:
                 message = response.text
+            IPFS_ERRORS.labels(path.strip("/")).inc()
             raise _NodeError(path, response.status_code, message)
         return response
 
@@ -111,6 +115,7 @@ class IpfsStore:
             answered = [parse_cid(r["Hash"]) for r in _json_lines(response.text) if "Hash" in r]
             expected = cids[start:end]
             if Counter(answered) != Counter(expected):
+                IPFS_ERRORS.labels("add_cid_mismatch").inc()
                 raise ServiceUnavailable(
                     "ipfs_cid_mismatch",
                     f"the IPFS node stored documents under {sorted(map(str, answered))} but the service computed "
@@ -146,6 +151,7 @@ class IpfsStore:
                 ) from exc
             raise ServiceUnavailable("ipfs_error", f"the IPFS node could not read {cid}: {exc}") from exc
         if compute_cid(data) != cid:
+            IPFS_ERRORS.labels("cat_content_mismatch").inc()
             raise ServiceUnavailable(
                 "ipfs_content_mismatch",
                 f"the IPFS node returned {len(data)} bytes for {cid} that do not hash to it; "

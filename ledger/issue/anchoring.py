@@ -32,10 +32,13 @@ import os
 import signal
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 
+from ledger.app.chain_guard import ChainGuard
 from ledger.app.library import Library
+from ledger.app.worker_loop import WorkerLoop
 from ledger.chain.contract import BatchKind
 from ledger.core.errors import CertledgerError, ChainRevert, ServiceUnavailable
 from ledger.core.merkle import MerkleTree
@@ -54,6 +57,8 @@ log = logging.getLogger(__name__)
 BATCH_KINDS = {"certificate": BatchKind.CERTIFICATES, "report": BatchKind.REPORT_SUMMARIES,
                "access_log": BatchKind.ACCESS_LOG}
 CRASH_ENV = "CERTLEDGER_TEST_CRASH_AFTER_SEND"
+DEPENDENCY_DOWN = frozenset({"chain_unreachable", "chain_error", "receipt_timeout", "confirmation_timeout",
+                             "nonce_conflict", "chain_replaced", "key_password_missing", "contract_not_deployed"})
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,12 @@ class AnchoredBatch:
     block_number: int
     block_time: dt.datetime
     recovered: bool  # settled from an earlier, interrupted run
+
+
+def _raise_if_down(exc: CertledgerError) -> None:
+    """Errors that concern every batch alike: the round ends with them (the worker backs off and retries)."""
+    if exc.code in DEPENDENCY_DOWN:
+        raise exc
 
 
 def _root_of(leaves: list[bytes]) -> bytes:
@@ -85,19 +96,22 @@ class Anchorer:
         """Settle unfinished batches, then anchor what is due (everything queued when ``force``).
 
         A batch or a queue that cannot be anchored (its organization has no chain account any more,
-        its rows are damaged) is logged and left for an operator; it does not stop other organizations.
+        its rows are damaged) is logged and left for an operator; it does not stop other organizations. A
+        dependency that is down for every batch (the chain node, the database) ends the round with its error.
         """
         done = []
         for batch in self._unfinished():
             try:
                 done.append(self._settle(batch))
             except CertledgerError as exc:
+                _raise_if_down(exc)
                 log.error("unfinished batch not settled", extra={"batch_id": batch.id, "org_id": batch.org_id,
                                                                   "code": exc.code, "error": exc.message})
         for kind, org_id in self._due(force):
             try:
                 done += self._anchor_queue(kind, org_id, force)
             except CertledgerError as exc:
+                _raise_if_down(exc)
                 log.error("queue not anchored", extra={"kind": kind, "org_id": org_id, "code": exc.code,
                                                        "error": exc.message})
         return done
@@ -135,13 +149,14 @@ class Anchorer:
                                  "are still queued after many rounds: check the anchoring worker's log, then retry")
 
     def run_forever(self, stop: threading.Event, interval: float = 1.0) -> None:
-        """The worker loop; a failed round is logged and retried (the outbox makes retrying safe)."""
-        while not stop.is_set():
-            try:
-                self.run_once()
-            except ServiceUnavailable as exc:
-                log.warning("anchoring round failed", extra={"code": exc.code, "error": exc.message})
-            stop.wait(interval)
+        """The worker (``certledger worker``, and ``up``'s): rounds until ``stop``, each after checking that the chain
+        node is the recorded chain; it outlives every error, logging it and backing off (``ledger.app.worker_loop``);
+        the outbox makes retrying safe."""
+        WorkerLoop(self.lib, "anchoring", self._round, guard=ChainGuard(self.lib), interval=interval).run(stop)
+
+    def _round(self) -> dict[str, Any]:
+        batches = self.run_once()
+        return {"batches": len(batches), "leaves": sum(b.leaf_count for b in batches)}
 
     # ------------------------------------------------------------ internals
 
