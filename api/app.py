@@ -1,4 +1,5 @@
-"""The FastAPI application: routers per audience, one error shape, a body limit, public rate limits.
+"""The FastAPI application: routers per audience, one error shape, a body limit, public rate limits, an
+access-log line and request metrics for every request (``api.observe``).
 
 ``create_app(lib)`` serves a given Library (tests, the CLI); ``api.app:app`` is what uvicorn runs:
 it builds its Library from the environment on the first request, so any number of workers can
@@ -12,6 +13,7 @@ from fastapi import FastAPI
 from api import errors
 from api.bodylimit import BodyLimit
 from api.fast_verify import FastVerifyIdentifier
+from api.observe import Observe
 from api.ratelimit import TokenBuckets
 from api.routers import (
     admin,
@@ -47,7 +49,7 @@ TAGS = [
     {"name": "holders", "description": "certificate holders (bearer token): my certificates, use codes, my access "
                                         "log and its anchors"},
     {"name": "public", "description": "anyone: verify a proof bundle or a QR code address (rate-limited, no key)"},
-    {"name": "health", "description": "liveness and dependency checks"},
+    {"name": "health", "description": "liveness (`/healthz`) and readiness (`/readyz`: dependencies and workers)"},
 ]
 
 
@@ -66,6 +68,7 @@ def create_app(lib: Library | None = None, settings: ApiSettings | None = None) 
     errors.install(app)
     app.add_middleware(FastVerifyIdentifier)  # first, so the innermost: other middleware still sees every request
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Observe)  # last, so the outermost: it sees every request and every answer
     for module in (admin, departments, associations, counters, intake, report_search, holders, public, health, pages):
         app.include_router(module.router)
     return app

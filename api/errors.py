@@ -2,7 +2,8 @@
 
 Domain errors (``ledger.core.errors.CertledgerError``) keep their code and status; request validation
 failures become 422 ``request_invalid`` naming each bad field; framework HTTP errors (unknown
-route, wrong method, body over the limit) get a code of their own.
+route, wrong method, body over the limit) get a code of their own; a full or read-only disk or an
+unreachable database is 503 (``ledger.storage.faults``), never 500.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from api.schemas.common import ErrorResponse
 from ledger.core.errors import CertledgerError
+from ledger.storage.faults import storage_fault
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,16 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     return JSONResponse(error_body(code, message, details), status_code=exc.status_code, headers=exc.headers)
 
 
+async def _storage_or_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """A full or read-only disk, a database that cannot be reached: 503 (the transaction was rolled back, nothing
+    was stored; ``ledger.storage.faults``); any other error of these kinds is a bug: 500."""
+    fault = storage_fault(exc)
+    if fault is None:
+        return await _unexpected(request, exc)
+    log.error("storage unavailable", extra={"code": fault.code, "error": f"{type(exc).__name__}: {exc}"})
+    return JSONResponse(error_body(fault.code, fault.message), status_code=503, headers={"Retry-After": "5"})
+
+
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return JSONResponse(
@@ -86,6 +99,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(CertledgerError, _ledger_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(SQLAlchemyError, _storage_or_unexpected)
+    app.add_exception_handler(OSError, _storage_or_unexpected)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.deps import API_KEY_HEADER, authorize
 from api.routers.counters import COUNTER_ROLES
 from api.schemas.verification import VerifyIdentifierRequest
+from ledger.core.metrics import count_verdict
 from ledger.verify import service as verification
 
 PATH = "/counters/verify/identifier"
@@ -92,4 +93,7 @@ def _answer(scope: Scope, key: str, body: bytes) -> bytes | None:
         result = verification.verification_without_chain(lib, request.identifier)
     except Exception:  # noqa: BLE001 - the route answers (or refuses) it with its own errors
         return None
-    return None if result is None else orjson.dumps(result.to_dict())
+    if result is None:
+        return None
+    count_verdict("identifier", result.verdict.value)
+    return orjson.dumps(result.to_dict())

@@ -1,18 +1,33 @@
-"""``python -m api.serve``: uvicorn workers whose connections have TCP_NODELAY set.
+"""The API server (``certledger serve``, ``python -m api.serve``): uvicorn workers configured by the environment.
 
-``uvicorn --workers N`` binds its listening socket without ``proto=IPPROTO_TCP``; asyncio then leaves
-Nagle's algorithm on for accepted connections and every keep-alive request after the first waits
-~40 ms for the client's delayed ACK (uvicorn issue #3149). This binds the listener with the protocol
-set and hands it to uvicorn's own supervisor; the rest is plain uvicorn running ``api.app:app``.
+``CERTLEDGER_WORKERS`` worker processes (default 1) share one listening socket. With more than one, each
+counts its metrics into ``PROMETHEUS_MULTIPROC_DIR`` (made here when unset, emptied at every start as
+prometheus-client requires) and any worker's ``/metrics`` adds them all up. Logs are one JSON object per line
+on stderr (``ledger.app.logs``), one access line per request (``api.observe``). SIGTERM (or SIGINT) stops
+accepting, lets every worker finish its requests, then exits.
+
+uvicorn's ``--workers`` binds its listening socket without ``proto=IPPROTO_TCP``; asyncio then leaves Nagle's
+algorithm on for accepted connections and every keep-alive request after the first waits ~40 ms for the
+client's delayed ACK (uvicorn issue #3149). :func:`listener` binds the socket with the protocol set and hands
+it to uvicorn's own supervisor.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import socket
+import tempfile
+from pathlib import Path
+from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
+
+from ledger.app.logs import quiet_dependencies, uvicorn_log_config
+
+WORKERS_ENV = "CERTLEDGER_WORKERS"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def listener(host: str, port: int) -> socket.socket:
@@ -24,20 +39,55 @@ def listener(host: str, port: int) -> socket.socket:
     return sock
 
 
+def workers_from_env() -> int:
+    """``CERTLEDGER_WORKERS`` (default 1): API worker processes, about one per core."""
+    value = os.environ.get(WORKERS_ENV, "1")
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{WORKERS_ENV}={value!r}: 需要正整数 / give a whole number of worker processes, at least 1")
+    return int(value)
+
+
+def metrics_folder() -> Path:
+    """``PROMETHEUS_MULTIPROC_DIR``, made when unset, and emptied of an earlier run's files (their counts would
+    otherwise be added to this run's)."""
+    named = os.environ.get(MULTIPROC_ENV)
+    folder = Path(named) if named else Path(tempfile.mkdtemp(prefix="certledger-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.db"):
+        old.unlink()
+    os.environ[MULTIPROC_ENV] = str(folder)
+    return folder
+
+
+def served_app() -> Any:
+    """uvicorn's factory in each worker: dependencies' warnings off before they are imported, then the app."""
+    quiet_dependencies()
+    from api.app import create_app
+
+    return create_app()
+
+
+def serve(host: str, port: int, workers: int, log_level: str = "info") -> None:
+    """Run the API until SIGTERM or SIGINT; ``workers`` > 1 runs uvicorn's supervisor over worker processes."""
+    if workers > 1 or os.environ.get(MULTIPROC_ENV):
+        metrics_folder()
+    config = uvicorn.Config("api.serve:served_app", factory=True, host=host, port=port, workers=workers,
+                            log_config=uvicorn_log_config(log_level.upper()), access_log=False)
+    sock = listener(host, port)
+    if workers > 1:
+        Multiprocess(config, sockets=[sock]).run()
+    else:
+        uvicorn.Server(config).run(sockets=[sock])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=None, help=f"default: {WORKERS_ENV}, else 1")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
-    config = uvicorn.Config("api.app:app", host=args.host, port=args.port, workers=args.workers,
-                            log_level=args.log_level, access_log=False)
-    sock = listener(args.host, args.port)
-    if args.workers > 1:
-        Multiprocess(config, sockets=[sock]).run()
-    else:
-        uvicorn.Server(config).run(sockets=[sock])
+    serve(args.host, args.port, args.workers or workers_from_env(), args.log_level)
 
 
 if __name__ == "__main__":

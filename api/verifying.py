@@ -9,6 +9,7 @@ from fastapi import Response
 
 from api.schemas.verification import VerificationOut
 from ledger.app.library import Library
+from ledger.core.metrics import count_verdict
 from ledger.verify import service as verification
 from ledger.verify.fragments import VerificationResult
 from ledger.verify.pdf import verify_pdf as verify_pdf_document
@@ -21,26 +22,29 @@ PUBLIC_SUMMARY = frozenset({
 })
 
 
-def _out(result: VerificationResult) -> VerificationOut:
+def _out(result: VerificationResult, kind: str) -> VerificationOut:
+    count_verdict(kind, result.verdict.value)
     return VerificationOut.model_validate(result.to_dict())
 
 
-def json_result(result: VerificationResult) -> Response:
+def json_result(result: VerificationResult, kind: str) -> Response:
     """The result as the VerificationOut JSON, serialized directly: the counters' hot path skips
-    re-validating a result the verifier built (it is the same shape; tests compare both)."""
+    re-validating a result the verifier built (it is the same shape; tests compare both). Counts the verdict
+    (``certledger_verifications_total``) under ``kind``: what was verified."""
+    count_verdict(kind, result.verdict.value)
     return Response(orjson.dumps(result.to_dict()), media_type="application/json")
 
 
 def verify_identifier(lib: Library, identifier: str) -> VerificationOut:
-    return _out(verification.verify_identifier(lib, identifier))
+    return _out(verification.verify_identifier(lib, identifier), "identifier")
 
 
 def verify_bundle(lib: Library, bundle: dict[str, Any]) -> VerificationOut:
-    return _out(verification.verify_bundle(lib, bundle))
+    return _out(verification.verify_bundle(lib, bundle), "bundle")
 
 
 def verify_pdf(lib: Library, pdf: bytes) -> VerificationOut:
-    return _out(verify_pdf_document(lib, pdf))
+    return _out(verify_pdf_document(lib, pdf), "pdf")
 
 
 def public_view(result: VerificationOut) -> VerificationOut:

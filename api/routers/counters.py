@@ -33,7 +33,7 @@ VERIFY_ERRORS = responses(401, 403, 404, 413, 422, 503)
     responses=VERIFY_ERRORS,
 )
 def by_identifier(body: VerifyIdentifierRequest, lib: LibraryDep, _caller: Counter) -> Response:
-    return json_result(verification.verify_identifier(lib, body.identifier))
+    return json_result(verification.verify_identifier(lib, body.identifier), "identifier")
 
 
 @router.post(

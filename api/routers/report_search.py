@@ -63,7 +63,7 @@ def get_one(identifier: ReportId, lib: LibraryDep, _caller: Reader) -> ReportOut
     responses=VERIFY_ERRORS,
 )
 def verify_report(body: VerifyReportRequest, lib: LibraryDep, _caller: Reader) -> Response:
-    return json_result(reports.verify(lib, body.identifier))
+    return json_result(reports.verify(lib, body.identifier), "report")
 
 
 @router.post(
@@ -80,4 +80,4 @@ def verify_report_document(
     data = file.file.read()
     if not data:
         raise BadInput("document_empty", f"the uploaded file {file.filename!r} is empty", filename=file.filename)
-    return json_result(reports.verify_document(lib, data))
+    return json_result(reports.verify_document(lib, data), "report_document")

@@ -1,4 +1,4 @@
-"""What the platform administrator manages: organisations, API keys, the catalogue, seals; and health.
+"""What the platform administrator manages: organisations, API keys, the catalogue, seals.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from api.schemas.common import (
     OrgKind,
     Role,
 )
-from api.schemas.verification import CheckOut
 
 SealAlgorithm = Literal["p256", "sm2"]
 SEAL_ALGORITHM_HELP = ("印章算法: p256 (ECDSA P-256, CMS seals, PDF seals too) or sm2 (SM2/SM3, GB/T 38540 seals; "
@@ -146,16 +145,3 @@ class SealCompromise(Model):
 
     serial: str = Field(max_length=64, pattern=r"^[0-9a-fA-F]{1,64}$", description="the compromised seal's serial (hex)")
     compromise_time: dt.datetime = Field(description="when the key was compromised (no zone: UTC)")
-
-
-class Health(Model):
-    """200 when every dependency answers, else 503 with the same body."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"status": "ok", "checks": [
-        {"name": "database", "status": "VALID", "reason": "database_ok", "message": "", "data": {}},
-        {"name": "chain", "status": "VALID", "reason": "chain_ok", "message": "", "data": {"block_number": 42}},
-        {"name": "ipfs", "status": "VALID", "reason": "ipfs_ok", "message": "", "data": {"version": "0.18.1"}},
-    ]}]})
-
-    status: Literal["ok", "degraded"]
-    checks: list[CheckOut]

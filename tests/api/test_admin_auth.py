@@ -5,12 +5,14 @@ from __future__ import annotations
 from tests.api.conftest import Api, assert_error, new_uscc
 
 
-def test_health_reports_each_dependency(api: Api) -> None:
-    r = api.call("GET", "/healthz")
+def test_liveness_asks_nothing_and_readiness_reports_each_dependency(api: Api) -> None:
+    assert api.call("GET", "/healthz").json() == {"status": "ok"}
+    r = api.call("GET", "/readyz")
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["status"] == "ok"
-    assert {c["name"]: c["status"] for c in body["checks"]} == {"database": "VALID", "chain": "VALID", "ipfs": "VALID"}
+    assert body["status"] == "ok" and isinstance(body["workers"], list)
+    assert {c["name"]: c["status"] for c in body["checks"]} == {
+        "database": "VALID", "migrations": "VALID", "chain": "VALID", "ipfs": "VALID"}
 
 
 def test_keys_are_required_and_checked(api: Api) -> None:

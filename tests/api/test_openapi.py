@@ -46,7 +46,7 @@ def test_every_operation_is_documented() -> None:
                 elif media_type == JSON and not _has_example(doc, media):
                     problems.append(f"{where}: {status} has no example")
         for status, response in op["responses"].items():
-            if status.startswith(("4", "5")) and status != "503" or status == "503" and path != "/healthz":
+            if status.startswith(("4", "5")) and status != "503" or status == "503" and path != "/readyz":
                 schema = response.get("content", {}).get(JSON, {}).get("schema", {})
                 if schema.get("$ref", "").rsplit("/", 1)[-1] != ErrorResponse.__name__:
                     problems.append(f"{where}: {status} does not use {ErrorResponse.__name__}")
