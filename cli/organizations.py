@@ -10,14 +10,25 @@ from typing import Optional
 
 import typer
 
-from cli.common import _fail, _library, _organization, _write_json, console, err_console
-from ledger.core.errors import CertledgerError
+from cli.app import (
+    ORGANIZATIONS,
+    LedgerTyper,
+    _library,
+    _organization,
+    _write_json,
+    app,
+    console,
+    err_console,
+)
 
-trust_app = typer.Typer(no_args_is_help=True, help="The trust list: what a verifier trusts outside any bundle.")
-seal_app = typer.Typer(no_args_is_help=True, help="An organization's seal: rotation and compromise, on chain.")
+trust_app = LedgerTyper(no_args_is_help=True, help="The trust list: what a verifier trusts outside any bundle.")
+seal_app = LedgerTyper(no_args_is_help=True, help="An organization's seal: rotation and compromise, on chain.")
+app.add_typer(trust_app, name="trust", rich_help_panel=ORGANIZATIONS)
+app.add_typer(seal_app, name="seal", rich_help_panel=ORGANIZATIONS)
 ALGORITHM_HELP = "p256 (CMS seals, PDFs too) or sm2 (GB/T 38540 seals; no PDF seal)"
 
 
+@app.command(rich_help_panel=ORGANIZATIONS)
 def activate(
     org: str = typer.Argument(..., help="the department's or association's unified social credit code"),
     seal_algorithm: str = typer.Option("p256", "--seal-algorithm", help=ALGORITHM_HELP),
@@ -25,11 +36,8 @@ def activate(
     """Activate an organization: chain account, seal certificate of the given algorithm, on-chain registration."""
     from ledger.app.onboarding import activate_department
 
-    try:
-        lib = _library()
-        done = activate_department(lib, _organization(lib, org).id, seal_algorithm=seal_algorithm)
-    except CertledgerError as exc:
-        _fail(exc)
+    lib = _library()
+    done = activate_department(lib, _organization(lib, org).id, seal_algorithm=seal_algorithm)
     console.print(f"{done.name} ({done.uscc}) activated: account {done.chain_address}")
 
 
@@ -41,11 +49,8 @@ def rotate(
     """Rotate the seal: anchor what the former seal sealed, then register the new seal on chain."""
     from ledger.issue.seals import rotate_seal
 
-    try:
-        lib = _library()
-        serial = rotate_seal(lib, _organization(lib, org).id, algorithm=algorithm)
-    except CertledgerError as exc:
-        _fail(exc)
+    lib = _library()
+    serial = rotate_seal(lib, _organization(lib, org).id, algorithm=algorithm)
     console.print(f"new seal {serial:x} registered on chain")
 
 
@@ -65,8 +70,6 @@ def compromise(
     except ValueError as exc:
         err_console.print(f"[red]{exc}: give the serial in hex and the time as ISO 8601[/]")
         raise typer.Exit(2) from None
-    except CertledgerError as exc:
-        _fail(exc)
     console.print(f"seal {serial} revoked on chain from {when.isoformat()}; rotate the seal before issuing again")
 
 
@@ -75,11 +78,7 @@ def export(output: Optional[Path] = typer.Option(None, "-o", "--output", help="f
     """Seal the platform's trust list with the city root key (which must be at hand) and publish it (GET /public/trust)."""
     from ledger.verify.platform_trust import export_trust_list
 
-    try:
-        doc = export_trust_list(_library())
-    except CertledgerError as exc:
-        _fail(exc)
-    _write_json(doc, output)
+    _write_json(export_trust_list(_library()), output)
 
 
 @trust_app.command("show")
@@ -90,10 +89,7 @@ def show(
     """Check a trust list's seal and show what it trusts, with the root fingerprints to compare out of band."""
     from ledger.verify.trust import load_trust_list
 
-    try:
-        trust = load_trust_list(trust_file.read_bytes(), root_pem=root.read_bytes() if root else None)
-    except CertledgerError as exc:
-        _fail(exc)
+    trust = load_trust_list(trust_file.read_bytes(), root_pem=root.read_bytes() if root else None)
     console.print(f"sealed by the city root; chain {trust.chain_id}, issued {trust.issued_at}")
     for d in trust.deployments:
         console.print(f"  contract {d.address} from block {d.from_block}")
