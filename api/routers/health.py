@@ -8,9 +8,7 @@ workers' heartbeats, which do not change its status. None of the three is routed
 
 from __future__ import annotations
 
-import threading
-
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -26,7 +24,6 @@ from ledger.storage.engine import schema_revisions
 from ledger.storage.faults import storage_fault
 
 router = APIRouter(tags=["health"])
-_guard_lock = threading.Lock()
 
 
 def _database(lib: Library) -> list[Check]:
@@ -48,13 +45,9 @@ def _database(lib: Library) -> list[Check]:
                       {"revision": current})]
 
 
-def _chain(request: Request, lib: Library) -> Check:
-    state = request.app.state
-    with _guard_lock:
-        if getattr(state, "chain_guard", None) is None or state.chain_guard.lib is not lib:
-            state.chain_guard = ChainGuard(lib)
+def _chain(lib: Library) -> Check:
     try:
-        state.chain_guard.check()
+        ChainGuard(lib).check()
         block = lib.chain.call_rpc(lambda: lib.chain.w3.eth.block_number)
     except CertledgerError as exc:
         return Check("chain", Status.ERROR, exc.code, exc.message, exc.details)
@@ -84,8 +77,8 @@ def healthz() -> Alive:
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "a dependency is down or not what the database records"}},
 )
-def readyz(request: Request, lib: LibraryDep) -> JSONResponse:
-    checks = [*_database(lib), _chain(request, lib), lib.ipfs.health()]
+def readyz(lib: LibraryDep) -> JSONResponse:
+    checks = [*_database(lib), _chain(lib), lib.ipfs.health()]
     ok = all(c.status is Status.VALID for c in checks)
     body = Readiness(status="ok" if ok else "degraded", checks=[c.to_dict() for c in checks], workers=_workers(lib))
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ok else 503)
