@@ -28,6 +28,9 @@ from ledger.app.logs import quiet_dependencies, uvicorn_log_config
 
 WORKERS_ENV = "CERTLEDGER_WORKERS"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# uvicorn's supervisor kills a worker that does not answer its ping in this time; its 5 s default killed workers
+# still importing the application when several processes started at once on a busy 2-core host.
+HEALTHCHECK_S = 30
 
 
 def listener(host: str, port: int) -> socket.socket:
@@ -72,7 +75,8 @@ def serve(host: str, port: int, workers: int, log_level: str = "info") -> None:
     if workers > 1 or os.environ.get(MULTIPROC_ENV):
         metrics_folder()
     config = uvicorn.Config("api.serve:served_app", factory=True, host=host, port=port, workers=workers,
-                            log_config=uvicorn_log_config(log_level.upper()), access_log=False)
+                            log_config=uvicorn_log_config(log_level.upper()), access_log=False,
+                            timeout_worker_healthcheck=HEALTHCHECK_S)
     sock = listener(host, port)
     if workers > 1:
         Multiprocess(config, sockets=[sock]).run()
