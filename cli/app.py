@@ -27,8 +27,8 @@ from ledger.app.logs import quiet_dependencies
 from ledger.core.errors import CertledgerError
 
 quiet_dependencies()
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)  # a long path or key stays on one line, for scripts to read
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(exc: CertledgerError) -> NoReturn:

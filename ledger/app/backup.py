@@ -78,13 +78,16 @@ def _home_files(home: Path) -> list[Path]:
 
 def pg_connection(engine: Engine) -> tuple[list[str], dict[str, str], str]:
     """(the libpq connection argument for pg_dump / pg_restore, their environment, certledger's schema)."""
+    from psycopg import pq
     from psycopg.conninfo import make_conninfo
 
     if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
         raise ServiceUnavailable("pg_dump_missing", "此主机没有 pg_dump / pg_restore。pg_dump and pg_restore are not "
                                  "installed on this host (Debian: postgresql-client): install them, or back the "
                                  "database up with its base backups and WAL archive (docs/deployment.md)")
-    _args, params = engine.dialect.create_connect_args(engine.url)
+    _args, found = engine.dialect.create_connect_args(engine.url)
+    libpq = {option.keyword.decode() for option in pq.Conninfo.get_defaults()}
+    params = {k: v for k, v in found.items() if k in libpq and v is not None}  # not the driver's own arguments
     password = params.pop("password", None)
     env = {**os.environ, **({"PGPASSWORD": str(password)} if password else {})}
     with engine.connect() as conn:

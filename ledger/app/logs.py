@@ -42,6 +42,7 @@ def quiet_dependencies() -> None:
     DSA, urllib3's 'strict') says nothing an operator can act on, and would be read as a fault."""
     warnings.filterwarnings("ignore")
     warnings.filterwarnings("default", module=OUR_PACKAGES)
+    warnings.filterwarnings("ignore", category=ResourceWarning)  # a connection collected at exit: Python's default
 
 
 def uvicorn_log_config(level: str = "INFO") -> dict[str, Any]:
