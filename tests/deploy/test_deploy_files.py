@@ -509,6 +509,40 @@ def test_prometheus_scrapes_what_the_configs_expose() -> None:
     assert all(_is_internal(t.rsplit(":", 1)[0]) for targets in jobs.values() for t in targets)
 
 
+def _metric_names_in_code() -> set[str]:
+    """Every metric family certledger exposes: counters get ``_total``, histograms ``_count``/``_sum``/``_bucket``."""
+    names: set[str] = set()
+    for path in (REPO / "ledger" / "core" / "metrics.py", REPO / "api" / "metrics.py"):
+        text = path.read_text(encoding="utf-8")
+        for kind, name in re.findall(r'\b(Counter|Histogram|GaugeMetricFamily)\(\s*"(certledger_\w+)"', text):
+            names |= {"Counter": {name + "_total"}, "Histogram": {name + s for s in ("_count", "_sum", "_bucket")},
+                      "GaugeMetricFamily": {name}}[kind]
+    return names
+
+
+def test_alert_rules_name_metrics_the_code_exposes() -> None:
+    prometheus = _load_yaml(DEPLOY / "prometheus" / "prometheus.yml")
+    assert "/etc/prometheus/certledger-alerts.yml" in prometheus["rule_files"]
+    rules = _load_yaml(DEPLOY / "prometheus" / "certledger-alerts.yml")
+    exposed = _metric_names_in_code()
+    assert {"certledger_http_requests_total", "certledger_anchoring_queue_oldest_seconds",
+            "certledger_worker_up", "certledger_indexer_head_lag_blocks"} <= exposed
+    named = set()
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            assert rule["alert"].startswith("Certledger") and rule["annotations"]["summary"]
+            named |= set(re.findall(r"\bcertledger_\w+", rule["expr"]))
+    assert named and named <= exposed, f"alerts name metrics the code does not expose: {sorted(named - exposed)}"
+
+
+@pytest.mark.parametrize("path", UNITS, ids=lambda p: p.name)
+def test_unit_command_lines_are_the_commands_options(path: Path) -> None:
+    """The options a unit passes exist on its command (parsed as the CLI parses them, nothing run)."""
+    _program, command, *args = _unit_option(path.name, "ExecStart").split()
+    cli = typer.main.get_command(app)
+    cli.commands[command].make_context(command, list(args))  # type: ignore[attr-defined]
+
+
 # ------------------------------------------------------------------ the document
 
 
