@@ -31,6 +31,9 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # uvicorn's supervisor kills a worker that does not answer its ping in this time; its 5 s default killed workers
 # still importing the application when several processes started at once on a busy 2-core host.
 HEALTHCHECK_S = 30
+# An idle keep-alive connection is closed after this time: longer than the load balancers' idle timeout (60 s is
+# usual), so it is always the balancer that closes one, never the API just as a request is sent on it.
+KEEP_ALIVE_S = 75
 
 
 def listener(host: str, port: int) -> socket.socket:
@@ -76,7 +79,7 @@ def serve(host: str, port: int, workers: int, log_level: str = "info") -> None:
         metrics_folder()
     config = uvicorn.Config("api.serve:served_app", factory=True, host=host, port=port, workers=workers,
                             log_config=uvicorn_log_config(log_level.upper()), access_log=False,
-                            timeout_worker_healthcheck=HEALTHCHECK_S)
+                            timeout_worker_healthcheck=HEALTHCHECK_S, timeout_keep_alive=KEEP_ALIVE_S)
     sock = listener(host, port)
     if workers > 1:
         Multiprocess(config, sockets=[sock]).run()

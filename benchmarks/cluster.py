@@ -169,6 +169,7 @@ class Load:
     expected: dict[str, str] = field(default_factory=dict)  # identifier -> status after its last 2xx change
     changes: int = 0
     seconds: float = 0.0
+    client_errors: Counter[str] = field(default_factory=Counter)
 
 
 async def _client(http: httpx.AsyncClient, platform: Platform, mine: list[tuple[int, str]], end: float,
@@ -192,8 +193,9 @@ async def _client(http: httpx.AsyncClient, platform: Platform, mine: list[tuple[
         try:
             r = await call
             status = r.status_code
-        except httpx.HTTPError:
-            status = 0  # no answer at all: counted with the errors
+        except httpx.HTTPError as exc:
+            status = 0  # no answer at all: counted with the server errors, named in the figures
+            load.client_errors[type(exc).__name__] += 1
         load.samples.append((kind, status, time.perf_counter() - started))
         if kind == "issue" and status == 201:
             load.issued.append(r.json()["identifier"])
@@ -286,7 +288,8 @@ def _percentile(values: list[float], q: float) -> float:
 
 def figures(load: Load) -> dict[str, float | int]:
     """Requests/s, p50 and p99 latency and non-2xx answers by kind, and every status code's count."""
-    out: dict[str, float | int] = {"requests": len(load.samples), "requests_per_s": len(load.samples) / load.seconds}
+    out: dict[str, float | int] = {"requests": len(load.samples),
+                                   "requests_per_s": round(len(load.samples) / load.seconds, 1)}
     for kind, _ in MIX:
         times = [s for k, _, s in load.samples if k == kind]
         out[f"{kind}_requests"] = len(times)
@@ -296,6 +299,8 @@ def figures(load: Load) -> dict[str, float | int]:
         out[f"{kind}_non_2xx"] = sum(1 for k, status, _ in load.samples if k == kind and not 200 <= status < 300)
     for status, n in sorted(Counter(status for _, status, _ in load.samples).items()):
         out[f"status_{status}"] = n
+    for name, n in sorted(load.client_errors.items()):
+        out[f"no_answer_{name}"] = n
     return out
 
 
