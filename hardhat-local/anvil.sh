@@ -50,9 +50,9 @@ args=(
   --base-fee 0 --gas-price 0 --disable-min-priority-fee --gas-limit 60000000
   --mnemonic "test test test test test test test test test test test junk" --accounts 10 --balance 10000
   --disable-default-create2-deployer
-  # Keep 64 past states in memory (eth_call at recent blocks) and none on disk: by default Anvil
+  # Keep 16 past states in memory (eth_call at recent blocks) and none on disk: by default Anvil
   # writes every older block's full state under ~/.foundry/anvil/tmp and never removes it.
-  --prune-history 64 --cache-path "$dir/cache"
+  --prune-history 16 --cache-path "$dir/cache"
   --dump-state "$next" --state-interval "${ANVIL_STATE_INTERVAL:-1}"
   --color never
 )
