@@ -23,7 +23,6 @@ from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 from web3.types import RPCEndpoint, TxReceipt
 
-from ledger.chain.journal import TxJournal
 from ledger.core.errors import ChainRevert, ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -93,10 +92,8 @@ class ChainClient:
         *,
         confirmations: int = 0,
         receipt_timeout: float = 120.0,
-        journal: TxJournal | None = None,
     ) -> None:
         self.rpc_url = rpc_url
-        self.journal = journal
         # web3 asks eth_chainId twice per contract call unless it may cache that one answer.
         self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 60}, cache_allowed_requests=True,
                                     cacheable_requests={RPCEndpoint("eth_chainId")}))
@@ -150,15 +147,12 @@ class ChainClient:
         tx.setdefault("from", account.address)
         tx["chainId"] = self.chain_id
 
-        raw: list[bytes] = []
-
         def send() -> HexBytes:
             with self._lock_for(account.address):
                 tx.update(self._fees())
                 tx["nonce"] = self.w3.eth.get_transaction_count(account.address, "pending")
                 tx["gas"] = gas if gas is not None else self.w3.eth.estimate_gas(tx)
                 signed = account.sign_transaction(tx)
-                raw.append(bytes(signed.raw_transaction))
                 return self.w3.eth.send_raw_transaction(signed.raw_transaction)
 
         try:
@@ -168,9 +162,6 @@ class ChainClient:
         receipt = self.wait(tx_hash)
         if receipt["status"] != 1:
             raise self._replay_revert(tx, receipt, decoder)
-        if self.journal is not None:
-            block = self.call_rpc(lambda: self.w3.eth.get_block(receipt["blockNumber"]))
-            self.journal.record(raw[0], receipt["blockNumber"], receipt["transactionIndex"], block["timestamp"])
         return receipt
 
     def wait(self, tx_hash: HexBytes) -> TxReceipt:
@@ -209,12 +200,21 @@ class ChainClient:
         return exc
 
     def _replay_revert(self, tx: dict[str, Any], receipt: TxReceipt, decoder: RevertDecoder) -> Exception:
-        """A node that mines reverting transactions: replay as a call to learn the reason."""
+        """A node that mines reverting transactions: replay as a call to learn the reason.
+
+        The call runs on the state before the transaction's block; a node that keeps only recent states
+        (Anvil keeps 16, and none from before a restart) answers that block is out of range without
+        revert data, so the call runs again on the latest state.
+        """
         call = {k: tx[k] for k in ("from", "to", "data", "value") if k in tx}
-        try:
-            self.w3.eth.call(call, receipt["blockNumber"] - 1)
-        except (ContractLogicError, Web3RPCError, ValueError) as exc:
-            return self._as_revert(exc, decoder)
+        for block in (receipt["blockNumber"] - 1, "latest"):
+            try:
+                self.w3.eth.call(call, block)
+                break
+            except (ContractLogicError, Web3RPCError, ValueError) as exc:
+                if block != "latest" and _revert_data(exc) is None and not isinstance(exc, ContractLogicError):
+                    continue  # no state at that block: not a revert
+                return self._as_revert(exc, decoder)
         return ChainRevert(
             "UnknownRevert", (), message=f"transaction 0x{bytes(receipt['transactionHash']).hex()} failed on chain"
         )
