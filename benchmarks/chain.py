@@ -18,7 +18,7 @@ from ledger.chain.client import ChainClient
 from ledger.chain.contract import BatchKind, LedgerContract, OrgKind
 from ledger.core.merkle import MerkleTree, digest_leaf_hash
 from ledger.core.statuses import LeafStatus
-from ledger.devstack.launchers import free_port, start_hardhat, stop
+from ledger.devstack.launchers import free_port, start_chain_node, stop
 
 
 def bench_merkle(n: int) -> tuple[float, float, int]:
@@ -36,7 +36,7 @@ def bench_merkle(n: int) -> tuple[float, float, int]:
 def bench_chain(anchors: int) -> dict[str, float | int]:
     with tempfile.TemporaryDirectory() as state:
         port = free_port()
-        proc = start_hardhat(port, Path(state))
+        proc = start_chain_node("hardhat", port, Path(state))  # Anvil slows as contract storage grows
         try:
             client = ChainClient(f"http://127.0.0.1:{port}")
             admin, issuer = Account.create(), Account.create()

@@ -32,8 +32,6 @@ class Settings:
     ipfs_api: str = field(default_factory=lambda: _env("CERTLEDGER_IPFS_API", "/ip4/127.0.0.1/tcp/5001/http"))
     key_password: str | None = field(default_factory=lambda: os.environ.get("CERTLEDGER_KEY_PASSWORD"))
     light_kdf: bool = field(default_factory=lambda: _env("CERTLEDGER_LIGHT_KDF", "0") == "1")
-    # Only for the local Hardhat node, which forgets its chain on restart (ledger.chain.journal).
-    chain_journal: bool = field(default_factory=lambda: _env("CERTLEDGER_CHAIN_JOURNAL", "0") == "1")
     platform_secret_hex: str | None = field(default_factory=lambda: os.environ.get("CERTLEDGER_PLATFORM_SECRET"))
     batch_max_leaves: int = field(default_factory=lambda: int(_env("CERTLEDGER_BATCH_MAX_LEAVES", "10000")))
     batch_max_age_s: float = field(default_factory=lambda: float(_env("CERTLEDGER_BATCH_MAX_AGE_S", "30")))
