@@ -1,9 +1,10 @@
-"""The ledger contract on a real Hardhat node, through the Python chain layer and around it."""
+"""The ledger contract on real nodes (Anvil and Hardhat), through the Python chain layer and around it."""
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,10 @@ from ledger.chain.contract import BatchKind, LedgerContract, OrgKind
 from ledger.core.errors import BadInput, ChainRevert, Forbidden, NotFound
 from ledger.core.merkle import digest_leaf_hash
 from ledger.core.statuses import LeafStatus
-from ledger.devstack.launchers import free_port, start_hardhat, stop
+from ledger.devstack.launchers import free_port, start_chain_node, stop
 from tests.fixtures.merkle import tree_with_proofs
+
+pytestmark = pytest.mark.both_chains
 
 
 def register(contract: LedgerContract, admin: LocalAccount, kind: OrgKind = OrgKind.DEPARTMENT) -> LocalAccount:
@@ -187,11 +190,11 @@ def test_one_sender_from_many_threads(ledger_contract: LedgerContract, issuer: L
 
 
 @pytest.fixture(scope="module")
-def interval_node(tmp_path_factory: pytest.TempPathFactory):
-    """A node that mines on a timer: reverting transactions are mined with status 0, as on Besu or Anvil."""
-    state: Path = tmp_path_factory.mktemp("hardhat-interval")
+def interval_node(tmp_path_factory: pytest.TempPathFactory, chain_kind: str):
+    """A node that mines on a timer: reverting transactions are mined with status 0, as on Besu."""
+    state: Path = tmp_path_factory.mktemp(f"{chain_kind}-interval")
     port = free_port()
-    proc = start_hardhat(port, state, mining_interval_ms=300)
+    proc = start_chain_node(chain_kind, port, state, block_time=0.3)
     yield f"http://127.0.0.1:{port}"
     stop(proc)
 
@@ -208,3 +211,31 @@ def test_mined_revert_and_confirmations(interval_node: str) -> None:
     assert err.value.error_name == "UnknownOrganization"
     # the transaction was mined (its nonce is used) and failed: the reason came from replaying it
     assert client.w3.eth.get_transaction_count(outsider.address) == 1
+
+
+
+def _transfers(client: ChainClient, after: LocalAccount, count: int) -> None:
+    """Once ``after`` has a mined transaction, mine ``count`` blocks that change state (Anvil prunes a state only
+    when later blocks change it)."""
+    sender = Account.create()
+    while client.w3.eth.get_transaction_count(after.address) == 0:
+        time.sleep(0.02)
+    for nonce in range(count):
+        signed = sender.sign_transaction({"to": Account.create().address, "value": 0, "gas": 21_000, "gasPrice": 0,
+                                          "nonce": nonce, "chainId": client.chain_id})
+        client.w3.eth.wait_for_transaction_receipt(client.w3.eth.send_raw_transaction(signed.raw_transaction))
+
+
+def test_mined_revert_read_long_after_its_block(ledger_contract: LedgerContract, rpc_url: str) -> None:
+    """Anvil keeps only the 16 newest states: 20 confirmations and 25 busy blocks after a mined revert, the state
+    before its block is gone, so its reason is read on the latest state (not a bare "node refused")."""
+    slow = LedgerContract(ChainClient(rpc_url, confirmations=20), ledger_contract.address)
+    outsider = Account.create()
+    busy = threading.Thread(target=_transfers, args=(slow.client, outsider, 25))
+    busy.start()
+    try:
+        with pytest.raises(ChainRevert) as err:
+            raw_send(slow, outsider, slow.contract.functions.anchor(os.urandom(32), 1, 1))
+    finally:
+        busy.join()
+    assert err.value.error_name == "UnknownOrganization"
