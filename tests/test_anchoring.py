@@ -8,6 +8,7 @@ import subprocess
 import sys
 import uuid
 
+import pytest
 from sqlalchemy import select
 
 from ledger.app.config import REPO_ROOT
@@ -26,6 +27,8 @@ from ledger.storage.models import (
 )
 from ledger.storage.outbox import claim_batch
 from tests.fixtures.library import LibraryEnv, sample_request
+
+pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
 
 WORKER = "from ledger.issue.anchoring import Anchorer; from ledger.app.library import Library; " \
          "print(len(Anchorer(Library.from_settings()).run_once(force=True)))"

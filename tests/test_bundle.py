@@ -24,6 +24,8 @@ from ledger.verify.bundle import BUNDLE_FORMAT, MAX_BUNDLE_BYTES, load_bundle
 from ledger.verify.standalone import verify_bundle_standalone
 from tests.fixtures.anchored import AnchoredWorld
 
+pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
+
 
 def _keccak(data: bytes) -> bytes:
     return pycryptodome_keccak.new(digest_bits=256, data=data).digest()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from eth_account import Account
@@ -16,10 +15,10 @@ from ledger.chain.contract import BatchKind, LedgerContract, OrgKind
 from ledger.core.errors import BadInput, ChainRevert, Forbidden, NotFound
 from ledger.core.merkle import digest_leaf_hash
 from ledger.core.statuses import LeafStatus
-from ledger.devstack.launchers import free_port, start_chain_node, stop
+from tests.fixtures.chain import start_test_chain
 from tests.fixtures.merkle import tree_with_proofs
 
-pytestmark = pytest.mark.both_chains
+pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
 
 
 def register(contract: LedgerContract, admin: LocalAccount, kind: OrgKind = OrgKind.DEPARTMENT) -> LocalAccount:
@@ -192,11 +191,9 @@ def test_one_sender_from_many_threads(ledger_contract: LedgerContract, issuer: L
 @pytest.fixture(scope="module")
 def interval_node(tmp_path_factory: pytest.TempPathFactory, chain_kind: str):
     """A node that mines on a timer: reverting transactions are mined with status 0, as on Besu."""
-    state: Path = tmp_path_factory.mktemp(f"{chain_kind}-interval")
-    port = free_port()
-    proc = start_chain_node(chain_kind, port, state, block_time=0.3)
-    yield f"http://127.0.0.1:{port}"
-    stop(proc)
+    url, close = start_test_chain(chain_kind, tmp_path_factory.mktemp(f"{chain_kind}-interval"), block_time=0.3)
+    yield url
+    close()
 
 
 def test_mined_revert_and_confirmations(interval_node: str) -> None:

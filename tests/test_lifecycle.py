@@ -29,6 +29,8 @@ from ledger.storage.models import Batch, Certificate, CertificateEvent
 from ledger.verify.service import verify_identifier
 from tests.fixtures.library import LibraryEnv, sample_request
 
+pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
+
 CLI = str(Path(sys.executable).parent / "certledger")
 
 

@@ -25,7 +25,7 @@ from ledger.app.config import REPO_ROOT
 from ledger.devstack.launchers import free_port
 
 CLI = str(Path(sys.executable).parent / "certledger")
-pytestmark = [pytest.mark.slow, pytest.mark.both_chains]
+pytestmark = [pytest.mark.slow, pytest.mark.chains("anvil", "hardhat")]
 
 
 def start(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -41,6 +41,8 @@ from ledger.verify.standalone import verify_bundle_standalone
 from tests.fixtures.library import LibraryEnv
 from tests.fixtures.merkle import tree_with_proofs
 
+pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
+
 
 def new_association(lib: Any, name: str = "市示例评估协会") -> Organization:
     return create_organization(lib, kind="association", name=name,

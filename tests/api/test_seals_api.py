@@ -5,14 +5,18 @@ what was sealed after it fails with a clear reason and what came before passes."
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from ledger.issue.anchoring import Anchorer
 from ledger.storage.models import CertificateType, Organization
 from tests.api.conftest import Api, assert_error
 from tests.fixtures.library import sample_request
+
+pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
 
 DEPARTMENT = "人民防空办公室"  # activated by this test only: its seal is rotated and compromised
 
@@ -61,14 +65,15 @@ def test_rotation_then_compromise(api: Api) -> None:
     assert _check(old, "anchor_issuer")["data"]["seal_fingerprint"] == first["fingerprint"]
     assert _check(new, "anchor_issuer")["data"]["seal_fingerprint"] == second["fingerprint"]
 
-    # compromised from just after the newest block: `after` was sealed and anchored before it
-    head = lib.chain.w3.eth.get_block("latest")["timestamp"]
-    when = dt.datetime.fromtimestamp(head + 1, dt.UTC)
+    # compromised a second after `after` was sealed and anchored (a block never carries a later second than the
+    # wall clock: Anvil stamps the wall clock, Hardhat with allowBlocksWithSameTimestamp lags it)
+    time.sleep(1.0)
+    when = dt.datetime.now(dt.UTC).replace(microsecond=0)
     r = api.call("POST", f"/admin/organizations/{org.id}/seals/compromise", "admin",
                  json={"serial": second["serial"], "compromise_time": when.isoformat()})
     assert r.status_code == 200, r.text
     assert dt.datetime.fromisoformat(r.json()["compromise_time"]) == when
-
+    time.sleep(1.0)
     late = _issue_and_anchor(api, key, ctype)  # still sealed with the compromised seal
     failed = _verify(api, late)
     assert failed["verdict"] == "INVALID"
