@@ -1,11 +1,10 @@
 """The ``certledger`` command: run the local stack, issue, verify, export bundles, anchor now, change
-certificates over their lifecycle (status, renew, amend, history), issue holder tokens and submit
-association report summaries."""
+certificates over their lifecycle (status, renew, amend, history), issue holder tokens, submit
+association report summaries, activate organizations, rotate or revoke seals, export the trust list."""
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 import threading
@@ -13,71 +12,28 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from cli.common import (
+    _fail,
+    _library,
+    _organization,
+    _read_json,
+    _show_result,
+    _write_json,
+    console,
+    err_console,
+)
+from cli.organizations import activate, seal_app, trust_app
 from ledger.app import logs
 from ledger.app.config import REPO_ROOT, get_settings
 from ledger.core.errors import CertledgerError
+from ledger.verify.trust import TRUST_FILE_ENV
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-console = Console()
-err_console = Console(stderr=True)
-log = logging.getLogger("certledger")
-
-
-def _fail(exc: CertledgerError) -> None:
-    err_console.print(f"[bold red]error[/] {escape(f'[{exc.code}]')} {escape(exc.message)}")
-    raise typer.Exit(2)
-
-
-def _library():
-    from ledger.app.library import Library
-
-    return Library.from_settings(get_settings())
-
-
-def _show_result(result: Any) -> None:
-    data = result.to_dict()
-    colour = {"VALID": "green", "INVALID": "red"}.get(data["verdict"], "yellow")
-    table = Table(title=f"verdict: [bold {colour}]{data['verdict']}[/]")
-    for col in ("check", "status", "reason", "message"):
-        table.add_column(col)
-    for c in data["checks"]:
-        table.add_row(c["name"], c["status"], c["reason"], c.get("message", ""))
-    console.print(table)
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        err_console.print(f"[red]{escape(str(path))} is not JSON: {escape(str(exc))}[/]")
-        raise typer.Exit(2) from None
-
-
-def _write_json(data: Any, output: Path | None) -> None:
-    text = json.dumps(data, ensure_ascii=False, indent=2)
-    if output:
-        output.write_text(text + "\n", encoding="utf-8")
-        err_console.print(f"wrote {output}")
-    else:
-        sys.stdout.write(text + "\n")
-
-
-def _organization(lib: Any, uscc: str) -> Any:
-    """The organization with this credit code, or exit 2 saying there is none."""
-    from sqlalchemy import select
-
-    from ledger.storage.models import Organization
-
-    with lib.sessions() as session:
-        org = session.scalar(select(Organization).where(Organization.uscc == uscc))
-    if org is None:
-        err_console.print(f"[red]no organization with credit code {escape(uscc)}[/]")
-        raise typer.Exit(2)
-    return org
+app.add_typer(trust_app, name="trust")
+app.add_typer(seal_app, name="seal")
+app.command()(activate)
 
 
 CHAIN_OPTION = typer.Option("anvil", "--chain", help="the local EVM: anvil (keeps its chain in HOME/anvil) or "
@@ -109,6 +65,7 @@ def up(
         local_environment,
         supervise_up,
     )
+    from ledger.verify.platform_trust import export_trust_list
 
     logs.configure()
     ports = Ports(rpc_port, ipfs_port, gateway_port, api_port)
@@ -126,6 +83,8 @@ def up(
             deployment = ensure_contract(lib, stack)
         with console.status("loading the catalogue and demo organizations"):
             demo = load_demo(lib)
+        trust_file = home / "trust.json"
+        _write_json(export_trust_list(lib), trust_file)
         env_file = home / "demo.env"
         env_file.write_text("\n".join(demo_env_lines(demo)) + "\n", encoding="utf-8")
         env_file.chmod(0o600)
@@ -138,6 +97,7 @@ def up(
             f"  chain       http://127.0.0.1:{ports.rpc}  ({chain_kind}) contract {deployment.address}\n"
             f"  IPFS API    http://127.0.0.1:{ports.ipfs_api}\n"
             f"  demo keys   source {env_file}\n"
+            f"  trust list  {trust_file}  (GET /public/trust; certledger verify FILE --rpc URL --trust it)\n"
             "Stop with Ctrl-C; `./dev up` again resumes with everything kept."
         )
         server.run(sockets=[listener("127.0.0.1", ports.api)])
@@ -204,20 +164,25 @@ def issue(
 def verify(
     bundle_file: Path = typer.Argument(..., help="a proof bundle (certledger/bundle/1 JSON)"),
     rpc: str = typer.Option(..., "--rpc", help="JSON-RPC URL of any node of the ledger's chain"),
-    root: Optional[Path] = typer.Option(None, "--root", help="the city seal root (PEM) you trust"),
+    trust: Optional[Path] = typer.Option(None, "--trust", envvar=TRUST_FILE_ENV,
+                                         help="the platform's trust list (GET /public/trust); required"),
+    root: Optional[Path] = typer.Option(None, "--root", help="the city seal root (PEM) you trust: the trust list "
+                                        "must be sealed by it"),
     document: Optional[Path] = typer.Option(None, "--document", help="the certificate's PDF, to check its digest"),
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
-    """Verify a proof bundle with only a JSON-RPC endpoint: no API, no database."""
+    """Verify a proof bundle with only a JSON-RPC endpoint and the trust list: no API, no database."""
+    from ledger.verify.trust import load_trust_list, no_trust_list
+
+    if trust is None:
+        _fail(no_trust_list())
     from ledger.verify.bundle import load_bundle
     from ledger.verify.standalone import verify_bundle_standalone
 
     try:
+        trusted = load_trust_list(trust.read_bytes(), root_pem=root.read_bytes() if root else None) if trust else None
         bundle = load_bundle(bundle_file.read_bytes())
-        result = verify_bundle_standalone(
-            bundle, rpc, root_pem=root.read_bytes() if root else None,
-            document=document.read_bytes() if document else None,
-        )
+        result = verify_bundle_standalone(bundle, rpc, trusted, document=document.read_bytes() if document else None)
     except CertledgerError as exc:
         _fail(exc)
     if as_json:

@@ -14,7 +14,9 @@ from sqlalchemy import select
 from ledger.app.config import REPO_ROOT
 from ledger.app.library import Library
 from ledger.app.onboarding import create_organization
+from ledger.chain.contract import BatchKind
 from ledger.core.catalogue import CITY_DIVISION, type_code
+from ledger.core.checks import Status
 from ledger.core.uscc import derive_uscc
 from ledger.issue.anchoring import CRASH_ENV, Anchorer, _root_of
 from ledger.issue.issuance import issue_many
@@ -26,6 +28,7 @@ from ledger.storage.models import (
     Organization,
 )
 from ledger.storage.outbox import claim_batch
+from ledger.verify.service import verify_identifier
 from tests.fixtures.library import LibraryEnv, sample_request
 
 pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
@@ -53,18 +56,21 @@ def _certificates(lib: Library, ids: list[int]) -> list[Certificate]:
 
 
 def _assert_anchored_once(lib: Library, certs: list[Certificate]) -> None:
-    """Every certificate has a proof that the contract accepts, and each root has exactly one Anchored event."""
+    """Every certificate has a proof that the contract accepts under its department's anchor, and each root has
+    exactly one Anchored event by that department."""
     contract = lib.contract
     with lib.sessions() as s:
         batches = {b.id: b for b in s.execute(select(Batch).where(Batch.id.in_({c.batch_id for c in certs}))).scalars()}
+        issuers = {o.id: o.chain_address for o in s.execute(select(Organization)).scalars()}
     for cert in certs:
         batch = batches[cert.batch_id]
         assert batch.status == "anchored" and cert.proof is not None
         proof = [cert.proof[i:i + 32] for i in range(0, len(cert.proof), 32)]
-        result = contract.verify(batch.root, cert.leaf, proof)
+        result = contract.verify(issuers[batch.org_id], batch.root, cert.leaf, proof)
         assert result.included and result.status == 1
     for batch in batches.values():
-        events = contract.contract.events.Anchored.get_logs(argument_filters={"root": batch.root}, from_block=0)
+        events = contract.contract.events.Anchored.get_logs(
+            argument_filters={"root": batch.root, "issuer": issuers[batch.org_id]}, from_block=0)
         assert len(events) == 1 and bytes(events[0]["transactionHash"]) == batch.tx_hash
         assert events[0]["blockNumber"] == batch.block_number
 
@@ -104,7 +110,7 @@ def test_batch_claimed_but_never_sent_is_sent_on_restart(library_env: LibraryEnv
     issued = issue_many(lib, org, [sample_request(ctype) for _ in range(3)])
     with lib.sessions() as s:
         batch = claim_batch(s, kind="certificate", org_id=org.id, limit=100, root_of=_root_of)
-    assert lib.contract.anchor_of(batch.root) is None
+    assert lib.contract.anchor_of(org.chain_address, batch.root) is None
     done = [b for b in Anchorer(lib).run_once() if b.id == batch.id]
     assert len(done) == 1 and not done[0].recovered
     _assert_anchored_once(lib, _certificates(lib, [c.id for c in issued]))
@@ -124,7 +130,7 @@ def test_worker_killed_between_send_and_record(library_env: LibraryEnv) -> None:
     with lib.sessions() as s:
         pending = s.execute(select(Batch).where(Batch.org_id == org.id, Batch.status != "anchored")).scalars().all()
     assert len(pending) == 1 and pending[0].leaf_count == 30
-    anchor = lib.contract.anchor_of(pending[0].root)
+    anchor = lib.contract.anchor_of(org.chain_address, pending[0].root)
     assert anchor is not None and anchor.issuer == org.chain_address  # on chain, but not recorded
     assert all(c.proof is None for c in _certificates(lib, [c.id for c in more]))
 
@@ -156,3 +162,21 @@ def test_a_batch_that_cannot_be_settled_does_not_stop_the_others(library_env: Li
     with lib.sessions() as s:
         assert s.get(Batch, pending.id).status == "pending"
     _assert_anchored_once(lib, _certificates(lib, [c.id for c in issued]))
+
+
+def test_a_root_anchored_first_by_another_organization_blocks_nothing(library_env: LibraryEnv) -> None:
+    """Another organization sees a pending batch's root (e.g. in the mempool) and anchors it first: the batch
+    still anchors under its own department and verifies (v1 logged root_anchored_by_other every round)."""
+    lib = library_env.lib
+    org, ctype = _department_with_type(library_env)
+    issued = issue_many(lib, org, [sample_request(ctype) for _ in range(3)])
+    with lib.sessions() as s:
+        batch = claim_batch(s, kind="certificate", org_id=org.id, limit=100, root_of=_root_of)
+    front_runner = library_env.departments["land"]
+    lib.contract.anchor(lib.org_account(front_runner), batch.root, batch.leaf_count, BatchKind.CERTIFICATES)
+    done = [b for b in Anchorer(lib).run_once() if b.id == batch.id]
+    assert len(done) == 1 and not done[0].recovered
+    _assert_anchored_once(lib, _certificates(lib, [c.id for c in issued]))
+    result = verify_identifier(lib, issued[0].identifier)
+    assert result.verdict is Status.VALID, result.to_dict()
+    assert result.check("anchor_on_chain").data["issuer"] == org.chain_address

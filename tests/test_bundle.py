@@ -22,6 +22,7 @@ from ledger.core.checks import Status
 from ledger.core.errors import BadInput, TooLarge
 from ledger.verify.bundle import BUNDLE_FORMAT, MAX_BUNDLE_BYTES, load_bundle
 from ledger.verify.standalone import verify_bundle_standalone
+from ledger.verify.trust import load_trust_list
 from tests.fixtures.anchored import AnchoredWorld
 
 pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
@@ -114,20 +115,20 @@ def test_oversized_bundle_is_refused() -> None:
     assert e.value.code == "bundle_too_large"
 
 
-def test_standalone_verifier_needs_only_the_rpc_url(anchored: AnchoredWorld, bundle: dict[str, Any]) -> None:
-    result = verify_bundle_standalone(json.dumps(bundle), anchored.rpc_url)
+def test_standalone_verifier_needs_only_the_rpc_url_and_the_trust_list(anchored: AnchoredWorld,
+                                                                       bundle: dict[str, Any]) -> None:
+    trust = load_trust_list(json.dumps(anchored.trust_document()))
+    result = verify_bundle_standalone(json.dumps(bundle), anchored.rpc_url, trust)
     assert result.verdict is Status.VALID, result.to_dict()
-    trusted = verify_bundle_standalone(bundle, anchored.rpc_url, root_pem=anchored.root_pem.encode())
-    assert trusted.verdict is Status.VALID
-    assert trusted.check("seal").data["trust_root"] == "trusted_root"
-    with_document = verify_bundle_standalone(bundle, anchored.rpc_url, document=b"%PDF-1.7 some document")
+    assert result.check("seal").data["trust_root"] == "trust_list"
+    with_document = verify_bundle_standalone(bundle, anchored.rpc_url, trust, document=b"%PDF-1.7 some document")
     assert with_document.check("document_digest").reason == "record_has_no_document"
 
 
-def test_standalone_verifier_refuses_a_malformed_trusted_root(anchored: AnchoredWorld, bundle) -> None:
+def test_standalone_verifier_refuses_without_a_trust_list(anchored: AnchoredWorld, bundle) -> None:
     with pytest.raises(BadInput) as e:
-        verify_bundle_standalone(bundle, anchored.rpc_url, root_pem="not a certificate")
-    assert e.value.code == "root_pem_malformed"
+        verify_bundle_standalone(bundle, anchored.rpc_url, None)
+    assert e.value.code == "trust_list_missing" and "/public/trust" in e.value.message
 
 
 # ---------------------------------------------------------------------- the documented recipe, by hand
@@ -143,10 +144,39 @@ def _word(n: int | bytes) -> bytes:
     return n.rjust(32, b"\0") if isinstance(n, bytes) else n.to_bytes(32, "big")
 
 
-def _hand_verify(url: str, b: dict[str, Any], root_pem: Path, work: Path) -> dict[str, bool]:
+def _call(url: str, to: str, selector: str, args: bytes) -> list[bytes]:
+    out = bytes.fromhex(_rpc(url, "eth_call", [{"to": to, "data": selector + args.hex()}, "latest"])[2:])
+    return [out[i:i + 32] for i in range(0, len(out), 32)]
+
+
+def _openssl_cms_ok(seal: bytes, content: bytes, root_pem: str, work: Path, *extra: str) -> bool:
+    (work / "seal.der").write_bytes(seal)
+    (work / "content.json").write_bytes(content)
+    (work / "root.pem").write_text(root_pem)
+    return subprocess.run(
+        ["openssl", "cms", "-verify", "-inform", "DER", "-in", str(work / "seal.der"), "-content",
+         str(work / "content.json"), "-binary", "-CAfile", str(work / "root.pem"), "-out", "/dev/null", *extra],
+        capture_output=True).returncode == 0
+
+
+def _hand_trust(trust_doc: dict[str, Any], root_sha256: str, work: Path) -> tuple[dict[str, bool], dict[str, Any]]:
+    """Step 0: the trust list's seal, by the city root whose SHA-256 the verifier got out of band."""
+    body = {k: v for k, v in trust_doc.items() if k != "seal"}
+    root = next(r for r in body["seal_roots"] if r["algorithm"] == "p256")
+    root_der = subprocess.run(["openssl", "x509", "-outform", "DER"], input=root["certificate_pem"].encode(),
+                              capture_output=True, check=True).stdout
+    ok = {"trust_root": hashlib.sha256(root_der).hexdigest() == root_sha256,
+          "trust_seal": _openssl_cms_ok(base64.b64decode(trust_doc["seal"]["der"]), rfc8785.dumps(body),
+                                        root["certificate_pem"], work, "-purpose", "any")}  # signed by the root itself
+    return ok, body
+
+
+def _hand_verify(url: str, b: dict[str, Any], trust_doc: dict[str, Any], root_sha256: str,
+                 work: Path) -> dict[str, bool]:
     """docs/proof-bundle.md, "Verifying by hand", step by step, without certledger code."""
-    record = b["record"]
-    ok: dict[str, bool] = {}
+    ok, trust = _hand_trust(trust_doc, root_sha256, work)
+    record, contract = b["record"], b["chain"]["contract"]
+    ok["trusted_contract"] = any(d["address"].lower() == contract.lower() for d in trust["deployments"])
     # 1. record -> leaf
     canonical = rfc8785.dumps(record)
     leaf = _keccak(_keccak(hashlib.sha256(canonical).digest()))
@@ -159,43 +189,39 @@ def _hand_verify(url: str, b: dict[str, Any], root_pem: Path, work: Path) -> dic
     root = bytes.fromhex(b["root"][2:])
     ok["root"] = node == root
     # 3. chain id
-    ok["chain"] = int(_rpc(url, "eth_chainId", []), 16) == b["chain"]["chain_id"]
-    # 4. verify(root, leaf, proof)
-    args = _word(root) + _word(bytes.fromhex(b["leaf"][2:])) + _word(96) + _word(len(proof)) + b"".join(proof)
-    out = bytes.fromhex(_rpc(url, "eth_call", [{"to": b["chain"]["contract"], "data": "0x3423e548" + args.hex()},
-                                               "latest"])[2:])
-    words = [out[i:i + 32] for i in range(0, 160, 32)]
-    issuer = "0x" + words[1][12:].hex()
-    ok["included"] = int.from_bytes(words[0], "big") == 1
-    ok["block"] = int.from_bytes(words[2], "big") == b["chain"]["block_number"]
-    ok["status"] = int.from_bytes(words[4], "big") == 1
-    # 5. organization(issuer)
-    out = bytes.fromhex(_rpc(url, "eth_call", [{"to": b["chain"]["contract"],
-                                               "data": "0xb586f967" + _word(bytes.fromhex(issuer[2:])).hex()},
-                                               "latest"])[2:])
-    org = [out[i:i + 32] for i in range(0, 160, 32)]
-    ok["department"] = int.from_bytes(org[1], "big") == 1
-    ok["uscc"] = org[3] == _keccak(record["issuing_department_code"].upper().encode())
-    # 6. seal certificate fingerprint registered for the issuer
-    seal = work / "seal.der"
-    seal.write_bytes(base64.b64decode(b["seal"]["der"]))
-    certs = subprocess.run(["openssl", "pkcs7", "-inform", "DER", "-in", str(seal), "-print_certs"],
-                           capture_output=True, check=True).stdout
+    ok["chain"] = int(_rpc(url, "eth_chainId", []), 16) == b["chain"]["chain_id"] == trust["chain_id"]
+    # 4. the department's accounts, and verify(issuer, root, leaf, proof) under each
+    code_hash = _keccak(record["issuing_department_code"].upper().encode())
+    words = _call(url, contract, "0xbf1c3f45", code_hash)  # accountsOf(bytes32): offset, length, addresses
+    accounts = ["0x" + w[12:].hex() for w in words[2:2 + int.from_bytes(words[1], "big")]]
+    answer, issuer = None, None
+    for account in accounts:
+        args = (_word(bytes.fromhex(account[2:])) + _word(root) + _word(bytes.fromhex(b["leaf"][2:])) + _word(128)
+                + _word(len(proof)) + b"".join(proof))
+        words = _call(url, contract, "0x652ff78b", args)
+        if int.from_bytes(words[1], "big") != 0:  # kind: this account anchored the root
+            answer, issuer = words, account
+            break
+    ok["anchored"] = answer is not None
+    ok["included"] = answer is not None and int.from_bytes(answer[0], "big") == 1
+    ok["block"] = answer is not None and int.from_bytes(answer[2], "big") == b["chain"]["block_number"]
+    ok["status"] = answer is not None and int.from_bytes(answer[6], "big") == 1
+    ok["not_compromised"] = answer is not None and int.from_bytes(answer[5], "big") == 0
+    # 5. organization(issuer): a department registered for the record's credit code
+    org = _call(url, contract, "0xb586f967", _word(bytes.fromhex((issuer or "0x" + "00" * 20)[2:])))
+    ok["department"] = int.from_bytes(org[0], "big") == 1
+    ok["uscc"] = org[2] == code_hash
+    # 6. the seal certificate is the one the department had on chain when it anchored the root
+    seal = base64.b64decode(b["seal"]["der"])
+    (work / "record-seal.der").write_bytes(seal)
+    certs = subprocess.run(["openssl", "pkcs7", "-inform", "DER", "-in", str(work / "record-seal.der"),
+                            "-print_certs"], capture_output=True, check=True).stdout
     cert_der = subprocess.run(["openssl", "x509", "-outform", "DER"], input=certs, capture_output=True,
                               check=True).stdout
-    logs = _rpc(url, "eth_getLogs", [{
-        "address": b["chain"]["contract"], "fromBlock": "0x0", "toBlock": "latest",
-        "topics": [["0x1e1215d3358d51406aa95c014db3ef03d8fc88e3f78905b62c096368f4436e74",
-                    "0x991a8af22d62801e178929297dc446f5238f0d8730384ef0af2c6daafc485d5b"],
-                   "0x" + _word(bytes.fromhex(issuer[2:])).hex()]}])
-    registered = {bytes.fromhex(lg["data"][2:])[-32:] for lg in logs}
-    ok["seal_registered"] = hashlib.sha256(cert_der).digest() in registered
-    # 7. the seal itself, and whose it is
-    content = work / "record.json"
-    content.write_bytes(canonical)
-    ok["seal"] = subprocess.run(
-        ["openssl", "cms", "-verify", "-inform", "DER", "-in", str(seal), "-content", str(content), "-binary",
-         "-CAfile", str(root_pem), "-out", "/dev/null"], capture_output=True).returncode == 0
+    ok["seal_current_at_anchor"] = answer is not None and hashlib.sha256(cert_der).digest() == answer[4]
+    # 7. the seal itself against the trust list's root, and whose it is
+    root_pem = next(r["certificate_pem"] for r in trust["seal_roots"] if r["algorithm"] == "p256")
+    ok["seal"] = _openssl_cms_ok(seal, canonical, root_pem, work)
     subject = subprocess.run(["openssl", "x509", "-noout", "-subject", "-nameopt", "RFC2253"], input=certs,
                              capture_output=True, check=True).stdout.decode()
     ok["seal_department"] = record["issuing_department_code"] in subject
@@ -206,17 +232,19 @@ def _hand_verify(url: str, b: dict[str, Any], root_pem: Path, work: Path) -> dic
 
 
 def test_third_party_recipe_verifies_a_bundle(anchored: AnchoredWorld, bundle, tmp_path: Path) -> None:
-    root_pem = tmp_path / "city-root.pem"
-    root_pem.write_text(anchored.root_pem)
-    ok = _hand_verify(anchored.rpc_url, bundle, root_pem, tmp_path)
+    root_sha256 = hashlib.sha256(anchored.authority.registry.root_der).hexdigest()
+    ok = _hand_verify(anchored.rpc_url, bundle, anchored.trust_document(), root_sha256, tmp_path)
     assert all(ok.values()), ok
 
 
-def test_third_party_recipe_catches_a_changed_field(anchored: AnchoredWorld, bundle, tmp_path: Path) -> None:
-    root_pem = tmp_path / "city-root.pem"
-    root_pem.write_text(anchored.root_pem)
+def test_third_party_recipe_catches_a_changed_field_and_a_changed_trust_list(anchored: AnchoredWorld, bundle,
+                                                                             tmp_path: Path) -> None:
+    root_sha256 = hashlib.sha256(anchored.authority.registry.root_der).hexdigest()
     changed = copy.deepcopy(bundle)
     changed["record"]["holder"] = "王五"
-    ok = _hand_verify(anchored.rpc_url, changed, root_pem, tmp_path)
+    ok = _hand_verify(anchored.rpc_url, changed, anchored.trust_document(), root_sha256, tmp_path)
     assert not ok["leaf"] and not ok["seal"]
-    assert ok["root"] and ok["included"]
+    assert ok["root"] and ok["included"] and ok["trust_seal"]
+    forged_list = anchored.trust_document()
+    forged_list["deployments"].append({"address": "0x" + "11" * 20, "from_block": 0, "tx_hash": None})
+    assert not _hand_verify(anchored.rpc_url, bundle, forged_list, root_sha256, tmp_path)["trust_seal"]

@@ -17,5 +17,6 @@ def test_abi_declares_every_custom_error_and_event() -> None:
     abi = load_artifact()["abi"]
     errors = {e["name"] for e in abi if e["type"] == "error"}
     events = {e["name"] for e in abi if e["type"] == "event"}
-    assert {"RootAlreadyAnchored", "NotRootIssuer", "OrganizationInactive", "UnknownOrganization"} <= errors
-    assert {"Anchored", "StatusChanged", "OrganizationRegistered", "SealRotated", "OrganizationDeactivated"} <= events
+    assert {"RootAlreadyAnchored", "UnknownRoot", "OrganizationInactive", "UnknownOrganization",
+            "CurrentSealRevoked", "CreditCodeHasActiveAccount", "AccessControlEnforcedDefaultAdminDelay"} <= errors
+    assert {"Anchored", "StatusChanged", "OrganizationRegistered", "SealRotated", "SealRevoked", "RoleRevoked"} <= events

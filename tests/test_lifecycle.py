@@ -18,7 +18,8 @@ from ledger.core.errors import (
     BadInput,
     CertledgerError,
     ChainRevert,
-    Forbidden,
+    Conflict,
+    NotFound,
     TooLarge,
 )
 from ledger.core.statuses import LeafStatus
@@ -102,7 +103,8 @@ def test_mass_change_goes_in_chunks_under_the_gas_target(library_env: LibraryEnv
     assert len({t.block_number for t in result.transactions}) == 3
     for ident in idents:
         cert, root = _row(env, ident)
-        assert cert.status == "02" and env.lib.contract.status_of(root, cert.leaf) == 2
+        assert cert.status == "02" and env.lib.contract.status_of(env.departments["market"].chain_address, root,
+                                                                  cert.leaf) == 2
         assert verify_identifier(env.lib, ident).check("status").reason == "suspended"
 
 
@@ -111,20 +113,42 @@ def test_the_contract_refuses_another_departments_account(library_env: LibraryEn
     (ident,) = _issued(env)
     cert, root = _row(env, ident)
     contract, land = env.lib.contract, env.lib.org_account(env.departments["land"])
-    with pytest.raises(Forbidden) as refused:
+    with pytest.raises(NotFound) as refused:
         contract.set_status(land, root, cert.leaf, LeafStatus.REVOKED)  # the client checks first...
-    assert refused.value.code == "not_root_issuer"
+    assert refused.value.code == "root_unknown"
     fn = contract.contract.functions.setStatus(root, cert.leaf, int(LeafStatus.REVOKED), 0)
     with pytest.raises(ChainRevert) as reverted:  # ...and the contract refuses a raw transaction itself
         contract.client.transact(land, {"to": contract.address, "data": fn._encode_transaction_data(), "value": 0},
                                  contract.decoder)
-    assert reverted.value.error_name == "NotRootIssuer"
-    fn = contract.contract.functions.setStatusMany([root], [cert.leaf], int(LeafStatus.REVOKED), 0)
+    assert reverted.value.error_name == "UnknownRoot"  # land never anchored that root: it has no statuses there
+    fn = contract.contract.functions.setStatusMany([root], [[cert.leaf]], int(LeafStatus.REVOKED), 0)
     with pytest.raises(ChainRevert) as reverted:
         contract.client.transact(land, {"to": contract.address, "data": fn._encode_transaction_data(), "value": 0},
                                  contract.decoder, gas=500_000)  # sent without estimating: refused on chain
-    assert reverted.value.error_name == "NotRootIssuer"
-    assert contract.status_of(root, cert.leaf) == 1 and _row(env, ident)[0].status == "01"
+    assert reverted.value.error_name == "UnknownRoot"
+    market = env.departments["market"].chain_address
+    assert contract.status_of(market, root, cert.leaf) == 1 and _row(env, ident)[0].status == "01"
+
+
+def test_suspension_holds_across_renewal_and_amendment(library_env: LibraryEnv) -> None:
+    """A renewal or amendment of a suspended certificate would issue a valid new version and so lift the
+    suspension: refused (409 certificate_suspended) until the department reinstates it."""
+    env = library_env
+    market = env.departments["market"]
+    (ident,) = _issued(env)
+    cert = _row(env, ident)[0]
+    status_changes.change_status(env.lib, market, [ident], "suspend", "经营异常")
+    for action, changes in (("renew", {"valid_until": "2036-01-01"}), ("amend", {"fields": {"address": "新址"}})):
+        with pytest.raises(Conflict) as refused:
+            versions.new_version(env.lib, market, ident, action, changes, reason="试图绕过暂停")
+        assert refused.value.code == "certificate_suspended" and "reinstate" in refused.value.message
+        assert refused.value.message.startswith("证照已暂停")
+    assert _row(env, ident)[0].status == "02"
+    with env.lib.sessions() as session:
+        assert session.scalar(select(Certificate.id).where(Certificate.supersedes_id == cert.id)) is None
+    status_changes.change_status(env.lib, market, [ident], "reinstate", "异常已解除")
+    new = versions.new_version(env.lib, market, ident, "renew", {"valid_until": "2036-01-01"}, reason="延续")
+    assert new.supersedes == ident and _row(env, ident)[0].status == "08"
 
 
 def test_bad_input_is_refused_before_anything_changes(library_env: LibraryEnv) -> None:
@@ -181,6 +205,9 @@ def test_cli_status_renew_amend_history(library_env: LibraryEnv, tmp_path: Path)
     assert "1 changed" in done.stdout and _row(env, a)[0].status == "02"
     refused = cli("status", a, "suspend", "--org", env.departments["land"].uscc, "--reason", "x")
     assert refused.returncode == 2 and "not_your_certificate" in refused.stderr
+    suspended = cli("renew", a, "--org", market, "--reason", "延续", "--valid-until", "2036-06-30")
+    assert suspended.returncode == 2 and "certificate_suspended" in suspended.stderr
+    assert cli("status", a, "reinstate", "--org", market, "--reason", "恢复").returncode == 0
 
     renewed = cli("renew", a, "--org", market, "--reason", "延续", "--valid-until", "2036-06-30")
     assert renewed.returncode == 0, renewed.stderr

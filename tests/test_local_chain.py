@@ -113,7 +113,8 @@ def _assert_on_chain(lib: Library, batches: list[Batch]) -> None:
     for batch in batches:
         receipt = lib.chain.w3.eth.get_transaction_receipt(batch.tx_hash)
         assert receipt["blockNumber"] == batch.block_number and receipt["status"] == 1
-        assert lib.require_contract().anchor_of(batch.root) is not None
+        issuer = lib.organization(batch.org_id).chain_address
+        assert lib.require_contract().anchor_of(issuer, batch.root) is not None
 
 
 def test_worker_killed_after_its_transaction_was_mined(local: LocalLedger) -> None:

@@ -73,9 +73,10 @@ def verify_identifier(client: httpx.Client, key: str, identifier: str) -> dict:
     return r.json()
 
 
-def verify_standalone(bundle: Path, rpc: str, env: dict[str, str]) -> str:
-    done = subprocess.run([CLI, "verify", str(bundle), "--rpc", rpc, "--json"], capture_output=True, text=True,
-                          env=env, timeout=120)
+def verify_standalone(bundle: Path, rpc: str, env: dict[str, str], trust: Path) -> str:
+    """`certledger verify` with only a JSON-RPC endpoint and the platform's trust list."""
+    done = subprocess.run([CLI, "verify", str(bundle), "--rpc", rpc, "--json", "--trust", str(trust)],
+                          capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode in (0, 1), done.stdout + done.stderr
     return json.loads(done.stdout)["verdict"]
 
@@ -89,7 +90,7 @@ def test_newcomer_issues_and_verifies_over_http_across_restarts(tmp_path: Path, 
         wait_for(lambda: httpx.get(f"{api}/healthz", timeout=2).status_code == 200, up, log)
         keys = json.loads((tmp_path / "var" / "demo-keys.json").read_text(encoding="utf-8"))
         identifier = issue_and_verify(api, keys, bundle)
-        assert verify_standalone(bundle, rpc, env) == "VALID"
+        assert verify_standalone(bundle, rpc, env, tmp_path / "var" / "trust.json") == "VALID"
     finally:
         interrupt(up)
     assert up.returncode is not None
@@ -103,7 +104,7 @@ def test_newcomer_issues_and_verifies_over_http_across_restarts(tmp_path: Path, 
     try:
         wait_for(lambda: httpx.post(rpc, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}),
                  chain, tmp_path / "chain.log")
-        assert verify_standalone(bundle, rpc, env) == "VALID"
+        assert verify_standalone(bundle, rpc, env, tmp_path / "var" / "trust.json") == "VALID"
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{api}/healthz", timeout=2)
     finally:

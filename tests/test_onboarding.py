@@ -13,14 +13,13 @@ from ledger.app.onboarding import (
     create_api_key,
     create_organization,
     ensure_platform,
-    report_seal_compromise,
     revoke_api_key,
-    rotate_seal,
 )
 from ledger.chain.contract import OrgKind, uscc_hash
 from ledger.core.catalogue import CITY_DIVISION
 from ledger.core.errors import BadInput, Conflict, Unauthorized
 from ledger.core.uscc import derive_uscc
+from ledger.issue.seals import report_seal_compromise, rotate_seal
 from ledger.storage import seals as seals_store
 from tests.fixtures.library import LibraryEnv
 
@@ -91,6 +90,13 @@ def test_rotate_seal_and_report_compromise(library_env: LibraryEnv) -> None:
     when = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     report_seal_compromise(lib, org.id, old, when)
     assert lib.seal_registry().revocations[old] == when
+    old_fp = seals_store.fingerprint(lib.seal_registry().certificate(old).der)
+    assert lib.contract.seal(old_fp).compromise_time == int(when.timestamp())  # on chain, for standalone verifiers
+    report_seal_compromise(lib, org.id, old, when + dt.timedelta(days=1))  # a later time changes nothing
+    assert lib.seal_registry().revocations[old] == when
+    with pytest.raises(BadInput) as e:
+        report_seal_compromise(lib, org.id, new, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
+    assert e.value.code == "compromise_time_in_future"
     other = library_env.departments["market"]
     with pytest.raises(BadInput):
         report_seal_compromise(lib, other.id, old, when)

@@ -30,6 +30,7 @@ from ledger.storage.models import (
 )
 from ledger.storage.outbox import (
     batch_leaves,
+    batch_seal,
     claim_batch,
     complete_batch,
     insert_certificates,
@@ -37,6 +38,9 @@ from ledger.storage.outbox import (
 )
 
 SECRET = b"platform-secret-for-tests"
+
+
+SEAL = b"\x05" * 32  # the seal fingerprint the queued test leaves were "sealed" with
 
 
 def fake_root(leaves: list[bytes]) -> bytes:
@@ -113,7 +117,7 @@ def test_bulk_insert_returns_ids_in_order_and_queues_leaves(engine: Engine, sess
     org = make_org(sessions, "bulk-insert")
     rows = cert_rows(org, ctype, 500, "bulk")
     with engine.begin() as conn:
-        ids = insert_certificates(conn, rows)
+        ids = insert_certificates(conn, rows, SEAL)
     assert len(ids) == 500 and len(set(ids)) == 500
     with sessions() as s:
         got = {c.id: c for c in s.execute(select(Certificate).where(Certificate.id.in_(ids))).scalars()}
@@ -129,12 +133,12 @@ def test_bulk_insert_returns_ids_in_order_and_queues_leaves(engine: Engine, sess
 def test_duplicates_are_refused_and_roll_back_the_whole_batch(engine: Engine, sessions, ctype) -> None:
     org = make_org(sessions, "duplicates")
     with engine.begin() as conn:
-        insert_certificates(conn, cert_rows(org, ctype, 3, "dup"))
+        insert_certificates(conn, cert_rows(org, ctype, 3, "dup"), SEAL)
     again = cert_rows(org, ctype, 2, "dup", start=3)  # number dup-3 exists already
     again[1]["identifier"] = make_identifier(ctype.code, org.uscc, "20259999999", 1)
     with pytest.raises(Conflict) as e:
         with engine.begin() as conn:
-            insert_certificates(conn, again)
+            insert_certificates(conn, again, SEAL)
     assert e.value.code == "certificate_duplicate"
     with engine.connect() as conn:
         n = conn.execute(select(func.count()).select_from(Certificate).where(Certificate.issuer_org_id == org.id))
@@ -143,14 +147,14 @@ def test_duplicates_are_refused_and_roll_back_the_whole_batch(engine: Engine, se
     v2 = cert_rows(org, ctype, 1, "dup", start=1)[0]
     v2.update(version=2, identifier=make_identifier(ctype.code, org.uscc, "20250000001", 2))
     with engine.begin() as conn:
-        insert_certificates(conn, [v2])
+        insert_certificates(conn, [v2], SEAL)
 
 
 def test_claim_record_and_complete_a_batch(engine: Engine, sessions, ctype) -> None:
     org = make_org(sessions, "outbox-flow")
     rows = cert_rows(org, ctype, 10, "flow")
     with engine.begin() as conn:
-        ids = insert_certificates(conn, rows)
+        ids = insert_certificates(conn, rows, SEAL)
     batch = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=8, root_of=fake_root)
     assert batch is not None and batch.leaf_count == 8 and batch.status == "pending"
     leaves = [r["leaf"] for r in rows[:8]]
@@ -178,10 +182,25 @@ def test_claim_record_and_complete_a_batch(engine: Engine, sessions, ctype) -> N
     assert claim_batch(sessions(), kind="certificate", org_id=org.id, limit=8, root_of=fake_root) is None
 
 
+def test_a_batch_holds_leaves_of_one_seal(engine: Engine, sessions, ctype) -> None:
+    """The contract records one seal per anchor, so a batch never mixes leaves sealed with different seals: the
+    oldest queued leaf's seal is claimed first."""
+    org = make_org(sessions, "two-seals")
+    rows = cert_rows(org, ctype, 6, "seals")
+    with engine.begin() as conn:
+        insert_certificates(conn, rows[:2], SEAL)
+        insert_certificates(conn, rows[2:], b"\x06" * 32)
+    first = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=10, root_of=fake_root)
+    second = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=10, root_of=fake_root)
+    assert (first.leaf_count, second.leaf_count) == (2, 4)
+    with sessions() as s:
+        assert (batch_seal(s, first.id), batch_seal(s, second.id)) == (SEAL, b"\x06" * 32)
+
+
 def test_a_failed_claim_leaves_rows_queued(engine: Engine, sessions, ctype) -> None:
     org = make_org(sessions, "outbox-crash")
     with engine.begin() as conn:
-        insert_certificates(conn, cert_rows(org, ctype, 4, "crash"))
+        insert_certificates(conn, cert_rows(org, ctype, 4, "crash"), SEAL)
 
     def crash(_leaves: list[bytes]) -> bytes:
         raise RuntimeError("worker died while building the tree")
@@ -195,7 +214,7 @@ def test_a_failed_claim_leaves_rows_queued(engine: Engine, sessions, ctype) -> N
 def test_concurrent_workers_claim_disjoint_rows(engine: Engine, sessions, ctype) -> None:
     org = make_org(sessions, "outbox-concurrent")
     with engine.begin() as conn:
-        insert_certificates(conn, cert_rows(org, ctype, 300, "conc"))
+        insert_certificates(conn, cert_rows(org, ctype, 300, "conc"), SEAL)
     claimed: list[Batch] = []
     errors: list[BaseException] = []
     lock = threading.Lock()

@@ -46,9 +46,9 @@ def leaf_reads(library_env: LibraryEnv, monkeypatch: pytest.MonkeyPatch) -> list
     reads: list[str] = []
     anchor_of = contract.anchor_of
 
-    def counted(root: Any) -> Any:
+    def counted(issuer: str, root: Any) -> Any:
         reads.append("anchor")
-        return anchor_of(root)
+        return anchor_of(issuer, root)
 
     monkeypatch.setattr(contract, "anchor_of", counted)
     monkeypatch.setattr(contract, "verify", lambda *a: reads.append("verify"))
@@ -80,7 +80,7 @@ def test_status_change_of_a_never_verified_leaf_shows_within_the_max_age(library
 def test_the_standalone_verifier_reads_the_chain_at_once(library_env: LibraryEnv) -> None:
     lib = library_env.lib
     seen, changed = _anchored(library_env, 2)
-    standalone = verifier_for_rpc(lib.settings.rpc_url, lib.contract.address)
+    standalone = verifier_for_rpc(lib.settings.rpc_url, lib.contract.address, library_env.trust())
     assert standalone.verify_bundle(export_bundle(lib, changed)).verdict is Status.VALID
     bundle = _suspend(library_env, changed)
     assert standalone.verify_bundle(bundle).check("status").reason == "suspended"
@@ -107,7 +107,8 @@ def test_a_new_worker_rebuilds_the_map_from_the_events(library_env: LibraryEnv) 
     bundle = _suspend(library_env, changed)
     worker = Verifier(lib.contract, lib.seal_registry, status_max_age=SERVICE_STATUS_MAX_AGE)
     assert worker.verify_bundle(bundle).check("status").reason == "suspended"
-    assert worker.chain._changed[(bytes.fromhex(bundle["root"][2:]), bytes.fromhex(bundle["leaf"][2:]))] \
+    issuer = bytes.fromhex(library_env.departments["market"].chain_address[2:])
+    assert worker.chain._changed[(issuer, bytes.fromhex(bundle["root"][2:]), bytes.fromhex(bundle["leaf"][2:]))] \
         == LeafStatus.SUSPENDED
     assert worker.verify_bundle(export_bundle(lib, valid)).verdict is Status.VALID
     lib.contract.set_status(lib.org_account(library_env.departments["market"]), bundle["root"], bundle["leaf"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -42,6 +43,7 @@ from ledger.verify.service import (
 )
 from ledger.verify.standalone import verifier_for_rpc, verify_bundle_standalone
 from ledger.verify.stored import export_bundle
+from ledger.verify.trust import TrustedDeployment
 from signer.authority import SealAuthority
 from signer.keystore import FileKeyStore
 from signer.record_seal import Sealer
@@ -53,7 +55,7 @@ pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
 
 
 def _verify(world: AnchoredWorld, bundle: dict, document: bytes | None = None, **kwargs):
-    verifier = Verifier(world.contract, **kwargs)
+    verifier = Verifier(world.contract, trust=kwargs.pop("trust", world.trust), **kwargs)
     return verifier.verify_bundle(load_bundle(bundle), document)
 
 
@@ -82,7 +84,7 @@ def test_anchored_certificate_verifies_valid_with_every_fragment(anchored: Ancho
     for name in REQUIRED + ("seal_intact", "seal_chain", "seal_certificate_valid", "seal_signer_matches"):
         assert statuses[name] is Status.VALID, name
     assert statuses["document_digest"] is Status.SKIPPED
-    assert result.check("seal").data["trust_root"] == "bundle"
+    assert result.check("seal").data["trust_root"] == "trust_list"
     assert result.check("anchor_on_chain").data["issuer"] == anchored.departments["a"].account.address
     assert result.certificate["identifier"] == bundle["identifier"]
     assert result.certificate["status"] == "01"
@@ -103,16 +105,17 @@ def test_single_leaf_batch_has_empty_proof_and_verifies(anchored: AnchoredWorld)
     assert _verify(anchored, bundle).verdict is Status.VALID
 
 
-def test_trusted_root_given_is_used_and_a_foreign_root_fails_the_seal_chain(
+def test_the_trust_lists_root_is_used_and_a_foreign_root_fails_the_seal_chain(
     anchored: AnchoredWorld, tmp_path
 ) -> None:
     bundle = anchored.batch("a", 2)[0]
-    result = verifier_for_rpc(anchored.rpc_url, bundle["chain"]["contract"],
-                              anchored.authority.registry.root_der).verify_bundle(load_bundle(bundle))
+    result = verifier_for_rpc(anchored.rpc_url, bundle["chain"]["contract"], anchored.trust).verify_bundle(
+        load_bundle(bundle))
     assert result.verdict is Status.VALID
-    assert result.check("seal").data["trust_root"] == "trusted_root"
+    assert result.check("seal").data["trust_root"] == "trust_list"
     other = SealAuthority.create(FileKeyStore(tmp_path, "pw"))
-    result = Verifier(anchored.contract, trust_root_der=other.registry.root_der).verify_bundle(load_bundle(bundle))
+    foreign = dataclasses.replace(anchored.trust, seal_roots=(other.registry.root_der,))
+    result = Verifier(anchored.contract, trust=foreign).verify_bundle(load_bundle(bundle))
     assert result.verdict is Status.INVALID
     assert result.check("seal_chain").reason == "issuer_signature_invalid"  # same root name, another key
     assert {"seal", "seal_chain"} <= _failing(result) <= {"seal", "seal_chain", "seal_certificate_valid"}
@@ -167,6 +170,8 @@ def test_leaf_from_another_batch_fails_merkle_proof(anchored: AnchoredWorld) -> 
 
 
 def test_root_anchored_by_an_association_fails_anchor_on_chain(anchored: AnchoredWorld) -> None:
+    """The root is looked for under the accounts of the record's department only: an association's anchor of it
+    is not the department's."""
     dept = anchored.departments["a"]
     records = [anchored.record(dept) for _ in range(2)]
     bundle = anchored.anchor(records, dept.sealer.seal_records(records), account=anchored.association,
@@ -174,7 +179,7 @@ def test_root_anchored_by_an_association_fails_anchor_on_chain(anchored: Anchore
     result = _verify(anchored, bundle)
     assert result.verdict is Status.INVALID
     assert result.check("merkle_proof").status is Status.VALID
-    assert result.check("anchor_on_chain").reason == "issuer_not_department"
+    assert result.check("anchor_on_chain").reason == "root_not_anchored"
     assert result.check("anchor_issuer").status is Status.SKIPPED
 
 
@@ -188,14 +193,14 @@ def test_unanchored_root_fails_anchor_on_chain(anchored: AnchoredWorld) -> None:
     assert result.check("status").status is Status.SKIPPED
 
 
-def test_root_anchored_by_another_department_fails_anchor_issuer(anchored: AnchoredWorld) -> None:
+def test_root_anchored_by_another_department_fails_anchor_on_chain(anchored: AnchoredWorld) -> None:
     a, b = anchored.departments["a"], anchored.departments["b"]
     records = [anchored.record(a) for _ in range(2)]
     bundle = anchored.anchor(records, a.sealer.seal_records(records), account=b.account)[0]
     result = _verify(anchored, bundle)
     assert result.verdict is Status.INVALID
-    assert result.check("anchor_issuer").reason == "department_mismatch"
-    assert _failing(result) == {"anchor_issuer"}
+    assert result.check("anchor_on_chain").reason == "root_not_anchored"
+    assert _failing(result) == {"anchor_on_chain"}
 
 
 def test_seal_of_another_department_fails_seal_and_anchor_issuer(anchored: AnchoredWorld) -> None:
@@ -206,12 +211,12 @@ def test_seal_of_another_department_fails_seal_and_anchor_issuer(anchored: Ancho
     assert result.check("seal_intact").status is Status.VALID
     assert result.check("seal_signer_matches").reason == "department_mismatch"
     assert result.check("seal").reason == "department_mismatch"
-    assert result.check("anchor_issuer").reason == "seal_not_registered"
+    assert result.check("anchor_issuer").reason == "seal_not_current"
 
 
-def test_seal_under_a_forged_root_is_caught_by_the_chain(anchored: AnchoredWorld, tmp_path) -> None:
-    """Without a trusted root the bundle's root is used; a forger's root and seal certificate for the same
-    department pass the signer checks, but their fingerprint is not registered on chain."""
+def test_seal_under_a_forged_root_fails_the_seal_chain_and_anchor_issuer(anchored: AnchoredWorld, tmp_path) -> None:
+    """The bundle's own root is never trusted: a forger's root and seal certificate for the same department fail
+    the seal chain against the trust list's root, and their fingerprint is not the one anchored on chain."""
     bundle = anchored.batch("a", 2)[0]
     dept = anchored.departments["a"]
     keystore = FileKeyStore(tmp_path, "pw")
@@ -221,8 +226,8 @@ def test_seal_under_a_forged_root_is_caught_by_the_chain(anchored: AnchoredWorld
     forged["trust"]["city_root_pem"] = pem_certificate(forger.registry.root_der)
     forged["trust"]["seal_certificate_pem"] = pem_certificate(info.der)
     result = _verify(anchored, forged)
-    assert result.check("seal").status is Status.VALID
-    assert result.check("anchor_issuer").reason == "seal_not_registered"
+    assert result.check("seal_chain").reason == "issuer_signature_invalid"  # same root name, another key
+    assert result.check("anchor_issuer").reason == "seal_not_current"
     assert result.verdict is Status.INVALID
 
 
@@ -241,18 +246,28 @@ def test_bundle_lying_about_the_anchor_block_fails_anchor_on_chain(anchored: Anc
     assert _verify(anchored, bundle).check("anchor_on_chain").reason == "anchor_mismatch"
 
 
-def test_wrong_chain_id_fails_anchor_on_chain(anchored: AnchoredWorld) -> None:
-    bundle = copy.deepcopy(anchored.batch("a", 2)[0])
-    bundle["chain"]["chain_id"] = 1
-    result = _verify(anchored, bundle)
-    assert result.check("anchor_on_chain").reason == "wrong_chain"
+def test_chain_and_contract_not_on_the_trust_list_fail_anchor_on_chain(anchored: AnchoredWorld) -> None:
+    bundle = anchored.batch("a", 2)[0]
+    other_chain = copy.deepcopy(bundle)
+    other_chain["chain"]["chain_id"] = 1
+    result = _verify(anchored, other_chain)
+    assert result.check("anchor_on_chain").reason == "untrusted_chain"
+    assert result.verdict is Status.INVALID
+    on_another_node = dataclasses.replace(anchored.trust, chain_id=anchored.trust.chain_id + 1)
+    assert _verify(anchored, bundle, trust=on_another_node).check("anchor_on_chain").reason == "untrusted_chain"
+    look_alike = copy.deepcopy(bundle)
+    look_alike["chain"]["contract"] = Account.create().address
+    result = verifier_for_rpc(anchored.rpc_url, look_alike["chain"]["contract"], anchored.trust).verify_bundle(
+        load_bundle(look_alike))
+    assert result.check("anchor_on_chain").reason == "untrusted_contract"
     assert result.verdict is Status.INVALID
 
 
 def test_contract_without_code_fails_anchor_on_chain(anchored: AnchoredWorld) -> None:
     bundle = copy.deepcopy(anchored.batch("a", 2)[0])
     bundle["chain"]["contract"] = Account.create().address
-    result = verifier_for_rpc(anchored.rpc_url, bundle["chain"]["contract"]).verify_bundle(load_bundle(bundle))
+    trust = dataclasses.replace(anchored.trust, deployments=(TrustedDeployment(bundle["chain"]["contract"], 0),))
+    result = verifier_for_rpc(anchored.rpc_url, bundle["chain"]["contract"], trust).verify_bundle(load_bundle(bundle))
     assert result.check("anchor_on_chain").reason == "contract_not_found"
     assert result.verdict is Status.INVALID
 
@@ -260,7 +275,7 @@ def test_contract_without_code_fails_anchor_on_chain(anchored: AnchoredWorld) ->
 def test_unreachable_node_gives_error_not_invalid(anchored: AnchoredWorld) -> None:
     bundle = anchored.batch("a", 2)[0]
     dead = LedgerContract(ChainClient(f"http://127.0.0.1:{free_port()}"), anchored.contract.address)
-    result = Verifier(dead).verify_bundle(load_bundle(bundle))
+    result = Verifier(dead, trust=anchored.trust).verify_bundle(load_bundle(bundle))
     assert result.check("anchor_on_chain").status is Status.ERROR
     assert result.check("anchor_on_chain").reason == "chain_unreachable"
     assert result.verdict is Status.ERROR
@@ -271,7 +286,7 @@ def test_unreachable_node_gives_error_not_invalid(anchored: AnchoredWorld) -> No
 
 def test_revoked_certificate_fails_status_and_cached_status_expires(anchored: AnchoredWorld) -> None:
     bundle = anchored.batch("a", 2)[0]
-    cached = Verifier(anchored.contract, status_max_age=300)
+    cached = Verifier(anchored.contract, trust=anchored.trust, status_max_age=300)
     assert cached.verify_bundle(load_bundle(bundle)).verdict is Status.VALID
     anchored.contract.set_status(anchored.departments["a"].account, bundle["root"], bundle["leaf"], LeafStatus.REVOKED)
     # Within the status cache's age the service may answer from cache; a fresh read sees the revocation.
@@ -285,7 +300,7 @@ def test_revoked_certificate_fails_status_and_cached_status_expires(anchored: An
 
 def test_cached_status_follows_status_events(anchored: AnchoredWorld) -> None:
     bundles = anchored.batch("a", 3)
-    verifier = Verifier(anchored.contract, status_max_age=0.2)
+    verifier = Verifier(anchored.contract, trust=anchored.trust, status_max_age=0.2)
     for b in bundles:
         assert verifier.verify_bundle(load_bundle(b)).verdict is Status.VALID
     anchored.contract.set_status(anchored.departments["a"].account, bundles[1]["root"], bundles[1]["leaf"],
@@ -347,19 +362,27 @@ def test_document_for_a_record_without_one_is_invalid(anchored: AnchoredWorld) -
 # ---------------------------------------------------------------------- seals over time
 
 
-def test_records_sealed_before_a_seal_rotation_still_verify(anchored: AnchoredWorld) -> None:
+def test_records_sealed_before_a_seal_rotation_still_verify_and_the_rotated_out_seal_anchors_nothing(
+        anchored: AnchoredWorld) -> None:
     dept = anchored.department("rotating", "市测试局丁")
     before = anchored.batch("rotating", 2)[0]
+    old_sealer = dept.sealer
     info = anchored.authority.rotate_seal(dept.code)
     anchored.contract.rotate_seal(anchored.admin, dept.account.address, hashlib.sha256(info.der).digest())
     dept.sealer = anchored.sealer_for(info)
     after = anchored.batch("rotating", 2)[1]
-    verifier = Verifier(anchored.contract)
+    verifier = Verifier(anchored.contract, trust=anchored.trust)
     for bundle in (before, after):
         result = verifier.verify_bundle(load_bundle(bundle))
         assert result.verdict is Status.VALID, result.to_dict()
-    assert (verifier.verify_bundle(load_bundle(before)).check("anchor_issuer").data["registered_block"]
-            < verifier.verify_bundle(load_bundle(after)).check("anchor_issuer").data["registered_block"])
+    assert (verifier.verify_bundle(load_bundle(before)).check("anchor_issuer").data["anchor_seal_fingerprint"]
+            != verifier.verify_bundle(load_bundle(after)).check("anchor_issuer").data["anchor_seal_fingerprint"])
+    # sealed with the former seal but anchored after the rotation: the anchor carries the new seal
+    records = [anchored.record(dept) for _ in range(2)]
+    late = anchored.anchor(records, old_sealer.seal_records(records), account=dept.account)[0]
+    result = verifier.verify_bundle(load_bundle(late))
+    assert result.check("anchor_issuer").reason == "seal_not_current"
+    assert result.verdict is Status.INVALID
 
 
 def test_revoked_seal_applies_through_the_registry(anchored: AnchoredWorld) -> None:
@@ -438,7 +461,7 @@ def test_bad_identifiers(library_env: LibraryEnv, issued: Issued) -> None:
 def test_exported_bundle_verifies_standalone_with_only_the_rpc_url(library_env: LibraryEnv, issued: Issued) -> None:
     bundle = json.loads(json.dumps(export_bundle(library_env.lib, issued.second[1])))
     assert bundle["chain"]["tx_hash"] and bundle["document"] is None
-    result = verify_bundle_standalone(bundle, library_env.env["CERTLEDGER_RPC_URL"])
+    result = verify_bundle_standalone(bundle, library_env.env["CERTLEDGER_RPC_URL"], library_env.trust())
     assert result.verdict is Status.VALID, result.to_dict()
     assert verify_bundle(library_env.lib, json.dumps(bundle)).verdict is Status.VALID
 
@@ -476,7 +499,7 @@ def _tampers(lib, issued: Issued, library_env: LibraryEnv) -> dict[str, tuple[di
     by_association = copy.deepcopy(mine)
     by_association["root"] = "0x" + tree.root.hex()
     by_association["proof"] = ["0x" + p.hex() for p in proofs[0]]
-    out["root anchored by a non-issuer"] = (by_association, "anchor_on_chain", "issuer_not_department")
+    out["root anchored by a non-issuer"] = (by_association, "anchor_on_chain", "root_not_anchored")
 
     unanchored = copy.deepcopy(by_association)
     unanchored_tree, unanchored_proofs = tree_with_proofs([leaves[0], b"\x07" * 32])
@@ -499,7 +522,7 @@ def test_each_tamper_fails_its_fragment(library_env: LibraryEnv, issued: Issued)
         assert result.check(fragment).status is Status.INVALID, (name, result.to_dict())
         assert result.check(fragment).reason == reason, (name, result.check(fragment))
         # The standalone verifier reaches the same verdict with only the chain node.
-        standalone = verify_bundle_standalone(bundle, library_env.env["CERTLEDGER_RPC_URL"])
+        standalone = verify_bundle_standalone(bundle, library_env.env["CERTLEDGER_RPC_URL"], library_env.trust())
         assert standalone.check(fragment).status is Status.INVALID, name
 
 
@@ -508,7 +531,7 @@ def test_seal_of_another_department_also_fails_anchor_issuer(library_env: Librar
     bundle = export_bundle(lib, issued.first[3])
     land = library_env.departments["land"]
     bundle["seal"]["der"] = base64.b64encode(lib.sealer(land.id).seal_record(bundle["record"])).decode()
-    assert verify_bundle(lib, bundle).check("anchor_issuer").reason == "seal_not_registered"
+    assert verify_bundle(lib, bundle).check("anchor_issuer").reason == "seal_not_current"
 
 
 def test_sealed_pdf_verifies_and_a_swapped_document_does_not(library_env: LibraryEnv, issued: Issued) -> None:

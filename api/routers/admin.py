@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query
 from sqlalchemy import select
 
 from api.deps import Caller, LibraryDep, require_role
@@ -19,6 +19,7 @@ from api.schemas.admin import (
     OrganizationCreate,
     OrganizationList,
     OrganizationOut,
+    SealChoice,
     SealCompromise,
     SealList,
     SealOut,
@@ -34,6 +35,7 @@ from api.schemas.service_items import (
 from ledger.app import onboarding
 from ledger.app.library import Library
 from ledger.holders import service_items as services
+from ledger.issue import seals
 from ledger.storage import catalogue
 from ledger.storage import seals as seals_store
 from ledger.storage.models import CertificateType, Organization, as_utc
@@ -42,6 +44,8 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 Admin = Annotated[Caller, Depends(require_role("admin"))]
 AnyKey = Annotated[Caller, Depends(require_role("admin", "department", "counter", "association"))]
 OrgId = Annotated[int, Path(description="the organisation's id", examples=[3])]
+SEAL_EXAMPLES = {"sm2": {"summary": "an SM2 seal (GB/T 38540)", "value": {"algorithm": "sm2"}},
+                 "p256": {"summary": "a P-256 seal (CMS; PDFs too)", "value": {"algorithm": "p256"}}}
 
 
 @router.post(
@@ -52,7 +56,8 @@ OrgId = Annotated[int, Path(description="the organisation's id", examples=[3])]
     responses=responses(401, 403, 409, 422, 503),
 )
 def create_organization(body: OrganizationCreate, lib: LibraryDep, _caller: Admin) -> OrganizationOut:
-    org = onboarding.create_organization(lib, kind=body.kind, name=body.name, uscc=body.uscc, name_en=body.name_en)
+    org = onboarding.create_organization(lib, kind=body.kind, name=body.name, uscc=body.uscc, name_en=body.name_en,
+                                         seal_algorithm=body.seal_algorithm)
     return OrganizationOut.model_validate(org)
 
 
@@ -84,12 +89,15 @@ def get_organization(org_id: OrgId, lib: LibraryDep, _caller: Admin) -> Organiza
 
 @router.post(
     "/organizations/{org_id}/activate",
-    summary="Activate a catalogue department: chain account, seal certificate, on-chain registration",
+    summary="Activate a catalogue department: chain account, seal certificate (P-256 or SM2), on-chain registration",
     response_model=OrganizationOut,
     responses=responses(401, 403, 404, 409, 422, 503),
 )
-def activate_department(org_id: OrgId, lib: LibraryDep, _caller: Admin) -> OrganizationOut:
-    return OrganizationOut.model_validate(onboarding.activate_department(lib, org_id))
+def activate_department(org_id: OrgId, lib: LibraryDep, _caller: Admin,
+                        body: Annotated[SealChoice | None, Body(openapi_examples=SEAL_EXAMPLES)] = None
+                        ) -> OrganizationOut:
+    algorithm = body.algorithm if body is not None and body.algorithm else "p256"
+    return OrganizationOut.model_validate(onboarding.activate_department(lib, org_id, seal_algorithm=algorithm))
 
 
 @router.post(
@@ -133,25 +141,28 @@ def list_seals(org_id: OrgId, lib: LibraryDep, _caller: Admin) -> SealList:
 
 @router.post(
     "/organizations/{org_id}/seals/rotate",
-    summary="Rotate the organisation's seal: a new seal certificate, registered on chain; former seals still verify",
+    summary="Rotate the organisation's seal (P-256 or SM2): leaves sealed with the former seal are anchored first, "
+            "then the new seal is registered on chain; former seals still verify",
     status_code=201,
     response_model=SealOut,
     responses=responses(401, 403, 404, 409, 422, 503),
 )
-def rotate_seal(org_id: OrgId, lib: LibraryDep, _caller: Admin) -> SealOut:
-    serial = f"{onboarding.rotate_seal(lib, org_id):x}"
+def rotate_seal(org_id: OrgId, lib: LibraryDep, _caller: Admin,
+                body: Annotated[SealChoice | None, Body(openapi_examples=SEAL_EXAMPLES)] = None) -> SealOut:
+    serial = f"{seals.rotate_seal(lib, org_id, algorithm=body.algorithm if body else None):x}"
     return next(s for s in _seals(lib, org_id) if s.serial == serial)
 
 
 @router.post(
     "/organizations/{org_id}/seals/compromise",
-    summary="Report a seal key compromised at a time: what it sealed (or what was anchored) from then on fails",
+    summary="Report a seal key compromised at a time (a revokeSeal transaction): what it sealed, or what was "
+            "anchored, from then on fails; issuance is refused (409 seal_compromised) until the seal is rotated",
     response_model=SealOut,
-    responses=responses(401, 403, 404, 422, 503),
+    responses=responses(401, 403, 404, 409, 422, 503),
 )
 def report_seal_compromise(org_id: OrgId, body: SealCompromise, lib: LibraryDep, _caller: Admin) -> SealOut:
     serial = body.serial.lower().lstrip("0") or "0"
-    onboarding.report_seal_compromise(lib, org_id, int(serial, 16), body.compromise_time)
+    seals.report_seal_compromise(lib, org_id, int(serial, 16), body.compromise_time)
     return next(s for s in _seals(lib, org_id) if s.serial == serial)
 
 

@@ -10,8 +10,9 @@ from api.deps import LibraryDep
 from api.errors import responses
 from api.ratelimit import public_rate_limit
 from api.schemas.common import BUNDLE_EXAMPLE, EXAMPLE_IDENTIFIER
-from api.schemas.verification import BUNDLE_DESCRIPTION, VerificationOut
+from api.schemas.verification import BUNDLE_DESCRIPTION, TrustListOut, VerificationOut
 from api.verifying import public_view, verify_bundle, verify_identifier
+from ledger.verify.platform_trust import published_trust_list
 
 router = APIRouter(tags=["public"], dependencies=[Depends(public_rate_limit)])
 PUBLIC_ERRORS = responses(404, 413, 422, 429, 503)
@@ -29,6 +30,17 @@ def verify_public_bundle(
     lib: LibraryDep,
 ) -> VerificationOut:
     return verify_bundle(lib, bundle)
+
+
+@router.get(
+    "/public/trust",
+    summary="The platform's trust list (certledger/trust/1), sealed by the city root: chain id, every genuine "
+            "contract deployment, the city seal roots, the audit writer (no key)",
+    response_model=TrustListOut,
+    responses=responses(404, 429),
+)
+def trust_list(lib: LibraryDep) -> TrustListOut:
+    return TrustListOut.model_validate(published_trust_list(lib))
 
 
 @router.get(

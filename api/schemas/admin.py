@@ -18,6 +18,10 @@ from api.schemas.common import (
 )
 from api.schemas.verification import CheckOut
 
+SealAlgorithm = Literal["p256", "sm2"]
+SEAL_ALGORITHM_HELP = ("印章算法: p256 (ECDSA P-256, CMS seals, PDF seals too) or sm2 (SM2/SM3, GB/T 38540 seals; "
+                       "pyHanko cannot seal PDFs with SM2, so issue without a rendered document)")
+
 
 class OrganizationCreate(Model):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
@@ -29,6 +33,16 @@ class OrganizationCreate(Model):
     name: str = Field(min_length=1, max_length=200)
     uscc: str = Field(max_length=18, description="统一社会信用代码 (GB 32100, check character verified)")
     name_en: str | None = Field(None, max_length=200)
+    seal_algorithm: SealAlgorithm = Field("p256", description=SEAL_ALGORITHM_HELP)
+
+
+class SealChoice(Model):
+    """The seal a department or association gets at activation or rotation."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"algorithm": "sm2"}]})
+
+    algorithm: SealAlgorithm | None = Field(None, description=SEAL_ALGORITHM_HELP + "; default: p256 at "
+                                            "activation, the current seal's algorithm at rotation")
 
 
 class OrganizationOut(Model):

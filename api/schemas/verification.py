@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
 from api.schemas.common import (
+    EXAMPLE_HASH,
     EXAMPLE_IDENTIFIER,
     EXAMPLE_TYPE_CODE,
     CheckStatus,
@@ -51,3 +52,43 @@ class VerifyIdentifierRequest(Model):
 
 
 BUNDLE_DESCRIPTION = "a proof bundle (format `certledger/bundle/1`, see docs/proof-bundle.md), as exported"
+
+
+class TrustedDeploymentOut(Model):
+    address: str = Field(description="a genuine CertLedger contract (EIP-55)")
+    from_block: int = Field(description="the block that deployed it")
+    tx_hash: str | None = Field(None, description="the deploying transaction (informative)")
+
+
+class SealRootOut(Model):
+    algorithm: Literal["p256", "sm2"] = Field(description="the root key's algorithm")
+    sha256: str = Field(description="SHA-256 (hex) of the root certificate (DER): compare with the city's published one")
+    certificate_pem: str
+
+
+class TrustSealOut(Model):
+    format: Literal["cms"]
+    der: str = Field(description="detached CMS SignedData (base64 DER) over the RFC 8785 JSON of the list without "
+                                 "`seal`, signed by the first P-256 seal root itself")
+
+
+class TrustListOut(Model):
+    """What a verifier trusts outside any bundle (docs/proof-bundle.md, "Where trust comes from")."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "format": "certledger/trust/1", "issued_at": "2026-11-27T08:00:00+00:00", "chain_id": 31337,
+        "deployments": [{"address": "0x5FbDB2315678afecb367f032d93F642f64180aa3", "from_block": 1,
+                         "tx_hash": "0x" + EXAMPLE_HASH}],
+        "seal_roots": [{"algorithm": "p256", "sha256": EXAMPLE_HASH,
+                        "certificate_pem": "-----BEGIN CERTIFICATE-----\nMIIB…\n-----END CERTIFICATE-----\n"}],
+        "audit_writer": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        "seal": {"format": "cms", "der": "MIIG…"},
+    }]})
+
+    format: Literal["certledger/trust/1"]
+    issued_at: str
+    chain_id: int
+    deployments: list[TrustedDeploymentOut] = Field(description="every genuine deployment, oldest first")
+    seal_roots: list[SealRootOut] = Field(description="the city seal roots")
+    audit_writer: str | None = Field(description="the platform's account that anchors the access log")
+    seal: TrustSealOut

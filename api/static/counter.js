@@ -46,7 +46,9 @@
     issuer_not_department: "锚定账户不是登记的发证部门",
     anchor_mismatch: "链上锚定与核验包不符",
     department_mismatch: "签章或锚定部门与记录所载颁发部门不一致",
-    seal_not_registered: "印章证书未在链上登记",
+    seal_not_current: "印章证书不是锚定时该部门在链上登记的现行印章",
+    untrusted_chain: "核验包指向的链不在信任列表中",
+    untrusted_contract: "核验包指向的合约不在信任列表中（可能是伪造的合约）",
     digest_mismatch: "内容与签章时不一致",
     signature_invalid: "签名验证失败",
     modified_after_sealing: "文件在签章后被修改",
@@ -95,8 +97,7 @@
   };
   const TRUST = {
     registry: "平台印章登记 platform seal registry",
-    trusted_root: "指定根证书 given root",
-    bundle: "核验包所附根证书 the bundle's own root",
+    trust_list: "信任列表中的城市根证书 the trust list's city root",
   };
   // [key, Chinese label, English label, kind]
   const CERT_FIELDS = [

@@ -35,6 +35,9 @@ class Settings:
     platform_secret_hex: str | None = field(default_factory=lambda: os.environ.get("CERTLEDGER_PLATFORM_SECRET"))
     batch_max_leaves: int = field(default_factory=lambda: int(_env("CERTLEDGER_BATCH_MAX_LEAVES", "10000")))
     batch_max_age_s: float = field(default_factory=lambda: float(_env("CERTLEDGER_BATCH_MAX_AGE_S", "30")))
+    # Seconds a new platform administrator waits before accepting an admin transfer on a new deployment
+    # (two-step transfer, AccessControlDefaultAdminRules): 0 for the local chain, days in production.
+    admin_delay_s: int = field(default_factory=lambda: int(_env("CERTLEDGER_ADMIN_DELAY_S", "0")))
     public_url: str = field(default_factory=lambda: _env("CERTLEDGER_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"))
 
     @property

@@ -21,13 +21,15 @@ from ledger.app.config import Settings, get_settings
 from ledger.chain import keys
 from ledger.chain.client import ChainClient
 from ledger.chain.contract import Deployment, LedgerContract
-from ledger.core.errors import NotFound, ServiceUnavailable
+from ledger.core.errors import Conflict, NotFound, ServiceUnavailable
 from ledger.documents.envelope import KeyRing, load_keyring
 from ledger.documents.ipfs import IpfsStore
 from ledger.documents.rendering import DocumentWorkers, SealKey
 from ledger.storage import seals as seals_store
+from ledger.storage import trust as trust_store
 from ledger.storage.engine import make_engine, session_factory
 from ledger.storage.models import Organization
+from ledger.storage.senders import sender_lock
 from signer.authority import SealAuthority
 from signer.keystore import PASSWORD_ENV, KeyStore
 from signer.pkcs11_keystore import TOKEN_ENV, Pkcs11Token, keystore_from_env
@@ -63,7 +65,7 @@ class Library:
         self.keyring = keyring
         self.seal_keystore = seal_keystore
         self._lock = threading.Lock()
-        self._registry: tuple[tuple[int, int, str], SealRegistry] | None = None
+        self._registry: tuple[object, SealRegistry] | None = None
         self._registry_checked = 0.0
         self._sealers: dict[int, Sealer] = {}
         self._platform_secret: bytes | None = None
@@ -79,6 +81,7 @@ class Library:
             settings.rpc_url,
             confirmations=settings.confirmations,
             receipt_timeout=settings.receipt_timeout,
+            sender_lock=sender_lock(engine),
         )
         contract = None
         if settings.contract_address:
@@ -160,9 +163,14 @@ class Library:
         return self.contract
 
     def deploy(self) -> Deployment:
-        """Deploy a new ledger contract from the admin account and save home/deployment.json."""
-        contract, deployment = LedgerContract.deploy(self.chain, self.admin_account(create=True))
+        """Deploy a new ledger contract from the admin account, save home/deployment.json and record it among the
+        platform's deployments (the trust list keeps every one)."""
+        contract, deployment = LedgerContract.deploy(self.chain, self.admin_account(create=True),
+                                                     admin_delay=self.settings.admin_delay_s)
         deployment.save(self.settings.deployment_file)
+        with self.sessions() as session, session.begin():
+            trust_store.record_deployment(session, address=deployment.address, chain_id=deployment.chain_id,
+                                          block_number=deployment.block_number, tx_hash=deployment.tx_hash)
         self.contract = contract
         log.info("ledger contract deployed", extra={"address": deployment.address, "chain_id": deployment.chain_id})
         return deployment
@@ -207,10 +215,17 @@ class Library:
         return SealAuthority(self.seal_keystore, registry)
 
     def _current_serial(self, org_id: int) -> int:
+        """The organization's current seal; Conflict ``seal_compromised`` once it was reported compromised: from
+        that moment nothing is sealed with it until a new seal is rotated in."""
         with self.sessions() as session:
             serial = seals_store.current_serial(session, org_id)
         if serial is None:
             raise ServiceUnavailable("organization_has_no_seal", f"organization {org_id} has no seal: activate it first")
+        compromised = self.seal_registry().revocations.get(serial)
+        if compromised is not None:
+            raise Conflict("seal_compromised", "印章已报告泄露，请先更换印章 / the seal was reported compromised "
+                           f"(at {compromised.isoformat()}): rotate the seal first (POST /admin/organizations/{org_id}"
+                           "/seals/rotate), then issue again", org_id=org_id, serial=f"{serial:x}")
         return serial
 
     def sealer(self, org_id: int) -> Sealer:

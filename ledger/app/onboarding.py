@@ -6,11 +6,12 @@ its credit code (hash) and seal fingerprint; that binding is what verifiers chec
 verify, so they get API keys but no chain account. The platform organization holds admin keys and,
 once activated, a chain account registered as the audit writer that anchors the access log (it
 seals nothing, so it gets no seal and registers a zero seal fingerprint).
+
+A seal's algorithm (P-256 or SM2) is chosen at activation; rotation and compromise are ``ledger.issue.seals``'.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import secrets
@@ -24,7 +25,7 @@ from ledger.chain.contract import OrgKind
 from ledger.core.errors import BadInput, Conflict, NotFound, Unauthorized
 from ledger.core.uscc import validate_uscc
 from ledger.storage import seals as seals_store
-from ledger.storage.models import ApiKey, Organization, as_utc, utcnow
+from ledger.storage.models import ApiKey, Organization, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ KINDS = ("department", "association", "counter")
 CHAIN_KINDS = {"department": OrgKind.DEPARTMENT, "association": OrgKind.ASSOCIATION, "platform": OrgKind.AUDIT_WRITER}
 SEALED_KINDS = frozenset({"department", "association"})
 NO_SEAL = bytes(32)
+SEAL_ALGORITHMS = ("p256", "sm2")
 ROLES = frozenset({"admin", "department", "counter", "association"})
 KEY_PREFIX = "clk_"
 
@@ -54,6 +56,7 @@ def create_organization(
     uscc: str,
     name_en: str | None = None,
     parent_id: int | None = None,
+    seal_algorithm: str = "p256",
 ) -> Organization:
     """A new organization, activated on chain when it issues (department) or seals reports (association).
 
@@ -83,18 +86,28 @@ def create_organization(
             session.flush()
             org_id = org.id
     if kind in CHAIN_KINDS:
-        return activate_department(lib, org_id)
+        return activate_department(lib, org_id, seal_algorithm=seal_algorithm)
     return lib.organization(org_id)
 
 
-def activate_department(lib: Library, org_id: int) -> Organization:
+def seal_algorithm_of(value: str) -> str:
+    """``value`` if it names a seal algorithm the seal authority makes; BadInput otherwise."""
+    if value not in SEAL_ALGORITHMS:
+        raise BadInput("seal_algorithm_invalid", f"印章算法只能是 {' 或 '.join(SEAL_ALGORITHMS)} / the seal algorithm "
+                       f"{value!r} must be one of {list(SEAL_ALGORITHMS)} (P-256 CMS seals or SM2 GB/T 38540 seals)")
+    return value
+
+
+def activate_department(lib: Library, org_id: int, *, seal_algorithm: str = "p256") -> Organization:
     """Give an existing department (or association) row its chain account, seal and chain registration.
 
     The platform organization gets a chain account and its registration as the audit writer, no seal.
 
     Idempotent step by step, so an activation interrupted half-way is finished by calling it again:
-    the account is kept once made, the seal is issued once, registration is skipped when on chain.
+    the account is kept once made, the seal is issued once (``seal_algorithm``: "p256" or "sm2"),
+    registration is skipped when on chain.
     """
+    seal_algorithm_of(seal_algorithm)
     contract = lib.require_contract()
     org = lib.organization(org_id)
     if org.kind not in CHAIN_KINDS:
@@ -107,7 +120,7 @@ def activate_department(lib: Library, org_id: int) -> Organization:
             if row.keystore is None:
                 row.keystore, row.chain_address = keystore, address
         org = lib.organization(org_id)
-    fingerprint = _seal_fingerprint(lib, org) if org.kind in SEALED_KINDS else NO_SEAL
+    fingerprint = _seal_fingerprint(lib, org, seal_algorithm) if org.kind in SEALED_KINDS else NO_SEAL
     if contract.organization(org.chain_address) is None:
         contract.register_organization(lib.admin_account(), org.chain_address, CHAIN_KINDS[org.kind], org.uscc,
                                        fingerprint)
@@ -115,52 +128,18 @@ def activate_department(lib: Library, org_id: int) -> Organization:
     return org
 
 
-def _seal_fingerprint(lib: Library, org: Organization) -> bytes:
+def _seal_fingerprint(lib: Library, org: Organization, algorithm: str) -> bytes:
     """The fingerprint of the organization's current seal certificate, issuing its first seal if it has none."""
     with lib.sessions() as session:
         serial = seals_store.current_serial(session, org.id)
     if serial is None:
         authority = lib.seal_authority()
-        info = authority.issue_seal(org.name, org.uscc)
+        info = authority.issue_seal(org.name, org.uscc, algorithm=algorithm)
         with lib.sessions() as session, session.begin():
             seals_store.save_certificate(session, org.id, info, authority.registry.eseals.get(info.serial))
         lib.invalidate_seals()
         return seals_store.fingerprint(info.der)
     return seals_store.fingerprint(lib.seal_registry().certificate(serial).der)
-
-
-def rotate_seal(lib: Library, org_id: int) -> int:
-    """A new seal certificate for the organization, registered on chain; returns its serial.
-
-    Former seals stay in the registry, so records they sealed still verify. The new seal is
-    registered on chain before it is stored: the library seals with the newest stored seal, so a
-    failed chain transaction must leave nothing that would seal with an unregistered one.
-    """
-    org = lib.organization(org_id)
-    if org.chain_address is None:
-        raise BadInput("organization_not_activated", f"{org.name} has no seal to rotate: activate it first")
-    authority = lib.seal_authority()
-    info = authority.rotate_seal(org.uscc)
-    lib.require_contract().rotate_seal(lib.admin_account(), org.chain_address, seals_store.fingerprint(info.der))
-    with lib.sessions() as session, session.begin():
-        seals_store.save_certificate(session, org_id, info, authority.registry.eseals.get(info.serial))
-    lib.invalidate_seals()
-    log.info("seal rotated", extra={"org_id": org_id, "serial": f"{info.serial:x}"})
-    return info.serial
-
-
-def report_seal_compromise(lib: Library, org_id: int, serial: int, compromise_time: dt.datetime) -> None:
-    """Seals made with ``serial`` at or after ``compromise_time`` no longer verify; rotate the seal as well."""
-    registry = lib.seal_registry()
-    info = registry.certificate(serial)
-    org = lib.organization(org_id)
-    if info.credit_code != org.uscc:
-        raise BadInput("seal_not_of_organization", f"seal {serial:x} belongs to {info.credit_code}, not {org.uscc}")
-    when = as_utc(compromise_time)
-    with lib.sessions() as session, session.begin():
-        seals_store.save_revocation(session, serial, when)
-    lib.invalidate_seals()
-    log.warning("seal compromise reported", extra={"org_id": org_id, "serial": f"{serial:x}", "time": when.isoformat()})
 
 
 def ensure_platform(lib: Library, name: str, uscc: str) -> Organization:

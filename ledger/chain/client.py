@@ -10,9 +10,11 @@ Hardhat 3 answers RPC error code 3, Anvil and Besu mine it with status 0, eth-te
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any, Callable
 
 from eth_abi import decode as abi_decode
@@ -56,6 +58,16 @@ class RevertDecoder:
         return ChainRevert("UnknownRevert", (data.hex(),), message=f"the transaction reverted with data 0x{data.hex()}")
 
 
+@contextlib.contextmanager
+def _no_lock(_address: str) -> Iterator[None]:
+    yield
+
+
+def _nonce_taken(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(marker in text for marker in _NONCE_TAKEN)
+
+
 def _revert_data(exc: BaseException) -> bytes | None:
     """Dig the revert bytes out of whichever shape this node and web3 version gave them."""
     candidates: list[Any] = [getattr(exc, "data", None)]
@@ -80,11 +92,31 @@ def _revert_data(exc: BaseException) -> bytes | None:
     return None
 
 
-class ChainClient:
-    """One JSON-RPC endpoint, with one nonce lock per sending account."""
+# How nodes word a nonce that another sender took first (Hardhat, Geth, Besu, Anvil): the send is retried.
+_NONCE_TAKEN = ("nonce too low", "already known", "replacement transaction underpriced", "nonce too high",
+                "known transaction", "already imported", "incorrect nonce")
+SEND_ATTEMPTS = 5
 
-    _nonce_locks: dict[str, threading.Lock] = {}
-    _locks_guard = threading.Lock()
+
+def _process_locks() -> Callable[[str], contextlib.AbstractContextManager[None]]:
+    """One lock per sending account within this process (the default when no database lock is given)."""
+    locks: dict[str, threading.Lock] = {}
+    guard = threading.Lock()
+
+    def lock(address: str) -> contextlib.AbstractContextManager[None]:
+        with guard:
+            return locks.setdefault(address, threading.Lock())
+
+    return lock
+
+
+class ChainClient:
+    """One JSON-RPC endpoint. Transactions of one account are sent one at a time: nonce allocation and the
+    send happen under ``sender_lock(address)``, a lock across processes when the caller gives one
+    (``ledger.storage.senders``), within this process otherwise; a nonce lost to a sender outside it
+    anyway is fetched again and the transaction re-sent."""
+
+    _thread_locks = staticmethod(_process_locks())
 
     def __init__(
         self,
@@ -92,6 +124,7 @@ class ChainClient:
         *,
         confirmations: int = 0,
         receipt_timeout: float = 120.0,
+        sender_lock: Callable[[str], contextlib.AbstractContextManager[Any]] | None = None,
     ) -> None:
         self.rpc_url = rpc_url
         # web3 asks eth_chainId twice per contract call unless it may cache that one answer.
@@ -99,6 +132,7 @@ class ChainClient:
                                     cacheable_requests={RPCEndpoint("eth_chainId")}))
         self.confirmations = confirmations
         self.receipt_timeout = receipt_timeout
+        self.sender_lock = sender_lock
         self._chain_id: int | None = None
 
     @property
@@ -118,11 +152,6 @@ class ChainClient:
                 f"./dev up, or set CERTLEDGER_RPC_URL ({exc.__class__.__name__})",
             ) from exc
 
-    @classmethod
-    def _lock_for(cls, address: str) -> threading.Lock:
-        with cls._locks_guard:
-            return cls._nonce_locks.setdefault(address, threading.Lock())
-
     def _fees(self) -> dict[str, int]:
         block = self.w3.eth.get_block("latest")
         base = block.get("baseFeePerGas")
@@ -141,28 +170,40 @@ class ChainClient:
     ) -> TxReceipt:
         """Sign ``tx`` locally, send it and wait for its receipt; any revert raises ChainRevert.
 
-        Without ``gas`` the node estimates it, which surfaces a revert before anything is sent.
+        Without ``gas`` the node estimates it, which surfaces a revert before anything is sent. A node that
+        cannot be reached, or that keeps refusing the nonce, raises ServiceUnavailable (503), never a revert.
         """
         tx = dict(tx)
         tx.setdefault("from", account.address)
         tx["chainId"] = self.chain_id
-
-        def send() -> HexBytes:
-            with self._lock_for(account.address):
-                tx.update(self._fees())
-                tx["nonce"] = self.w3.eth.get_transaction_count(account.address, "pending")
-                tx["gas"] = gas if gas is not None else self.w3.eth.estimate_gas(tx)
-                signed = account.sign_transaction(tx)
-                return self.w3.eth.send_raw_transaction(signed.raw_transaction)
-
-        try:
-            tx_hash = self.call_rpc(send)
-        except (ContractLogicError, Web3RPCError, ValueError) as exc:
-            raise self._as_revert(exc, decoder) from exc
-        receipt = self.wait(tx_hash)
+        raw = self.call_rpc(lambda: self._send(account, tx, gas, decoder))
+        receipt = self.wait(HexBytes(keccak(raw)))
         if receipt["status"] != 1:
             raise self._replay_revert(tx, receipt, decoder)
         return receipt
+
+    def _send(self, account: BaseAccount, tx: dict[str, Any], gas: int | None, decoder: RevertDecoder) -> bytes:
+        """Allocate the nonce and send under the account's locks; a nonce taken meanwhile is retried."""
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            with self._thread_locks(account.address), (self.sender_lock or _no_lock)(account.address):
+                try:
+                    tx.update(self._fees())
+                    tx["nonce"] = self.w3.eth.get_transaction_count(account.address, "pending")
+                    tx["gas"] = gas if gas is not None else self.w3.eth.estimate_gas(tx)
+                    signed = account.sign_transaction(tx)
+                    self.w3.eth.send_raw_transaction(signed.raw_transaction)
+                    return bytes(signed.raw_transaction)
+                except (ContractLogicError, Web3RPCError, ValueError) as exc:
+                    if not _nonce_taken(exc):
+                        raise self._as_revert(exc, decoder) from exc
+                    log.warning("nonce taken by another sender; sending again",
+                                extra={"account": account.address, "nonce": tx["nonce"], "attempt": attempt})
+            time.sleep(0.05 * attempt)
+        raise ServiceUnavailable(
+            "nonce_conflict",
+            f"another sender keeps taking the nonces of {account.address}: {SEND_ATTEMPTS} sends lost the race. "
+            "Make every process that sends for this account use the same database (its sender lock), then retry",
+        )
 
     def wait(self, tx_hash: HexBytes) -> TxReceipt:
         """Wait for a receipt and then for the configured number of confirmations."""
@@ -190,13 +231,18 @@ class ChainClient:
         return receipt
 
     def _as_revert(self, exc: BaseException, decoder: RevertDecoder) -> Exception:
+        """The contract's error when the node gave revert data; a refusal that is no revert (the node is
+        failing, out of sync, rate-limiting) is the chain being unavailable, 503, not the contract's 409."""
         data = _revert_data(exc)
         if data is not None:
             return decoder.decode(data)
         if exc.__class__.__name__ == "TransactionFailed":
             return ChainRevert("Error", (str(exc),))
-        if isinstance(exc, (ContractLogicError, Web3RPCError)):
+        if isinstance(exc, ContractLogicError) or "revert" in str(exc).lower():
             return ChainRevert("UnknownRevert", (), message=f"the node refused the transaction: {exc}")
+        if isinstance(exc, Web3RPCError):
+            return ServiceUnavailable("chain_error", f"the chain node at {self.rpc_url} failed to take the "
+                                      f"transaction: {exc}; retry, or check the node")
         return exc
 
     def _replay_revert(self, tx: dict[str, Any], receipt: TxReceipt, decoder: RevertDecoder) -> Exception:

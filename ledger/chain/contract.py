@@ -13,13 +13,13 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from eth_account.signers.local import LocalAccount
+from eth_account.signers.base import BaseAccount
 from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
 
 from ledger.chain.client import ChainClient, RevertDecoder
 from ledger.chain.compiler import load_artifact
-from ledger.core.errors import BadInput, Forbidden, NotFound
+from ledger.core.errors import BadInput, NotFound
 from ledger.core.statuses import LeafStatus
 
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -97,35 +97,53 @@ class TxResult:
 
 @dataclass(frozen=True)
 class AnchorInfo:
+    """``anchorOf(issuer, root)``: what the issuer's anchor of a root recorded (it never changes)."""
+
     root: bytes
     issuer: str
     leaf_count: int
     kind: BatchKind
     block_number: int
     timestamp: int
+    seal_epoch: int
+    seal_fingerprint: bytes  # the issuer's seal current at anchoring; zero: no seal
 
 
 @dataclass(frozen=True)
 class OnChainProof:
+    """``verify(issuer, root, leaf, proof)``: everything a verifier asks the chain about one leaf."""
+
     included: bool
-    issuer: str | None
+    anchored: bool  # the issuer anchored the root (kind is not None)
     block_number: int
     timestamp: int
-    status: int
+    seal_fingerprint: bytes
+    seal_compromise_time: int  # 0: that seal is not revoked
+    status: int  # 0 unless included
 
 
 @dataclass(frozen=True)
 class OrganizationInfo:
     address: str
-    org_id: int
     kind: OrgKind
     active: bool
     uscc_hash: bytes
-    seal_fingerprint: bytes
+    seal_epoch: int
+    seal_fingerprint: bytes  # the current seal; zero: none
+    seal_revoked: bool  # the current seal is revoked: the organization cannot anchor until a rotation
+
+
+@dataclass(frozen=True)
+class SealInfo:
+    """``seal(fingerprint)``: whose seal certificate it is and when it was compromised (0: never)."""
+
+    account: str
+    epoch: int
+    compromise_time: int
 
 
 class LedgerContract:
-    """A deployed CertLedger contract."""
+    """A deployed CertLedger contract (v2: writes allowed by role, anchors keyed by issuer and root)."""
 
     def __init__(self, client: ChainClient, address: str, abi: list[dict[str, Any]] | None = None) -> None:
         self.client = client
@@ -135,10 +153,16 @@ class LedgerContract:
         self.decoder = RevertDecoder(self.abi)
 
     @classmethod
-    def deploy(cls, client: ChainClient, admin: LocalAccount) -> tuple[LedgerContract, Deployment]:
+    def deploy(cls, client: ChainClient, admin: BaseAccount, *,
+               admin_delay: int = 0) -> tuple[LedgerContract, Deployment]:
+        """Deploy from ``admin``, the platform administrator; ``admin_delay`` is the seconds a new
+        administrator must wait before accepting a transfer (two steps: begin, then accept)."""
+        if not isinstance(admin_delay, int) or not 0 <= admin_delay < 2**48:
+            raise BadInput("admin_delay_invalid", "the admin transfer delay is a number of seconds, 0 or more")
         artifact = load_artifact()
         factory = client.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-        tx = factory.constructor(admin.address).build_transaction({"from": admin.address, "gas": 0, "nonce": 0})
+        tx = factory.constructor(admin_delay, admin.address).build_transaction(
+            {"from": admin.address, "gas": 0, "nonce": 0})
         tx = {"data": tx["data"], "value": 0}
         receipt = client.transact(admin, tx, RevertDecoder(artifact["abi"]))
         address = receipt["contractAddress"]
@@ -147,34 +171,42 @@ class LedgerContract:
 
     # ------------------------------------------------------------ writes
 
-    def _send(self, account: LocalAccount, fn: Any, *, gas: int | None = None) -> TxResult:
+    def _send(self, account: BaseAccount, fn: Any, *, gas: int | None = None) -> TxResult:
         tx = {"to": self.address, "data": fn._encode_transaction_data(), "value": 0}
         receipt = self.client.transact(account, tx, self.decoder, gas=gas)
-        block = self.client.w3.eth.get_block(receipt["blockNumber"])
+        block = self.client.call_rpc(lambda: self.client.w3.eth.get_block(receipt["blockNumber"]))
         return TxResult(
             "0x" + bytes(receipt["transactionHash"]).hex(), receipt["blockNumber"], block["timestamp"], receipt["gasUsed"]
         )
 
     def register_organization(
-        self, admin: LocalAccount, account: str, kind: OrgKind, uscc: str, seal_fingerprint: bytes | str
+        self, admin: BaseAccount, account: str, kind: OrgKind, uscc: str, seal_fingerprint: bytes | str
     ) -> TxResult:
+        """Register an account; ``seal_fingerprint`` zero for an organization that seals nothing."""
         fp = as_bytes32(seal_fingerprint, "seal_fingerprint")
         return self._send(
             admin,
             self.contract.functions.registerOrganization(to_checksum_address(account), int(OrgKind(kind)), uscc_hash(uscc), fp),
         )
 
-    def rotate_seal(self, admin: LocalAccount, account: str, new_fingerprint: bytes | str) -> TxResult:
+    def rotate_seal(self, admin: BaseAccount, account: str, new_fingerprint: bytes | str) -> TxResult:
         fp = as_bytes32(new_fingerprint, "seal_fingerprint")
         return self._send(admin, self.contract.functions.rotateSeal(to_checksum_address(account), fp))
 
-    def deactivate(self, admin: LocalAccount, account: str) -> TxResult:
+    def revoke_seal(self, admin: BaseAccount, account: str, fingerprint: bytes | str, compromise_time: int) -> TxResult:
+        """Record a seal compromise on chain (Unix seconds; a recorded time may only move earlier)."""
+        fp = as_bytes32(fingerprint, "seal_fingerprint")
+        if not isinstance(compromise_time, int) or not 0 < compromise_time < 2**64:
+            raise BadInput("compromise_time_invalid", "the compromise time is a positive Unix time in seconds")
+        return self._send(admin, self.contract.functions.revokeSeal(to_checksum_address(account), fp, compromise_time))
+
+    def deactivate(self, admin: BaseAccount, account: str) -> TxResult:
         return self._send(admin, self.contract.functions.deactivateOrganization(to_checksum_address(account)))
 
-    def reactivate(self, admin: LocalAccount, account: str) -> TxResult:
+    def reactivate(self, admin: BaseAccount, account: str) -> TxResult:
         return self._send(admin, self.contract.functions.reactivateOrganization(to_checksum_address(account)))
 
-    def anchor(self, issuer: LocalAccount, root: bytes | str, leaf_count: int, kind: BatchKind) -> TxResult:
+    def anchor(self, issuer: BaseAccount, root: bytes | str, leaf_count: int, kind: BatchKind) -> TxResult:
         root_b = as_bytes32(root)
         if root_b == bytes(32):
             raise BadInput("root_malformed", "the zero root cannot be anchored")
@@ -185,43 +217,46 @@ class LedgerContract:
         return self._send(issuer, self.contract.functions.anchor(root_b, leaf_count, int(BatchKind(kind))))
 
     def set_status(
-        self, issuer: LocalAccount, root: bytes | str, leaf: bytes | str, status: LeafStatus | int, reason: int = 0
+        self, issuer: BaseAccount, root: bytes | str, leaf: bytes | str, status: LeafStatus | int, reason: int = 0
     ) -> TxResult:
         return self.set_status_many(issuer, [(root, leaf)], status, reason)[0]
 
     def set_status_many(
         self,
-        issuer: LocalAccount,
+        issuer: BaseAccount,
         pairs: Iterable[tuple[bytes | str, bytes | str]],
         status: LeafStatus | int,
         reason: int = 0,
         *,
         chunk_size: int = 1000,
     ) -> list[TxResult]:
-        """Change the status of many (root, leaf) pairs in as few transactions as the block gas allows."""
+        """Change the status of many (root, leaf) pairs under ``issuer``'s own anchors, ``chunk_size`` pairs
+        per transaction: one ``setStatus`` for a single pair, else ``setStatusMany`` with the leaves grouped
+        under their roots (each root once per transaction)."""
         code = self._status_code(status)
         if not 0 <= reason < 2**16:
             raise BadInput("reason_malformed", "a reason code is an integer from 0 to 65535")
-        checked = [(as_bytes32(r), as_bytes32(leaf, "leaf")) for r, leaf in pairs]
+        checked = sorted({(as_bytes32(r), as_bytes32(leaf, "leaf")) for r, leaf in pairs})
         if not checked:
             raise BadInput("empty_batch", "no certificates to change")
         for root in {r for r, _ in checked}:
-            anchor = self.anchor_of(root)
-            if anchor is None:
-                raise NotFound("root_unknown", f"root 0x{root.hex()} is not anchored on this contract")
-            if anchor.issuer != issuer.address:
-                raise Forbidden(
-                    "not_root_issuer",
-                    f"root 0x{root.hex()} was anchored by {anchor.issuer}; only that account may change its statuses",
-                )
-        checked.sort()
+            if self.anchor_of(issuer.address, root) is None:
+                raise NotFound("root_unknown", f"{issuer.address} never anchored root 0x{root.hex()} on this contract; "
+                               "only the account that anchored a root may change its statuses")
         results = []
         for start in range(0, len(checked), chunk_size):
             part = checked[start : start + chunk_size]
             if len(part) == 1:
                 fn = self.contract.functions.setStatus(part[0][0], part[0][1], code, reason)
             else:
-                fn = self.contract.functions.setStatusMany([r for r, _ in part], [leaf for _, leaf in part], code, reason)
+                roots: list[bytes] = []
+                leaves: list[list[bytes]] = []
+                for root, leaf in part:
+                    if not roots or roots[-1] != root:
+                        roots.append(root)
+                        leaves.append([])
+                    leaves[-1].append(leaf)
+                fn = self.contract.functions.setStatusMany(roots, leaves, code, reason)
             results.append(self._send(issuer, fn))
         return results
 
@@ -238,24 +273,39 @@ class LedgerContract:
     def _call(self, fn: Any) -> Any:
         return self.client.call_rpc(lambda: fn.call())
 
-    def anchor_of(self, root: bytes | str) -> AnchorInfo | None:
+    def anchor_of(self, issuer: str, root: bytes | str) -> AnchorInfo | None:
+        """``issuer``'s anchor of ``root``, or None if that account never anchored it."""
         root_b = as_bytes32(root)
-        issuer, leaf_count, kind, block_number, timestamp = self._call(self.contract.functions.anchorOf(root_b))
-        if issuer == ZERO_ADDRESS:
+        issuer = to_checksum_address(issuer)
+        count, kind, block, timestamp, epoch, fp = self._call(self.contract.functions.anchorOf(issuer, root_b))
+        if count == 0:
             return None
-        return AnchorInfo(root_b, issuer, leaf_count, BatchKind(kind), block_number, timestamp)
+        return AnchorInfo(root_b, issuer, count, BatchKind(kind), block, timestamp, epoch, bytes(fp))
 
-    def status_of(self, root: bytes | str, leaf: bytes | str) -> int:
-        return self._call(self.contract.functions.statusOf(as_bytes32(root), as_bytes32(leaf, "leaf")))
+    def status_of(self, issuer: str, root: bytes | str, leaf: bytes | str) -> int:
+        """The leaf's status under ``issuer``'s anchor of ``root`` (0 if it never anchored it)."""
+        return self._call(self.contract.functions.statusOf(to_checksum_address(issuer), as_bytes32(root),
+                                                           as_bytes32(leaf, "leaf")))
 
-    def verify(self, root: bytes | str, leaf: bytes | str, proof: Sequence[bytes | str]) -> OnChainProof:
-        included, issuer, block_number, timestamp, status = self._call(
-            self.contract.functions.verify(as_bytes32(root), as_bytes32(leaf, "leaf"), as_proof(proof))
-        )
-        return OnChainProof(included, None if issuer == ZERO_ADDRESS else issuer, block_number, timestamp, status)
+    def verify(self, issuer: str, root: bytes | str, leaf: bytes | str, proof: Sequence[bytes | str]) -> OnChainProof:
+        included, kind, block, timestamp, fp, compromised, status = self._call(self.contract.functions.verify(
+            to_checksum_address(issuer), as_bytes32(root), as_bytes32(leaf, "leaf"), as_proof(proof)))
+        return OnChainProof(included, kind != 0, block, timestamp, bytes(fp), compromised, status)
 
     def organization(self, account: str) -> OrganizationInfo | None:
-        org_id, kind, active, uscc_h, fp = self._call(self.contract.functions.organization(to_checksum_address(account)))
-        if org_id == 0:
+        kind, active, uscc_h, epoch, fp, revoked = self._call(
+            self.contract.functions.organization(to_checksum_address(account)))
+        if kind == 0:
             return None
-        return OrganizationInfo(to_checksum_address(account), org_id, OrgKind(kind), active, uscc_h, fp)
+        return OrganizationInfo(to_checksum_address(account), OrgKind(kind), active, bytes(uscc_h), epoch, bytes(fp),
+                                revoked)
+
+    def accounts_of(self, uscc_h: bytes) -> list[str]:
+        """Every account ever registered for a credit-code hash, oldest first (their anchors stay valid)."""
+        return [to_checksum_address(a) for a in self._call(self.contract.functions.accountsOf(uscc_h))]
+
+    def seal(self, fingerprint: bytes) -> SealInfo | None:
+        account, epoch, compromised = self._call(self.contract.functions.seal(as_bytes32(fingerprint, "seal_fingerprint")))
+        if account == ZERO_ADDRESS:
+            return None
+        return SealInfo(to_checksum_address(account), epoch, compromised)

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils import event_abi_to_log_topic
+from eth_utils import event_abi_to_log_topic, keccak
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -29,6 +29,8 @@ from ledger.storage.models import (
 )
 
 log = logging.getLogger(__name__)
+
+WRITER_ROLES = {keccak(text=r) for r in ("ISSUER_ROLE", "ASSOCIATION_ROLE", "AUDIT_WRITER_ROLE")}
 
 
 @dataclass(frozen=True)
@@ -149,13 +151,14 @@ class Indexer:
         elif name == "SealRotated":
             session.execute(update(ChainOrg).where(ChainOrg.address == a["account"])
                             .values(seal_fingerprint=a["newFingerprint"], updated_block=block))
-        elif name in ("OrganizationDeactivated", "OrganizationReactivated"):
+        elif name in ("RoleGranted", "RoleRevoked") and bytes(a["role"]) in WRITER_ROLES:
+            # v2: the writer role is the organization's permission; revoking (or renouncing) it deactivates
             session.execute(update(ChainOrg).where(ChainOrg.address == a["account"])
-                            .values(active=name == "OrganizationReactivated", updated_block=block))
+                            .values(active=name == "RoleGranted", updated_block=block))
         elif name == "Anchored":
             session.execute(
                 _insert(session, ChainAnchor.__table__)
-                .values(root=a["root"], issuer=a["issuer"], kind=BatchKind(a["kind"]).name.lower(),
+                .values(issuer=a["issuer"], root=a["root"], kind=BatchKind(a["kind"]).name.lower(),
                         leaf_count=a["leafCount"], block_number=block, block_time=self._block_time(block))
                 .on_conflict_do_nothing()
             )
@@ -163,6 +166,6 @@ class Indexer:
             values = {"status": f"{a['status']:02d}", "reason": str(a["reason"]), "block_number": block}
             session.execute(
                 _insert(session, ChainLeafStatus.__table__)
-                .values(root=a["root"], leaf=a["leaf"], **values)
-                .on_conflict_do_update(index_elements=["root", "leaf"], set_=values)
+                .values(issuer=a["issuer"], root=a["root"], leaf=a["leaf"], **values)
+                .on_conflict_do_update(index_elements=["issuer", "root", "leaf"], set_=values)
             )

@@ -233,7 +233,8 @@ def supervise_up(stack: LocalStack, lib: Library, server: Any) -> None:
 
 def ensure_contract(lib: Library, stack: LocalStack) -> Deployment:
     """Check the recorded deployment against the chain (``chain_behind_database`` if the chain lost what the
-    database records), or deploy a new contract on a new local ledger."""
+    database records), or deploy a new contract on a new local ledger (the database is migrated first: a
+    deployment is recorded there, and its transaction takes the sender lock there)."""
     settings = lib.settings
     migrate(lib.engine)
     if not settings.deployment_file.exists():

@@ -7,10 +7,18 @@ one kind of one organization, and the contract checks that the kind is the organ
 It follows the outbox protocol of ``ledger.storage.models``: a batch (root and ordered leaves) is claimed
 durably before its transaction is sent, and recorded after. ``ChainClient.transact`` sends and
 waits for the receipt in one call, so a batch stays ``pending`` until it is recorded ``anchored``;
-whatever a crash interrupts, the next run asks the chain whether each unfinished root is anchored:
-if so it records it (finding the transaction from the ``Anchored`` event), if not it sends it again.
-The contract refuses a second anchor of a root, so a resend racing a first send that was still in
-flight ends in ``RootAlreadyAnchored`` and is then recorded, never anchored twice.
+whatever a crash interrupts, the next run asks the chain whether the organization's account anchored
+each unfinished root: if so it records it (finding the transaction from the ``Anchored`` event of that
+root and issuer), if not it sends it again. The contract refuses a second anchor of a root by one
+account, so a resend racing a first send that was still in flight ends in ``RootAlreadyAnchored`` and is
+then recorded, never anchored twice. Anchors are keyed by (issuer, root): another organization anchoring
+the same root first blocks nothing.
+
+The contract records with each anchor the seal current for the organization at that block, and a
+verifier requires the record's seal to be that one. So a batch holds leaves of one seal (the outbox
+tags each leaf with the seal it was sealed with) and is sent only while that seal is the
+organization's current one on chain: a batch sealed with a seal not yet rotated in on chain waits;
+:meth:`Anchorer.drain` anchors every leaf of the former seal before a rotation reaches the chain.
 
 Test hook: with ``CERTLEDGER_TEST_CRASH_AFTER_SEND=1`` the process SIGKILLs itself right after an
 anchoring transaction is mined and before it is recorded (tests/test_anchoring.py).
@@ -34,8 +42,10 @@ from ledger.core.merkle import MerkleTree
 from ledger.storage.models import OUTBOX, Batch, Organization, as_utc
 from ledger.storage.outbox import (
     batch_leaves,
+    batch_seal,
     claim_batch,
     complete_batch,
+    queued_with_seal,
     unfinished_batches,
 )
 
@@ -103,6 +113,27 @@ class Anchorer:
             if not force and (kind, org_id) not in self._due(False, kind, org_id):
                 return done
 
+    def drain(self, org_id: int, seal: bytes, *, rounds: int = 1000) -> list[AnchoredBatch]:
+        """Anchor every leaf of the organization sealed with ``seal`` (its current seal on chain), pending batches
+        included, before a seal rotation: after it, the contract would record them under the new seal."""
+        done: list[AnchoredBatch] = []
+        with self.lib.sessions() as session:
+            kind = {"department": "certificate", "association": "report"}.get(session.get(Organization, org_id).kind)
+        for _ in range(rounds):
+            with self.lib.sessions() as session:
+                if kind is None or not queued_with_seal(session, org_id, seal):
+                    return done
+                pending = [b for b in unfinished_batches(session) if b.org_id == org_id
+                           and batch_seal(session, b.id) == seal]
+            done += [self._settle(b) for b in pending]
+            with self.lib.sessions() as session:
+                batch = claim_batch(session, kind=kind, org_id=org_id, limit=self.max_leaves, root_of=_root_of,
+                                    seal=seal)
+            if batch is not None:
+                done.append(self._settle(batch, fresh=True))
+        raise ServiceUnavailable("drain_incomplete", f"leaves of organization {org_id} sealed with the former seal "
+                                 "are still queued after many rounds: check the anchoring worker's log, then retry")
+
     def run_forever(self, stop: threading.Event, interval: float = 1.0) -> None:
         """The worker loop; a failed round is logged and retried (the outbox makes retrying safe)."""
         while not stop.is_set():
@@ -135,17 +166,22 @@ class Anchorer:
         return due
 
     def _settle(self, batch: Batch, fresh: bool = False) -> AnchoredBatch:
-        """Anchor (unless the chain already has the root) and record one claimed batch."""
+        """Anchor (unless the organization's account already anchored the root) and record one claimed batch."""
         lib = self.lib
         contract = lib.require_contract()
         with lib.sessions() as session:
             leaves = batch_leaves(session, batch.id)
+            seal = batch_seal(session, batch.id)
             org = session.get(Organization, batch.org_id)
         tree = MerkleTree(leaves)
         if tree.root != batch.root or len(leaves) != batch.leaf_count:
             raise ServiceUnavailable("batch_corrupt", f"batch {batch.id}: its stored leaves no longer give its root")
-        anchor = None if fresh else contract.anchor_of(batch.root)
+        if not org.chain_address:
+            raise ServiceUnavailable("organization_not_activated", f"batch {batch.id}: organization {org.id} has no "
+                                     "chain account to anchor from: activate it")
+        anchor = None if fresh else contract.anchor_of(org.chain_address, batch.root)
         if anchor is None:
+            self._require_seal_on_chain(batch, org, seal)
             try:
                 result = contract.anchor(lib.org_account(org), batch.root, batch.leaf_count, BATCH_KINDS[batch.kind])
                 tx_hash, block_number, block_time = bytes.fromhex(result.tx_hash[2:]), result.block_number, result.block_time
@@ -154,14 +190,10 @@ class Anchorer:
             except ChainRevert as exc:
                 if exc.error_name != "RootAlreadyAnchored":
                     raise
-                anchor = contract.anchor_of(batch.root)
+                anchor = contract.anchor_of(org.chain_address, batch.root)
         if anchor is not None:
-            if anchor.issuer != org.chain_address:
-                raise ServiceUnavailable(
-                    "root_anchored_by_other",
-                    f"batch {batch.id}: root 0x{batch.root.hex()} is anchored by {anchor.issuer}, not {org.chain_address}",
-                )
-            tx_hash, block_number, block_time = self._anchor_tx(batch.root, anchor.block_number), anchor.block_number, anchor.timestamp
+            tx_hash = self._anchor_tx(org.chain_address, batch.root, anchor.block_number)
+            block_number, block_time = anchor.block_number, anchor.timestamp
         proofs: list[bytes] = [b""] * len(leaves)
         for i, proof in tree.iter_proofs():
             proofs[i] = proof
@@ -174,10 +206,29 @@ class Anchorer:
         return AnchoredBatch(batch.id, batch.kind, batch.org_id, batch.root, batch.leaf_count, tx_hash, block_number, when,
                              recovered=anchor is not None)
 
-    def _anchor_tx(self, root: bytes, block_number: int) -> bytes:
+    def _require_seal_on_chain(self, batch: Batch, org: Organization, seal: bytes | None) -> None:
+        """Send a batch only while its leaves' seal is the organization's current seal on chain: a seal rotated in
+        here but not yet on chain waits (ServiceUnavailable, retried next round). A seal already rotated out can
+        only be a compromised one (a rotation drains its seal first): those leaves are anchored anyway, as void
+        certificates, rather than block the queue."""
+        if seal is None:
+            return
+        contract = self.lib.require_contract()
+        current = contract.organization(org.chain_address)
+        if current is not None and current.seal_fingerprint == seal:
+            return
+        known = contract.seal(seal)
+        if known is None or current is None or known.epoch > current.seal_epoch:
+            raise ServiceUnavailable("seal_not_on_chain_yet", f"batch {batch.id}: its seal is not yet registered on "
+                                     "chain for the organization (a seal rotation is under way); it waits")
+        log.error("batch sealed with a rotated-out seal anchored: its certificates are void",
+                  extra={"batch_id": batch.id, "org_id": org.id, "leaves": batch.leaf_count,
+                         "seal": "0x" + seal.hex(), "compromised": bool(known.compromise_time)})
+
+    def _anchor_tx(self, issuer: str, root: bytes, block_number: int) -> bytes:
         contract = self.lib.require_contract()
         logs = self.lib.chain.call_rpc(lambda: contract.contract.events.Anchored.get_logs(
-            argument_filters={"root": root}, from_block=block_number, to_block=block_number))
+            argument_filters={"root": root, "issuer": issuer}, from_block=block_number, to_block=block_number))
         if not logs:
             raise ServiceUnavailable("anchor_event_missing", f"no Anchored event for 0x{root.hex()} in block {block_number}")
         return bytes(logs[0]["transactionHash"])

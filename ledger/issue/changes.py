@@ -149,10 +149,10 @@ def _status_topic(contract: LedgerContract) -> str:
     return "0x" + event_abi_to_log_topic(abi).hex()
 
 
-def chain_statuses(contract: LedgerContract, certs: Sequence[Cert]) -> dict[bytes, OnChain]:
-    """Each changed leaf's status on chain, from its roots' StatusChanged events (the last one wins; a leaf
-    without any is 01). One eth_getLogs per 200 roots rather than one eth_call per leaf, and it names
-    the transaction that set each status, which is what a retry records."""
+def chain_statuses(contract: LedgerContract, issuer: str, certs: Sequence[Cert]) -> dict[bytes, OnChain]:
+    """Each changed leaf's status on chain under ``issuer``'s anchors, from the StatusChanged events of its roots
+    (the last one wins; a leaf without any is 01). One eth_getLogs per 200 roots rather than one eth_call per
+    leaf, and it names the transaction that set each status, which is what a retry records."""
     client = contract.client
     wanted = {c.leaf: c.root for c in certs}
     roots = sorted({c.root for c in certs if c.root is not None})
@@ -161,12 +161,13 @@ def chain_statuses(contract: LedgerContract, certs: Sequence[Cert]) -> dict[byte
     topic = _status_topic(contract)
     out: dict[bytes, OnChain] = {}
     for i in range(0, len(roots), _LOG_TOPICS_CHUNK):
-        topics: list[Any] = [topic, ["0x" + r.hex() for r in roots[i:i + _LOG_TOPICS_CHUNK]]]
+        topics: list[Any] = [topic, "0x" + "00" * 12 + issuer[2:].lower(),
+                             ["0x" + r.hex() for r in roots[i:i + _LOG_TOPICS_CHUNK]]]
         if leaves:
             topics.append(leaves)
         query = {"address": contract.address, "fromBlock": start, "toBlock": "latest", "topics": topics}
         for lg in client.call_rpc(lambda q=query: client.w3.eth.get_logs(q)):
-            root, leaf = bytes(lg["topics"][1]), bytes(lg["topics"][2])
+            root, leaf = bytes(lg["topics"][2]), bytes(lg["topics"][3])
             if wanted.get(leaf) == root:
                 out[leaf] = OnChain(bytes(lg["data"])[31], "0x" + bytes(lg["transactionHash"]).hex(), lg["blockNumber"])
     return out

@@ -55,6 +55,7 @@ from ledger.core.uscc import validate_uscc
 from ledger.documents.envelope import seal as seal_document
 from ledger.documents.envelope import unseal
 from ledger.documents.rendering import Job
+from ledger.storage import seals as seals_store
 from ledger.storage.models import (
     CERTIFICATES,
     Certificate,
@@ -271,10 +272,14 @@ class Prepared:
     """Certificates checked, sealed and with their documents stored: rows ready for one insert."""
 
     rows: list[dict[str, Any]]
+    org_id: int
+    seal: bytes  # fingerprint of the seal certificate the records were sealed with
 
     def insert(self, conn: Connection) -> list[IssuedCertificate]:
-        """Insert the rows and queue their leaves, in the caller's transaction."""
-        ids = insert_certificates(conn, self.rows)
+        """Insert the rows and queue their leaves, in the caller's transaction (refused with ``seal_rotated``
+        if the department's seal changed since they were sealed)."""
+        ids = insert_certificates(conn, self.rows, self.seal)
+        seals_store.require_current_seal(conn, self.org_id, self.seal)
         return [
             IssuedCertificate(i, r["identifier"], r["type_code"], r["number"], r["version"], "01", r["leaf"],
                               r["document_cid"], r["document_digest"].hex() if r["document_digest"] else None)
@@ -302,6 +307,10 @@ def prepare(lib: Library, org: Organization, requests: list[dict[str, Any]],
     definers = {it.ctype.department_id for it in items}
     definer = {d: lib.organization(d) for d in definers}
     sealer = lib.sealer(org.id)
+    if sealer.algorithm == "sm2" and any(it.document != "none" for it in items):
+        raise BadInput("document_needs_p256_seal", "SM2 印章不能签署 PDF，请以 \"document\": \"none\" 签发 / an SM2 seal "
+                       "cannot seal a PDF (PAdES needs a P-256 seal): issue with \"document\": \"none\", or rotate to "
+                       "a P-256 seal")
     identifiers = _identifiers(lib, org, items)
     for it, ident in zip(items, identifiers, strict=True):
         it.record = _record(it, ident, org, definer[it.ctype.department_id])
@@ -327,7 +336,7 @@ def prepare(lib: Library, org: Organization, requests: list[dict[str, Any]],
             "document_cid": cid, "document_digest": digest, "document_key": key_info, "leaf": record_leaf(data),
             "version": it.version, "supersedes_id": it.previous and it.previous.id,
         })
-    return Prepared(rows)
+    return Prepared(rows, org.id, seals_store.fingerprint(sealer.certificate.der))
 
 
 def issue_many(lib: Library, org: Organization, requests: list[dict[str, Any]]) -> list[IssuedCertificate]:

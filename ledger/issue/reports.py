@@ -51,6 +51,7 @@ from ledger.core.uscc import validate_uscc
 from ledger.documents.envelope import seal as seal_document
 from ledger.documents.envelope import unseal
 from ledger.issue.issuance import MAX_DOCUMENT_BYTES
+from ledger.storage import seals as seals_store
 from ledger.storage.models import (
     REPORT_SUMMARIES,
     Batch,
@@ -314,10 +315,13 @@ def submit_batch(lib: Library, org: Organization, reports: list[Any]) -> list[Su
             "record_seal": seal, "status": "01", "leaf": record_leaf(data), "batch_id": None, "leaf_index": None,
             "proof": None, "created_at": now,
         })
+    seal_fp = seals_store.fingerprint(sealer.certificate.der)
     try:
         with lib.engine.begin() as conn:
             ids = dict(zip((r["identifier"] for r in rows),
-                           insert_anchored(conn, ANCHOR_KIND, rows, org_key="association_org_id"), strict=True))
+                           insert_anchored(conn, ANCHOR_KIND, rows, org_key="association_org_id", seal=seal_fp),
+                           strict=True))
+            seals_store.require_current_seal(conn, org.id, seal_fp)
     except IntegrityError as e:
         raise Conflict("report_duplicate", "one of these report numbers was submitted meanwhile; nothing was stored "
                        f"({str(e.orig).splitlines()[0]})") from e

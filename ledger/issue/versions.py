@@ -129,8 +129,13 @@ def new_version(lib: Library, org: Organization, identifier: str, action: str, c
     require_anchored(cert)
     contract = lib.require_contract()
     target = int(LeafStatus.SUPERSEDED)
-    state = chain_statuses(contract, [cert]).get(cert.leaf)
+    state = chain_statuses(contract, org.chain_address, [cert]).get(cert.leaf)
     current = state.status if state else int(LeafStatus.VALID)
+    if current == LeafStatus.SUSPENDED:
+        raise Conflict("certificate_suspended", f"证照已暂停，请先恢复再{'延续' if action == 'renew' else '变更'} / "
+                       f"certificate {cert.identifier} is suspended (02): a new version would lift the suspension, "
+                       f"so reinstate it first (action reinstate), then {action} it", identifier=cert.identifier,
+                       status="02")
     if current != target and not allowed(current, target):
         raise refusal(cert.identifier, current, target)
     prepared = issuance.prepare(lib, org, [request], previous=[full])

@@ -241,6 +241,9 @@ class AnchorOutbox(Base):
     item_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))  # in outbox.ANCHORED_ITEMS[kind]
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
     leaf_index: Mapped[int | None] = mapped_column(Integer)
+    # SHA-256 of the seal certificate the item was sealed with (NULL: unsealed): a batch holds leaves of one
+    # seal, anchored only while that seal is the organization's current one on chain
+    seal_fingerprint: Mapped[bytes | None] = mapped_column(Hash32)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -328,8 +331,8 @@ class IndexerCursor(Base):
 
 class ChainAnchor(Base):
     __tablename__ = "chain_anchors"
+    issuer: Mapped[str] = mapped_column(Address, primary_key=True)
     root: Mapped[bytes] = mapped_column(Hash32, primary_key=True)
-    issuer: Mapped[str] = mapped_column(Address, index=True)
     kind: Mapped[str] = mapped_column(String(16))
     leaf_count: Mapped[int] = mapped_column(Integer)
     block_number: Mapped[int] = mapped_column(BigInteger)
@@ -338,6 +341,7 @@ class ChainAnchor(Base):
 
 class ChainLeafStatus(Base):
     __tablename__ = "chain_leaf_status"
+    issuer: Mapped[str] = mapped_column(Address, primary_key=True)
     root: Mapped[bytes] = mapped_column(Hash32, primary_key=True)
     leaf: Mapped[bytes] = mapped_column(Hash32, primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
@@ -353,6 +357,40 @@ class ChainOrg(Base):
     role: Mapped[str] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean)
     updated_block: Mapped[int] = mapped_column(BigInteger)
+
+
+# --- who sends, and what a verifier trusts ---
+
+
+class ChainSender(Base):
+    """One row per sending account: its row lock (PostgreSQL) or the write lock (SQLite) is held around nonce
+    allocation and the send, so processes sending for one account never take the same nonce."""
+
+    __tablename__ = "chain_senders"
+    address: Mapped[str] = mapped_column(Address, primary_key=True)
+    locked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LedgerDeployment(Base):
+    """Every genuine CertLedger deployment of this platform: a redeploy adds one; bundles naming an earlier one
+    keep verifying (they are on the trust list)."""
+
+    __tablename__ = "ledger_deployments"
+    address: Mapped[str] = mapped_column(Address, primary_key=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TrustListRow(Base):
+    """A published trust list (its canonical JSON and the city root's seal over it); the newest is served."""
+
+    __tablename__ = "trust_lists"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    seal: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 # --- tables by name, for Core statements ---

@@ -6,7 +6,8 @@ Crash-safe anchoring worker protocol
    the same transaction: a committed certificate is always queued. Report summaries and
    access-log entries are queued the same way (:func:`enqueue_leaves`, :data:`ANCHORED_ITEMS`).
 2. The worker calls :func:`claim_batch`. In ONE transaction it takes unclaimed rows of one
-   (kind, org) in id order (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers take
+   (kind, org, seal) in id order (the seal of the oldest queued row: a batch never mixes leaves sealed
+   with different seals, as the contract records one seal per anchor) (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers take
    disjoint rows; SQLite has one writer at a time), numbers them ``leaf_index`` 0..n-1, computes
    the Merkle root, inserts a ``batches`` row with status ``pending`` and points the outbox rows
    (and their items) at it. When this commits, the intended batch - root and ordered
@@ -32,6 +33,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
+    func,
     select,
     update,
 )
@@ -55,12 +57,14 @@ ANCHORED_ITEMS: dict[str, Table] = {"certificate": CERTIFICATES, "report": REPOR
                                     "access_log": ACCESS_LOG}
 
 
-def insert_anchored(conn: Connection, kind: str, rows: Sequence[dict[str, Any]], *, org_key: str) -> list[int]:
+def insert_anchored(conn: Connection, kind: str, rows: Sequence[dict[str, Any]], *, org_key: str,
+                    seal: bytes | None) -> list[int]:
     """Insert many items of an anchored kind (dicts keyed by column name) and queue their leaves.
 
     Rows go in through :func:`bulk_insert`; one indexed lookup by ``identifier`` then finds the new
     ids, returned in the order of ``rows``; ``org_key`` names the column holding the anchoring
-    organization. The caller owns the transaction, so items and their outbox rows commit together.
+    organization, ``seal`` the fingerprint of the seal certificate the items were sealed with. The caller
+    owns the transaction, so items and their outbox rows commit together.
     """
     table = ANCHORED_ITEMS[kind]
     bulk_insert(conn, table, rows)
@@ -70,11 +74,11 @@ def insert_anchored(conn: Connection, kind: str, rows: Sequence[dict[str, Any]],
         q = select(table.c.identifier, table.c.id).where(table.c.identifier.in_(idents[start:start + 10_000]))
         by_ident.update((ident, id_) for ident, id_ in conn.execute(q))
     ids = [by_ident[i] for i in idents]
-    enqueue_leaves(conn, kind, [(r[org_key], r["leaf"], i) for r, i in zip(rows, ids, strict=True)])
+    enqueue_leaves(conn, kind, [(r[org_key], r["leaf"], i) for r, i in zip(rows, ids, strict=True)], seal=seal)
     return ids
 
 
-def insert_certificates(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+def insert_certificates(conn: Connection, rows: Sequence[dict[str, Any]], seal: bytes) -> list[int]:
     """Insert many certificates and queue their leaves (:func:`insert_anchored`); defaults version 1, status 01."""
     if not rows:
         return []
@@ -83,7 +87,7 @@ def insert_certificates(conn: Connection, rows: Sequence[dict[str, Any]]) -> lis
     try:
         return insert_anchored(conn, "certificate",
                                [{**defaults, "created_at": now, "version": 1, "status": "01", **r} for r in rows],
-                               org_key="issuer_org_id")
+                               org_key="issuer_org_id", seal=seal)
     except IntegrityError as e:
         raise Conflict(
             "certificate_duplicate",
@@ -92,8 +96,10 @@ def insert_certificates(conn: Connection, rows: Sequence[dict[str, Any]]) -> lis
         ) from e
 
 
-def enqueue_leaves(conn: Connection, kind: str, items: Sequence[tuple[int, bytes, int]]) -> None:
-    """Queue ``(org_id, leaf, item_id)`` leaves of one anchored kind for the anchoring worker.
+def enqueue_leaves(conn: Connection, kind: str, items: Sequence[tuple[int, bytes, int]], *,
+                   seal: bytes | None = None) -> None:
+    """Queue ``(org_id, leaf, item_id)`` leaves of one anchored kind for the anchoring worker; ``seal``: the
+    fingerprint of the seal certificate they were sealed with (None: unsealed, the access log).
 
     Call it in the transaction that inserts the items, so that an item exists only if it is queued.
     """
@@ -102,7 +108,7 @@ def enqueue_leaves(conn: Connection, kind: str, items: Sequence[tuple[int, bytes
     now = utcnow()
     bulk_insert(conn, OUTBOX, [
         {"kind": kind, "org_id": org_id, "leaf": leaf, "item_id": item_id, "batch_id": None, "leaf_index": None,
-         "created_at": now}
+         "seal_fingerprint": seal, "created_at": now}
         for org_id, leaf, item_id in items
     ])
 
@@ -119,18 +125,28 @@ def _take_write_lock(session: Session) -> None:
 
 
 def claim_batch(
-    session: Session, *, kind: str, org_id: int, limit: int, root_of: Callable[[list[bytes]], bytes]
+    session: Session, *, kind: str, org_id: int, limit: int, root_of: Callable[[list[bytes]], bytes],
+    seal: bytes | None = None,
 ) -> Batch | None:
-    """Claim up to ``limit`` queued leaves of one org as a new ``pending`` batch, durably (step 2).
+    """Claim up to ``limit`` queued leaves of one org, all sealed with the seal of its oldest queued leaf, as a
+    new ``pending`` batch, durably (step 2).
 
-    ``root_of`` computes the Merkle root of the ordered leaves. Runs and commits its own
-    transaction; returns None when nothing is queued.
+    ``root_of`` computes the Merkle root of the ordered leaves; ``seal``, when given, claims leaves of that seal
+    only. Runs and commits its own transaction; returns None when nothing is queued.
     """
     with session.begin():
         _take_write_lock(session)
+        queued = (OUTBOX.c.kind == kind, OUTBOX.c.org_id == org_id, OUTBOX.c.batch_id.is_(None))
+        if seal is None:
+            first = session.execute(select(OUTBOX.c.seal_fingerprint).where(*queued).order_by(OUTBOX.c.id).limit(1)
+                                    .with_for_update(skip_locked=True)).first()
+            if first is None:
+                return None
+            seal = first.seal_fingerprint
+        same_seal = OUTBOX.c.seal_fingerprint.is_(None) if seal is None else OUTBOX.c.seal_fingerprint == seal
         q = (
             select(OUTBOX.c.id, OUTBOX.c.leaf, OUTBOX.c.item_id)
-            .where(OUTBOX.c.kind == kind, OUTBOX.c.org_id == org_id, OUTBOX.c.batch_id.is_(None))
+            .where(*queued, same_seal)
             .order_by(OUTBOX.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -152,6 +168,17 @@ def claim_batch(
             items = ANCHORED_ITEMS[kind]
             conn.execute(update(items).where(items.c.id == bindparam("iid")), linked)
     return batch
+
+
+def batch_seal(session: Session, batch_id: int) -> bytes | None:
+    """The fingerprint of the seal a claimed batch's leaves were sealed with (None: unsealed items)."""
+    return session.scalar(select(OUTBOX.c.seal_fingerprint).where(OUTBOX.c.batch_id == batch_id).limit(1))
+
+
+def queued_with_seal(session: Session, org_id: int, seal: bytes) -> int:
+    """How many leaves of the organization sealed with ``seal`` wait for anchoring (queued or in a pending batch)."""
+    return session.scalar(select(func.count()).select_from(OUTBOX)
+                          .where(OUTBOX.c.org_id == org_id, OUTBOX.c.seal_fingerprint == seal)) or 0
 
 
 def batch_leaves(session: Session, batch_id: int) -> list[bytes]:

@@ -11,10 +11,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, func, select
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ledger.storage.models import Base, Hash32, as_utc, utcnow
+from ledger.core.errors import Conflict
+from ledger.storage.models import Base, Hash32, Organization, as_utc, utcnow
 from signer.certificates import SealCertInfo
 from signer.registry import SealRegistry
 
@@ -91,13 +101,32 @@ def load_registry(session: Session) -> SealRegistry | None:
     )
 
 
-def registry_stamp(session: Session) -> tuple[int, int, str]:
-    """Changes whenever a seal certificate or revocation is added or changed (cache key for the registry)."""
+def registry_stamp(session: Session) -> tuple[int, tuple[tuple[str, str], ...]]:
+    """Changes whenever a seal certificate or revocation is added or changed (cache key for the registry): the
+    number of certificates and every revocation with its time (few), so a compromise time moved earlier counts."""
     n_certs = session.execute(select(func.count()).select_from(SealCertificateRow)).scalar_one()
-    n_revs, last = session.execute(
-        select(func.count(), func.max(SealRevocationRow.compromise_time))
-    ).one()
-    return n_certs, n_revs, str(last)
+    revs = session.execute(select(SealRevocationRow.serial, SealRevocationRow.compromise_time)
+                           .order_by(SealRevocationRow.serial)).all()
+    return n_certs, tuple((serial, str(as_utc(t))) for serial, t in revs)
+
+
+def switch_seal(session: Session, org_id: int, info: SealCertInfo, eseal_der: bytes | None) -> None:
+    """Make ``info`` the organization's current seal, under the organization row's lock: an issuance that sealed
+    with the former seal and has not committed yet finishes first, or sees the new seal and is refused
+    (:func:`require_current_seal`), so no leaf sealed with the former seal is queued after the switch."""
+    session.execute(select(Organization.id).where(Organization.id == org_id).with_for_update())
+    save_certificate(session, org_id, info, eseal_der)
+
+
+def require_current_seal(conn: Connection, org_id: int, fingerprint: bytes) -> None:
+    """In the transaction that queues items sealed with ``fingerprint``: the seal must still be the organization's
+    current one (Conflict ``seal_rotated`` otherwise, nothing is stored; the caller sends the request again)."""
+    conn.execute(select(Organization.id).where(Organization.id == org_id).with_for_update(read=True))
+    current = conn.execute(select(SealCertificateRow.fingerprint).where(SealCertificateRow.org_id == org_id)
+                           .order_by(SealCertificateRow.created_at.desc()).limit(1)).scalar_one_or_none()
+    if current != fingerprint:
+        raise Conflict("seal_rotated", "印章已更换，请重新提交 / the organization's seal was rotated while this request "
+                       "was being sealed with the former one: nothing was stored, send the request again")
 
 
 def current_serial(session: Session, org_id: int) -> int | None:

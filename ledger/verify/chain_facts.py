@@ -1,10 +1,12 @@
-"""What the chain says about anchors, statuses and seal registrations, read once and cached where the chain
-cannot change it.
+"""What the chain says about anchors, statuses, seal compromises and organizations, read once and cached where the
+chain cannot change it.
 
-An anchor never changes once set, nor an organization's kind and credit-code hash, nor the fingerprints registered
-up to a scanned block. Leaf statuses do change: the service applies the StatusChanged events to a map of changed
-leaves at most ``status_max_age`` seconds before an answer; the standalone verifier (age 0) asks the contract
-every time.
+The v2 contract keys anchors by (issuer, root): a verifier looks for a root under the accounts of the record's
+organization (``accountsOf`` its credit-code hash; usually one). An anchor never changes once set (it carries the
+issuer's seal fingerprint at anchoring), nor an organization's kind and credit-code hash. Leaf statuses and seal
+compromise times do change: the service applies the StatusChanged and SealRevoked events to maps of changed leaves
+and revoked seals at most ``status_max_age`` seconds before an answer; the standalone verifier (age 0) asks the
+contract's ``verify`` every time, which returns both.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from eth_utils import event_abi_to_log_topic
 
@@ -24,9 +25,6 @@ from ledger.chain.contract import (
     OrganizationInfo,
 )
 from ledger.core.statuses import LeafStatus
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 
@@ -39,39 +37,45 @@ class Anchor:
     issuer: str
     block_number: int
     timestamp: int
+    seal_fingerprint: bytes  # SHA-256 of the issuer's seal certificate current at anchoring (zero: no seal)
 
 
 class ChainReadNeeded(Exception):
     """An answer needs the chain node while ``ChainFacts.offline()`` forbids asking it (the API's event loop)."""
 
 
+def _address_key(address: str) -> bytes:
+    return bytes.fromhex(address[2:])
+
+
 class ChainFacts:
     """Reads of one ledger contract, cached where the chain cannot change them; thread-safe.
 
-    With ``status_max_age`` > 0 (the service) leaf statuses are not read per leaf: the StatusChanged events
-    from ``start_block`` on are applied to a map of every leaf whose status ever changed (few), brought up to
-    the chain head at most ``status_max_age`` seconds before an answer; a leaf of a root anchored up to the
-    scanned block that has no event is 01 (valid). With 0 (the standalone verifier) every status is read."""
+    With ``status_max_age`` > 0 (the service) leaf statuses are not read per leaf: the StatusChanged and
+    SealRevoked events from ``start_block`` on are applied to maps of every leaf whose status ever changed and
+    every revoked seal (few), brought up to the chain head at most ``status_max_age`` seconds before an answer;
+    a leaf of a root anchored up to the scanned block that has no event is 01 (valid). With 0 (the standalone
+    verifier) every status and compromise time is read."""
 
     def __init__(self, contract: LedgerContract, *, status_max_age: float = 0.0, start_block: int = 0) -> None:
         self.contract = contract
         self.status_max_age = status_max_age
         self._start_block = start_block
-        self._anchors: dict[bytes, Anchor] = {}
-        self._changed: dict[tuple[bytes, bytes], int] = {}  # (root, leaf) -> status, for leaves not 01
+        self._anchors: dict[tuple[str, bytes], Anchor] = {}  # (issuer, root) -> anchor
+        self._changed: dict[tuple[bytes, bytes, bytes], int] = {}  # (issuer, root, leaf) -> status, if not 01
+        self._compromised: dict[bytes, int] = {}  # seal fingerprint -> compromise time (Unix s)
+        self._accounts: dict[bytes, list[str]] = {}  # credit-code hash -> accounts
         self._status_block: int | None = None  # StatusChanged events are applied up to this block
         self._status_checked = 0.0
         self._chain_id: int | None = None
         self._orgs: dict[str, OrganizationInfo] = {}
-        self._fingerprints: dict[str, dict[bytes, int]] = {}  # account -> fingerprint -> first block
-        self._scanned: dict[str, int] = {}  # account -> last block scanned for seal events
         self._lock = threading.Lock()
         self._anchor_lock = threading.Lock()
         self._looking = threading.Lock()  # held while a look at status events runs in the background
         self._offline = threading.local()
         events = {e["name"]: e for e in contract.abi if e.get("type") == "event"}
-        self._seal_events = {event_abi_to_log_topic(events[n]): n for n in ("OrganizationRegistered", "SealRotated")}
-        self._status_topic = _topic_hex(event_abi_to_log_topic(events["StatusChanged"]))
+        self._status_topic = event_abi_to_log_topic(events["StatusChanged"])
+        self._revoked_topic = event_abi_to_log_topic(events["SealRevoked"])
 
     @contextlib.contextmanager
     def offline(self) -> Iterator[None]:
@@ -93,22 +97,32 @@ class ChainFacts:
             self._chain_id = self.contract.client.chain_id
         return self._chain_id
 
-    def anchor_and_status(self, root: bytes, leaf: bytes, proof: list[bytes]) -> tuple[Anchor | None, int]:
-        """The root's anchor (None if not anchored) and the leaf's status code.
+    def anchor_and_status(self, issuers: Sequence[str], root: bytes, leaf: bytes,
+                          proof: list[bytes]) -> tuple[Anchor | None, int]:
+        """The first of ``issuers`` that anchored ``root`` (None if none did), and the leaf's status under it.
 
-        The service answers from the anchor (one eth_call per root, cached: an anchor never changes) and the
-        map of changed statuses; the standalone verifier asks ``verify(root, leaf, proof)`` every time."""
+        The service answers from the anchor (one eth_call per (issuer, root), cached: an anchor never changes) and
+        the map of changed statuses; the standalone verifier asks ``verify(issuer, root, leaf, proof)`` every
+        time, which also tells the anchor's seal compromise time."""
         if self.status_max_age <= 0:
             self._may_read()
-            answer = self.contract.verify(root, leaf, proof)
-            if answer.issuer is None:
-                return None, answer.status
-            anchor = self._anchors[root] = Anchor(answer.issuer, answer.block_number, answer.timestamp)
-            return anchor, answer.status
+            for issuer in issuers:
+                answer = self.contract.verify(issuer, root, leaf, proof)
+                if answer.anchored:
+                    if answer.seal_compromise_time:
+                        self._compromised[answer.seal_fingerprint] = answer.seal_compromise_time
+                    else:
+                        self._compromised.pop(answer.seal_fingerprint, None)
+                    anchor = Anchor(issuer, answer.block_number, answer.timestamp, answer.seal_fingerprint)
+                    self._anchors[(issuer, root)] = anchor
+                    # verify() gives no status for a proof that fails (merkle_proof says so): read the leaf's
+                    return anchor, answer.status if answer.included else self.contract.status_of(issuer, root, leaf)
+            return None, 0
         self._keep_statuses_current()
-        anchor = self._anchors.get(root) or self._read_anchor(root)
+        anchor = next(filter(None, (self._anchors.get((i, root)) or self._read_anchor(i, root) for i in issuers)), None)
         if anchor is None:  # statuses can be set only under an anchored root
-            return None, LeafStatus.VALID
+            return None, 0
+        key = (_address_key(anchor.issuer), root, leaf)
         scanned = self._status_block
         if scanned is None or anchor.block_number > scanned:
             # anchored after the last look: its leaves' events, if any, come after the anchor; look up to it
@@ -116,19 +130,35 @@ class ChainFacts:
             self._apply_status_events(covering=anchor.block_number)
             scanned = self._status_block
             if scanned is None or anchor.block_number > scanned:  # a node behind the one that answered
-                return anchor, self.contract.status_of(root, leaf)
-        return anchor, self._changed.get((root, leaf), LeafStatus.VALID)
+                return anchor, self.contract.status_of(anchor.issuer, root, leaf)
+        return anchor, self._changed.get(key, LeafStatus.VALID)
 
-    def _read_anchor(self, root: bytes) -> Anchor | None:
-        """The root's anchor from the chain, read once however many verifications of a new batch ask at once."""
+    def accounts(self, uscc_hash: bytes, *, fresh: bool = False) -> list[str]:
+        """Every account registered for a credit-code hash (``accountsOf``), cached by the service; ``fresh``
+        reads again (an account registered since, e.g. a department's replaced key)."""
+        known = self._accounts.get(uscc_hash)
+        if known is None or fresh or self.status_max_age <= 0:
+            self._may_read()
+            known = self._accounts[uscc_hash] = self.contract.accounts_of(uscc_hash)
+        return known
+
+    def compromise_time(self, fingerprint: bytes) -> int:
+        """When the chain says the seal with this fingerprint was compromised (Unix s; 0: it was not). The
+        service's answer is at most ``status_max_age`` old; the standalone verifier's comes from its last
+        ``verify`` call, which is the one of the anchor being checked."""
+        return self._compromised.get(fingerprint, 0)
+
+    def _read_anchor(self, issuer: str, root: bytes) -> Anchor | None:
+        """``issuer``'s anchor of the root, read once however many verifications of a new batch ask at once."""
         self._may_read()
         with self._anchor_lock:
-            anchor = self._anchors.get(root)
+            anchor = self._anchors.get((issuer, root))
             if anchor is None:
-                info = self.contract.anchor_of(root)
+                info = self.contract.anchor_of(issuer, root)
                 if info is None:
                     return None
-                anchor = self._anchors[root] = Anchor(info.issuer, info.block_number, info.timestamp)
+                anchor = self._anchors[(issuer, root)] = Anchor(info.issuer, info.block_number, info.timestamp,
+                                                                info.seal_fingerprint)
             return anchor
 
     def forget_statuses(self) -> None:
@@ -165,9 +195,9 @@ class ChainFacts:
         threading.Thread(target=look, name="status-events", daemon=True).start()
 
     def _apply_status_events(self, max_age: float | None = None, *, covering: int | None = None) -> None:
-        """Apply the StatusChanged events up to the chain head, if the last look is older than ``max_age``
-        (default ``status_max_age``), or with ``covering``, if it did not reach that block. The first look
-        reads them all from ``start_block``, in ranges."""
+        """Apply the StatusChanged and SealRevoked events up to the chain head, if the last look is older than
+        ``max_age`` (default ``status_max_age``), or with ``covering``, if it did not reach that block. The first
+        look reads them all from ``start_block``, in ranges."""
         max_age = self.status_max_age if max_age is None else max_age
         if self._statuses_reach(max_age, covering):
             return
@@ -177,18 +207,27 @@ class ChainFacts:
             client = self.contract.client
             head = client.call_rpc(lambda: client.w3.eth.block_number)
             start = self._start_block if self._status_block is None else self._status_block + 1
+            topics = [["0x" + self._status_topic.hex(), "0x" + self._revoked_topic.hex()]]
             for first in range(start, head + 1, _STATUS_LOG_RANGE):
                 query = {"address": self.contract.address, "fromBlock": first,
-                         "toBlock": min(head, first + _STATUS_LOG_RANGE - 1), "topics": [self._status_topic]}
+                         "toBlock": min(head, first + _STATUS_LOG_RANGE - 1), "topics": topics}
                 for lg in client.call_rpc(lambda q=query: client.w3.eth.get_logs(q)):
-                    pair, status = (bytes(lg["topics"][1]), bytes(lg["topics"][2])), bytes(lg["data"])[31]
-                    if status == LeafStatus.VALID:
-                        self._changed.pop(pair, None)
-                    else:
-                        self._changed[pair] = status
-            # Every status change up to `head` is applied; later ones are caught next time.
+                    self._apply_event(lg)
+            # Every change up to `head` is applied; later ones are caught next time.
             self._status_block = max(head, self._status_block or 0)
             self._status_checked = time.monotonic()
+
+    def _apply_event(self, lg: dict) -> None:
+        topics, data = lg["topics"], bytes(lg["data"])
+        if bytes(topics[0]) == self._revoked_topic:  # SealRevoked(account, fingerprint, compromiseTime)
+            fingerprint, when = bytes(topics[2]), int.from_bytes(data[:32], "big")
+            self._compromised[fingerprint] = min(when, self._compromised.get(fingerprint, when))
+            return
+        key, status = (bytes(topics[1])[12:], bytes(topics[2]), bytes(topics[3])), data[31]
+        if status == LeafStatus.VALID:
+            self._changed.pop(key, None)
+        else:
+            self._changed[key] = status
 
     def _statuses_reach(self, max_age: float, covering: int | None) -> bool:
         if covering is not None:
@@ -204,33 +243,3 @@ class ChainFacts:
             if info is not None:
                 self._orgs[account] = info
         return info
-
-    def fingerprint_block(self, account: str, fingerprint: bytes) -> int | None:
-        """The block in which the platform registered ``fingerprint`` for ``account`` (at registration or a
-        seal rotation), or None if it never did. Events are scanned once; later calls scan only new blocks."""
-        known = self._fingerprints.get(account)
-        if known is not None and fingerprint in known:
-            return known[fingerprint]
-        self._may_read()
-        with self._lock:
-            known = self._fingerprints.setdefault(account, {})
-            if fingerprint in known:
-                return known[fingerprint]
-            client = self.contract.client
-            head = client.call_rpc(lambda: client.w3.eth.block_number)
-            start = self._scanned.get(account, -1) + 1
-            if start <= head:
-                topics = [list(map(_topic_hex, self._seal_events)), "0x" + "00" * 12 + account[2:].lower()]
-                logs = client.call_rpc(lambda: client.w3.eth.get_logs(
-                    {"address": self.contract.address, "fromBlock": start, "toBlock": head, "topics": topics}))
-                for lg in logs:
-                    name = self._seal_events[bytes(lg["topics"][0])]
-                    args = getattr(self.contract.contract.events, name)().process_log(lg)["args"]
-                    fp = args["sealFingerprint"] if name == "OrganizationRegistered" else args["newFingerprint"]
-                    known.setdefault(bytes(fp), lg["blockNumber"])
-                self._scanned[account] = head
-            return known.get(fingerprint)
-
-
-def _topic_hex(topic: bytes) -> str:
-    return "0x" + topic.hex()

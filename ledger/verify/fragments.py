@@ -4,18 +4,20 @@ Each fragment checks one link, so a failure names what was tampered with:
 
 - ``record_integrity``: the record hashes (RFC 8785, SHA-256, standard leaf) to the bundle's leaf;
 - ``merkle_proof``: the proof leads from that leaf to the bundle's root;
-- ``anchor_on_chain``: the root is anchored on the ledger contract, by an account registered as a
-  department (the contract lets only an active issuer anchor, so an anchor implies one then);
-- ``anchor_issuer``: that account's on-chain credit-code hash is the record's issuing department, and
-  the record seal's certificate is one the platform registered on chain for that account;
-- ``seal``: the record seal (signer checks, also listed one by one: seal_intact, seal_chain,
-  seal_certificate_valid, seal_signer_matches), judged at the anchor's block time;
+- ``anchor_on_chain``: the bundle's chain and contract are on the trust list, and the root is anchored on that
+  contract by one of the accounts registered for the record's issuing department (``accountsOf`` its credit-code
+  hash), registered as a department (the contract lets only an active issuer anchor, so an anchor implies one then);
+- ``anchor_issuer``: that account's on-chain credit-code hash is the record's issuing department, and the record
+  seal's certificate is the seal the account had on chain when it anchored the root (``anchorOf``'s fingerprint);
+- ``seal``: the record seal (signer checks, also listed one by one: seal_intact, seal_chain against the trusted
+  city roots, seal_certificate_valid, seal_signer_matches), judged at the anchor's block time against the seal's
+  compromise time on chain;
 - ``status``: the leaf's status on chain is 01 (valid);
 - ``validity_period``: today (China time) lies within valid_from .. valid_until;
 - ``document_digest`` (and ``document_seal`` for a PDF): the document at hand is the one sealed.
 
 The service (``ledger.verify.service``) and the standalone verifier (``ledger.verify.standalone``) share the
-:class:`Verifier`; what differs is where trust and chain facts come from.
+:class:`Verifier`; what differs is where trust (``ledger.verify.trust``) and chain facts come from.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from asn1crypto import x509
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError, Web3Exception
 
 from ledger.chain.contract import (
@@ -48,15 +51,13 @@ from ledger.core.record import (
     record_leaf,
 )
 from ledger.core.statuses import LeafStatus, today_china
-from ledger.verify.bundle import der_certificate
 from ledger.verify.chain_facts import Anchor, ChainFacts
+from ledger.verify.trust import TrustList
+from signer.certificates import describe_certificate
 from signer.pdf_verify import verify_pdf as pdf_seal_checks
 from signer.record_seal import seal_certificate_der
 from signer.registry import SealRegistry
 from signer.verify import SealVerifier
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,12 @@ class VerificationResult:
 _uscc_hash = functools.lru_cache(maxsize=4096)(uscc_hash)
 
 
+@functools.lru_cache(maxsize=64)
+def _subject(cert_der: bytes) -> bytes:
+    """A (root) certificate's subject name, DER: what a certificate it issued names as its issuer."""
+    return x509.Certificate.load(cert_der).subject.dump()
+
+
 def _seal_failure(checks: list[Check]) -> Check | None:
     return next((c for c in checks if c.status is not Status.VALID), None)
 
@@ -96,16 +103,18 @@ def _date(value: Any) -> dt.date | None:
 class Verifier:
     """Verifies bundles against one ledger contract; the service and the standalone verifier share it.
 
-    ``seal_registry`` is the platform's trust data (a registry, or a function returning the current one:
-    revocations then apply); without it the seal is checked against ``trust_root_der`` or, failing that,
-    the bundle's own city root. ``successor`` names the current version of a superseded certificate.
+    ``trust`` is what the verifier trusts outside any bundle: a bundle of another chain or contract is refused
+    (``untrusted_chain``, ``untrusted_contract``) and seal certificates must chain to its seal roots.
+    ``seal_registry`` is the platform's seal data (a registry, or a function returning the current one), used
+    instead of the trust list's roots by the service. The chain's seal compromise times apply to either.
+    ``successor`` names the current version of a superseded certificate.
     """
 
     def __init__(
         self,
         contract: LedgerContract,
         seal_registry: SealRegistry | Callable[[], SealRegistry] | None = None,
-        trust_root_der: bytes | None = None,
+        trust: TrustList | None = None,
         *,
         now: dt.datetime | None = None,
         status_max_age: float = 0.0,
@@ -114,7 +123,7 @@ class Verifier:
     ) -> None:
         self.chain = ChainFacts(contract, status_max_age=status_max_age, start_block=status_start_block)
         self._registry = seal_registry
-        self._trust_root = trust_root_der
+        self.trust = trust
         self._now = now
         self._successor = successor
         self._seal_verifiers: dict[bytes, tuple[SealRegistry, SealVerifier]] = {}
@@ -150,7 +159,7 @@ class Verifier:
             checks += [Check("merkle_proof", Status.SKIPPED, *pending), Check("anchor_on_chain", Status.SKIPPED, *pending)]
         else:
             checks.append(self._merkle_proof(leaf, root, proof))
-            anchor, status_code, anchored = self._anchor_on_chain(bundle, leaf, root, proof, kind)
+            anchor, status_code, anchored = self._anchor_on_chain(bundle, leaf, root, proof, kind, anchorer)
             checks.append(anchored)
         required = list(REQUIRED[:4])
         if not kind.sealed:
@@ -173,7 +182,8 @@ class Verifier:
         """anchor_issuer, the seal (summary and its checks one by one) and the status, for a sealed record."""
         department = record.get(kind.issuer_code_key) if isinstance(record, Mapping) else None
         checks = [self._anchor_issuer(anchor, department, seal, anchored, kind)]
-        seal_verifier, root_source = self._seal_verifier(bundle)
+        seal_verifier, root_source = self._seal_verifier(seal)
+        self._apply_compromise(seal_verifier.registry, seal, anchor)
         checks += self._seal(seal_verifier, root_source, record, seal, anchor, kind)
         checks.append(self._status(record, anchor, status_code))
         return checks
@@ -188,7 +198,7 @@ class Verifier:
         required.append("document_digest")
         if pdf and document is not None:
             department = record.get(kind.issuer_code_key) if isinstance(record, Mapping) else None
-            checks.append(self._document_seal(self._seal_verifier(bundle)[0], document, department))
+            checks.append(self._document_seal(self._seal_verifier(None)[0], document, department))
             required.append("document_seal")
         return checks
 
@@ -217,13 +227,48 @@ class Verifier:
                          "the proof does not lead from the leaf to the root: it belongs to another leaf or root", data)
         return Check("merkle_proof", Status.VALID, "proof_reaches_root", "", data)
 
+    def _untrusted(self, claimed: Mapping[str, Any], chain_id: int | None = None) -> Check | None:
+        """anchor_on_chain refused before the chain is asked: the bundle's chain or contract (or the node's chain)
+        is not one the trust list names. None when trusted, or when this verifier has no trust list."""
+        trust = self.trust
+        if trust is None:
+            return None
+        for source, value in (("bundle", claimed.get("chain_id")), ("node", chain_id)):
+            if value is not None and value != trust.chain_id:
+                return Check("anchor_on_chain", Status.INVALID, "untrusted_chain",
+                             f"不受信任的链 / the {source} names chain {value}, but the trust list trusts chain "
+                             f"{trust.chain_id} only", {"chain_id": value, "trusted_chain_id": trust.chain_id})
+        for address in (claimed.get("contract"), self.chain.contract.address):
+            if isinstance(address, str) and not trust.trusts_contract(address):
+                return Check("anchor_on_chain", Status.INVALID, "untrusted_contract",
+                             f"不受信任的合约 / the ledger contract {address} is not one of the platform's deployments "
+                             "on the trust list: a look-alike contract proves nothing",
+                             {"contract": address, "trusted": [d.address for d in trust.deployments]})
+        return None
+
+    def _issuers(self, record: Any, kind: RecordKind, anchorer: str | None) -> list[str]:
+        """The accounts under which to look for the root: the one the verifier was told, the trust list's audit
+        writer for an access-log entry, else every account registered for the record's organization."""
+        if anchorer is not None:
+            return [anchorer]
+        if kind.issuer_code_key is None:
+            return [self.trust.audit_writer] if self.trust is not None and self.trust.audit_writer else []
+        code = record.get(kind.issuer_code_key) if isinstance(record, Mapping) else None
+        return self.chain.accounts(_uscc_hash(code)) if isinstance(code, str) and code else []
+
     def _anchor_on_chain(self, bundle: Mapping[str, Any], leaf: bytes, root: bytes, proof: list[bytes],
-                         kind: RecordKind = CERTIFICATE_KIND) -> tuple[Anchor | None, int | None, Check]:
+                         kind: RecordKind, anchorer: str | None) -> tuple[Anchor | None, int | None, Check]:
         name = "anchor_on_chain"
         claimed = bundle.get("chain") or {}
         contract = self.chain.contract
+        refused = self._untrusted(claimed)
+        if refused is not None:
+            return None, None, refused
         try:
             chain_id = self.chain.chain_id()
+            refused = self._untrusted(claimed, chain_id)
+            if refused is not None:
+                return None, None, refused
             if claimed.get("chain_id") not in (None, chain_id):
                 return None, None, Check(name, Status.INVALID, "wrong_chain",
                                          f"the bundle was anchored on chain {claimed['chain_id']}, but this node serves "
@@ -232,7 +277,12 @@ class Verifier:
                 return None, None, Check(name, Status.INVALID, "wrong_contract",
                                          f"the bundle names the ledger contract {claimed['contract']}, this verifier "
                                          f"reads {contract.address}")
-            anchor, status = self.chain.anchor_and_status(root, leaf, proof)
+            issuers = self._issuers(bundle["record"], kind, anchorer)
+            anchor, status = self.chain.anchor_and_status(issuers, root, leaf, proof)
+            if anchor is None and anchorer is None and issuers and self.chain.status_max_age > 0:
+                anchor, status = self.chain.anchor_and_status(  # an account registered since the cache was read
+                    self.chain.accounts(_uscc_hash(bundle["record"][kind.issuer_code_key]), fresh=True), root, leaf,
+                    proof)
             org = self.chain.organization(anchor.issuer) if anchor else None
         except CertledgerError as e:
             return None, None, Check(name, Status.ERROR, e.code, e.message)
@@ -243,7 +293,8 @@ class Verifier:
             return None, None, Check(name, Status.ERROR, "chain_error", f"the chain node failed to answer: {e}")
         if anchor is None:
             return None, None, Check(name, Status.INVALID, "root_not_anchored",
-                                     f"the root 0x{root.hex()} was never anchored on the ledger contract")
+                                     f"the root 0x{root.hex()} was never anchored on the ledger contract by an account "
+                                     f"of the record's {kind.anchored_by} ({len(issuers)} registered)")
         data = {"issuer": anchor.issuer, "block_number": anchor.block_number,
                 "anchored_at": _utc(anchor.timestamp).isoformat(), "chain_id": chain_id}
         expected = OrgKind[kind.anchored_by.upper()]
@@ -270,58 +321,80 @@ class Verifier:
             return Check(name, Status.INVALID, f"no_{role}_code", f"the record names no {kind.issuer_code_key}")
         try:
             org = self.chain.organization(anchor.issuer)
-            cert_der = seal_certificate_der(seal)
-            fingerprint = hashlib.sha256(cert_der).digest()
-            data = {"issuer": anchor.issuer, "seal_fingerprint": "0x" + fingerprint.hex()}
-            if org is None or org.uscc_hash != _uscc_hash(department):
-                return Check(name, Status.INVALID, f"{role}_mismatch",
-                             f"the anchoring account {anchor.issuer} is not registered for {role} {department}",
-                             data)
-            block = self.chain.fingerprint_block(anchor.issuer, fingerprint)
+            fingerprint = hashlib.sha256(seal_certificate_der(seal)).digest()
         except BadInput as e:
             return Check(name, Status.INVALID, e.code, e.message)
         except CertledgerError as e:
             return Check(name, Status.ERROR, e.code, e.message)
         except Web3Exception as e:
             return Check(name, Status.ERROR, "chain_error", f"the chain node failed to answer: {e}")
-        if block is None:
-            return Check(name, Status.INVALID, "seal_not_registered",
-                         f"the record's seal certificate was never registered on chain for {anchor.issuer}", data)
-        data["registered_block"] = block
+        data = {"issuer": anchor.issuer, "seal_fingerprint": "0x" + fingerprint.hex(),
+                "anchor_seal_fingerprint": "0x" + anchor.seal_fingerprint.hex()}
+        if org is None or org.uscc_hash != _uscc_hash(department):
+            return Check(name, Status.INVALID, f"{role}_mismatch",
+                         f"the anchoring account {anchor.issuer} is not registered for {role} {department}", data)
+        if fingerprint != anchor.seal_fingerprint:
+            return Check(name, Status.INVALID, "seal_not_current",
+                         f"印章与上链时的印章不符 / the record's seal certificate is not the seal {anchor.issuer} had on "
+                         "chain when it anchored the root (a rotated-out or never registered seal anchors nothing)", data)
         return Check(name, Status.VALID, f"{role}_and_seal_registered", "", data)
 
     @staticmethod
     def _anchor_account(anchor: Anchor | None, anchored: Check, kind: RecordKind, anchorer: str | None) -> Check:
-        """anchor_issuer of an unsealed record: the anchoring account is the one the verifier was told, or, told
-        none, one the platform registered as that kind (anchor_on_chain checked the registration)."""
+        """anchor_issuer of an unsealed record: the anchoring account is the one the verifier was told (or the
+        trust list's audit writer, which anchor_on_chain looked under)."""
         name, role = "anchor_issuer", kind.anchored_by
         if anchor is None or anchored.status is not Status.VALID:
             return Check(name, Status.SKIPPED, f"no_{role}_anchor", f"the root has no {role} anchor to check")
         data = {"account": anchor.issuer}
-        if anchorer is None:
-            return Check(name, Status.VALID, f"registered_{role}", "", data)
-        if anchor.issuer.lower() != anchorer.lower():
+        if anchorer is not None and anchor.issuer.lower() != anchorer.lower():
             return Check(name, Status.INVALID, f"not_{role}",
                          f"the root was anchored by {anchor.issuer}, not by the platform's {role} {anchorer}", data)
         return Check(name, Status.VALID, role, "", data)
 
-    def _seal_verifier(self, bundle: Mapping[str, Any]) -> tuple[SealVerifier, str]:
-        """A cached SealVerifier for the trust data in force: the registry, a given root, or the bundle's."""
+    def _seal_verifier(self, seal: bytes | None) -> tuple[SealVerifier, str]:
+        """A cached SealVerifier for the trust data in force: the service's registry, else the trust list's root
+        that issued the seal's certificate (its first root when none did: seal_chain then says so)."""
         if self._registry is not None:
             registry = self._registry() if callable(self._registry) else self._registry
             cached = self._seal_verifiers.get(registry.root_der)
             if cached is None or cached[0] is not registry:
                 cached = self._seal_verifiers[registry.root_der] = (registry, SealVerifier(registry))
             return cached[1], "registry"
-        if self._trust_root is not None:
-            root_der, source = self._trust_root, "trusted_root"
-        else:
-            root_der, source = der_certificate(bundle["trust"]["city_root_pem"], "trust.city_root_pem"), "bundle"
+        if self.trust is None:
+            raise BadInput("trust_list_missing", "没有信任列表 / this verifier has no trust list to check seals with")
+        root_der = self.trust.seal_roots[0]
+        if seal is not None:
+            try:
+                issuer = describe_certificate(seal_certificate_der(seal)).issuer_der
+                root_der = next((r for r in self.trust.seal_roots if _subject(r) == issuer), root_der)
+            except BadInput:
+                pass  # the seal fragment reports the malformed seal
         cached = self._seal_verifiers.get(root_der)
         if cached is None:
             registry = SealRegistry(root_der=root_der)
             cached = self._seal_verifiers[root_der] = (registry, SealVerifier(registry))
-        return cached[1], source
+        return cached[1], "trust_list"
+
+    def _apply_compromise(self, registry: SealRegistry, seal: bytes, anchor: Anchor | None) -> None:
+        """The chain's compromise time of the anchor's seal, when the record was sealed with it, counts for
+        seal_certificate_valid (the earlier of the chain's and the registry's, as a compromise time only moves
+        earlier)."""
+        if anchor is None:
+            return
+        when = self.chain.compromise_time(anchor.seal_fingerprint)
+        if not when:
+            return
+        try:
+            cert = seal_certificate_der(seal)
+        except BadInput:
+            return
+        if hashlib.sha256(cert).digest() != anchor.seal_fingerprint:
+            return
+        serial, at = describe_certificate(cert).serial, _utc(when)
+        known = registry.revocations.get(serial)
+        if known is None or at < known:
+            registry.revocations[serial] = at
 
     @staticmethod
     def _seal(verifier: SealVerifier, root_source: str, record: Any, seal: bytes, anchor: Anchor | None,

@@ -122,16 +122,20 @@ def _still_valid(verifier: Verifier, hit: _ValidResult, row: tuple[Any, ...] | N
                  day: dt.date) -> bool:
     """Whether a remembered VALID result holds still: none of its inputs changed since, the stored row, the seal
     registry (revocations), the day, and the leaf's status on chain, read as a fresh verification reads it (so a
-    status change counts within ``status_max_age``). The chain facts it also rests on (the anchor, the anchoring
-    account's registration, seal fingerprints registered) cannot change once set."""
+    status change counts within ``status_max_age``), and no compromise of the anchor's seal on chain. The chain
+    facts it also rests on (the anchor, with its seal, and the anchoring account's registration) cannot change
+    once set."""
     if row != hit.row or registry is not hit.registry or day != hit.day:
         return False
     leaf, proof, root = row[2], row[3], row[5]
     try:
-        status = verifier.chain.anchor_and_status(root, leaf, split_proof(proof))[1]
+        anchor, status = verifier.chain.anchor_and_status([hit.result.certificate["issuer_account"]], root, leaf,
+                                                          split_proof(proof))
     except (CertledgerError, Web3Exception):
         return False  # a full verification reports it as a fragment
-    return status == LeafStatus.VALID
+    # a seal compromise recorded on chain since (not through this platform's registry) counts too
+    return anchor is not None and status == LeafStatus.VALID and not verifier.chain.compromise_time(
+        anchor.seal_fingerprint)
 
 
 def verify_stored(lib: Library, verifier: Verifier, identifier: str, *,

@@ -5,6 +5,9 @@ A counter verifies by identifier (:func:`verify_identifier`), by a bundle someon
 ``ledger.verify.fragments``'; chain reads are cached by ``ledger.verify.chain_facts``: a first verification
 costs at most one ``anchorOf`` eth_call per batch root, and a status change on chain shows within
 ``SERVICE_STATUS_MAX_AGE``. VALID results are remembered per worker (``ledger.verify.remembered``).
+
+The service trusts what its published trust list says (``ledger.verify.platform_trust``): its chain, every
+deployment it recorded (a bundle naming an earlier one is verified against that contract) and its seal root.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from ledger.chain.contract import Deployment, LedgerContract
+from ledger.chain.contract import LedgerContract
 from ledger.storage.models import Certificate
 from ledger.verify.bundle import load_bundle
 from ledger.verify.chain_facts import ChainReadNeeded
 from ledger.verify.fragments import VerificationResult, Verifier
+from ledger.verify.platform_trust import platform_trust
 from ledger.verify.remembered import verify_stored
 
 if TYPE_CHECKING:
@@ -32,29 +36,26 @@ log = logging.getLogger(__name__)
 SERVICE_STATUS_MAX_AGE = 1.0  # seconds a status read by the service may be reused
 
 
-_service_verifiers: weakref.WeakKeyDictionary[Any, Verifier] = weakref.WeakKeyDictionary()
+_service_verifiers: weakref.WeakKeyDictionary[Any, dict[str, Verifier]] = weakref.WeakKeyDictionary()
 
 
-def service_verifier(lib: Library) -> Verifier:
-    """The library's verifier: its contract and seal registry (revocations apply), statuses cached briefly."""
-    verifier = _service_verifiers.get(lib)
+def service_verifier(lib: Library, address: str | None = None) -> Verifier:
+    """The library's verifier of its contract (or of ``address``, an earlier deployment on its trust list): its
+    seal registry and trust list, statuses cached briefly."""
+    contract = lib.require_contract()
+    verifiers = _service_verifiers.setdefault(lib, {})
+    key = (address or contract.address).lower()
+    verifier = verifiers.get(key)
     if verifier is None:
-        contract = lib.require_contract()
-        verifier = Verifier(contract, lib.seal_registry, status_max_age=SERVICE_STATUS_MAX_AGE,
-                            status_start_block=_deployment_block(lib, contract),
+        trust = platform_trust(lib)
+        if key != contract.address.lower():
+            contract = LedgerContract(lib.chain, address, contract.abi)
+        deployment = trust.deployment(contract.address)
+        verifier = Verifier(contract, lib.seal_registry, trust, status_max_age=SERVICE_STATUS_MAX_AGE,
+                            status_start_block=deployment.from_block if deployment else 0,
                             successor=lambda identifier: _successor(lib, identifier))
-        _service_verifiers[lib] = verifier
+        verifiers[key] = verifier
     return verifier
-
-
-def _deployment_block(lib: Library, contract: LedgerContract) -> int:
-    """The block that deployed the contract, where its status events begin (0 when not recorded here)."""
-    path = lib.settings.deployment_file
-    if path.exists():
-        deployment = Deployment.load(path)
-        if deployment.address.lower() == contract.address.lower():
-            return deployment.block_number
-    return 0
 
 
 def _successor(lib: Library, identifier: str) -> str | None:
@@ -96,5 +97,13 @@ def verification_without_chain(lib: Library, identifier: str) -> VerificationRes
 
 def verify_bundle(lib: Library, bundle: Mapping[str, Any] | str | bytes,
                   document: bytes | None = None) -> VerificationResult:
-    """Verify a bundle someone presents, against the library's contract and trust data."""
-    return service_verifier(lib).verify_bundle(load_bundle(bundle), document)
+    """Verify a bundle someone presents, against the library's trust list: a bundle naming an earlier trusted
+    deployment is read from that contract, any other contract is refused (``untrusted_contract``)."""
+    checked = load_bundle(bundle)
+    verifier = service_verifier(lib)
+    named = checked["chain"]["contract"]
+    if not verifier.trust.trusts_contract(named):  # a deployment recorded since this worker read its list?
+        verifier.trust = platform_trust(lib)
+    if named.lower() != verifier.chain.contract.address.lower() and verifier.trust.trusts_contract(named):
+        verifier = service_verifier(lib, named)
+    return verifier.verify_bundle(checked, document)

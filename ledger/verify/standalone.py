@@ -1,49 +1,44 @@
-"""Verification with nothing but a chain node: no API, no database (``certledger verify FILE --rpc URL``).
+"""Verification with nothing but a chain node and the platform's trust list: no API, no database
+(``certledger verify FILE --rpc URL --trust FILE``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ledger.chain.client import ChainClient
-from ledger.chain.contract import (
-    LedgerContract,
-)
-from ledger.verify.bundle import load_bundle, trusted_root_der
+from ledger.chain.contract import LedgerContract
+from ledger.verify.bundle import load_bundle
 from ledger.verify.fragments import VerificationResult, Verifier
-
-if TYPE_CHECKING:
-    pass
+from ledger.verify.trust import TrustList, no_trust_list
 
 log = logging.getLogger(__name__)
 
+_rpc_verifiers: dict[tuple[str, str, TrustList], Verifier] = {}
 
-_rpc_verifiers: dict[tuple[str, str, bytes | None], Verifier] = {}
 
-
-def verifier_for_rpc(rpc_url: str, contract_address: str, trust_root_der: bytes | None = None) -> Verifier:
-    """A verifier that needs only a chain node (no database, no API), reused per endpoint and contract."""
-    key = (rpc_url, contract_address.lower(), trust_root_der)
+def verifier_for_rpc(rpc_url: str, contract_address: str, trust: TrustList) -> Verifier:
+    """A verifier that needs only a chain node (no database, no API), reused per endpoint, contract and trust."""
+    key = (rpc_url, contract_address.lower(), trust)
     verifier = _rpc_verifiers.get(key)
     if verifier is None:
-        verifier = Verifier(LedgerContract(ChainClient(rpc_url), contract_address), None, trust_root_der)
+        verifier = Verifier(LedgerContract(ChainClient(rpc_url), contract_address), None, trust)
         _rpc_verifiers[key] = verifier
     return verifier
 
 
-def verify_bundle_standalone(bundle: Mapping[str, Any] | str | bytes, rpc_url: str,
-                             root_pem: str | bytes | None = None, document: bytes | None = None) -> VerificationResult:
-    """Verify a bundle with nothing but a chain node's JSON-RPC URL (no API, no database).
+def verify_bundle_standalone(bundle: Mapping[str, Any] | str | bytes, rpc_url: str, trust: TrustList | None,
+                             document: bytes | None = None) -> VerificationResult:
+    """Verify a bundle with nothing but a chain node's JSON-RPC URL and the trust list (``load_trust_list``).
 
-    ``root_pem`` is the city seal root the caller trusts; without it the bundle's own root is used and
-    trust in the seal certificate rests on its fingerprint being registered on chain (fragment anchor_issuer).
-    ``document`` (the PDF) is checked against the record's digest when given.
+    The bundle's chain and contract must be on the trust list (else anchor_on_chain is INVALID:
+    ``untrusted_chain``, ``untrusted_contract``) and its seal certificate must chain to a root of the list; the
+    bundle's own ``trust`` member is never trusted. Without a trust list nothing is verified (BadInput
+    ``trust_list_missing``). ``document`` (the PDF) is checked against the record's digest when given.
     """
-    # Imported here: ledger.verify.service reads bundles from this module.
-    from ledger.verify.standalone import verifier_for_rpc
-
+    if trust is None:
+        raise no_trust_list()
     checked = load_bundle(bundle)
-    trusted = trusted_root_der(root_pem) if root_pem is not None else None
-    return verifier_for_rpc(rpc_url, checked["chain"]["contract"], trusted).verify_bundle(checked, document)
+    return verifier_for_rpc(rpc_url, checked["chain"]["contract"], trust).verify_bundle(checked, document)

@@ -83,7 +83,7 @@ def test_token_accounts_deploy_register_and_anchor_on_chain(chain, chain_kind: s
     root = os.urandom(32)
     anchored = contract.anchor(department, root, 3, BatchKind.CERTIFICATES)
     assert chain.w3.eth.get_transaction_receipt(anchored.tx_hash)["status"] == 1
-    assert contract.anchor_of(root).issuer == department.address
+    assert contract.anchor_of(department.address, root).issuer == department.address
     # a legacy transaction, signed by the token and sent raw
     nonce = chain.w3.eth.get_transaction_count(department.address)
     signed = department.sign_transaction({"to": admin.address, "value": 0, "gas": 21000, "gasPrice": 0,
