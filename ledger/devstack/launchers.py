@@ -124,13 +124,15 @@ def start_chain_node(
     state_dir: Path,
     *,
     block_time: float | None = None,
+    state_interval: float | None = None,
     timeout: float = 60.0,
 ) -> subprocess.Popen[bytes]:
     """Start a local chain node on 127.0.0.1:port and return once it answers JSON-RPC.
 
-    ``anvil`` (hardhat-local/anvil.sh) keeps its chain in ``state_dir`` across restarts; ``hardhat``
-    (node.sh) keeps it in memory. ``block_time`` (seconds) mines on a timer instead of one block per
-    transaction. Stop it with :func:`stop` and let it exit: Anvil writes its state on SIGTERM.
+    ``anvil`` (hardhat-local/anvil.sh) keeps its chain in ``state_dir`` across restarts, written every
+    ``state_interval`` seconds (default 1) and when it stops; ``hardhat`` (node.sh) keeps it in memory.
+    ``block_time`` (seconds) mines on a timer instead of one block per transaction. Stop it with
+    :func:`stop` and let it exit: Anvil writes its state on SIGTERM.
     """
     if kind not in CHAINS:
         raise ServiceUnavailable("chain_kind_unknown", f"no local chain {kind!r}; choose one of {', '.join(CHAINS)}")
@@ -140,6 +142,8 @@ def start_chain_node(
             raise ServiceUnavailable("anvil_missing", "Anvil is not installed: run ./dev setup")
         cmd = [str(HARDHAT_DIR / "anvil.sh"), str(state_dir), str(port)]
         env = {"ANVIL_BLOCK_TIME": str(block_time)} if block_time else {}
+        if state_interval:
+            env["ANVIL_STATE_INTERVAL"] = str(state_interval)
         log_path = state_dir / "anvil.log"
     else:
         if not (HARDHAT_DIR / "node_modules" / ".bin" / "hardhat").exists():
