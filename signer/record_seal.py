@@ -93,9 +93,6 @@ class Sealer:
         info = registry.certificate(serial)
         return cls(keystore.get(info.key_id, owner=info.credit_code), info.der, registry.eseals.get(serial))
 
-    def seal_record(self, record: Record, signing_time: datetime | None = None) -> bytes:
-        return self._seal(canonical_record(record), self._at(signing_time))
-
     def seal_records(self, records: Iterable[Record], signing_time: datetime | None = None) -> list[bytes]:
         """Seals for a batch, all with one signing time."""
         at, seal = self._at(signing_time), self._seal

@@ -1,16 +1,14 @@
 """The public trust data a verifier needs: city root, every seal certificate ever issued, revocations.
 
-Plain data (DER + times) so the library service can persist it in its database; no secrets here.
+Plain data (DER + times): the library keeps it in its database (``ledger.storage.seals``); no secrets here.
 """
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from ledger.core.errors import BadInput, NotFound
+from ledger.core.errors import NotFound
 
 from .certificates import SealCertInfo, describe_certificate, utc
 
@@ -48,24 +46,3 @@ class SealRegistry:
         infos = [(i.not_before, n, i) for n, i in enumerate(map(describe_certificate, self.seal_certificates))
                  if i.credit_code == credit_code]
         return [i for _, _, i in sorted(infos, key=lambda e: e[:2], reverse=True)]
-
-    def to_dict(self) -> dict[str, Any]:
-        b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
-        return {
-            "root": b64(self.root_der),
-            "seal_certificates": [b64(d) for d in self.seal_certificates],
-            "revocations": {f"{s:x}": t.isoformat() for s, t in self.revocations.items()},
-            "eseals": {f"{s:x}": b64(d) for s, d in self.eseals.items()},
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SealRegistry:
-        try:
-            return cls(
-                root_der=base64.b64decode(data["root"]),
-                seal_certificates=[base64.b64decode(d) for d in data.get("seal_certificates", [])],
-                revocations={int(s, 16): utc(datetime.fromisoformat(t)) for s, t in data.get("revocations", {}).items()},
-                eseals={int(s, 16): base64.b64decode(d) for s, d in data.get("eseals", {}).items()},
-            )
-        except (KeyError, ValueError, TypeError) as e:
-            raise BadInput("seal_registry_malformed", f"the seal registry data is malformed: {e}") from e

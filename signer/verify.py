@@ -24,7 +24,7 @@ import orjson
 from asn1crypto import x509
 
 from ledger.core.canonical import canonical_record
-from ledger.core.checks import Check, Status, verdict
+from ledger.core.checks import Check, Status
 from ledger.core.errors import BadInput
 
 from .certificates import SealCertInfo, describe_certificate, utc
@@ -82,9 +82,6 @@ class SealVerifier:
     def certificate_checks(self, cert_der: bytes, signing_time: datetime, issuer_code: str | None, *,
                            anchored_at: datetime | None = None) -> list[Check]:
         return self._checks(self._entry(cert_der), utc(signing_time), issuer_code, anchored_at)
-
-    def is_valid(self, checks: list[Check]) -> bool:
-        return verdict(checks, CHECKS) is Status.VALID
 
     def _entry(self, cert_der: bytes) -> _CertEntry:
         entry = self._certs.get(cert_der)

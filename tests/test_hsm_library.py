@@ -16,7 +16,8 @@ from ledger.issue.issuance import issue_one
 from ledger.storage.models import CertificateType
 from ledger.verify.service import verify_identifier
 from signer.chain_key import TokenAccount
-from signer.pkcs11_keystore import TokenKey
+from signer.pkcs11_keystore import TOKEN_ENV, TokenKey
+from tests.fixtures.hsm import HSM_TOKENS
 from tests.fixtures.library import LibraryEnv, sample_request
 
 
@@ -24,6 +25,8 @@ from tests.fixtures.library import LibraryEnv, sample_request
 def hsm_library(library_env: LibraryEnv, softhsm: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Library:
     for name, value in softhsm.items():
         monkeypatch.setenv(name, value)
+    # the spare token: tests/signer keeps a city root of its own in the first one, which a tiered store prefers
+    monkeypatch.setenv(TOKEN_ENV, HSM_TOKENS[1])
     base = library_env.lib
     lib = Library.from_settings(base.settings, engine=base.engine)
     yield lib

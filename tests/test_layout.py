@@ -27,9 +27,6 @@ AWAITING_CALLER = {
     "Indexer": "issue 15: certledger indexer",
     "run_until_head": "issue 15: certledger indexer",
     "pin_check": "issue 15: readiness and IPFS Cluster pinning",
-    "seal_record": "issue 10: seal parsing with a library",
-    "from_dict": "issue 10: seal parsing with a library",
-    "is_valid": "issue 10: seal parsing with a library",
 }
 
 

@@ -205,7 +205,7 @@ def test_root_anchored_by_another_department_fails_anchor_on_chain(anchored: Anc
 
 def test_seal_of_another_department_fails_seal_and_anchor_issuer(anchored: AnchoredWorld) -> None:
     bundle = anchored.batch("a", 2)[0]
-    forged = _with_seal(bundle, anchored.departments["b"].sealer.seal_record(bundle["record"]))
+    forged = _with_seal(bundle, anchored.departments["b"].sealer.seal_records([bundle["record"]])[0])
     result = _verify(anchored, forged)
     assert result.verdict is Status.INVALID
     assert result.check("seal_intact").status is Status.VALID
@@ -222,7 +222,7 @@ def test_seal_under_a_forged_root_fails_the_seal_chain_and_anchor_issuer(anchore
     keystore = FileKeyStore(tmp_path, "pw")
     forger = SealAuthority.create(keystore)
     info = forger.issue_seal(dept.name, dept.code)
-    forged = _with_seal(bundle, Sealer(keystore.get(info.key_id), info.der).seal_record(bundle["record"]))
+    forged = _with_seal(bundle, Sealer(keystore.get(info.key_id), info.der).seal_records([bundle["record"]])[0])
     forged["trust"]["city_root_pem"] = pem_certificate(forger.registry.root_der)
     forged["trust"]["seal_certificate_pem"] = pem_certificate(info.der)
     result = _verify(anchored, forged)
@@ -509,7 +509,7 @@ def _tampers(lib, issued: Issued, library_env: LibraryEnv) -> dict[str, tuple[di
 
     land = library_env.departments["land"]
     other_seal = copy.deepcopy(mine)
-    other_seal["seal"]["der"] = base64.b64encode(lib.sealer(land.id).seal_record(mine["record"])).decode()
+    other_seal["seal"]["der"] = base64.b64encode(lib.sealer(land.id).seal_records([mine["record"]])[0]).decode()
     out["seal of another department"] = (other_seal, "seal", "department_mismatch")
     return out
 
@@ -530,7 +530,7 @@ def test_seal_of_another_department_also_fails_anchor_issuer(library_env: Librar
     lib = library_env.lib
     bundle = export_bundle(lib, issued.first[3])
     land = library_env.departments["land"]
-    bundle["seal"]["der"] = base64.b64encode(lib.sealer(land.id).seal_record(bundle["record"])).decode()
+    bundle["seal"]["der"] = base64.b64encode(lib.sealer(land.id).seal_records([bundle["record"]])[0]).decode()
     assert verify_bundle(lib, bundle).check("anchor_issuer").reason == "seal_not_current"
 
 

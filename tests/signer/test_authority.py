@@ -6,7 +6,6 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from ledger.core.errors import BadInput
-from signer.registry import SealRegistry
 
 from .conftest import CIVIL, MARKET, der_to_pem
 
@@ -33,15 +32,6 @@ def test_rotation_keeps_old_certificate(city) -> None:
     after = city.authority.registry.for_department(CIVIL[1])
     assert after[0].serial == new.serial and {i.serial for i in before} <= {i.serial for i in after}
     assert new.algorithm == "sm2" and new.serial in city.authority.registry.eseals
-
-
-def test_registry_round_trips_as_plain_data(city) -> None:
-    reg = city.authority.registry
-    again = SealRegistry.from_dict(reg.to_dict())
-    assert again.root_der == reg.root_der and again.seal_certificates == reg.seal_certificates
-    assert again.revocations == reg.revocations and again.eseals == reg.eseals
-    with pytest.raises(BadInput):
-        SealRegistry.from_dict({"seal_certificates": []})
 
 
 @pytest.mark.parametrize("code", ["not-a-code", "11430000006122244M", "11430000006122245J"])

@@ -15,7 +15,7 @@ from asn1crypto import cms, x509
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.core.checks import Check, Status
+from ledger.core.checks import Check, Status, verdict
 from ledger.core.errors import BadInput
 from signer.pdf_verify import verify_pdf
 from signer.record_seal import seal_certificate_der
@@ -115,15 +115,15 @@ def assert_clean_invalid(checks: list[Check]) -> None:
 def seal_seeds(city) -> dict[str, Seed]:
     cms_record, ses_record = record(), record(CIVIL)
     return {
-        "cms": Seed(cms_record, city.sealer(city.market).seal_record(cms_record), city.police.der, "cms"),
-        "ses": Seed(ses_record, city.sealer(city.civil_sm2).seal_record(ses_record), city.market.der, "ses"),
+        "cms": Seed(cms_record, city.sealer(city.market).seal_records([cms_record])[0], city.police.der, "cms"),
+        "ses": Seed(ses_record, city.sealer(city.civil_sm2).seal_records([ses_record])[0], city.market.der, "ses"),
     }
 
 
 @pytest.mark.parametrize("fmt", ["cms", "ses"])
 def test_mutated_record_seals_are_invalid(city, seal_seeds, fmt) -> None:
     seed = seal_seeds[fmt]
-    assert city.verifier.is_valid(city.verifier.verify_record(seed.data, seed.der))
+    assert verdict(city.verifier.verify_record(seed.data, seed.der), CHECKS) is Status.VALID
 
     @fuzz_settings(1000)
     @given(mutant=mutants(seed))
@@ -171,7 +171,7 @@ def pdf_mutants(draw, pdf: bytes, start: int, end: int, seed: Seed) -> bytes:
 
 def test_mutated_sealed_pdfs_are_invalid(city, pdf_seed) -> None:
     pdf, start, end, seed = pdf_seed
-    assert city.verifier.is_valid(verify_pdf(city.verifier, pdf, issuer_code=MARKET[1]))
+    assert verdict(verify_pdf(city.verifier, pdf, issuer_code=MARKET[1]), CHECKS) is Status.VALID
 
     @fuzz_settings(300)
     @given(mutant=pdf_mutants(pdf, start, end, seed))

@@ -82,7 +82,7 @@ def test_authority_and_sealer_use_the_owner_password(tmp_path) -> None:
     store = FileKeyStore(tmp_path / "keys", "platform", owner_passwords=DirectoryPasswords(secrets))
     authority = SealAuthority.create(store)
     info = authority.issue_seal(*MARKET)
-    seal = Sealer.load(store, authority.registry, info.serial).seal_record(record())
+    seal = Sealer.load(store, authority.registry, info.serial).seal_records([record()])[0]
     assert seal
     with pytest.raises(CertledgerError):
         Sealer.load(FileKeyStore(tmp_path / "keys", "platform"), authority.registry, info.serial)

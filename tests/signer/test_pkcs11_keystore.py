@@ -67,7 +67,7 @@ def test_token_key_seals_records_that_verify(hsm_city, tmp_path) -> None:
         assert_valid(verifier.verify_record(rec, seal))
     # and independently: openssl cms -verify with the city root that the token's root key signed
     from ledger.core.canonical import canonical_record
-    (tmp_path / "seal.p7s").write_bytes(sealer.seal_record(recs[0]))
+    (tmp_path / "seal.p7s").write_bytes(sealer.seal_records([recs[0]])[0])
     (tmp_path / "rec.json").write_bytes(canonical_record(recs[0]))
     root_pem = der_to_pem(authority.registry.root_der, tmp_path / "root.pem")
     r = subprocess.run(["openssl", "cms", "-verify", "-inform", "DER", "-in", str(tmp_path / "seal.p7s"), "-content",
@@ -86,7 +86,7 @@ def test_token_key_seals_pdfs(hsm_city) -> None:
 
 def test_sm2_seal_from_files_beside_the_token(hsm_city) -> None:
     store, authority, _, civil, _ = hsm_city
-    seal = Sealer.load(store, authority.registry, civil.serial).seal_record(record(CIVIL))
+    seal = Sealer.load(store, authority.registry, civil.serial).seal_records([record(CIVIL)])[0]
     assert_valid(SealVerifier(authority.registry).verify_record(record(CIVIL), seal))
 
 

@@ -31,7 +31,7 @@ def assert_valid(checks) -> None:
 
 def test_p256_round_trip_and_structure(city) -> None:
     rec = record()
-    seal = city.sealer(city.market).seal_record(rec)
+    seal = city.sealer(city.market).seal_records([rec])[0]
     assert_valid(city.verifier.verify_record(rec, seal))
     assert_valid(city.verifier.verify_record(canonical_record(rec), seal))
     info = cms.ContentInfo.load(seal)
@@ -46,7 +46,7 @@ def test_p256_round_trip_and_structure(city) -> None:
 
 def test_openssl_cms_verify(city, tmp_path) -> None:
     rec = record()
-    (tmp_path / "seal.p7s").write_bytes(city.sealer(city.market).seal_record(rec))
+    (tmp_path / "seal.p7s").write_bytes(city.sealer(city.market).seal_records([rec])[0])
     (tmp_path / "rec.json").write_bytes(canonical_record(rec))
     cmd = ["openssl", "cms", "-verify", "-inform", "DER", "-in", str(tmp_path / "seal.p7s"), "-content",
            str(tmp_path / "rec.json"), "-binary", "-CAfile", str(city.root_pem), "-out", "/dev/null"]
@@ -68,7 +68,7 @@ def test_batch_seals(city) -> None:
 
 def test_one_byte_of_record(city) -> None:
     rec = record()
-    seal = city.sealer(city.market).seal_record(rec)
+    seal = city.sealer(city.market).seal_records([rec])[0]
     data = bytearray(canonical_record(rec))
     data[data.index(b"No.") + 3] ^= 0x01
     s = statuses(city.verifier.verify_record(bytes(data), seal))
@@ -77,14 +77,14 @@ def test_one_byte_of_record(city) -> None:
 
 def test_flipped_signature_byte(city) -> None:
     rec = record()
-    seal = bytearray(city.sealer(city.market).seal_record(rec))
+    seal = bytearray(city.sealer(city.market).seal_records([rec])[0])
     seal[-5] ^= 0x40
     assert statuses(city.verifier.verify_record(rec, bytes(seal)))["seal_intact"][0] == "INVALID"
 
 
 def test_other_departments_key(city) -> None:
     rec = record(MARKET)
-    s = statuses(city.verifier.verify_record(rec, city.sealer(city.police).seal_record(rec)))
+    s = statuses(city.verifier.verify_record(rec, city.sealer(city.police).seal_records([rec])[0]))
     assert s["seal_intact"][0] == "VALID" and s["seal_chain"][0] == "VALID"
     assert s["seal_signer_matches"] == ("INVALID", "department_mismatch")
 
@@ -93,7 +93,7 @@ def test_key_chained_to_other_root(city, foreign) -> None:
     keystore, other = foreign
     impostor = other.issue_seal(*MARKET)
     rec = record(MARKET)
-    seal = Sealer.load(keystore, other.registry, impostor.serial).seal_record(rec)
+    seal = Sealer.load(keystore, other.registry, impostor.serial).seal_records([rec])[0]
     s = statuses(city.verifier.verify_record(rec, seal))
     assert s["seal_chain"] == ("INVALID", "issuer_signature_invalid")  # same root name, other key
     assert s["seal_signer_matches"][0] == "VALID"
@@ -104,8 +104,8 @@ def test_compromise_time(city) -> None:
     info = city.authority.issue_seal("某市教育局", "114300000061222797", valid_from=now - timedelta(days=1))
     sealer = city.sealer(info)
     rec = record(("某市教育局", "114300000061222797"))
-    before = sealer.seal_record(rec, signing_time=now - timedelta(minutes=10))
-    after = sealer.seal_record(rec, signing_time=now + timedelta(minutes=10))
+    before = sealer.seal_records([rec], signing_time=now - timedelta(minutes=10))[0]
+    after = sealer.seal_records([rec], signing_time=now + timedelta(minutes=10))[0]
     city.authority.revoke_seal(info.serial, now)
     ok = statuses(city.verifier.verify_record(rec, before))
     assert ok["seal_certificate_valid"] == ("VALID", "signed_before_compromise")
@@ -122,15 +122,15 @@ def test_expired_certificate_and_rotation(city) -> None:
     city.authority.rotate_seal("114300000061222872")
     rec = record(("某市交通运输局", "114300000061222872"))
     sealer = city.sealer(old)
-    expired = statuses(city.verifier.verify_record(rec, sealer.seal_record(rec)))
+    expired = statuses(city.verifier.verify_record(rec, sealer.seal_records([rec])[0]))
     assert expired["seal_certificate_valid"] == ("INVALID", "expired_at_signing")
-    older = sealer.seal_record(rec, signing_time=now - timedelta(days=30))
+    older = sealer.seal_records([rec], signing_time=now - timedelta(days=30))[0]
     assert_valid(city.verifier.verify_record(rec, older))  # former seal, made while valid
 
 
 def test_sm2_round_trip_and_ses_structure(city) -> None:
     rec = record(CIVIL)
-    seal = city.sealer(city.civil_sm2).seal_record(rec)
+    seal = city.sealer(city.civil_sm2).seal_records([rec])[0]
     assert_valid(city.verifier.verify_record(rec, seal))
     ses = SESSignature.load(seal)
     assert ses.dump(force=True) == seal
@@ -141,7 +141,7 @@ def test_sm2_round_trip_and_ses_structure(city) -> None:
     assert eseal["picture"]["data"].native.startswith(b"\x89PNG")
     bad = statuses(city.verifier.verify_record(record(CIVIL, holder="别人"), seal))
     assert bad["seal_intact"] == ("INVALID", "digest_mismatch")
-    other = statuses(city.verifier.verify_record(record(MARKET), city.sealer(city.civil_sm2).seal_record(record(MARKET))))
+    other = statuses(city.verifier.verify_record(record(MARKET), city.sealer(city.civil_sm2).seal_records([record(MARKET)])[0]))
     assert other["seal_signer_matches"] == ("INVALID", "department_mismatch")
 
 
@@ -159,7 +159,7 @@ def _sm2_files(city, tmp_path, seal: bytes):
 
 
 def test_sm2_openssl_verifies_our_seal(city, tmp_path) -> None:
-    cmd = _sm2_files(city, tmp_path, city.sealer(city.civil_sm2).seal_record(record(CIVIL)))
+    cmd = _sm2_files(city, tmp_path, city.sealer(city.civil_sm2).seal_records([record(CIVIL)])[0])
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0 and "Verified Successfully" in r.stdout, r.stdout + r.stderr
     tbs = bytearray((tmp_path / "tbs.der").read_bytes())
@@ -170,7 +170,7 @@ def test_sm2_openssl_verifies_our_seal(city, tmp_path) -> None:
 
 def test_sm2_we_verify_openssl_signature(city, tmp_path) -> None:
     """openssl signs the TBS_Sign with the department's key (from the key store PEM); we verify it."""
-    seal = city.sealer(city.civil_sm2).seal_record(record(CIVIL))
+    seal = city.sealer(city.civil_sm2).seal_records([record(CIVIL)])[0]
     _sm2_files(city, tmp_path, seal)
     key_pem = (city.tmp / "keys" / f"{city.civil_sm2.key_id}.pem")
     sig = subprocess.run(["openssl", "pkeyutl", "-sign", "-inkey", str(key_pem), "-passin", "pass:test-password",
@@ -186,7 +186,7 @@ def test_sm2_we_verify_openssl_signature(city, tmp_path) -> None:
 def test_sm2_eseal_must_come_from_authority(city, foreign) -> None:
     keystore, other = foreign
     impostor = other.issue_seal(*CIVIL, algorithm="sm2")
-    seal = Sealer.load(keystore, other.registry, impostor.serial).seal_record(record(CIVIL))
+    seal = Sealer.load(keystore, other.registry, impostor.serial).seal_records([record(CIVIL)])[0]
     s = statuses(city.verifier.verify_record(record(CIVIL), seal))
     assert s["seal_intact"] == ("INVALID", "eseal_invalid") and s["seal_chain"][0] == "INVALID"
 
@@ -207,22 +207,14 @@ def test_malformed_seals(city, seal) -> None:
 
 
 def test_truncated_seal(city) -> None:
-    seal = city.sealer(city.market).seal_record(record())
+    seal = city.sealer(city.market).seal_records([record()])[0]
     assert rejected(city.verifier.verify_record(record(), seal[:-10])) == ("INVALID", "seal_malformed")
 
 
 def test_record_not_json(city) -> None:
     with pytest.raises(BadInput) as e:
-        city.sealer(city.market).seal_record(b"{broken")
+        city.sealer(city.market).seal_records([b"{broken"])[0]
     assert e.value.code == "record_not_json"
-
-
-def test_fresh_verifier_from_persisted_registry(city) -> None:
-    from signer.registry import SealRegistry
-    rec = record()
-    seal = city.sealer(city.market).seal_record(rec)
-    v = SealVerifier(SealRegistry.from_dict(city.authority.registry.to_dict()))
-    assert_valid(v.verify_record(rec, seal))
 
 
 def _signature_length(seal: bytes) -> int:
@@ -242,7 +234,7 @@ def test_template_seals_for_every_signature_length(city) -> None:
 
 def test_generalized_signing_time_from_2050(city) -> None:
     rec = record()
-    seal = city.sealer(city.market).seal_record(rec, signing_time=datetime(2050, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
+    seal = city.sealer(city.market).seal_records([rec], signing_time=datetime(2050, 1, 2, 3, 4, 5, tzinfo=timezone.utc))[0]
     info = cms.ContentInfo.load(seal)
     attrs = {a["type"].native: a["values"][0] for a in info["content"]["signer_infos"][0]["signed_attrs"]}
     assert attrs["signing_time"].name == "generalized_time"
@@ -258,9 +250,9 @@ def test_known_layout_still_reads_every_field(city) -> None:
     sealer = city.sealer(city.market)
     t = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
     rec = record()
-    first, second = sealer.seal_record(rec, signing_time=t), sealer.seal_record(rec, signing_time=t)
+    first, second = sealer.seal_records([rec], signing_time=t)[0], sealer.seal_records([rec], signing_time=t)[0]
     while _signature_length(second) != _signature_length(first):
-        second = sealer.seal_record(rec, signing_time=t)
+        second = sealer.seal_records([rec], signing_time=t)[0]
     assert_valid(verifier.verify_record(rec, first))
     at = second.index(t.strftime("%y%m%d%H%M%SZ").encode())
     other_time = bytearray(second)
@@ -296,20 +288,20 @@ def test_non_minimal_length_is_not_der(city) -> None:
     """The hand parser this replaced read 04 81 47 as a length of 0x47; the signature still verifies over such a
     seal, but it is not DER."""
     rec = record()
-    seal = city.sealer(city.market).seal_record(rec)
+    seal = city.sealer(city.market).seal_records([rec])[0]
     signature = cms.ContentInfo.load(seal)["content"]["signer_infos"][0]["signature"]
     ber = with_long_form_length(seal, signature.dump())
     assert len(ber) == len(seal) + 1 and cms.ContentInfo.load(ber, strict=True)["content"]["signer_infos"][0][
         "signature"].native == signature.native
     assert rejected(city.verifier.verify_record(rec, ber)) == ("INVALID", "seal_not_der")
-    sm2 = city.sealer(city.civil_sm2).seal_record(record(CIVIL))
+    sm2 = city.sealer(city.civil_sm2).seal_records([record(CIVIL)])[0]
     ber = with_long_form_length(sm2, SESSignature.load(sm2)["signature_alg_id"].dump())
     assert rejected(city.verifier.verify_record(record(CIVIL), ber)) == ("INVALID", "seal_not_der")
 
 
 def test_signer_certificate_found_by_identifier_not_position(city, foreign) -> None:
     rec = record()
-    seal = city.sealer(city.market).seal_record(rec)
+    seal = city.sealer(city.market).seal_records([rec])[0]
     police = cms.CertificateChoices({"certificate": x509.Certificate.load(city.police.der)})
     own = cms.CertificateChoices({"certificate": x509.Certificate.load(city.market.der)})
 
@@ -334,7 +326,7 @@ def test_subject_key_identifier_signer(city) -> None:
     """A signer named by subjectKeyIdentifier (SignedData and SignerInfo version 3) verifies; with version 1 it
     is refused (RFC 5652 5.1, 5.3)."""
     rec = record()
-    seal = city.sealer(city.market).seal_record(rec)
+    seal = city.sealer(city.market).seal_records([rec])[0]
     ski = x509.Certificate.load(city.market.der).key_identifier
 
     def by_ski(version):
@@ -351,7 +343,7 @@ def test_subject_key_identifier_signer(city) -> None:
 
 def test_content_types_are_checked(city) -> None:
     rec = record()
-    seal = city.sealer(city.market).seal_record(rec)
+    seal = city.sealer(city.market).seal_records([rec])[0]
 
     def other_econtent(sd):
         sd["encap_content_info"]["content_type"] = "1.2.840.113549.1.9.16.1.4"  # id-ct-TSTInfo
