@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from eth_utils import event_abi_to_log_topic
 from sqlalchemy import select
 
@@ -38,7 +39,7 @@ from tests.fixtures.library import ACTIVATED, KEY_PASSWORD, TYPES, sample_reques
 
 
 @pytest.fixture(scope="module")
-def anchors(ledger_contract: LedgerContract, admin) -> tuple[LedgerContract, int, list[str]]:  # type: ignore[no-untyped-def]
+def anchors(ledger_contract: LedgerContract, admin: LocalAccount) -> tuple[LedgerContract, int, list[str]]:
     """Twelve anchors, one transaction each: the contract, the first block, their transaction hashes."""
     issuer = Account.create()
     ledger_contract.register_organization(admin, issuer.address, OrgKind.DEPARTMENT, "11430100MA4L0XYZ1X",
@@ -57,7 +58,7 @@ def _read(url: str, contract: LedgerContract, first: int) -> tuple[list, list[st
     return pages, ["0x" + bytes(lg["transactionHash"]).hex() for p in pages for lg in p.logs]
 
 
-def test_log_queries_are_paged_and_refused_pages_split(anchors, rpc_url: str,  # type: ignore[no-untyped-def]
+def test_log_queries_are_paged_and_refused_pages_split(anchors, rpc_url: str,  # type: ignore
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     contract, first, sent = anchors
     head = contract.client.w3.eth.block_number
@@ -78,7 +79,7 @@ def test_log_queries_are_paged_and_refused_pages_split(anchors, rpc_url: str,  #
         proxy.close()
 
 
-def test_a_page_refused_even_at_one_block_is_a_clear_error(anchors, rpc_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_page_refused_even_at_one_block_is_a_clear_error(anchors, rpc_url: str) -> None:  # type: ignore
     contract, first, _ = anchors
     proxy = BesuProxy(rpc_url, max_results=0)
     try:

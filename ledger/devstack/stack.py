@@ -198,8 +198,8 @@ def chain_fix(stack: LocalStack) -> str:
     """What to do when the local chain lost transactions the database records."""
     if stack.chain == "hardhat":
         return ("修复：Hardhat 只在内存中保存链，停止即丢失。Fix: Hardhat keeps its chain in memory and lost it when it "
-                f"stopped; start a new local ledger by moving {stack.home} away, or run the default chain (--chain anvil), "
-                "which keeps its state.")
+                f"stopped; start a new local ledger by moving {stack.home} away, or run the default chain "
+                "(--chain anvil), which keeps its state.")
     return ("修复：停止本地环境，将含有这些交易的链状态文件放回，或另建本地账本。Fix: stop certledger, copy a state file "
             f"that holds these transactions (a backup of {stack.chain_dir}/state.json, or a whole "
             f"state.next.json.corrupt-* set aside there) to {stack.chain_dir}/state.next.json and start again (the "
