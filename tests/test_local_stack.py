@@ -15,10 +15,10 @@ import pytest
 
 from ledger.core.errors import ServiceUnavailable
 from ledger.devstack.stack import LocalStack
-from tests.test_newcomer import (  # noqa: F401 (fixture)
+from tests.test_newcomer import (
     interrupt,
     issue_and_verify,
-    stack_args,
+    stack_arguments,
     start,
     verify_identifier,
     wait_for,
@@ -55,9 +55,9 @@ def _kill_and_see_it_back(home: Path, node: str, up, log: Path, ready) -> None: 
 
 
 @pytest.mark.slow
-def test_up_restarts_dead_nodes_and_stops_what_a_killed_up_left(
-        tmp_path: Path, stack_args) -> None:  # noqa: F811
-    args, env, api, rpc = stack_args
+def test_up_restarts_dead_nodes_and_stops_what_a_killed_up_left(tmp_path: Path) -> None:
+    """On Anvil, whatever chain the other tests run on: the chain must come back with its state."""
+    args, env, api, rpc = stack_arguments(tmp_path, "anvil")
     home, log = tmp_path / "var", tmp_path / "up.log"
     up = start(["up", *args], log, env)
     try:

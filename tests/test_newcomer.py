@@ -58,6 +58,11 @@ def interrupt(proc: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def stack_args(tmp_path: Path, chain_kind: str) -> tuple[list[str], dict[str, str], str, str]:
+    return stack_arguments(tmp_path, chain_kind)
+
+
+def stack_arguments(tmp_path: Path, chain_kind: str) -> tuple[list[str], dict[str, str], str, str]:
+    """`up`'s arguments on free ports with its home in ``tmp_path``, its environment, the API and RPC URLs."""
     api, rpc = free_port(), free_port()
     args = ["--home", str(tmp_path / "var"), "--rpc-port", str(rpc), "--ipfs-port", str(free_port()),
             "--gateway-port", str(free_port()), "--api-port", str(api), "--chain", chain_kind]
