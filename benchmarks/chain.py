@@ -22,7 +22,7 @@ from ledger.chain.client import ChainClient
 from ledger.chain.contract import BatchKind, LedgerContract, OrgKind
 from ledger.core.merkle import MerkleTree, digest_leaf_hash
 from ledger.core.statuses import LeafStatus
-from ledger.devstack.launchers import free_port, start_hardhat, stop
+from ledger.devstack.launchers import free_port, start_chain_node, stop
 
 
 def bench_merkle(n: int) -> tuple[float, float, int]:
@@ -50,7 +50,7 @@ def bench_chain(anchors: int) -> dict[str, float | int]:
     """Gas of every CertLedger write the platform sends, on a fresh node (v2: anchors keyed by issuer and root)."""
     with tempfile.TemporaryDirectory() as state:
         port = free_port()
-        proc = start_hardhat(port, Path(state))
+        proc = start_chain_node("hardhat", port, Path(state))  # Anvil slows as contract storage grows
         try:
             client = ChainClient(f"http://127.0.0.1:{port}")
             admin, issuer = Account.create(), Account.create()

@@ -21,6 +21,10 @@ def _home(home: Optional[Path]) -> Path:
     return (home or Path(os.environ.get(HOME_ENV, REPO_ROOT / "var"))).resolve()
 
 
+CHAIN_OPTION = typer.Option("anvil", "--chain", help="the local EVM: anvil (keeps its chain in HOME/anvil) or "
+                            "hardhat (in memory: a restart loses the chain)")
+
+
 @app.command(rich_help_panel=LOCAL)
 def up(
     home: Optional[Path] = home_option("where the stack keeps its state (else CERTLEDGER_HOME, else ./var)"),
@@ -28,14 +32,15 @@ def up(
     ipfs_port: int = typer.Option(5001),
     gateway_port: int = typer.Option(8080),
     api_port: int = typer.Option(8000),
+    chain_kind: str = CHAIN_OPTION,
 ) -> None:
-    """Start the local stack (Hardhat, IPFS, contract, API, anchoring worker, indexer) with demo data."""
+    """Start the local stack (chain, IPFS, contract, API, anchoring worker, indexer) with demo data; a node that
+    dies is started again."""
     import uvicorn
 
     from api.app import create_app
     from api.serve import listener
     from ledger.app.library import Library
-    from ledger.devstack.services import BackgroundWorkers
     from ledger.devstack.stack import (
         LocalStack,
         Ports,
@@ -43,6 +48,7 @@ def up(
         ensure_contract,
         load_demo,
         local_environment,
+        supervise_up,
     )
     from ledger.verify.platform_trust import export_trust_list
 
@@ -50,16 +56,16 @@ def up(
     ports = Ports(rpc_port, ipfs_port, gateway_port, api_port)
     home = _home(home)
     os.environ.update(local_environment(home, ports))
-    stack = LocalStack(home, ports)
-    workers: BackgroundWorkers | None = None
+    stack = LocalStack(home, ports, chain_kind)
     try:
-        with console.status("starting the Hardhat node and replaying its journal"):
+        stack.claim()
+        with console.status(f"starting the {chain_kind} node"):
             stack.start_chain()
         with console.status("starting the IPFS node"):
             stack.start_ipfs()
         lib = Library.from_settings(get_settings())
-        with console.status("deploying or finding the ledger contract"):
-            deployment = ensure_contract(lib, stack.journal)
+        with console.status("deploying the ledger contract, or checking the chain against the database"):
+            deployment = ensure_contract(lib, stack)
         with console.status("setting up the platform, the catalogue and demo organizations"):
             demo = load_demo(lib)
         trust_file = home / "trust.json"
@@ -67,22 +73,22 @@ def up(
         env_file = home / "demo.env"
         env_file.write_text("\n".join(demo_env_lines(demo)) + "\n", encoding="utf-8")
         env_file.chmod(0o600)
-        workers = BackgroundWorkers(lib)
-        workers.start()
+        config = uvicorn.Config(create_app(lib), host="127.0.0.1", port=ports.api, log_config=None, access_log=False)
+        server = uvicorn.Server(config)
+        supervise_up(stack, lib, server)  # the anchoring worker and the indexer, held while the chain node restarts
         console.print(
             f"[bold green]certledger is up[/]\n"
             f"  API         http://127.0.0.1:{ports.api}  (docs: /docs; /readyz, /metrics)\n"
-            f"  chain       http://127.0.0.1:{ports.rpc}  contract {deployment.address}\n"
+            f"  chain       http://127.0.0.1:{ports.rpc}  ({chain_kind}) contract {deployment.address}\n"
             f"  IPFS API    http://127.0.0.1:{ports.ipfs_api}\n"
             f"  demo keys   source {env_file}\n"
             f"  trust list  {trust_file}  (GET /public/trust; certledger verify FILE --rpc URL --trust it)\n"
             "Stop with Ctrl-C; `./dev up` again resumes with everything kept."
         )
-        config = uvicorn.Config(create_app(lib), host="127.0.0.1", port=ports.api, log_config=None, access_log=False)
-        uvicorn.Server(config).run(sockets=[listener("127.0.0.1", ports.api)])
+        server.run(sockets=[listener("127.0.0.1", ports.api)])
+        if stack.supervisor is not None and stack.supervisor.failure is not None:
+            raise stack.supervisor.failure
     finally:
-        if workers is not None:
-            workers.hold()
         stack.stop()
 
 
@@ -90,18 +96,17 @@ def up(
 def chain(
     home: Optional[Path] = home_option("the state folder `up` uses (else CERTLEDGER_HOME, else ./var)"),
     rpc_port: int = typer.Option(8545),
+    chain_kind: str = CHAIN_OPTION,
 ) -> None:
-    """Start only the local chain, rebuilt from its journal (e.g. to verify bundles with the API stopped)."""
-    from ledger.chain.client import ChainClient
-    from ledger.devstack.replay import replay
+    """Start only the local chain, with its state (e.g. to verify bundles with the API stopped)."""
     from ledger.devstack.stack import LocalStack, Ports
 
     logs.configure()
-    stack = LocalStack(_home(home), Ports(rpc=rpc_port))
+    stack = LocalStack(_home(home), Ports(rpc=rpc_port), chain_kind)
     try:
+        stack.claim()
         stack.start_chain()
-        replayed = replay(stack.journal, ChainClient(f"http://127.0.0.1:{rpc_port}").w3)
-        console.print(f"chain at http://127.0.0.1:{rpc_port}: {replayed} transactions replayed; Ctrl-C stops it")
+        console.print(f"{chain_kind} chain at http://127.0.0.1:{rpc_port}; Ctrl-C stops it")
         threading.Event().wait()
     except KeyboardInterrupt:
         pass

@@ -1,5 +1,6 @@
-// The local chain for development and tests. Offline: Hardhat's compiler download is replaced by
-// the pinned npm `solc` package, the same compiler version and settings as ledger/compiler.py.
+// Hardhat: the second local EVM (the chain-facing tests run on it and on Anvil, the default local chain).
+// Offline: Hardhat's compiler download is replaced by the pinned npm `solc` package, the same compiler
+// version and settings as ledger/compiler.py.
 const path = require("path");
 const { subtask } = require("hardhat/config");
 const { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } = require("hardhat/builtin-tasks/task-names");
@@ -53,8 +54,6 @@ module.exports = {
       // would void them).
       allowBlocksWithSameTimestamp: true,
       mining: interval > 0 ? { auto: false, interval } : { auto: true },
-      // Set by `certledger up` when it rebuilds a restarted node from its transaction journal.
-      ...(process.env.CERTLEDGER_GENESIS_DATE ? { initialDate: process.env.CERTLEDGER_GENESIS_DATE } : {}),
     },
   },
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start the local Hardhat node on loopback: ./node.sh [PORT] (default 8545).
 # HARDHAT_MINING_INTERVAL_MS=N mines a block every N ms instead of one per transaction.
-# The node keeps its state in memory only: certledger's `up` redeploys and replays on restart.
+# The node keeps its chain in memory only: a restart is an empty chain (anvil.sh keeps its state).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 port="${1:-8545}"

@@ -8,12 +8,15 @@ import subprocess
 import sys
 import uuid
 
+import pytest
+from eth_utils import event_abi_to_log_topic
 from sqlalchemy import select
 
 from ledger.app.config import REPO_ROOT
 from ledger.app.library import Library
 from ledger.app.onboarding import create_organization
 from ledger.chain.contract import BatchKind
+from ledger.chain.logs import log_pages
 from ledger.core.catalogue import CITY_DIVISION, type_code
 from ledger.core.checks import Status
 from ledger.core.uscc import derive_uscc
@@ -29,6 +32,8 @@ from ledger.storage.models import (
 from ledger.storage.outbox import claim_batch
 from ledger.verify.service import verify_identifier
 from tests.fixtures.library import LibraryEnv, sample_request
+
+pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
 
 WORKER = "from ledger.issue.anchoring import Anchorer; from ledger.app.library import Library; " \
          "print(len(Anchorer(Library.from_settings()).run_once(force=True)))"
@@ -65,9 +70,11 @@ def _assert_anchored_once(lib: Library, certs: list[Certificate]) -> None:
         proof = [cert.proof[i:i + 32] for i in range(0, len(cert.proof), 32)]
         result = contract.verify(issuers[batch.org_id], batch.root, cert.leaf, proof)
         assert result.included and result.status == 1
+    anchored = contract.contract.events.Anchored()
+    query = {"address": contract.address, "topics": ["0x" + event_abi_to_log_topic(anchored.abi).hex()]}
+    every = [anchored.process_log(lg) for page in log_pages(contract.client, query, 0) for lg in page.logs]
     for batch in batches.values():
-        events = contract.contract.events.Anchored.get_logs(
-            argument_filters={"root": batch.root, "issuer": issuers[batch.org_id]}, from_block=0)
+        events = [e for e in every if e["args"]["root"] == batch.root and e["args"]["issuer"] == issuers[batch.org_id]]
         assert len(events) == 1 and bytes(events[0]["transactionHash"]) == batch.tx_hash
         assert events[0]["blockNumber"] == batch.block_number
 

@@ -25,6 +25,8 @@ from ledger.verify.standalone import verify_bundle_standalone
 from ledger.verify.trust import load_trust_list
 from tests.fixtures.anchored import AnchoredWorld
 
+pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
+
 
 def _keccak(data: bytes) -> bytes:
     return pycryptodome_keccak.new(digest_bits=256, data=data).digest()

@@ -1,5 +1,6 @@
 """A chain node replaced under a running ``certledger worker``: reported, never anchored into; once the chain is back
-(the local node rebuilt from its journal), the worker goes on by itself and nothing is lost or anchored twice.
+(the original Anvil node started again on its state), the worker goes on by itself and nothing is lost or anchored
+twice.
 
 The replacement is the hard case: a fresh node on the same port where the same admin key deployed the contract
 again, so the contract has code at the recorded address; only the recorded anchors tell the chains apart.
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ledger.app.chain_guard import ChainGuard
+from ledger.app.chain_check import ChainGuard
 from ledger.app.config import Settings
 from ledger.app.library import Library
 from ledger.app.onboarding import activate_department
@@ -21,12 +22,17 @@ from ledger.chain.client import ChainClient
 from ledger.chain.contract import LedgerContract
 from ledger.core.checks import Status
 from ledger.core.errors import ServiceUnavailable
-from ledger.devstack.launchers import free_port, start_hardhat, stop
-from ledger.devstack.replay import replay
+from ledger.devstack.launchers import free_port, start_chain_node, stop
 from ledger.issue.issuance import issue_many
 from ledger.storage.catalogue import import_catalogue
 from ledger.storage.engine import migrate
-from ledger.storage.models import AnchorOutbox, Certificate, CertificateType, Organization, WorkerHeartbeat
+from ledger.storage.models import (
+    AnchorOutbox,
+    Certificate,
+    CertificateType,
+    Organization,
+    WorkerHeartbeat,
+)
 from ledger.verify.service import verify_identifier
 from tests.fixtures.cli import start_cli, stop_gently, wait_until
 from tests.fixtures.library import KEY_PASSWORD, sample_request
@@ -34,17 +40,17 @@ from tests.test_anchoring import _assert_anchored_once, _certificates
 
 
 class Node:
-    """The chain node on one port, which the test stops and starts again (fresh, or rebuilt from the journal)."""
+    """An Anvil node on one port, which the test stops and starts again on another state folder (a fresh chain) or
+    on the first one (the original chain, as it kept it)."""
 
     def __init__(self, base: Path) -> None:
-        self.base, self.port, self.runs = base, free_port(), 0
+        self.base, self.port = base, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = start_hardhat(self.port, base / "run-0")
+        self.proc = start_chain_node("anvil", self.port, base / "original")
 
-    def replace(self, genesis_date: str | None = None) -> None:
+    def restart(self, state: str) -> None:
         stop(self.proc)
-        self.runs += 1
-        self.proc = start_hardhat(self.port, self.base / f"run-{self.runs}", genesis_date=genesis_date)
+        self.proc = start_chain_node("anvil", self.port, self.base / state)
 
 
 @pytest.fixture
@@ -58,7 +64,7 @@ def node(tmp_path: Path) -> Iterator[Node]:
 
 def _platform(node: Node, home: Path, ipfs_api: str) -> tuple[Library, Organization, CertificateType, dict[str, str]]:
     settings = Settings(home=home, rpc_url=node.url, ipfs_api=ipfs_api, key_password=KEY_PASSWORD, light_kdf=True,
-                        chain_journal=True, database_url=None, contract_address=None)
+                        database_url=None, contract_address=None)
     lib = Library.from_settings(settings)
     migrate(lib.engine)
     lib.deploy()
@@ -68,8 +74,7 @@ def _platform(node: Node, home: Path, ipfs_api: str) -> tuple[Library, Organizat
         ctype = session.scalar(select(CertificateType).where(CertificateType.name == "营业执照"))
     org = activate_department(lib, ctype.department_id)
     env = {"CERTLEDGER_HOME": str(home), "CERTLEDGER_RPC_URL": node.url, "CERTLEDGER_IPFS_API": ipfs_api,
-           "CERTLEDGER_KEY_PASSWORD": KEY_PASSWORD, "CERTLEDGER_LIGHT_KDF": "1", "CERTLEDGER_CHAIN_JOURNAL": "1",
-           "CERTLEDGER_BATCH_MAX_AGE_S": "0.3"}
+           "CERTLEDGER_KEY_PASSWORD": KEY_PASSWORD, "CERTLEDGER_LIGHT_KDF": "1", "CERTLEDGER_BATCH_MAX_AGE_S": "0.3"}
     return lib, org, ctype, env
 
 
@@ -91,26 +96,25 @@ def test_a_replaced_chain_node_is_reported_and_never_anchored_into(node: Node, t
         wait_until(lambda: _anchored(lib, first), "the first certificates anchored", timeout=90, logs=[log],
                    procs=[worker])
 
-        node.replace()  # a fresh chain on the same port; the admin key deploys the contract there again
+        node.restart("fresh")  # a fresh chain on the same port; the admin key deploys the contract there again
         again, _ = LedgerContract.deploy(ChainClient(node.url), lib.admin_account())
         assert again.address == lib.contract.address
         later = [c.id for c in issue_many(lib, org, [sample_request(ctype) for _ in range(3)])]
-        wait_until(lambda: (_heartbeat(lib) or WorkerHeartbeat()).error_code == "chain_replaced",
-                   "the worker reporting chain_replaced", timeout=60, logs=[log], procs=[worker])
+        wait_until(lambda: (_heartbeat(lib) or WorkerHeartbeat()).error_code == "chain_behind_database",
+                   "the worker reporting chain_behind_database", timeout=60, logs=[log], procs=[worker])
         beat = _heartbeat(lib)
         assert beat.state == "failing" and beat.failing_since is not None
-        assert "链节点与数据库记录的链不一致" in beat.error_message and "not the chain the database records" in \
-            beat.error_message
+        assert "链节点缺少数据库已记录的上链数据" in beat.error_message and "lacks what the database records" in \
+            beat.error_message and "CERTLEDGER_RPC_URL" in beat.error_message
         with pytest.raises(ServiceUnavailable) as seen:  # what /readyz reports
             ChainGuard(lib).check()
-        assert seen.value.code == "chain_replaced" and "anchored batch" in seen.value.message
+        assert seen.value.code == "chain_behind_database" and "batch" in seen.value.message
         assert again.contract.events.Anchored.get_logs(from_block=0) == [], "nothing anchored into the new chain"
         with lib.sessions() as session:
             queued = session.scalars(select(AnchorOutbox.batch_id).where(AnchorOutbox.org_id == org.id)).all()
         assert len(queued) == 3 and set(queued) == {None}, "the new certificates wait, unclaimed"
 
-        node.replace(genesis_date=lib.chain.journal.genesis_date())  # the chain is back, rebuilt from its journal
-        replay(lib.chain.journal, ChainClient(node.url).w3)
+        node.restart("original")  # the original chain is back, from the state Anvil kept
         wait_until(lambda: _anchored(lib, later), "the waiting certificates anchored after recovery", timeout=120,
                    logs=[log], procs=[worker])
     finally:

@@ -1,12 +1,12 @@
-"""The ledger contract (v2) on a real Hardhat node, through the Python chain layer and around it: one test per
-rule of issue 10's contract review (each fails on the v1 contract), and the rules v2 keeps."""
+"""The ledger contract (v2) on real nodes (Anvil, Hardhat, and Anvil behind Besu's limits), through the Python
+chain layer and around it: one test per rule of issue 10's contract review (each fails on the v1 contract), and
+the rules v2 keeps."""
 
 from __future__ import annotations
 
 import os
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from eth_account import Account
@@ -18,8 +18,10 @@ from ledger.chain.contract import BatchKind, LedgerContract, OrgKind, uscc_hash
 from ledger.core.errors import BadInput, ChainRevert, NotFound
 from ledger.core.merkle import digest_leaf_hash
 from ledger.core.statuses import LeafStatus
-from ledger.devstack.launchers import free_port, start_hardhat, stop
+from tests.fixtures.chain import start_test_chain
 from tests.fixtures.merkle import tree_with_proofs
+
+pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
 
 ISSUER_ROLE = keccak(text="ISSUER_ROLE")
 DEFAULT_ADMIN_ROLE = bytes(32)
@@ -314,13 +316,11 @@ def test_block_times_do_not_run_ahead_of_the_clock(ledger_contract: LedgerContra
 
 
 @pytest.fixture(scope="module")
-def interval_node(tmp_path_factory: pytest.TempPathFactory):
-    """A node that mines on a timer: reverting transactions are mined with status 0, as on Besu or Anvil."""
-    state: Path = tmp_path_factory.mktemp("hardhat-interval")
-    port = free_port()
-    proc = start_hardhat(port, state, mining_interval_ms=300)
-    yield f"http://127.0.0.1:{port}"
-    stop(proc)
+def interval_node(tmp_path_factory: pytest.TempPathFactory, chain_kind: str):
+    """A node that mines on a timer: reverting transactions are mined with status 0, as on Besu."""
+    url, close = start_test_chain(chain_kind, tmp_path_factory.mktemp(f"{chain_kind}-interval"), block_time=0.3)
+    yield url
+    close()
 
 
 def test_mined_revert_and_confirmations(interval_node: str) -> None:
@@ -335,3 +335,31 @@ def test_mined_revert_and_confirmations(interval_node: str) -> None:
     assert err.value.error_name == "UnknownOrganization"
     # the transaction was mined (its nonce is used) and failed: the reason came from replaying it
     assert client.w3.eth.get_transaction_count(outsider.address) == 1
+
+
+
+def _transfers(client: ChainClient, after: LocalAccount, count: int) -> None:
+    """Once ``after`` has a mined transaction, mine ``count`` blocks that change state (Anvil prunes a state only
+    when later blocks change it)."""
+    sender = Account.create()
+    while client.w3.eth.get_transaction_count(after.address) == 0:
+        time.sleep(0.02)
+    for nonce in range(count):
+        signed = sender.sign_transaction({"to": Account.create().address, "value": 0, "gas": 21_000, "gasPrice": 0,
+                                          "nonce": nonce, "chainId": client.chain_id})
+        client.w3.eth.wait_for_transaction_receipt(client.w3.eth.send_raw_transaction(signed.raw_transaction))
+
+
+def test_mined_revert_read_long_after_its_block(ledger_contract: LedgerContract, rpc_url: str) -> None:
+    """Anvil keeps only the 16 newest states: 20 confirmations and 25 busy blocks after a mined revert, the state
+    before its block is gone, so its reason is read on the latest state (not a bare "node refused")."""
+    slow = LedgerContract(ChainClient(rpc_url, confirmations=20), ledger_contract.address)
+    outsider = Account.create()
+    busy = threading.Thread(target=_transfers, args=(slow.client, outsider, 25))
+    busy.start()
+    try:
+        with pytest.raises(ChainRevert) as err:
+            raw_send(slow, outsider, slow.contract.functions.anchor(os.urandom(32), 1, 1))
+    finally:
+        busy.join()
+    assert err.value.error_name == "UnknownOrganization"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
+import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine, func, select
@@ -15,6 +16,8 @@ from ledger.chain.contract import BatchKind, LedgerContract, OrgKind, uscc_hash
 from ledger.chain.indexer import Indexer
 from ledger.core.statuses import LeafStatus
 from ledger.storage.models import ChainAnchor, ChainEvent, ChainLeafStatus, ChainOrg
+
+pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
 
 
 def count(engine: Engine, model) -> int:

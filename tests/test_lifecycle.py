@@ -30,6 +30,8 @@ from ledger.storage.models import Batch, Certificate, CertificateEvent
 from ledger.verify.service import verify_identifier
 from tests.fixtures.library import LibraryEnv, sample_request
 
+pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
+
 CLI = str(Path(sys.executable).parent / "certledger")
 
 
@@ -190,6 +192,7 @@ def test_shown_status() -> None:
     assert statuses.today_china(dt.datetime(2026, 11, 26, 17, 0, tzinfo=dt.UTC)) == today
 
 
+@pytest.mark.chains()  # the command line adds nothing chain-specific: the default chain only
 def test_cli_status_renew_amend_history(library_env: LibraryEnv, tmp_path: Path) -> None:
     env = library_env
     market = env.departments["market"].uscc

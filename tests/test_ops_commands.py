@@ -55,9 +55,9 @@ class Operator:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def operator(request: pytest.FixtureRequest, tmp_path: Path, hardhat_url: str, ipfs_api: str) -> Iterator[Operator]:
+def operator(request: pytest.FixtureRequest, tmp_path: Path, rpc_url: str, ipfs_api: str) -> Iterator[Operator]:
     home = tmp_path / "home"
-    env = {"CERTLEDGER_HOME": str(home), "CERTLEDGER_RPC_URL": hardhat_url, "CERTLEDGER_IPFS_API": ipfs_api,
+    env = {"CERTLEDGER_HOME": str(home), "CERTLEDGER_RPC_URL": rpc_url, "CERTLEDGER_IPFS_API": ipfs_api,
            "CERTLEDGER_KEY_PASSWORD": KEY_PASSWORD, "CERTLEDGER_LIGHT_KDF": "1"}
     if request.param == "sqlite":
         yield Operator(env, home, lambda: [p.unlink() for p in home.glob("certledger.db*")])

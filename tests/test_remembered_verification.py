@@ -25,6 +25,8 @@ from ledger.verify.service import (
 from ledger.verify.stored import export_bundle
 from tests.fixtures.library import LibraryEnv, sample_request
 
+pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
+
 
 @pytest.fixture()
 def anchored(library_env: LibraryEnv) -> list[str]:

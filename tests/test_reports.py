@@ -41,6 +41,8 @@ from ledger.verify.standalone import verify_bundle_standalone
 from tests.fixtures.library import LibraryEnv
 from tests.fixtures.merkle import tree_with_proofs
 
+pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
+
 
 def new_association(lib: Any, name: str = "市示例评估协会") -> Organization:
     return create_organization(lib, kind="association", name=name,
@@ -161,11 +163,11 @@ def test_queued_report_is_not_yet_anchored(library_env: LibraryEnv, association:
 
 
 def test_bundle_verifies_standalone_and_tampering_names_the_fragment(
-        library_env: LibraryEnv, hardhat_url: str, anchored_reports: dict[str, Any]) -> None:
+        library_env: LibraryEnv, rpc_url: str, anchored_reports: dict[str, Any]) -> None:
     lib = library_env.lib
     bundle = reports.export_bundle(lib, anchored_reports["submitted"][1].identifier)
     assert bundle["record"]["format"] == "certledger/report/1" and bundle["document"] is None
-    assert verify_bundle_standalone(bundle, hardhat_url, library_env.trust()).verdict.value == "VALID"
+    assert verify_bundle_standalone(bundle, rpc_url, library_env.trust()).verdict.value == "VALID"
     verifier = service_verifier(lib)
 
     changed = copy.deepcopy(bundle)
@@ -335,8 +337,9 @@ def test_empty_batch_and_bad_identifiers(library_env: LibraryEnv, association: O
         assert s.scalar(select(func.count()).select_from(Batch).where(Batch.kind == "report")) >= 1
 
 
+@pytest.mark.chains()  # the command line adds nothing chain-specific: the default chain only
 def test_cli_submits_exports_and_the_bundle_verifies_standalone(
-        library_env: LibraryEnv, association: Organization, hardhat_url: str, tmp_path: Path) -> None:
+        library_env: LibraryEnv, association: Organization, rpc_url: str, tmp_path: Path) -> None:
     env = {**os.environ, **library_env.env, "PYTHONPATH": str(REPO_ROOT)}
     cli = str(Path(sys.executable).parent / "certledger")
 
@@ -354,7 +357,7 @@ def test_cli_submits_exports_and_the_bundle_verifies_standalone(
     Anchorer(library_env.lib).run_once(force=True)
     bundle = tmp_path / "report.json"
     assert run("report-bundle", identifier, "-o", str(bundle)).returncode == 0
-    done = run("verify", str(bundle), "--rpc", hardhat_url, "--json")
+    done = run("verify", str(bundle), "--rpc", rpc_url, "--json")
     assert done.returncode == 0 and '"verdict": "VALID"' in done.stdout, done.stdout + done.stderr
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([summary(report_date="2999-01-01")]), encoding="utf-8")

@@ -138,9 +138,9 @@ class _FailingNode(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def failing_node(hardhat_url: str) -> Iterator[str]:
+def failing_node(rpc_url: str) -> Iterator[str]:
     port = free_port()
-    handler = type("Handler", (_FailingNode,), {"upstream": hardhat_url})
+    handler = type("Handler", (_FailingNode,), {"upstream": rpc_url})
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -22,6 +22,8 @@ from ledger.verify.standalone import verifier_for_rpc
 from ledger.verify.stored import export_bundle
 from tests.fixtures.library import LibraryEnv, sample_request
 
+pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
+
 
 def _anchored(env: LibraryEnv, n: int) -> list[str]:
     issued = issue_many(env.lib, env.departments["market"],

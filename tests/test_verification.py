@@ -51,6 +51,8 @@ from tests.fixtures.anchored import AnchoredWorld
 from tests.fixtures.library import LibraryEnv, sample_request
 from tests.fixtures.merkle import tree_with_proofs
 
+pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
+
 
 def _verify(world: AnchoredWorld, bundle: dict, document: bytes | None = None, **kwargs):
     verifier = Verifier(world.contract, trust=kwargs.pop("trust", world.trust), **kwargs)

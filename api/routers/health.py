@@ -2,20 +2,22 @@
 
 ``/healthz`` touches nothing: only a failing ``/healthz`` should restart the process. ``/readyz`` asks the
 database (and whether its schema is this release's), the chain node (and whether it is still the chain the
-database records: ``ledger.app.chain_guard``) and the IPFS node, for the load balancers; it also shows the
+database records: ``ledger.app.chain_check``) and the IPFS node, for the load balancers; it also shows the
 workers' heartbeats, which do not change its status. None of the three is routed from outside.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+import threading
+
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api import metrics
 from api.deps import LibraryDep
 from api.schemas.health import Alive, Readiness, WorkerOut
-from ledger.app.chain_guard import ChainGuard
+from ledger.app.chain_check import ChainGuard
 from ledger.app.library import Library
 from ledger.core.checks import Check, Status
 from ledger.core.errors import CertledgerError
@@ -24,6 +26,7 @@ from ledger.storage.engine import schema_revisions
 from ledger.storage.faults import storage_fault
 
 router = APIRouter(tags=["health"])
+_guard_lock = threading.Lock()
 
 
 def _database(lib: Library) -> list[Check]:
@@ -45,9 +48,14 @@ def _database(lib: Library) -> list[Check]:
                       {"revision": current})]
 
 
-def _chain(lib: Library) -> Check:
+def _chain(request: Request, lib: Library) -> Check:
+    """The chain guard the workers use: the whole check the first time (and after a failure), then a quick one."""
+    state = request.app.state
+    with _guard_lock:
+        if getattr(state, "chain_guard", None) is None or state.chain_guard.lib is not lib:
+            state.chain_guard = ChainGuard(lib)
     try:
-        ChainGuard(lib).check()
+        state.chain_guard.check()
         block = lib.chain.call_rpc(lambda: lib.chain.w3.eth.block_number)
     except CertledgerError as exc:
         return Check("chain", Status.ERROR, exc.code, exc.message, exc.details)
@@ -77,8 +85,8 @@ def healthz() -> Alive:
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "a dependency is down or not what the database records"}},
 )
-def readyz(lib: LibraryDep) -> JSONResponse:
-    checks = [*_database(lib), _chain(lib), lib.ipfs.health()]
+def readyz(request: Request, lib: LibraryDep) -> JSONResponse:
+    checks = [*_database(lib), _chain(request, lib), lib.ipfs.health()]
     ok = all(c.status is Status.VALID for c in checks)
     body = Readiness(status="ok" if ok else "degraded", checks=[c.to_dict() for c in checks], workers=_workers(lib))
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ok else 503)

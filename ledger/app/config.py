@@ -33,8 +33,6 @@ class Settings:
     ipfs_api: str = field(default_factory=lambda: _env("CERTLEDGER_IPFS_API", "/ip4/127.0.0.1/tcp/5001/http"))
     key_password: str | None = field(default_factory=lambda: os.environ.get("CERTLEDGER_KEY_PASSWORD"))
     light_kdf: bool = field(default_factory=lambda: _env("CERTLEDGER_LIGHT_KDF", "0") == "1")
-    # Only for the local Hardhat node, which forgets its chain on restart (ledger.chain.journal).
-    chain_journal: bool = field(default_factory=lambda: _env("CERTLEDGER_CHAIN_JOURNAL", "0") == "1")
     platform_secret_hex: str | None = field(default_factory=lambda: os.environ.get("CERTLEDGER_PLATFORM_SECRET"))
     batch_max_leaves: int = field(default_factory=lambda: int(_env("CERTLEDGER_BATCH_MAX_LEAVES", "10000")))
     batch_max_age_s: float = field(default_factory=lambda: float(_env("CERTLEDGER_BATCH_MAX_AGE_S", "30")))
@@ -42,8 +40,6 @@ class Settings:
     # (two-step transfer, AccessControlDefaultAdminRules): 0 for the local chain, days in production.
     admin_delay_s: int = field(default_factory=lambda: int(_env("CERTLEDGER_ADMIN_DELAY_S", "0")))
     public_url: str = field(default_factory=lambda: _env("CERTLEDGER_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"))
-    # Blocks per eth_getLogs query: real networks cap the range (Besu's rpc-max-logs-range, 5000 by default).
-    log_range: int = field(default_factory=lambda: int(_env("CERTLEDGER_LOG_RANGE", "1000")))
 
     @property
     def database(self) -> str:

@@ -1,7 +1,7 @@
 """The chain indexer as a process (``certledger indexer``, and ``up``'s): the contract's events into the database.
 
 It indexes the configured contract from the block of its recorded deployment, ``CERTLEDGER_LOG_RANGE`` blocks per
-log query, behind a cursor named by chain and contract (so it resumes where it stopped, and a new deployment
+log query (``ledger.chain.logs``), behind a cursor named by chain and contract (so it resumes where it stopped, and a new deployment
 gets a cursor of its own). Each round indexes until the head or for :data:`ROUND_S` seconds, so the heartbeat
 shows progress during a long catch-up and a stop is honoured between pages.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ledger.app.chain_guard import ChainGuard
+from ledger.app.chain_check import ChainGuard
 from ledger.app.library import Library
 from ledger.app.worker_loop import WorkerLoop
 from ledger.chain.indexer import Indexer
@@ -28,8 +28,7 @@ def chain_indexer(lib: Library) -> Indexer:
     contract = lib.require_contract()
     with lib.sessions() as session:
         start = session.scalar(select(LedgerDeployment.block_number).where(LedgerDeployment.address == contract.address))
-    return Indexer(lib.engine, contract, start_block=start or 0, confirmations=lib.settings.confirmations,
-                   max_blocks=lib.settings.log_range)
+    return Indexer(lib.engine, contract, start_block=start or 0, confirmations=lib.settings.confirmations)
 
 
 def run_indexer(lib: Library, stop: threading.Event, interval: float = 1.0) -> None:

@@ -21,7 +21,6 @@ from ledger.app.config import Settings, get_settings
 from ledger.chain import keys
 from ledger.chain.client import ChainClient
 from ledger.chain.contract import Deployment, LedgerContract
-from ledger.chain.journal import TxJournal
 from ledger.core.errors import Conflict, NotFound, ServiceUnavailable
 from ledger.documents.envelope import KeyRing, load_keyring
 from ledger.documents.ipfs import IpfsStore
@@ -82,7 +81,6 @@ class Library:
             settings.rpc_url,
             confirmations=settings.confirmations,
             receipt_timeout=settings.receipt_timeout,
-            journal=TxJournal(settings.home / "chain-journal.jsonl") if settings.chain_journal else None,
             sender_lock=sender_lock(engine),
         )
         contract = None

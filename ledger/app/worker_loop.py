@@ -1,6 +1,6 @@
 """The loop of a long-running worker (the anchoring worker, the indexer): it outlives every error.
 
-Each round first checks that the chain node is the chain the database knows (``ledger.app.chain_guard``),
+Each round first checks that the chain node is the chain the database knows (``ledger.app.chain_check``),
 then does one step. An error of any kind - the chain node gone or replaced, the database down, a full or
 read-only disk, a bug - is logged as one JSON line (its code, since when rounds fail, when the next try
 comes), and the worker waits, doubling the wait from its interval up to :data:`MAX_BACKOFF_S` (with jitter,
@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.app.chain_guard import ChainGuard
+from ledger.app.chain_check import ChainGuard
 from ledger.app.library import Library
 from ledger.core.errors import CertledgerError
 from ledger.storage import heartbeats

@@ -25,7 +25,6 @@ from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 from web3.types import RPCEndpoint, TxReceipt
 
-from ledger.chain.journal import TxJournal
 from ledger.core.errors import ChainRevert, ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -125,11 +124,9 @@ class ChainClient:
         *,
         confirmations: int = 0,
         receipt_timeout: float = 120.0,
-        journal: TxJournal | None = None,
         sender_lock: Callable[[str], contextlib.AbstractContextManager[Any]] | None = None,
     ) -> None:
         self.rpc_url = rpc_url
-        self.journal = journal
         # web3 asks eth_chainId twice per contract call unless it may cache that one answer.
         self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 60}, cache_allowed_requests=True,
                                     cacheable_requests={RPCEndpoint("eth_chainId")}))
@@ -183,9 +180,6 @@ class ChainClient:
         receipt = self.wait(HexBytes(keccak(raw)))
         if receipt["status"] != 1:
             raise self._replay_revert(tx, receipt, decoder)
-        if self.journal is not None:
-            block = self.call_rpc(lambda: self.w3.eth.get_block(receipt["blockNumber"]))
-            self.journal.record(raw, receipt["blockNumber"], receipt["transactionIndex"], block["timestamp"])
         return receipt
 
     def _send(self, account: BaseAccount, tx: dict[str, Any], gas: int | None, decoder: RevertDecoder) -> bytes:
@@ -252,12 +246,21 @@ class ChainClient:
         return exc
 
     def _replay_revert(self, tx: dict[str, Any], receipt: TxReceipt, decoder: RevertDecoder) -> Exception:
-        """A node that mines reverting transactions: replay as a call to learn the reason."""
+        """A node that mines reverting transactions: replay as a call to learn the reason.
+
+        The call runs on the state before the transaction's block; a node that keeps only recent states
+        (Anvil keeps 16, and none from before a restart) answers that block is out of range without
+        revert data, so the call runs again on the latest state.
+        """
         call = {k: tx[k] for k in ("from", "to", "data", "value") if k in tx}
-        try:
-            self.w3.eth.call(call, receipt["blockNumber"] - 1)
-        except (ContractLogicError, Web3RPCError, ValueError) as exc:
-            return self._as_revert(exc, decoder)
+        for block in (receipt["blockNumber"] - 1, "latest"):
+            try:
+                self.w3.eth.call(call, block)
+                break
+            except (ContractLogicError, Web3RPCError, ValueError) as exc:
+                if block != "latest" and _revert_data(exc) is None and not isinstance(exc, ContractLogicError):
+                    continue  # no state at that block: not a revert
+                return self._as_revert(exc, decoder)
         return ChainRevert(
             "UnknownRevert", (), message=f"transaction 0x{bytes(receipt['transactionHash']).hex()} failed on chain"
         )

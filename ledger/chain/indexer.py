@@ -1,8 +1,5 @@
 """Copy the ledger contract's events into the database, resuming from the last processed block.
 
-Logs are read ``max_blocks`` blocks at a time (``CERTLEDGER_LOG_RANGE`` for ``certledger indexer``): real networks
-cap the range of one ``eth_getLogs`` query (Besu's ``rpc-max-logs-range``).
-
 The chain is the source of truth; these tables are a queryable projection of it (anchors,
 statuses, organizations). Each step takes the cursor row's lock before applying anything and
 re-reads the cursor under that lock, so two indexers (or one run twice) never apply a block twice;
@@ -24,6 +21,7 @@ from sqlalchemy.orm import Session
 from web3._utils.events import get_event_data
 
 from ledger.chain.contract import BatchKind, LedgerContract, OrgKind
+from ledger.chain.logs import log_pages, log_range
 from ledger.storage.models import (
     ChainAnchor,
     ChainEvent,
@@ -61,14 +59,14 @@ class Indexer:
         start_block: int = 0,
         name: str | None = None,
         confirmations: int = 0,
-        max_blocks: int = 1000,
+        max_blocks: int | None = None,
     ) -> None:
         self.engine = engine
         self.contract = contract
         self.name = name or f"ledger:{contract.client.chain_id}:{contract.address}"
         self.start_block = start_block
         self.confirmations = confirmations
-        self.max_blocks = max_blocks
+        self.max_blocks = max_blocks or log_range()
         w3 = contract.client.w3
         self._events = {
             event_abi_to_log_topic(abi): abi for abi in contract.abi if abi["type"] == "event"
@@ -88,7 +86,8 @@ class Indexer:
         return session.scalar(select(IndexerCursor.last_block).where(IndexerCursor.name == self.name))
 
     def step(self) -> StepResult:
-        """Index the next range of blocks (up to ``max_blocks``); returns what was done."""
+        """Index the next range of blocks (up to ``max_blocks``, by default ``CERTLEDGER_LOG_RANGE``); returns what
+        was done. The cursor moves only after a whole range is applied, so an interrupted indexer resumes there."""
         client = self.contract.client
         head = client.call_rpc(lambda: client.w3.eth.block_number) - self.confirmations
         with Session(self.engine) as session:
@@ -97,9 +96,7 @@ class Indexer:
         to_block = min(head, first + self.max_blocks - 1)
         if to_block < first:
             return StepResult(first, first - 1, 0, head)
-        logs = client.call_rpc(
-            lambda: client.w3.eth.get_logs({"address": self.contract.address, "fromBlock": first, "toBlock": to_block})
-        )
+        logs = [lg for page in log_pages(client, {"address": self.contract.address}, first, to_block) for lg in page.logs]
         with Session(self.engine) as session, session.begin():
             # A no-op UPDATE locks the cursor row (PostgreSQL) or the database (SQLite) before any
             # read: a second indexer waits here, then sees the advanced cursor.

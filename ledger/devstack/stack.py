@@ -1,34 +1,44 @@
-"""The local stack behind ``certledger up``: Hardhat node, IPFS node, database, contract and demo data.
+"""The local stack behind ``certledger up``: chain node, IPFS node, database, contract and demo data.
 
-Everything it starts listens on loopback only. State lives under CERTLEDGER_HOME (``var/``): the
-SQLite database, encrypted keys, the IPFS repo and the chain journal that rebuilds the in-memory
-Hardhat chain after a restart (ledger.chain.journal), so stopping and starting ``up`` loses nothing.
+Everything it starts listens on loopback only. State lives under CERTLEDGER_HOME (``var/``): the SQLite
+database, encrypted keys, the IPFS repo and the chain. The default chain, Anvil, keeps its own state in
+``HOME/anvil`` (hardhat-local/anvil.sh: written every second and when it stops), so stopping and starting
+``up`` loses nothing; Hardhat (``--chain hardhat``) keeps its chain in memory only. Before anything is
+sent, the chain is checked against what the database records (``ledger.app.chain_check``): a node that
+lost its state is reported (``chain_behind_database``), never anchored into. One ``up`` per home at a
+time (a lock file); nodes a killed ``up`` left running are stopped at the next start, and a node that dies
+while ``up`` runs is started again (``ledger.devstack.supervisor``).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import secrets
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import httpx
 from sqlalchemy import select
 
-from ledger.app.config import Settings
+from ledger.app.chain_check import check_chain
 from ledger.app.library import Library
 from ledger.app.platform_setup import PLATFORM_NAME, PLATFORM_USCC, setup_platform
 from ledger.chain.contract import Deployment
-from ledger.chain.journal import TxJournal
 from ledger.core.catalogue import CITY_DIVISION, department_uscc
-from ledger.core.errors import ServiceUnavailable
+from ledger.core.errors import CertledgerError, ServiceUnavailable
 from ledger.core.uscc import derive_uscc
-from ledger.devstack.launchers import rpc_ready, start_hardhat, start_local_ipfs, stop
-from ledger.devstack.replay import replay
+from ledger.devstack.launchers import (
+    rpc_ready,
+    start_chain_node,
+    start_local_ipfs,
+    stop_orphan,
+)
+from ledger.devstack.services import BackgroundWorkers
+from ledger.devstack.supervisor import Node, Supervisor
 from ledger.storage.engine import migrate
 from ledger.storage.models import CertificateType, Organization
 
@@ -55,17 +65,46 @@ class Ports:
 
 @dataclass
 class LocalStack:
-    """The processes ``up`` runs; stopped in reverse order."""
+    """The nodes ``up`` runs (stopped in reverse order), its lock on the home folder and their supervisor."""
 
     home: Path
     ports: Ports = field(default_factory=Ports)
-    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    chain: str = "anvil"
+    nodes: list[Node] = field(default_factory=list)
+    supervisor: Supervisor | None = None
+    worker: BackgroundWorkers | None = None
+    _lock: int | None = None
 
     @property
-    def journal(self) -> TxJournal:
-        return TxJournal(self.home / "chain-journal.jsonl")
+    def chain_dir(self) -> Path:
+        return self.home / self.chain
+
+    def claim(self) -> None:
+        """Take the home folder for this process, or say which process has it."""
+        run = self.home / "run"
+        run.mkdir(parents=True, exist_ok=True)
+        fd = os.open(run / "up.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise ServiceUnavailable(
+                "stack_running",
+                f"本地环境已在运行。another certledger process (pid {holder}) runs the local stack in {self.home}: "
+                "stop it first, or pass another --home",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock = fd
+
+    def _node(self, name: str, state: Path, start: Callable[[], Any]) -> Node:
+        node = Node(name, start, self.home / "run" / f"{name}.pid", str(state.resolve()))
+        stop_orphan(node.pidfile, node.marker)
+        return node
 
     def start_chain(self) -> None:
+        node = self._node("chain", self.chain_dir, lambda: start_chain_node(self.chain, self.ports.rpc, self.chain_dir))
         url = f"http://127.0.0.1:{self.ports.rpc}"
         try:
             busy = rpc_ready(url)
@@ -76,20 +115,33 @@ class LocalStack:
                 "rpc_port_busy",
                 f"a chain node already answers on {url}: stop it (another `certledger up`?) or pass --rpc-port",
             )
-        self.procs.append(
-            start_hardhat(self.ports.rpc, self.home / "hardhat", genesis_date=self.journal.genesis_date())
-        )
+        node.launch()
+        self.nodes.append(node)
 
     def start_ipfs(self) -> None:
-        self.procs.append(
-            start_local_ipfs(self.home / "ipfs", self.ports.ipfs_api, self.ports.ipfs_gateway,
-                             log_path=self.home / "ipfs.log")
-        )
+        repo = self.home / "ipfs"
+        node = self._node("ipfs", repo, lambda: start_local_ipfs(repo, self.ports.ipfs_api, self.ports.ipfs_gateway,
+                                                                  log_path=self.home / "ipfs.log", owned=True))
+        node.launch()
+        self.nodes.append(node)
+
+    def supervise(self, *, on_down: Callable[[str], None], on_up: Callable[[str], None],
+                  on_failure: Callable[[CertledgerError], None]) -> None:
+        """Restart any node that dies from now on (see ``ledger.devstack.supervisor``)."""
+        self.supervisor = Supervisor(self.nodes, on_down=on_down, on_up=on_up, on_failure=on_failure)
+        self.supervisor.start()
 
     def stop(self) -> None:
-        for proc in reversed(self.procs):
-            stop(proc)
-        self.procs.clear()
+        if self.worker is not None:
+            self.worker.hold()
+        if self.supervisor is not None:
+            self.supervisor.close()
+        for node in reversed(self.nodes):
+            node.shut()
+        self.nodes.clear()
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
 
 def local_environment(home: Path, ports: Ports) -> dict[str, str]:
@@ -114,35 +166,58 @@ def local_environment(home: Path, ports: Ports) -> dict[str, str]:
         "CERTLEDGER_IPFS_API": f"/ip4/127.0.0.1/tcp/{ports.ipfs_api}/http",
         "CERTLEDGER_PUBLIC_URL": f"http://127.0.0.1:{ports.api}",
         "CERTLEDGER_LIGHT_KDF": "1",
-        "CERTLEDGER_CHAIN_JOURNAL": "1",
         "CERTLEDGER_BATCH_MAX_AGE_S": os.environ.get("CERTLEDGER_BATCH_MAX_AGE_S", "5"),
         "CERTLEDGER_KEY_PASSWORD": os.environ.get("CERTLEDGER_KEY_PASSWORD", values["CERTLEDGER_KEY_PASSWORD"]),
     }
 
 
-def ensure_contract(lib: Library, journal: TxJournal) -> Deployment:
-    """Reuse the recorded deployment (replaying the journal onto a fresh node) or deploy anew (the database is
-    migrated first: a deployment is recorded there, and its transaction takes the sender lock there)."""
+def chain_fix(stack: LocalStack) -> str:
+    """What to do when the local chain lost transactions the database records."""
+    if stack.chain == "hardhat":
+        return ("修复：Hardhat 只在内存中保存链，停止即丢失。Fix: Hardhat keeps its chain in memory and lost it when it "
+                f"stopped; start a new local ledger by moving {stack.home} away, or run the default chain "
+                "(--chain anvil), which keeps its state.")
+    return ("修复：停止本地环境，将含有这些交易的链状态文件放回，或另建本地账本。Fix: stop certledger, copy a state file "
+            f"that holds these transactions (a backup of {stack.chain_dir}/state.json, or a whole "
+            f"state.next.json.corrupt-* set aside there) to {stack.chain_dir}/state.next.json and start again (the "
+            f"chain starts from that file), or start a new local ledger by moving {stack.home} away.")
+
+
+def supervise_up(stack: LocalStack, lib: Library, server: Any) -> None:
+    """Run ``up``'s anchoring worker and restart nodes that die. While the chain node is down the worker is
+    held; once the node is back the chain is checked against the database before the worker goes on. A
+    failed check or a node that does not come back stops ``up`` (``server.should_exit``) with that error."""
+    stack.worker = BackgroundWorkers(lib)
+    stack.worker.start()
+
+    def on_down(name: str) -> None:
+        if name == "chain" and stack.worker is not None:
+            stack.worker.hold()
+
+    def on_up(name: str) -> None:
+        if name == "chain" and stack.worker is not None:
+            check_chain(lib, fix=chain_fix(stack))
+            stack.worker.start()
+
+    def on_failure(exc: CertledgerError) -> None:
+        log.error("the local stack stops", extra={"code": exc.code, "error": exc.message})
+        if stack.worker is not None:
+            stack.worker.hold()
+        server.should_exit = True
+
+    stack.supervise(on_down=on_down, on_up=on_up, on_failure=on_failure)
+
+
+def ensure_contract(lib: Library, stack: LocalStack) -> Deployment:
+    """Check the recorded deployment against the chain (``chain_behind_database`` if the chain lost what the
+    database records), or deploy a new contract on a new local ledger (the database is migrated first: a
+    deployment is recorded there, and its transaction takes the sender lock there)."""
+    settings = lib.settings
     migrate(lib.engine)
-    settings: Settings = lib.settings
-    if settings.deployment_file.exists():
-        deployment = Deployment.load(settings.deployment_file)
-        if not lib.chain.w3.eth.get_code(deployment.address):
-            replayed = replay(journal, lib.chain.w3)
-            log.info("local chain rebuilt from its journal", extra={"transactions": replayed})
-            if not lib.chain.w3.eth.get_code(deployment.address):
-                raise ServiceUnavailable(
-                    "deployment_lost",
-                    f"the contract recorded in {settings.deployment_file} is not on this chain even after "
-                    f"replaying {journal.path}: remove {settings.home} to start a new local ledger",
-                )
-        return deployment
-    if journal.entries():
-        raise ServiceUnavailable(
-            "journal_without_deployment",
-            f"{journal.path} exists but {settings.deployment_file} does not: remove both to start anew",
-        )
-    return lib.deploy()
+    if not settings.deployment_file.exists():
+        lib.deploy()
+    check_chain(lib, fix=chain_fix(stack))
+    return Deployment.load(settings.deployment_file)
 
 
 def load_demo(lib: Library) -> dict[str, Any]:

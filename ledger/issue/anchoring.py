@@ -36,7 +36,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ledger.app.chain_guard import ChainGuard
+from ledger.app.chain_check import ChainGuard
 from ledger.app.library import Library
 from ledger.app.worker_loop import WorkerLoop
 from ledger.chain.contract import BatchKind
@@ -58,7 +58,7 @@ BATCH_KINDS = {"certificate": BatchKind.CERTIFICATES, "report": BatchKind.REPORT
                "access_log": BatchKind.ACCESS_LOG}
 CRASH_ENV = "CERTLEDGER_TEST_CRASH_AFTER_SEND"
 DEPENDENCY_DOWN = frozenset({"chain_unreachable", "chain_error", "receipt_timeout", "confirmation_timeout",
-                             "nonce_conflict", "chain_replaced", "key_password_missing", "contract_not_deployed"})
+                             "nonce_conflict", "chain_behind_database", "key_password_missing", "contract_not_deployed"})
 
 
 @dataclass(frozen=True)

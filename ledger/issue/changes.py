@@ -26,6 +26,7 @@ from sqlalchemy import Connection, select, update
 
 from ledger.app.library import Library
 from ledger.chain.contract import LedgerContract
+from ledger.chain.logs import log_pages
 from ledger.core.errors import BadInput, Conflict, Forbidden, NotFound
 from ledger.core.statuses import STATUS_NAMES, LeafStatus
 from ledger.storage.bulk import bulk_insert
@@ -151,25 +152,28 @@ def _status_topic(contract: LedgerContract) -> str:
 
 def chain_statuses(contract: LedgerContract, issuer: str, certs: Sequence[Cert]) -> dict[bytes, OnChain]:
     """Each changed leaf's status on chain under ``issuer``'s anchors, from the StatusChanged events of its roots
-    (the last one wins; a leaf without any is 01). One eth_getLogs per 200 roots rather than one eth_call per
-    leaf, and it names the transaction that set each status, which is what a retry records."""
+    (the last one wins; a leaf without any is 01). One eth_getLogs per 200 roots and page of blocks
+    (``ledger.chain.logs``) rather than one eth_call per leaf, and it names the transaction that set each
+    status, which is what a retry records."""
     client = contract.client
     wanted = {c.leaf: c.root for c in certs}
     roots = sorted({c.root for c in certs if c.root is not None})
     start = min(c.anchor_block or 0 for c in certs)
     leaves = ["0x" + leaf.hex() for leaf in wanted] if len(wanted) <= 50 else None
     topic = _status_topic(contract)
+    head = client.call_rpc(lambda: client.w3.eth.block_number)
     out: dict[bytes, OnChain] = {}
     for i in range(0, len(roots), _LOG_TOPICS_CHUNK):
         topics: list[Any] = [topic, "0x" + "00" * 12 + issuer[2:].lower(),
                              ["0x" + r.hex() for r in roots[i:i + _LOG_TOPICS_CHUNK]]]
         if leaves:
             topics.append(leaves)
-        query = {"address": contract.address, "fromBlock": start, "toBlock": "latest", "topics": topics}
-        for lg in client.call_rpc(lambda q=query: client.w3.eth.get_logs(q)):
-            root, leaf = bytes(lg["topics"][2]), bytes(lg["topics"][3])
-            if wanted.get(leaf) == root:
-                out[leaf] = OnChain(bytes(lg["data"])[31], "0x" + bytes(lg["transactionHash"]).hex(), lg["blockNumber"])
+        for page in log_pages(client, {"address": contract.address, "topics": topics}, start, head):
+            for lg in page.logs:
+                root, leaf = bytes(lg["topics"][2]), bytes(lg["topics"][3])
+                if wanted.get(leaf) == root:
+                    out[leaf] = OnChain(bytes(lg["data"])[31], "0x" + bytes(lg["transactionHash"]).hex(),
+                                        lg["blockNumber"])
     return out
 
 

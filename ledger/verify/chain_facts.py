@@ -24,12 +24,12 @@ from ledger.chain.contract import (
     LedgerContract,
     OrganizationInfo,
 )
+from ledger.chain.logs import log_pages
 from ledger.core.statuses import LeafStatus
 
 log = logging.getLogger(__name__)
 
 
-_STATUS_LOG_RANGE = 10_000  # blocks per eth_getLogs: JSON-RPC providers commonly cap ranges there
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,7 @@ class ChainFacts:
     def _apply_status_events(self, max_age: float | None = None, *, covering: int | None = None) -> None:
         """Apply the StatusChanged and SealRevoked events up to the chain head, if the last look is older than
         ``max_age`` (default ``status_max_age``), or with ``covering``, if it did not reach that block. The first
-        look reads them all from ``start_block``, in ranges."""
+        look reads them all from ``start_block``, in pages of ``CERTLEDGER_LOG_RANGE`` blocks (ledger.chain.logs)."""
         max_age = self.status_max_age if max_age is None else max_age
         if self._statuses_reach(max_age, covering):
             return
@@ -208,11 +208,10 @@ class ChainFacts:
             head = client.call_rpc(lambda: client.w3.eth.block_number)
             start = self._start_block if self._status_block is None else self._status_block + 1
             topics = [["0x" + self._status_topic.hex(), "0x" + self._revoked_topic.hex()]]
-            for first in range(start, head + 1, _STATUS_LOG_RANGE):
-                query = {"address": self.contract.address, "fromBlock": first,
-                         "toBlock": min(head, first + _STATUS_LOG_RANGE - 1), "topics": topics}
-                for lg in client.call_rpc(lambda q=query: client.w3.eth.get_logs(q)):
+            for page in log_pages(client, {"address": self.contract.address, "topics": topics}, start, head):
+                for lg in page.logs:
                     self._apply_event(lg)
+                self._status_block = page.last  # a look that fails later resumes after this page
             # Every change up to `head` is applied; later ones are caught next time.
             self._status_block = max(head, self._status_block or 0)
             self._status_checked = time.monotonic()

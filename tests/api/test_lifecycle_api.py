@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from ledger.core.identifiers import make_identifier, make_serial, parse_identifier
@@ -14,6 +15,8 @@ from ledger.issue.anchoring import Anchorer
 from ledger.storage.models import Batch, Certificate, CertificateEvent, Organization
 from tests.api.conftest import Api, assert_error, stored_rows
 from tests.fixtures.library import sample_request
+
+pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
 
 HISTORY_KEYS = {"at", "action", "status", "reason", "tx_hash", "block_number", "identifier"}
 

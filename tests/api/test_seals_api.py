@@ -8,6 +8,7 @@ import datetime as dt
 import time
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from ledger.issue.anchoring import Anchorer
@@ -15,6 +16,8 @@ from ledger.storage.models import CertificateType, Organization
 from ledger.verify.standalone import verify_bundle_standalone
 from tests.api.conftest import Api, assert_error
 from tests.fixtures.library import sample_request
+
+pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
 
 DEPARTMENT = "人民防空办公室"  # activated by this test only: its seal is rotated and compromised
 

@@ -15,6 +15,8 @@ from ledger.verify.fragments import REQUIRED
 from tests.api.conftest import Api, assert_error, stored_rows
 from tests.fixtures.library import sample_request
 
+pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
+
 
 @dataclass
 class Issued:

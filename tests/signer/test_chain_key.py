@@ -1,5 +1,5 @@
 """Chain accounts whose secp256k1 key is in a SoftHSM2 token: signatures eth-account recovers, transactions
-a real Hardhat node mines."""
+a real chain node mines."""
 
 import os
 
@@ -13,6 +13,8 @@ from ledger.chain.contract import BatchKind, LedgerContract, OrgKind
 from ledger.core.errors import BadInput, CertledgerError
 from signer.chain_key import SECP256K1_N, TokenAccount
 from signer.pkcs11_keystore import Pkcs11Token
+
+pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
 
 CHAIN_ID = 31337
 EIP1559 = {"to": "0x09616C3d61b3331fc4109a9E41a8BDB7d9776609", "value": 5, "gas": 21000, "maxFeePerGas": 2_000_000_000,
@@ -70,11 +72,11 @@ def test_messages_and_refusals(account, token) -> None:
     assert e.value.code == "hsm_key_curve"
 
 
-def test_token_accounts_deploy_register_and_anchor_on_hardhat(chain, token) -> None:
+def test_token_accounts_deploy_register_and_anchor_on_chain(chain, chain_kind: str, token) -> None:
     """ChainClient.transact takes a TokenAccount where it takes a LocalAccount: the contract's admin and an
     organisation both live in the token, and their transactions are mined."""
-    admin = TokenAccount.generate(token, "chain-test-admin")
-    department = TokenAccount.generate(token, "chain-test-department")
+    admin = TokenAccount.generate(token, f"chain-test-admin-{chain_kind}")
+    department = TokenAccount.generate(token, f"chain-test-department-{chain_kind}")
     contract, deployment = LedgerContract.deploy(chain, admin)
     assert chain.w3.eth.get_transaction(deployment.tx_hash)["from"] == admin.address
     contract.register_organization(admin, department.address, OrgKind.DEPARTMENT, "11430000006122244L", os.urandom(32))
