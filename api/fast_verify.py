@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.deps import API_KEY_HEADER, authorize
 from api.routers.counters import COUNTER_ROLES
 from api.schemas.verification import VerifyIdentifierRequest
-from ledger.core.metrics import count_verdict
+from ledger.app.metrics import count_verdict
 from ledger.verify import service as verification
 
 PATH = "/counters/verify/identifier"

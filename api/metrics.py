@@ -1,6 +1,6 @@
 """``GET /metrics``: what this API counted (every worker's, in multiprocess mode) and what the database knows.
 
-Counters and histograms come from ``ledger.core.metrics``; with ``PROMETHEUS_MULTIPROC_DIR`` set (``certledger
+Counters and histograms come from ``ledger.app.metrics``; with ``PROMETHEUS_MULTIPROC_DIR`` set (``certledger
 serve`` sets it) they are added up over every uvicorn worker. At each scrape :class:`LedgerCollector` reads
 from the database what no single process knows: the anchoring queue (leaves waiting, the oldest one's age:
 the anchoring lag; claimed batches not yet recorded), the indexer's lag behind the chain head, and each

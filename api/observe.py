@@ -20,8 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import API_KEY_HEADER
 from api.fast_verify import PATH as FAST_VERIFY_PATH
+from ledger.app.metrics import HTTP_DURATION, HTTP_REQUESTS
 from ledger.app.onboarding import KEY_PREFIX, key_prefix
-from ledger.core.metrics import HTTP_DURATION, HTTP_REQUESTS
 
 log = logging.getLogger("certledger.access")
 

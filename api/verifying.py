@@ -9,7 +9,7 @@ from fastapi import Response
 
 from api.schemas.verification import VerificationOut
 from ledger.app.library import Library
-from ledger.core.metrics import count_verdict
+from ledger.app.metrics import count_verdict
 from ledger.verify import service as verification
 from ledger.verify.fragments import VerificationResult
 from ledger.verify.pdf import verify_pdf as verify_pdf_document

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.app.config import Settings, get_settings
+from ledger.app.metrics import count_ipfs_error
 from ledger.chain import keys
 from ledger.chain.client import ChainClient
 from ledger.chain.contract import Deployment, LedgerContract
@@ -93,7 +94,7 @@ class Library:
             engine,
             chain,
             contract,
-            IpfsStore(settings.ipfs_api),
+            IpfsStore(settings.ipfs_api, on_error=count_ipfs_error),
             load_keyring(settings.home),
             keystore_from_env(settings.home / "keys" / "seals",
                               {**os.environ, PASSWORD_ENV: settings.require_key_password()}),

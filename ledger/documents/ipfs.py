@@ -16,14 +16,13 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import httpx
 from multiformats import CID
 
 from ledger.core.checks import Check, Status
 from ledger.core.errors import BadInput, NotFound, ServiceUnavailable
-from ledger.core.metrics import IPFS_ERRORS
 from ledger.documents.cid import CHUNK_SIZE, compute_cid, parse_cid
 
 log = logging.getLogger(__name__)
@@ -62,8 +61,11 @@ class IpfsStore:
         timeout: float = 60.0,
         batch_files: int = 100,
         batch_bytes: int = 64 << 20,
+        on_error: Callable[[str], None] | None = None,
     ) -> None:
+        """``on_error(operation)`` hears of every failed call (the library counts them in its metrics)."""
         self.base_url = api_base_url(api)
+        self._on_error = on_error or (lambda _operation: None)
         self.timeout = timeout
         self.batch_files = batch_files
         self.batch_bytes = batch_bytes
@@ -79,11 +81,11 @@ class IpfsStore:
         self.close()
 
     def _call(self, path: str, **kwargs: object) -> httpx.Response:
-        """One RPC call; a node that does not answer, or answers with an error, counts in ``certledger_ipfs_errors``."""
+        """One RPC call; a node that does not answer, or answers with an error, is told to ``on_error``."""
         try:
             response = self._http.post(path, **kwargs)  # type: ignore[arg-type]
         except httpx.TransportError as exc:
-            IPFS_ERRORS.labels(path.strip("/")).inc()
+            self._on_error(path.strip("/"))
             raise ServiceUnavailable(
                 "ipfs_unavailable", f"the IPFS node at {self.base_url} does not answer ({exc}); {_FIX}"
             ) from exc
@@ -92,7 +94,7 @@ class IpfsStore:
                 message = response.json().get("Message", response.text)
             except ValueError:
                 message = response.text
-            IPFS_ERRORS.labels(path.strip("/")).inc()
+            self._on_error(path.strip("/"))
             raise _NodeError(path, response.status_code, message)
         return response
 
@@ -115,7 +117,7 @@ class IpfsStore:
             answered = [parse_cid(r["Hash"]) for r in _json_lines(response.text) if "Hash" in r]
             expected = cids[start:end]
             if Counter(answered) != Counter(expected):
-                IPFS_ERRORS.labels("add_cid_mismatch").inc()
+                self._on_error("add_cid_mismatch")
                 raise ServiceUnavailable(
                     "ipfs_cid_mismatch",
                     f"the IPFS node stored documents under {sorted(map(str, answered))} but the service computed "
@@ -151,7 +153,7 @@ class IpfsStore:
                 ) from exc
             raise ServiceUnavailable("ipfs_error", f"the IPFS node could not read {cid}: {exc}") from exc
         if compute_cid(data) != cid:
-            IPFS_ERRORS.labels("cat_content_mismatch").inc()
+            self._on_error("cat_content_mismatch")
             raise ServiceUnavailable(
                 "ipfs_content_mismatch",
                 f"the IPFS node returned {len(data)} bytes for {cid} that do not hash to it; "

@@ -113,3 +113,18 @@ def _assert_access_log(log: Path, key: str, requests: list[dict]) -> None:
     assert key not in text, "an API key in the log"
     for request in requests:
         assert request["holder"] not in text and request["holder_id"] not in text, "personal data in the log"
+
+
+def test_ipfs_errors_are_counted_by_operation() -> None:
+    from prometheus_client import REGISTRY
+
+    from ledger.app.metrics import count_ipfs_error
+    from ledger.documents.ipfs import IpfsStore
+
+    def errors() -> float:
+        return REGISTRY.get_sample_value("certledger_ipfs_errors_total", {"operation": "version"}) or 0.0
+
+    before = errors()
+    with IpfsStore(f"http://127.0.0.1:{free_port()}", timeout=2, on_error=count_ipfs_error) as dead:
+        assert dead.health().reason == "ipfs_unavailable"
+    assert errors() == before + 1

@@ -512,7 +512,7 @@ def test_prometheus_scrapes_what_the_configs_expose() -> None:
 def _metric_names_in_code() -> set[str]:
     """Every metric family certledger exposes: counters get ``_total``, histograms ``_count``/``_sum``/``_bucket``."""
     names: set[str] = set()
-    for path in (REPO / "ledger" / "core" / "metrics.py", REPO / "api" / "metrics.py"):
+    for path in (REPO / "ledger" / "app" / "metrics.py", REPO / "api" / "metrics.py"):
         text = path.read_text(encoding="utf-8")
         for kind, name in re.findall(r'\b(Counter|Histogram|GaugeMetricFamily)\(\s*"(certledger_\w+)"', text):
             names |= {"Counter": {name + "_total"}, "Histogram": {name + s for s in ("_count", "_sum", "_bucket")},

@@ -1,7 +1,7 @@
 """The Prometheus metrics certledger counts as it works (``GET /metrics``; docs/deployment.md, "Metrics").
 
-Counted where things happen, in whichever layer: requests by the API (``api.observe``), verdicts by the
-verifier, IPFS errors by the document store, imported rows by an importer (``IMPORT_ROWS.labels(kind,
+Counted where things happen: requests and verdicts by the API (``api.observe``, ``api.verifying``), IPFS errors by
+the Library's document store (its ``on_error``), imported rows by an importer (``IMPORT_ROWS.labels(kind,
 outcome).inc(n)`` as each chunk commits: a progress hook that any import counts into). With several uvicorn
 workers the values live in ``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's multiprocess mode, which
 ``certledger serve`` sets up) and every worker's ``/metrics`` adds them up. What the database knows (the
@@ -27,3 +27,8 @@ IMPORT_ROWS = Counter("certledger_import_rows", "rows an import processed, by ki
 def count_verdict(kind: str, verdict: str) -> None:
     """One verification of ``kind`` (identifier, bundle, pdf, report) ended with ``verdict``."""
     VERIFICATIONS.labels(kind, verdict).inc()
+
+
+def count_ipfs_error(operation: str) -> None:
+    """An IPFS call (``add``, ``cat``, ``version``, ...) failed."""
+    IPFS_ERRORS.labels(operation).inc()
