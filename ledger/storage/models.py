@@ -299,6 +299,24 @@ class StatusListCounter(Base):
     next_index: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class StatusListSnapshot(Base):
+    """One state of a department's status list (revocation or suspension): the SHA-256 of its bitstring in a
+    small record anchored like a certificate, so a list cannot be rewritten silently."""
+
+    __tablename__ = "status_list_snapshots"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(100), unique=True)  # SL.<credit code>.<purpose>.<sequence>
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[bytes] = mapped_column(Hash32)
+    record: Mapped[str] = mapped_column(Text)
+    leaf: Mapped[bytes] = mapped_column(Hash32)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    leaf_index: Mapped[int | None] = mapped_column(Integer)
+    proof: Mapped[bytes | None] = mapped_column(LargeBinary)  # concatenated 32-byte siblings
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class SerialCounter(Base):
     """Next identifier serial per (type, issuer, year): one row update per allocated block."""
 
