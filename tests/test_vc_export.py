@@ -1,0 +1,72 @@
+"""W3C VC 2.0 export: the holder's (and the issuing department's) credential verifies with the Digital Bazaar
+libraries, unchanged and offline (ecdsa-rdfc-2019, did:web resolved from the platform, Bitstring status
+lists), and fails once tampered; nobody else gets it; the public documents are served."""
+
+from __future__ import annotations
+
+import copy
+
+from ledger.credentials.contexts import OUR_CONTEXT_FILE, OUR_CONTEXT_PATH, context_document
+from tests.fixtures.credentials import VcWorld, digital_bazaar_verify
+
+
+def test_holder_vc_verifies_with_digital_bazaar_and_tampering_fails(vc_world: VcWorld) -> None:
+    w = vc_world
+    r = w.call("GET", f"/holders/me/certificates/{w.identifier}/vc", token=w.token)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/vc+ld+json")
+    assert r.headers["cache-control"] == "no-store"
+    vc = r.json()
+    subject = vc["credentialSubject"]
+    assert subject["identifier"] == w.identifier and subject["holderId"] == w.holder_id
+    assert vc["issuer"]["id"].startswith("did:web:") and vc["proof"]["cryptosuite"] == "ecdsa-rdfc-2019"
+    assert [s["statusPurpose"] for s in vc["credentialStatus"]] == ["revocation", "suspension"]
+    evidence = vc["evidence"][0]
+    assert evidence["record"]["identifier"] == w.identifier and evidence["transactionHash"].startswith("0x")
+
+    documents = w.resolved(vc)
+    assert digital_bazaar_verify(vc, documents) == {"verified": True, "errors": []}
+
+    for path, value in ((("credentialSubject", "holderId"), "91430100MA00000000"),
+                        (("evidence", 0, "merkleRoot"), "0x" + "00" * 32),
+                        (("validFrom",), "2000-01-01T00:00:00+08:00")):
+        tampered = copy.deepcopy(vc)
+        target = tampered
+        for step in path[:-1]:
+            target = target[step]
+        target[path[-1]] = value
+        result = digital_bazaar_verify(tampered, documents)
+        assert result["verified"] is False and "Invalid signature." in result["errors"], (path, result)
+
+
+def test_only_the_holder_and_the_issuing_department_get_the_vc(vc_world: VcWorld) -> None:
+    w = vc_world
+    path = f"/holders/me/certificates/{w.identifier}/vc"
+    assert w.call("GET", path).status_code == 401
+    r = w.call("GET", path, token=w.stranger_token)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "certificate_not_found"
+    dept = f"/departments/certificates/{w.identifier}/vc"
+    r = w.call("GET", dept, "land")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "certificate_not_found"
+    r = w.call("GET", dept, "market")
+    assert r.status_code == 200 and r.json()["credentialSubject"]["holderId"] == w.holder_id
+
+
+def test_pending_certificate_is_not_exported(vc_world: VcWorld) -> None:
+    pending = vc_world.issue()
+    r = vc_world.call("GET", f"/holders/me/certificates/{pending}/vc", token=vc_world.token)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "certificate_not_anchored"
+
+
+def test_public_documents(vc_world: VcWorld) -> None:
+    w = vc_world
+    r = w.client.get(OUR_CONTEXT_PATH)
+    assert r.status_code == 200 and r.json() == context_document(OUR_CONTEXT_FILE)
+    code = w.env.departments["market"].uscc
+    did = w.client.get(f"/dids/{code}/did.json").json()
+    assert did["id"].endswith(f":dids:{code}") and did["assertionMethod"]
+    assert all(m["type"] == "Multikey" and m["publicKeyMultibase"].startswith("zDn") for m in did["verificationMethod"])
+    r = w.client.get("/dids/91430100MA00000000/did.json")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "issuer_not_found"
+    r = w.client.get(f"/status-lists/{code}/other")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "status_list_not_found"
