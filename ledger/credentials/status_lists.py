@@ -6,8 +6,8 @@ suspended (02); expiry is ``validUntil`` in the credential itself. The statuses 
 recorded from its chain transactions (``ledger.issue.status_changes`` writes the chain first).
 
 A list is made on request and kept ``CACHE_S`` seconds, or until a status changes or an index is given
-(a cheap stamp: the newest certificate event and the department's next index), so a change shows within
-a request. Each new state of a list is recorded as a snapshot whose record (credit code, purpose,
+or a snapshot is anchored (a cheap stamp: the newest certificate event, the department's next index, its
+anchored snapshots), so a change shows at the next request. Each new state of a list is recorded as a snapshot whose record (credit code, purpose,
 SHA-256 of the bitstring) is anchored from the department's account like a certificate; the credential
 carries the anchor of its snapshot as ``evidence`` once the batch is on chain.
 """
@@ -87,10 +87,13 @@ def encode_list(bits: bytes) -> str:
     return "u" + base64.urlsafe_b64encode(gzip.compress(bits, mtime=0)).rstrip(b"=").decode()
 
 
-def _stamp(lib: Library, org_id: int) -> tuple[Any, Any]:
+def _stamp(lib: Library, org_id: int) -> tuple[Any, ...]:
+    """Changes when a status changes, an index is given or a snapshot of the department's lists is anchored."""
+    snaps = StatusListSnapshot.__table__.c
     with lib.engine.connect() as conn:
         return (conn.scalar(select(func.max(CertificateEvent.id))),
-                conn.scalar(select(StatusListCounter.next_index).where(StatusListCounter.org_id == org_id)))
+                conn.scalar(select(StatusListCounter.next_index).where(StatusListCounter.org_id == org_id)),
+                conn.scalar(select(func.count()).where(snaps.org_id == org_id, snaps.proof.is_not(None))))
 
 
 def _snapshot(lib: Library, org: Any, purpose: str, digest: bytes) -> Any:
