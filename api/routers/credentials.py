@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
 from api.ratelimit import public_rate_limit
 from api.routers.holders import Holder
-from ledger.credentials import certificate_vc, contexts, issuers, status_lists
+from ledger.credentials import certificate_vc, contexts, issuers, sd_jwt, status_lists, token_status
 
 router = APIRouter()
 Department = Annotated[Caller, Depends(require_role("department"))]
@@ -62,3 +63,38 @@ def holder_vc(lib: LibraryDep, holder: Holder, identifier: Identifier) -> JSONRe
             summary="One of our certificates as a W3C Verifiable Credential 2.0")
 def department_vc(lib: LibraryDep, caller: Department, identifier: Identifier) -> JSONResponse:
     return _json(certificate_vc.certificate_credential(lib, identifier, org_id=caller.org.id), VC_JSON)
+
+
+@router.get("/status-lists/{credit_code}", tags=["public"], dependencies=_PUBLIC, responses=responses(404, 409),
+            response_class=Response,
+            summary="A department's statuses as an IETF Token Status List (the `status` of its SD-JWT VCs)")
+def token_status_list(lib: LibraryDep, credit_code: CreditCode) -> Response:
+    return Response(token_status.token_status_list(lib, credit_code), media_type="application/statuslist+jwt",
+                    headers={"Cache-Control": f"public, max-age={int(status_lists.CACHE_S)}"})
+
+
+class SdJwtRequest(BaseModel):
+    disclose: list[str] = Field(max_length=64, description="the fields to reveal: GB/T 36903 names (`holder`, "
+                                "`number`, ...) and `fields.<key>` for the type's own fields",
+                                examples=[["name", "number", "issuing_department", "valid_until"]])
+
+
+class SdJwtOut(BaseModel):
+    sd_jwt: str = Field(description="issuer-signed JWT, then the chosen disclosures, `~`-separated")
+
+
+class SdJwtVerifyRequest(BaseModel):
+    sd_jwt: str = Field(max_length=65_536)
+
+
+@router.post("/holders/certificates/{identifier}/sd-jwt", tags=["holders"], response_model=SdJwtOut,
+             responses=responses(401, 404, 409, 422),
+             summary="My certificate as an SD-JWT VC revealing only the fields I choose (for a share)")
+def holder_sd_jwt(lib: LibraryDep, holder: Holder, identifier: Identifier, body: SdJwtRequest) -> SdJwtOut:
+    return SdJwtOut(sd_jwt=sd_jwt.certificate_sd_jwt(lib, identifier, body.disclose, holder_key=holder))
+
+
+@router.post("/verify/sd-jwt", tags=["public"], dependencies=_PUBLIC,
+             summary="Verify an SD-JWT VC of this platform's departments: signature, disclosures, status, anchor")
+def verify_sd_jwt(lib: LibraryDep, body: SdJwtVerifyRequest) -> dict[str, Any]:
+    return sd_jwt.verify_here(lib, body.sd_jwt)
