@@ -6,8 +6,17 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
+from ledger.app.onboarding import create_api_key
+from ledger.core.errors import Conflict
 from ledger.credentials.contexts import OUR_CONTEXT_FILE, OUR_CONTEXT_PATH, context_document
+from ledger.credentials.data_integrity import sign_document
+from ledger.issue import reports
+from ledger.issue.anchoring import Anchorer
+from signer.keys import SoftwareKey
 from tests.fixtures.credentials import VcWorld, digital_bazaar_verify
+from tests.test_reports import new_association, summary
 
 
 def test_holder_vc_verifies_with_digital_bazaar_and_tampering_fails(vc_world: VcWorld) -> None:
@@ -70,3 +79,30 @@ def test_public_documents(vc_world: VcWorld) -> None:
     assert r.status_code == 404 and r.json()["error"]["code"] == "issuer_not_found"
     r = w.client.get(f"/status-lists/{code}/other")
     assert r.status_code == 404 and r.json()["error"]["code"] == "status_list_not_found"
+
+
+def test_report_summary_vc_verifies_and_tampering_fails(vc_world: VcWorld) -> None:
+    w = vc_world
+    lib = w.env.lib
+    association = new_association(lib)
+    [report] = reports.submit_batch(lib, association, [summary()])
+    Anchorer(lib).run_once(force=True)
+    key = create_api_key(lib, association.id, ["association"])
+    r = w.client.get(f"/associations/reports/{report.identifier}/vc", headers={"X-API-Key": key})
+    assert r.status_code == 200, r.text
+    vc = r.json()
+    assert vc["type"] == ["VerifiableCredential", "ReportSummaryCredential"]
+    assert vc["credentialSubject"]["identifier"] == report.identifier
+    documents = w.resolved(vc)
+    assert digital_bazaar_verify(vc, documents) == {"verified": True, "errors": []}
+    vc["credentialSubject"]["conclusion"] = "不符合设计要求。"
+    assert digital_bazaar_verify(vc, documents)["verified"] is False
+    other = create_api_key(lib, new_association(lib).id, ["association"])
+    r = w.client.get(f"/associations/reports/{report.identifier}/vc", headers={"X-API-Key": other})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "not_your_report"
+
+
+def test_an_sm2_seal_is_refused_with_a_clear_code() -> None:
+    with pytest.raises(Conflict) as e:
+        sign_document({"@context": []}, SoftwareKey.generate("sm2"), "did:web:example:dids:x#seal-1")
+    assert e.value.code == "vc_needs_p256_seal"

@@ -16,10 +16,13 @@ from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
 from api.ratelimit import public_rate_limit
 from api.routers.holders import Holder
-from ledger.credentials import certificate_vc, contexts, issuers, sd_jwt, status_lists, token_status
+from ledger.core.errors import Forbidden
+from ledger.credentials import certificate_vc, contexts, issuers, report_vc, sd_jwt, status_lists, token_status
+from ledger.issue import reports
 
 router = APIRouter()
 Department = Annotated[Caller, Depends(require_role("department"))]
+Association = Annotated[Caller, Depends(require_role("association"))]
 CreditCode = Annotated[str, Path(description="the department's unified social credit code",
                                  examples=["11430100MB1234567X"], max_length=18)]
 Identifier = Annotated[str, Path(description="the certificate identifier (GB/T 36904)", max_length=96)]
@@ -63,6 +66,18 @@ def holder_vc(lib: LibraryDep, holder: Holder, identifier: Identifier) -> JSONRe
             summary="One of our certificates as a W3C Verifiable Credential 2.0")
 def department_vc(lib: LibraryDep, caller: Department, identifier: Identifier) -> JSONResponse:
     return _json(certificate_vc.certificate_credential(lib, identifier, org_id=caller.org.id), VC_JSON)
+
+
+@router.get("/associations/reports/{identifier}/vc", tags=["associations"], responses=responses(401, 403, 404, 409),
+            summary="One of our report summaries as a W3C Verifiable Credential 2.0 (once anchored)")
+def association_vc(lib: LibraryDep, caller: Association,
+                   identifier: Annotated[str, Path(description="RS.<association credit code>.<report number>")]
+                   ) -> JSONResponse:
+    bundle = reports.export_bundle(lib, identifier)
+    if bundle["record"]["association_code"] != caller.org.uscc:
+        raise Forbidden("not_your_report", f"这份报告摘要不是本协会提交的 / report {identifier} was submitted by another "
+                        "association; an association reads only its own", identifier=identifier)
+    return _json(report_vc.report_credential(lib, caller.org, bundle), VC_JSON)
 
 
 @router.get("/status-lists/{credit_code}", tags=["public"], dependencies=_PUBLIC, responses=responses(404, 409),
