@@ -5,17 +5,22 @@ lists), and fails once tampered; nobody else gets it; the public documents are s
 from __future__ import annotations
 
 import copy
+import json
+import subprocess
 
+import httpx
 import pytest
 
 from ledger.app.onboarding import create_api_key
 from ledger.core.errors import Conflict
 from ledger.credentials.contexts import OUR_CONTEXT_FILE, OUR_CONTEXT_PATH, context_document
 from ledger.credentials.data_integrity import sign_document
+from ledger.devstack.api_process import start_api
+from ledger.devstack.launchers import free_port, stop
 from ledger.issue import reports
 from ledger.issue.anchoring import Anchorer
 from signer.keys import SoftwareKey
-from tests.fixtures.credentials import VcWorld, digital_bazaar_verify
+from tests.fixtures.credentials import INTEROP, VcWorld, digital_bazaar_verify
 from tests.test_reports import new_association, summary
 
 
@@ -106,3 +111,25 @@ def test_an_sm2_seal_is_refused_with_a_clear_code() -> None:
     with pytest.raises(Conflict) as e:
         sign_document({"@context": []}, SoftwareKey.generate("sm2"), "did:web:example:dids:x#seal-1")
     assert e.value.code == "vc_needs_p256_seal"
+
+
+def test_verifier_resolves_from_a_running_platform(vc_world: VcWorld, tmp_path) -> None:
+    """The README's way: a served VC, verified with `verify-vc.mjs --resolve URL` fetching the DID document,
+    status lists and context over HTTP from the platform (uvicorn, its public URL its own address). Nothing in it
+    depends on the database, so it runs on SQLite only (a server start costs seconds)."""
+    if vc_world.env.lib.engine.dialect.name != "sqlite":
+        pytest.skip("the same on every database")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = start_api(port, {**vc_world.env.env, "CERTLEDGER_PUBLIC_URL": base}, tmp_path / "uvicorn.log", workers=1)
+    try:
+        r = httpx.get(f"{base}/holders/me/certificates/{vc_world.identifier}/vc",
+                      headers={"Authorization": f"Bearer {vc_world.token}"}, timeout=30)
+        assert r.status_code == 200, r.text
+        assert r.json()["issuer"]["id"].startswith(f"did:web:127.0.0.1%3A{port}:dids:")
+        for vc, verified in ((r.text, True), (r.text.replace(vc_world.holder_id, "91430100MA00000000"), False)):
+            out = subprocess.run(["node", str(INTEROP / "verify-vc.mjs"), "--resolve", base], input=vc,
+                                 capture_output=True, text=True, timeout=60, check=False)
+            assert out.returncode == 0 and json.loads(out.stdout)["verified"] is verified, out.stdout + out.stderr
+    finally:
+        stop(proc)

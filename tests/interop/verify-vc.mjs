@@ -1,7 +1,10 @@
 // Verifies a W3C VC 2.0 with the Digital Bazaar libraries, unchanged, and an offline document loader.
 // Input (stdin): {"credential": VC, "documents": {URL or DID: document}} - what a verifier would have
-// resolved (DID documents, status list credentials, our context); the W3C, DID and Multikey contexts come
-// from the npm context packages. Output (stdout): {"verified": bool, "errors": [message, ...]}.
+// resolved (DID documents, status list credentials, our context) - or the VC alone; the W3C, DID and
+// Multikey contexts come from the npm context packages. With `--resolve BASE` (a platform's public URL,
+// e.g. http://127.0.0.1:8000) what is missing is fetched from that platform only: its did:web documents
+// at BASE/dids/<code>/did.json, its status lists and context by their URLs.
+// Output (stdout): {"verified": bool, "errors": [message, ...]}.
 // A credential whose revocation or suspension bit is set is refused (checkStatus reports the bit;
 // refusing on it is the relying party's rule, written here once).
 import * as vc from '@digitalbazaar/vc';
@@ -19,23 +22,43 @@ const input = JSON.parse(await new Promise(resolve => {
   process.stdin.on('end', () => resolve(text));
 }));
 
+const resolveAt = process.argv.indexOf('--resolve');
+const base = resolveAt > 0 ? process.argv[resolveAt + 1].replace(/\/$/, '') : null;
+const given = input.credential ? input : {credential: input, documents: {}};
+
 const documents = new Map();
 for(const pkg of [credentialsContext, multikeyContext, didContext, dataIntegrityContext]) {
   for(const [url, doc] of pkg.contexts) {
     documents.set(url, doc);
   }
 }
-for(const [url, doc] of Object.entries(input.documents)) {
+for(const [url, doc] of Object.entries(given.documents || {})) {
   documents.set(url, doc);
 }
 
+async function fetchFromPlatform(id) {
+  let url = id;
+  if(id.startsWith('did:web:')) {
+    url = `${base}/${id.split(':').slice(3).map(decodeURIComponent).join('/')}/did.json`;
+  } else if(!id.startsWith(base + '/')) {
+    return undefined;
+  }
+  const response = await fetch(url);
+  if(!response.ok) {
+    throw new Error(`${url}: HTTP ${response.status}`);
+  }
+  const doc = await response.json();
+  documents.set(id, doc);
+  return doc;
+}
+
 async function documentLoader(url) {
-  const [base, fragment] = url.split('#');
-  const doc = documents.get(base);
+  const [id, fragment] = url.split('#');
+  const doc = documents.get(id) || (base ? await fetchFromPlatform(id) : undefined);
   if(!doc) {
     throw new Error(`offline document loader: ${url} is not known`);
   }
-  if(base.startsWith('did:') && fragment) {
+  if(id.startsWith('did:') && fragment) {
     const method = (doc.verificationMethod || []).find(m => m.id === url);
     if(!method) {
       throw new Error(`${url} is not in the DID document`);
@@ -57,7 +80,7 @@ async function checkStatusRefusingSetBits(options) {
 
 const suite = new DataIntegrityProof({cryptosuite});
 const result = await vc.verifyCredential({
-  credential: input.credential, suite, documentLoader, checkStatus: checkStatusRefusingSetBits
+  credential: given.credential, suite, documentLoader, checkStatus: checkStatusRefusingSetBits
 });
 const errors = [];
 for(const e of [result.error, ...(result.results || []).map(r => r.error),
