@@ -102,6 +102,8 @@ def test_report_summary_vc_verifies_and_tampering_fails(vc_world: VcWorld) -> No
     assert digital_bazaar_verify(vc, documents) == {"verified": True, "errors": []}
     vc["credentialSubject"]["conclusion"] = "不符合设计要求。"
     assert digital_bazaar_verify(vc, documents)["verified"] is False
+    r = w.client.get(f"/status-lists/{association.uscc}/revocation")  # its account may not anchor a list
+    assert r.status_code == 404 and r.json()["error"]["code"] == "issuer_not_found"
     other = create_api_key(lib, new_association(lib).id, ["association"])
     r = w.client.get(f"/associations/reports/{report.identifier}/vc", headers={"X-API-Key": other})
     assert r.status_code == 403 and r.json()["error"]["code"] == "not_your_report"

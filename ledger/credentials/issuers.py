@@ -40,11 +40,12 @@ def method_id(did: str, info: SealCertInfo) -> str:
     return f"{did}#seal-{info.serial:x}"
 
 
-def department(lib: Library, credit_code: str) -> Organization:
-    """An issuing department (or association) by credit code; NotFound ``issuer_not_found``."""
+def department(lib: Library, credit_code: str, kinds: tuple[str, ...] = ("department", "association")) -> Organization:
+    """An issuer of one of ``kinds`` by credit code (status lists are departments' only); NotFound
+    ``issuer_not_found``."""
     with lib.sessions() as session:
         org = session.scalar(select(Organization).where(Organization.uscc == credit_code,
-                                                        Organization.kind.in_(("department", "association"))))
+                                                        Organization.kind.in_(kinds)))
     if org is None:
         raise NotFound("issuer_not_found", f"没有该发证机构 / no issuing department has the credit code {credit_code!r}",
                        credit_code=credit_code)

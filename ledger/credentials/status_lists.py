@@ -5,11 +5,12 @@ cancelled, withdrawn or superseded (codes 03, 04, 07, 08), of its ``suspension``
 suspended (02); expiry is ``validUntil`` in the credential itself. The statuses are the ones the platform
 recorded from its chain transactions (``ledger.issue.status_changes`` writes the chain first).
 
-A list is made on request and kept ``CACHE_S`` seconds, or until a status changes or an index is given
-or a snapshot is anchored (a cheap stamp: the newest certificate event, the department's next index, its
-anchored snapshots), so a change shows at the next request. Each new state of a list is recorded as a snapshot whose record (credit code, purpose,
-SHA-256 of the bitstring) is anchored from the department's account like a certificate; the credential
-carries the anchor of its snapshot as ``evidence`` once the batch is on chain.
+A list is made on request and kept ``CACHE_S`` seconds, or until a status changes, an index is given or
+a snapshot is anchored (a cheap stamp: the newest certificate event, the department's next index, its
+anchored snapshots), so a change shows at the next request. Each new state of a list is recorded as a
+snapshot whose record (credit code, purpose, SHA-256 of the bitstring) is anchored from the department's
+account like a certificate; the credential carries the anchor of its snapshot as ``evidence`` once the
+batch is on chain. Associations have no status lists (their account may anchor report summaries only).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from ledger.storage.models import Batch, Certificate, CertificateEvent, StatusLi
 from ledger.storage.outbox import insert_anchored
 
 from .contexts import VC_V2, our_context_url
-from .data_integrity import sign_document
+from .data_integrity import require_p256, sign_document
 from .evidence import anchor_evidence
 from .issuers import department, department_did, signing_key
 
@@ -128,6 +129,7 @@ def _snapshot(lib: Library, org: Any, purpose: str, digest: bytes) -> Any:
 
 def _credential(lib: Library, org: Any, purpose: str) -> dict[str, Any]:
     key, method = signing_key(lib, org)
+    require_p256(key)  # before a snapshot is recorded: a refused request stores nothing
     bits = bitstring(lib, org.id, purpose)
     snap, batch = _snapshot(lib, org, purpose, hashlib.sha256(bits).digest())
     public_url = lib.settings.public_url
@@ -155,7 +157,7 @@ def _credential(lib: Library, org: Any, purpose: str) -> dict[str, Any]:
 def status_list_credential(lib: Library, credit_code: str, purpose: str) -> dict[str, Any]:
     """The signed status list credential of a department and purpose (cached, see the module docstring)."""
     _check_purpose(purpose)
-    org = department(lib, credit_code)
+    org = department(lib, credit_code, ("department",))
     stamp = _stamp(lib, org.id)
     key = (id(lib), org.id, purpose)
     now = time.monotonic()

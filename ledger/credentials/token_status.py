@@ -41,7 +41,7 @@ def two_bit_list(revoked: bytes, suspended: bytes) -> bytes:
 
 def token_status_list(lib: Library, credit_code: str) -> str:
     """The signed status list token of a department."""
-    org = department(lib, credit_code)
+    org = department(lib, credit_code, ("department",))
     key, method = signing_key(lib, org)
     lst = two_bit_list(bitstring(lib, org.id, "revocation"), bitstring(lib, org.id, "suspension"))
     now = int(dt.datetime.now(dt.UTC).timestamp())
