@@ -100,25 +100,25 @@ def _stamp(lib: Library, org_id: int) -> tuple[Any, ...]:
 def _snapshot(lib: Library, org: Any, purpose: str, digest: bytes) -> Any:
     """The newest snapshot of the list, recorded (and queued for anchoring) first if the bits changed."""
     table = StatusListSnapshot.__table__
-    for _ in range(3):  # another worker may record the same state at the same moment
-        with lib.engine.begin() as conn:
-            rows = conn.execute(select(table).where(table.c.org_id == org.id, table.c.purpose == purpose)
-                                .order_by(table.c.id.desc()).limit(1)).all()
-            if rows and rows[0].digest == digest:
-                break
-            sequence = conn.scalar(select(func.count()).select_from(table)
-                                   .where(table.c.org_id == org.id, table.c.purpose == purpose))
-            record = {"format": SNAPSHOT_FORMAT, "issuer_code": org.uscc, "purpose": purpose,
-                      "sequence": sequence, "bitstring_sha256": digest.hex()}
-            data = record_bytes(record)
-            try:
+    for _ in range(3):  # another worker may record the same state at the same moment: read again
+        try:
+            with lib.engine.begin() as conn:
+                rows = conn.execute(select(table).where(table.c.org_id == org.id, table.c.purpose == purpose)
+                                    .order_by(table.c.id.desc()).limit(1)).all()
+                if rows and rows[0].digest == digest:
+                    break
+                sequence = conn.scalar(select(func.count()).select_from(table)
+                                       .where(table.c.org_id == org.id, table.c.purpose == purpose))
+                record = {"format": SNAPSHOT_FORMAT, "issuer_code": org.uscc, "purpose": purpose,
+                          "sequence": sequence, "bitstring_sha256": digest.hex()}
+                data = record_bytes(record)
                 insert_anchored(conn, "status_list", [{
                     "identifier": f"SL.{org.uscc}.{purpose}.{sequence}", "org_id": org.id, "purpose": purpose,
                     "digest": digest, "record": data.decode(), "leaf": record_leaf(data), "batch_id": None,
                     "leaf_index": None, "proof": None, "created_at": dt.datetime.now(dt.UTC)}],
                     org_key="org_id", seal=None)
-            except IntegrityError:
-                continue
+        except IntegrityError:
+            continue
     with lib.engine.connect() as conn:
         snap = conn.execute(select(table).where(table.c.org_id == org.id, table.c.purpose == purpose)
                             .order_by(table.c.id.desc()).limit(1)).one()
