@@ -19,6 +19,7 @@ from api.routers import (
     admin,
     associations,
     counters,
+    credentials,
     departments,
     health,
     holders,
@@ -71,6 +72,7 @@ def create_app(lib: Library | None = None, settings: ApiSettings | None = None) 
     app.add_middleware(Observe)  # last, so the outermost: it sees every request and every answer
     for module in (admin, departments, associations, counters, intake, report_search, holders, public, health, pages):
         app.include_router(module.router)
+    app.include_router(credentials.router)  # standard formats: VC 2.0, status lists, did:web, SD-JWT VC
     return app
 
 

@@ -8,4 +8,5 @@ pytest_plugins: list[str] = [
     "tests.fixtures.anchored",
     "tests.fixtures.api_server",
     "tests.fixtures.hsm",
+    "tests.fixtures.credentials",
 ]

@@ -56,6 +56,7 @@ from ledger.documents.envelope import seal as seal_document
 from ledger.documents.envelope import unseal
 from ledger.documents.rendering import Job
 from ledger.storage import seals as seals_store
+from ledger.storage import status_indices
 from ledger.storage.models import (
     CERTIFICATES,
     Certificate,
@@ -278,7 +279,9 @@ class Prepared:
     def insert(self, conn: Connection) -> list[IssuedCertificate]:
         """Insert the rows and queue their leaves, in the caller's transaction (refused with ``seal_rotated``
         if the department's seal changed since they were sealed)."""
-        ids = insert_certificates(conn, self.rows, self.seal)
+        first = status_indices.allocate(conn, self.org_id, len(self.rows))
+        rows = [{**r, "status_index": first + n} for n, r in enumerate(self.rows)]
+        ids = insert_certificates(conn, rows, self.seal)
         seals_store.require_current_seal(conn, self.org_id, self.seal)
         return [
             IssuedCertificate(i, r["identifier"], r["type_code"], r["number"], r["version"], "01", r["leaf"],

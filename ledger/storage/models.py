@@ -141,6 +141,7 @@ class Certificate(Base):
     __tablename__ = "certificates"
     __table_args__ = (
         UniqueConstraint("issuer_org_id", "type_code", "number", "version"),
+        UniqueConstraint("issuer_org_id", "status_index"),
         Index("ix_certificates_status_valid_until", "status", "valid_until"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -166,6 +167,8 @@ class Certificate(Base):
     leaf_index: Mapped[int | None] = mapped_column(Integer)
     proof: Mapped[bytes | None] = mapped_column(LargeBinary)  # concatenated 32-byte siblings
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+    # its bit in the issuer's Bitstring status lists (ledger.credentials.status_lists), stable once given
+    status_index: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -286,6 +289,32 @@ class AccessLogEntry(Base):
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
     leaf_index: Mapped[int | None] = mapped_column(Integer)
     proof: Mapped[bytes | None] = mapped_column(LargeBinary)  # concatenated 32-byte siblings
+
+
+class StatusListCounter(Base):
+    """Next status-list index per issuing department (one row update per issuance call)."""
+
+    __tablename__ = "status_list_counters"
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    next_index: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatusListSnapshot(Base):
+    """One state of a department's status list (revocation or suspension): the SHA-256 of its bitstring in a
+    small record anchored like a certificate, so a list cannot be rewritten silently."""
+
+    __tablename__ = "status_list_snapshots"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(100), unique=True)  # SL.<credit code>.<purpose>.<sequence>
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[bytes] = mapped_column(Hash32)
+    record: Mapped[str] = mapped_column(Text)
+    leaf: Mapped[bytes] = mapped_column(Hash32)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    leaf_index: Mapped[int | None] = mapped_column(Integer)
+    proof: Mapped[bytes | None] = mapped_column(LargeBinary)  # concatenated 32-byte siblings
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class SerialCounter(Base):

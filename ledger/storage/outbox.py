@@ -49,12 +49,13 @@ from ledger.storage.models import (
     OUTBOX,
     REPORT_SUMMARIES,
     Batch,
+    StatusListSnapshot,
     utcnow,
 )
 
 # outbox kind -> the table of the items it anchors; each has columns id, leaf, batch_id, leaf_index, proof
 ANCHORED_ITEMS: dict[str, Table] = {"certificate": CERTIFICATES, "report": REPORT_SUMMARIES,
-                                    "access_log": ACCESS_LOG}
+                                    "access_log": ACCESS_LOG, "status_list": StatusListSnapshot.__table__}
 
 
 def insert_anchored(conn: Connection, kind: str, rows: Sequence[dict[str, Any]], *, org_key: str,
