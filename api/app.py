@@ -15,6 +15,7 @@ from api.bodylimit import BodyLimit
 from api.fast_verify import FastVerifyIdentifier
 from api.observe import Observe
 from api.ratelimit import TokenBuckets
+from api.routers import browser_verifier
 from api.routers import (
     admin,
     associations,
@@ -71,6 +72,7 @@ def create_app(lib: Library | None = None, settings: ApiSettings | None = None) 
     app.add_middleware(Observe)  # last, so the outermost: it sees every request and every answer
     for module in (admin, departments, associations, counters, intake, report_search, holders, public, health, pages):
         app.include_router(module.router)
+    app.include_router(browser_verifier.router)
     return app
 
 

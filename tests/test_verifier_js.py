@@ -313,3 +313,13 @@ def test_both_refuse_a_tampered_unsealed_or_foreign_rooted_trust_list(anchored: 
 def test_verifier_js_unit_tests() -> None:
     done = subprocess.run(["node", "--test", "test/"], cwd=VERIFIER_JS, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+def test_the_browser_scripts_are_built_from_the_sources(tmp_path: Path) -> None:
+    """api/static/verifier/ holds what `node verifier-js/build.js` makes from verifier-js/src today."""
+    done = subprocess.run(["node", "build.js", str(tmp_path)], cwd=VERIFIER_JS, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    static = VERIFIER_JS.parent / "api" / "static" / "verifier"
+    for name in ("verifier.js", "page.js"):
+        assert (tmp_path / name).read_bytes() == (static / name).read_bytes(), f"rebuild: node verifier-js/build.js ({name})"

@@ -27,7 +27,7 @@ export function checksumAddress(address) {
 
 export class LedgerContract {
   /** `fetchImpl` defaults to the global fetch (Node >= 18, every browser). */
-  constructor(rpcUrl, address, { fetchImpl = globalThis.fetch, timeoutMs = 15000 } = {}) {
+  constructor(rpcUrl, address, { fetchImpl = (...args) => globalThis.fetch(...args), timeoutMs = 15000 } = {}) {
     Object.assign(this, { rpcUrl, address, fetchImpl, timeoutMs, nextId: 1 });
   }
 
