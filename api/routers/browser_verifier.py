@@ -10,7 +10,7 @@ from functools import cache
 from importlib import resources
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import LibraryDep
 from api.errors import responses
@@ -23,6 +23,9 @@ SCRIPT_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cach
 
 
 class BrowserVerifierOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "rpc_url": "https://rpc.ledger.example.gov.cn", "trust_list_url": "/public/trust",
+        "verifier_url": "/static/verifier/verifier.js"}]})
     rpc_url: str = Field(description="JSON-RPC endpoint of the ledger chain that browsers query (eth_chainId, "
                                      "eth_call): CERTLEDGER_PUBLIC_RPC_URL, else the platform's own")
     trust_list_url: str = Field(description="where the sealed trust list is served")
