@@ -27,8 +27,10 @@ from eth_account import Account
 
 from ledger.chain.client import ChainClient
 from ledger.chain.contract import BatchKind, LedgerContract, OrgKind
-from ledger.core.record import file_reference, record_leaf
+from ledger.core.catalogue import CITY_DIVISION
+from ledger.core.record import REPORT_FORMAT, file_reference, new_salt, record_leaf
 from ledger.core.statuses import LeafStatus
+from ledger.core.uscc import derive_uscc
 from ledger.devstack.launchers import free_port
 from ledger.verify.bundle import build_bundle, load_bundle, pem_certificate
 from ledger.verify.fragments import Verifier
@@ -285,6 +287,44 @@ def test_both_verifiers_agree_across_seal_rotation_and_compromise(anchored: Anch
     anchored.contract.revoke_seal(anchored.admin, dept.account.address, fingerprint, anchored_at - 3600)
     earlier = _agree(anchored, {"compromised before sealing": sealed}, tmp_path / "earlier")
     assert _failed(earlier["compromised before sealing"])["seal_certificate_valid"] == "signed_after_compromise"
+
+
+def _report(code: str, n: int) -> dict[str, Any]:
+    return {"format": REPORT_FORMAT, "identifier": f"RS.{code}.JS-{n}", "association": "市测试协会",
+            "association_code": code, "name": "年度审计报告", "number": f"JS-{n}", "kind": "audit",
+            "issuing_body": "测试会计师事务所", "subject": "测试有限公司", "report_date": "2026-11-01",
+            "conclusion": "结论：合格。", "catalogue": ["财务报表"], "document_sha256": "ab" * 32, "file": None,
+            "salt": new_salt()}
+
+
+def test_both_verifiers_agree_on_report_summaries(anchored: AnchoredWorld, tmp_path: Path) -> None:
+    """tests/test_reports.py's tampers of an association's report summary bundle."""
+    code = derive_uscc("verifier-js:association", division=CITY_DIVISION)
+    info = anchored.authority.issue_seal("市测试协会", code)
+    account = Account.create()
+    anchored.contract.register_organization(anchored.admin, account.address, OrgKind.ASSOCIATION, code,
+                                            hashlib.sha256(info.der).digest())
+    sealer = anchored.sealer_for(info)
+    records = [_report(code, n) for n in range(3)]
+    genuine = anchored.anchor(records, sealer.seal_records(records), account=account,
+                              kind=BatchKind.REPORT_SUMMARIES)
+    changed = copy.deepcopy(genuine[0])
+    changed["record"]["conclusion"] = "结论：不合格。"
+    relinked = copy.deepcopy(changed)
+    relinked["leaf"] = "0x" + record_leaf(relinked["record"]).hex()
+    renamed = copy.deepcopy(genuine[0])
+    renamed["record"]["association_code"] = anchored.departments["a"].code
+    renamed["leaf"] = "0x" + record_leaf(renamed["record"]).hex()
+    by_department = anchored.anchor([genuine[1]["record"], padding := _report(code, 9)],
+                                    [base64.b64decode(genuine[1]["seal"]["der"]), *sealer.seal_records([padding])],
+                                    account=anchored.departments["a"].account)[0]
+    shapes = _agree(anchored, {"genuine report": genuine[2], "changed conclusion": changed, "relinked leaf": relinked,
+                               "renamed association": renamed, "anchored by a department": by_department}, tmp_path)
+    assert shapes["genuine report"][0] == "VALID"
+    assert _failed(shapes["changed conclusion"])["record_integrity"] == "leaf_mismatch"
+    assert _failed(shapes["relinked leaf"])["merkle_proof"] == "proof_mismatch"
+    assert "seal_signer_matches" in _failed(shapes["renamed association"])
+    assert _failed(shapes["anchored by a department"]) == {"anchor_on_chain": "root_not_anchored"}
 
 
 def test_both_refuse_a_tampered_unsealed_or_foreign_rooted_trust_list(anchored: AnchoredWorld, tmp_path: Path) -> None:
