@@ -3,7 +3,7 @@
 // neither made nor anchored at or after a compromise the chain records), seal_signer_matches (the certificate's
 // credit code is the record's sealing organisation's).
 import { sha256 } from './hashes.js';
-import { equalBytes, hex0x } from './bytes.js';
+import { equalBytes } from './bytes.js';
 import { integer, parseDer, oid } from './der.js';
 import { CertificateError, parseCertificate, verifyP256 } from './certificate.js';
 import { readSeal, SealRejected } from './seal_reader.js';
@@ -129,6 +129,3 @@ function signerMatches(info, issuerCode) {
   }
   return check('seal_signer_matches', 'VALID', 'department_matches', '', data);
 }
-
-/** SHA-256 fingerprint (0x-hex) of a seal's certificate, as registered on chain. */
-export const fingerprintOf = (certDer) => hex0x(sha256(certDer));

@@ -1,7 +1,7 @@
 // Record seals read strictly, as signer/seal_reader.py does: a detached CMS SignedData of our profile (RFC 5652:
 // one SignerInfo, id-data, the signer's certificate found by its identifier, signed attributes exactly
 // content-type, signing-time, message-digest) or a GB/T 38540 SES_Signature of version 4. DER only.
-import { DerError, integer, oid, parseDer, time } from './der.js';
+import { integer, oid, parseDer, time } from './der.js';
 import { bytesToHex, compareBytes, equalBytes } from './bytes.js';
 import { parseCertificate } from './certificate.js';
 
@@ -176,10 +176,3 @@ function readSes(sig) {
     signed: tbs.der,
   };
 }
-
-/** The signer's certificate a record seal carries (what the platform registered on chain, by SHA-256). */
-export function sealCertificateDer(seal) {
-  return readSeal(seal).certificate;
-}
-
-export { DerError };

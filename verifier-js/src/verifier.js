@@ -316,4 +316,3 @@ function summary(record, bundle, anchor, status, kind) {
   return out;
 }
 
-export { BadInput };
