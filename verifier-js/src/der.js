@@ -1,7 +1,13 @@
 // A strict DER reader: definite, minimal lengths only, no trailing bytes. Seals and certificates come from
 // anywhere, so every read is bounded by its parent and anything else throws DerError.
 
-export class DerError extends Error {}
+export class DerError extends Error {
+  /** `notDer`: valid BER that DER forbids (an indefinite or non-minimal length), not a broken structure. */
+  constructor(message, { notDer = false } = {}) {
+    super(message);
+    this.notDer = notDer;
+  }
+}
 
 /**
  * One TLV: `tag` (the identifier octet; multi-octet tags are refused, none of ours use them), `start` (of the
@@ -43,11 +49,11 @@ function readOne(buf, at, limit) {
   let body = at + 2;
   if (len & 0x80) {
     const n = len & 0x7f;
-    if (n === 0) throw new DerError('indefinite length (BER, not DER)');
+    if (n === 0) throw new DerError('indefinite length (BER, not DER)', { notDer: true });
     if (n > 4 || body + n > limit) throw new DerError('length too long');
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + buf[body + i];
-    if (buf[body] === 0 || len < 0x80) throw new DerError('non-minimal length (BER, not DER)');
+    if (buf[body] === 0 || len < 0x80) throw new DerError('non-minimal length (BER, not DER)', { notDer: true });
     body += n;
   }
   const end = body + len;
@@ -73,8 +79,19 @@ export function parseDer(bytes) {
   return node;
 }
 
+/** Every element read, and the values DER encodes one way only (BOOLEAN, INTEGER, BIT STRING) in that way. */
 function checkDeep(node) {
-  if (node.constructed) for (const c of node.children) checkDeep(c);
+  if (node.constructed) {
+    for (const c of node.children) checkDeep(c);
+    return;
+  }
+  const b = node.content;
+  const ber = (what) => new DerError(`${what} (BER, not DER)`, { notDer: true });
+  if (node.tag === 0x01 && (b.length !== 1 || (b[0] !== 0 && b[0] !== 0xff))) throw ber('a BOOLEAN not 00 or FF');
+  if (node.tag === 0x02 && b.length > 1 && ((b[0] === 0 && !(b[1] & 0x80)) || (b[0] === 0xff && b[1] & 0x80))) {
+    throw ber('a non-minimal INTEGER');
+  }
+  if (node.tag === 0x03 && (!b.length || b[0] > 7 || (b.length === 1 && b[0] !== 0))) throw ber('a BIT STRING with bad padding');
 }
 
 export function oid(node) {

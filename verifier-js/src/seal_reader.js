@@ -53,7 +53,8 @@ export function readSeal(seal) {
   try {
     root = parseDer(seal);
   } catch (e) {
-    throw new SealRejected('seal_not_der', `the seal is not DER (${e.message})`);
+    if (e.notDer) throw new SealRejected('seal_not_der', `the seal is BER but not DER (${e.message})`);
+    throw malformed(`the seal cannot be parsed as a CMS SignedData or a GB/T 38540 SES_Signature: ${e.message}`);
   }
   try {
     return sealFormat(seal) === 'cms' ? readCms(root) : readSes(root);
