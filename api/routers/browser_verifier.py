@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import LibraryDep
 from api.errors import responses
 from api.ratelimit import public_rate_limit
+from ledger.app.library import Library
 from ledger.core.errors import NotFound
 
 router = APIRouter(tags=["public"])
@@ -32,6 +33,12 @@ class BrowserVerifierOut(BaseModel):
     verifier_url: str = Field(description="the verifier as one script (global CertledgerVerifier)")
 
 
+def rpc_url_for_browsers(lib: Library) -> str:
+    """The JSON-RPC endpoint browsers verify against (a page's Content-Security-Policy must allow connect-src to
+    it): CERTLEDGER_PUBLIC_RPC_URL, else the platform's own."""
+    return lib.settings.public_rpc_url or lib.settings.rpc_url
+
+
 @cache
 def _script(name: str) -> bytes:
     return resources.files("api").joinpath("static", "verifier", name).read_bytes()
@@ -45,7 +52,7 @@ def _script(name: str) -> bytes:
     dependencies=[Depends(public_rate_limit)],
 )
 def browser_verifier(lib: LibraryDep) -> BrowserVerifierOut:
-    return BrowserVerifierOut(rpc_url=lib.settings.public_rpc_url or lib.settings.rpc_url,
+    return BrowserVerifierOut(rpc_url=rpc_url_for_browsers(lib),
                               trust_list_url="/public/trust", verifier_url="/static/verifier/verifier.js")
 
 
