@@ -18,6 +18,7 @@ from api.ratelimit import TokenBuckets
 from api.routers import (
     admin,
     associations,
+    browser_verifier,
     counters,
     credentials,
     departments,
@@ -73,6 +74,7 @@ def create_app(lib: Library | None = None, settings: ApiSettings | None = None) 
     for module in (admin, departments, associations, counters, intake, report_search, holders, public, health, pages):
         app.include_router(module.router)
     app.include_router(credentials.router)  # standard formats: VC 2.0, status lists, did:web, SD-JWT VC
+    app.include_router(browser_verifier.router)
     return app
 
 

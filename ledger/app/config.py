@@ -40,6 +40,9 @@ class Settings:
     # (two-step transfer, AccessControlDefaultAdminRules): 0 for the local chain, days in production.
     admin_delay_s: int = field(default_factory=lambda: int(_env("CERTLEDGER_ADMIN_DELAY_S", "0")))
     public_url: str = field(default_factory=lambda: _env("CERTLEDGER_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"))
+    # The JSON-RPC endpoint browsers verify against (the public page's own verification, verifier-js): a node
+    # that answers eth_call and eth_chainId to anyone, with CORS; empty: the platform's own rpc_url.
+    public_rpc_url: str = field(default_factory=lambda: _env("CERTLEDGER_PUBLIC_RPC_URL", ""))
 
     @property
     def database(self) -> str:
