@@ -24,6 +24,7 @@ from api.routers import (
     holders,
     intake,
     pages,
+    plan_targets,
     public,
     report_search,
 )
@@ -71,6 +72,7 @@ def create_app(lib: Library | None = None, settings: ApiSettings | None = None) 
     app.add_middleware(Observe)  # last, so the outermost: it sees every request and every answer
     for module in (admin, departments, associations, counters, intake, report_search, holders, public, health, pages):
         app.include_router(module.router)
+    app.include_router(plan_targets.router)
     return app
 
 

@@ -54,8 +54,9 @@ from ledger.storage.outbox import (
 
 log = logging.getLogger(__name__)
 
+# the audit writer anchors the access log and the monthly plan reports (ledger.plan.monthly) as its one batch kind
 BATCH_KINDS = {"certificate": BatchKind.CERTIFICATES, "report": BatchKind.REPORT_SUMMARIES,
-               "access_log": BatchKind.ACCESS_LOG}
+               "access_log": BatchKind.ACCESS_LOG, "plan_report": BatchKind.ACCESS_LOG}
 CRASH_ENV = "CERTLEDGER_TEST_CRASH_AFTER_SEND"
 DEPENDENCY_DOWN = frozenset({"chain_unreachable", "chain_error", "receipt_timeout", "confirmation_timeout",
                              "nonce_conflict", "chain_behind_database", "key_password_missing", "contract_not_deployed"})
