@@ -78,7 +78,7 @@
     $("key-section").hidden = true;
     $("session").hidden = false;
     $("work").hidden = false;
-    $("as-of").textContent = "截至 " + figures.as_of.replace("T", " ") + " (UTC) · as of";
+    $("as-of").textContent = "截至 " + figures.as_of.replace("T", " ").replace("+00:00", "") + " (UTC) · as of";
     renderTargets(figures.targets);
     renderChart(figures.series);
     renderMissing(figures.targets);
@@ -108,12 +108,15 @@
   }
 
   function renderChart(series) {
-    const width = 960, height = 300, left = 48, right = 12, top = 12, bottom = 42;
+    // drawn at the box's own width (text stays legible on a phone), redrawn when the window is resized
+    const width = Math.round(Math.max(320, Math.min(960, $("chart").clientWidth || 960)));
+    const height = width < 600 ? 240 : 300, left = 44, right = 10, top = 12, bottom = 36;
     const days = series.days, n = days.length;
     const totals = days.map((_, i) => series.departments.reduce((sum, d) => sum + d.counts[i], 0));
     const max = Math.max(1, ...totals);
-    const step = Math.pow(10, Math.floor(Math.log10(max)));
-    const ceiling = Math.ceil(max / step) * step;
+    const raw = max / 4, power = Math.pow(10, Math.floor(Math.log10(raw)));
+    const tick = [1, 2, 5, 10].map((m) => m * power).find((m) => m >= raw);  // 1, 2 or 5 times a power of ten
+    const ceiling = Math.max(4, tick * 4);
     const plotW = width - left - right, plotH = height - top - bottom;
     const slot = plotW / n, barW = Math.max(2, slot * 0.72);
     const y = (v) => top + plotH - (v / ceiling) * plotH;
@@ -124,7 +127,7 @@
       `${days[0]} to ${days[n - 1]}`;
     root.append(title);
     for (let k = 0; k <= 4; k++) {
-      const v = (ceiling / 4) * k;
+      const v = (ceiling / 4) * k;  // whole numbers: the tick is at least 1
       root.append(svg("line", {x1: left, x2: width - right, y1: y(v), y2: y(v), stroke: "#e1e5ea"}));
       const label = svg("text", {x: left - 6, y: y(v) + 4, "text-anchor": "end"});
       label.textContent = number(Math.round(v));
@@ -143,7 +146,7 @@
         root.append(rect);
       });
     });
-    const every = Math.max(1, Math.ceil(n / 10));
+    const every = Math.max(1, Math.ceil(n / Math.max(3, Math.floor(width / 90))));
     days.forEach((day, i) => {
       if (i % every && i !== n - 1) return;
       const label = svg("text", {x: left + i * slot + slot / 2, y: height - bottom + 18, "text-anchor": "middle"});
@@ -228,6 +231,11 @@
   $("refresh").addEventListener("click", load);
   $("export-all").addEventListener("click", exportAll);
   $("days").addEventListener("change", load);
+  let resizing = 0;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizing);
+    resizing = setTimeout(() => { if (figures && !$("work").hidden) renderChart(figures.series); }, 150);
+  });
 
   if (storedKey()) load(); else showKeyForm();
 })();

@@ -70,17 +70,14 @@ def test_the_monthly_report_and_its_proof(api: Api, tmp_path: Path) -> None:
     report = r.json()
     assert report["verdict"] == "VALID" and report["format"] == "certledger/anchored-record/1"
     assert report["record"]["month"] == month and report["chain"]["tx_hash"].startswith("0x")
+    if lib.engine.dialect.name != "sqlite":
+        return  # the command line reads the same answer on either database: once is enough (the suite's time)
     path = tmp_path / "report.json"
     path.write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **api.env.env}
     done = subprocess.run([CLI, "verify", str(path), "--rpc", env["CERTLEDGER_RPC_URL"], "--json"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert json.loads(done.stdout)["verdict"] == "VALID"
-    report["record"]["targets"][1]["figure"] += 1
-    path.write_text(json.dumps(report), encoding="utf-8")
-    done = subprocess.run([CLI, "verify", str(path), "--rpc", env["CERTLEDGER_RPC_URL"]], env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 1 and "leaf_mismatch" in done.stdout
+    assert json.loads(done.stdout)["verdict"] == "VALID"  # a forged figure fails: tests/test_plan_targets.py
     done = subprocess.run([CLI, "plan-targets"], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "证照数据总量" in done.stdout, done.stdout + done.stderr
