@@ -28,6 +28,7 @@ from benchmarks.records import rows_for
 from benchmarks.report import report
 from ledger.app.config import Settings
 from ledger.app.library import Library
+from ledger.core.catalogue import CITY_DIVISION
 from ledger.core.uscc import derive_uscc
 from ledger.plan.targets import china_today, plan_targets
 from ledger.storage.catalogue import import_catalogue
@@ -54,7 +55,7 @@ def _insert(engine, sessions, rows: int) -> float:  # noqa: ANN001 - an Engine a
         batch = rows_for(orgs[ctype.department_id], ctype, serials)
         t = time.perf_counter()
         with engine.begin() as conn:
-            insert_certificates(conn, batch)
+            insert_certificates(conn, batch, bytes(32))  # a seal fingerprint (no seal is checked here)
         seconds += time.perf_counter() - t
     return rows // CHUNK * CHUNK / seconds
 
@@ -72,7 +73,7 @@ def _scale(engine, sessions, records: int, counters: int) -> None:  # noqa: ANN0
     with sessions() as s, s.begin():
         ids = []
         for n in range(counters):
-            org = Organization(kind="counter", name=f"窗口{n}", uscc=derive_uscc(f"bench-counter:{n}", prefix="12"),
+            org = Organization(kind="counter", name=f"窗口{n}", uscc=derive_uscc(f"bench-counter:{n}", division=CITY_DIVISION, prefix="12"),
                                parent_id=departments[n % len(departments)].id)
             s.add(org)
             s.flush()

@@ -66,9 +66,10 @@ class _Orgs:
     """The organisations by id (a few hundred rows): names and departments for every list."""
 
     def __init__(self, session: Session) -> None:
-        self.rows = {o.id: o for o in session.execute(select(Organization)).scalars()}
+        o = Organization
+        self.rows = {r.id: r for r in session.execute(select(o.id, o.kind, o.uscc, o.name, o.parent_id, o.active))}
 
-    def of_kind(self, kind: str) -> list[Organization]:
+    def of_kind(self, kind: str) -> list[Any]:
         return sorted((o for o in self.rows.values() if o.kind == kind and o.active), key=lambda o: o.uscc)
 
     def ref(self, org_id: int | None) -> dict[str, Any]:
@@ -88,8 +89,8 @@ def _per_department(orgs: _Orgs, totals: dict[int | None, list[int]]) -> list[di
 
 
 def _type_targets(session: Session, orgs: _Orgs) -> tuple[Target, Target, Target]:
-    types = list(session.execute(select(CertificateType).where(CertificateType.active)
-                                 .order_by(CertificateType.code)).scalars())
+    ct = CertificateType
+    types = session.execute(select(ct.id, ct.code, ct.name, ct.department_id).where(ct.active).order_by(ct.code)).all()
     in_force: dict[str, int] = defaultdict(int)
     total: dict[str, int] = defaultdict(int)
     for code, status, count in session.execute(select(CERTIFICATE_TALLIES)):
@@ -125,7 +126,8 @@ def _type_targets(session: Session, orgs: _Orgs) -> tuple[Target, Target, Target
 
 
 def _item_target(session: Session, orgs: _Orgs) -> Target:
-    items = list(session.execute(select(ServiceItem).order_by(ServiceItem.code)).scalars())
+    si = ServiceItem
+    items = session.execute(select(si.id, si.code, si.name, si.department_id).order_by(si.code)).all()
     accepting = set(session.execute(select(ServiceMaterial.service_item_id).distinct()
                                     .where(ServiceMaterial.certificate_type_id.is_not(None))).scalars())
     target = Target("service_items_accepting", "应用覆盖政务服务事项 / service items accepting an e-certificate",
@@ -143,15 +145,19 @@ def _item_target(session: Session, orgs: _Orgs) -> Target:
 
 def _counter_target(session: Session, orgs: _Orgs, today: dt.date) -> Target:
     v = COUNTER_VERIFICATIONS.c
-    last = dict(session.execute(select(v.org_id, func.max(v.day)).group_by(v.org_id)).all())
     since = today - dt.timedelta(days=ACTIVE_DAYS - 1)
     counters = orgs.of_kind("counter")
+    active_ids = set(session.execute(select(v.org_id).distinct().where(v.day >= since)).scalars())  # by the day index
+    idle = [c.id for c in counters if c.id not in active_ids]
+    last: dict[int, dt.date] = {}
+    for start in range(0, len(idle), 1000):  # the last day of those not active: by the primary key
+        last.update(session.execute(select(v.org_id, func.max(v.day)).where(v.org_id.in_(idle[start:start + 1000]))
+                                    .group_by(v.org_id)).all())
     target = Target("counters_connected", f"办事窗口接入（近{ACTIVE_DAYS}天有核验） / counters verifying in the last "
                     f"{ACTIVE_DAYS} days", 0, len(counters))
     per: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
     for counter in counters:
-        seen = last.get(counter.id)
-        active = seen is not None and seen >= since
+        seen, active = last.get(counter.id), counter.id in active_ids
         target.figure += active
         per[counter.parent_id][0] += active
         per[counter.parent_id][1] += 1

@@ -46,7 +46,7 @@ class CounterVerifications(Base):
 
     __tablename__ = "counter_verifications"
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
-    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True, index=True)  # the last 30 days, by this index
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

@@ -56,6 +56,7 @@ def upgrade() -> None:
                                 name=op.f("fk_counter_verifications_org_id_organizations")),
         sa.PrimaryKeyConstraint("org_id", "day", name=op.f("pk_counter_verifications")),
     )
+    op.create_index(op.f("ix_counter_verifications_day"), "counter_verifications", ["day"], unique=False)
     big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
     op.create_table(
         "plan_reports",
@@ -95,5 +96,6 @@ def _backfill() -> None:
 
 def downgrade() -> None:
     op.drop_index(op.f("ix_plan_reports_batch_id"), table_name="plan_reports")
+    op.drop_index(op.f("ix_counter_verifications_day"), table_name="counter_verifications")
     for table in ("plan_reports", "counter_verifications", "report_tallies", "certificate_daily", "certificate_tallies"):
         op.drop_table(table)
