@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from alembic import command
@@ -32,7 +34,7 @@ from ledger.plan.verifications import count_verification, flush_verifications, t
 from ledger.storage.engine import alembic_config, migrate
 from ledger.storage.models import CERTIFICATES, CertificateType
 from ledger.storage.plan_tables import CERTIFICATE_DAILY, CERTIFICATE_TALLIES, PlanReport
-from ledger.storage.tallies import china_day, count_verifications
+from ledger.storage.tallies import china_day, count_verifications, set_statuses
 from ledger.verify.standalone import verify_anchored_record
 from tests.fixtures.library import LibraryEnv, sample_request
 
@@ -197,3 +199,23 @@ def test_migration_backfills_the_counts(library_env: LibraryEnv) -> None:
     with lib.sessions() as session:
         assert session.scalar(select(func.count()).select_from(PlanReport)) == 0
     assert china_day(dt.datetime(2026, 11, 30, 16, 30, tzinfo=dt.UTC)) == dt.date(2026, 12, 1)
+
+
+def test_concurrent_issuance_and_changes_keep_the_counts(library_env: LibraryEnv) -> None:
+    """Four threads issue at once, then two change the same certificates at once: every row is counted once."""
+    lib, hr, skill = library_env.lib, library_env.departments["hr"], library_env.types["skill"]
+    with ThreadPoolExecutor(4) as pool:
+        issued = [c for batch in pool.map(lambda _: issue_many(lib, hr, [sample_request(skill) for _ in range(5)]),
+                                          range(4)) for c in batch]
+    _assert_tallies_match_rows(library_env)
+    ids = [c.id for c in issued]
+    barrier = threading.Barrier(2)
+
+    def change(status: str) -> None:
+        with lib.engine.begin() as conn:
+            barrier.wait()
+            set_statuses(conn, ids, status)
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(change, ["03", "03"]))
+    _assert_tallies_match_rows(library_env)

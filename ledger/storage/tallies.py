@@ -69,11 +69,14 @@ def count_verifications(conn: Connection, increments: Mapping[tuple[int, dt.date
 def set_statuses(conn: Connection, ids: Sequence[int], status: str) -> None:
     """Set the certificates' status and move their counts from their former status to the new one.
 
-    Each former status is updated by its own ``UPDATE ... WHERE status = s RETURNING type_code``: a row another
-    transaction changed meanwhile is re-checked by the database and counted by whichever changed it, once.
+    Each former status is updated by its own ``UPDATE ... WHERE status = s RETURNING type_code``: on PostgreSQL a
+    row another transaction changed meanwhile is re-checked and counted by whichever changed it, once; SQLite has
+    one writer, taken before the statuses are read.
     """
     c = CERTIFICATES.c
     moved: Counter[tuple[Any, ...]] = Counter()
+    if conn.dialect.name == "sqlite" and ids:  # be the writer before reading, as a deferred read would go stale
+        conn.execute(update(CERTIFICATES).where(c.id == -1).values(status=status))
     for start in range(0, len(ids), _CHUNK):
         part = ids[start:start + _CHUNK]
         former = sorted(set(conn.execute(select(c.status).where(c.id.in_(part), c.status != status)).scalars()))
