@@ -47,8 +47,9 @@ class VerificationTally:
                 self._thread = threading.Thread(target=self._run, name="verification-tally", daemon=True)
                 self._thread.start()
 
-    def flush(self) -> int:
-        """Write what is held in one transaction; returns how many verifications were written."""
+    def flush(self, *, last: bool = False) -> int:
+        """Write what is held in one transaction; returns how many verifications were written. ``last``: at exit,
+        when a failure can only be reported in one line (the database may be gone)."""
         with self._lock:
             pending, self._pending = self._pending, Counter()
         if not pending:
@@ -56,7 +57,11 @@ class VerificationTally:
         try:
             with self.lib.engine.begin() as conn:
                 count_verifications(conn, pending)
-        except SQLAlchemyError:
+        except SQLAlchemyError as exc:
+            if last:
+                log.warning("counter verifications lost at exit", extra={"count": sum(pending.values()),
+                                                                         "error": str(exc).splitlines()[0]})
+                return 0
             log.exception("counter verifications not written; kept for the next flush")
             with self._lock:
                 self._pending.update(pending)
@@ -94,10 +99,7 @@ def flush_verifications(lib: Library) -> int:
 
 def _flush_all() -> None:
     for found in list(_tallies.values()):
-        try:
-            found.flush()
-        except Exception:  # noqa: BLE001 - at exit the database may be gone; nothing else can be done
-            log.warning("counter verifications lost at exit", exc_info=True)
+        found.flush(last=True)
 
 
 atexit.register(_flush_all)
