@@ -22,6 +22,8 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 Admin = Annotated[Caller, Depends(require_role("admin"))]
 Days = Annotated[int, Query(ge=1, le=MAX_SERIES_DAYS, description="days of the daily series (the chart)")]
 CSV_NAME = "plan-targets.csv"
+CSV_RESPONSE = {"content": {"text/csv": {"schema": {"type": "string"}, "example": "\ufeff指标 key,指标 target,…\r\n"
+                                         "records,证照数据总量 / certificate records,5,5000000,0.0000,,,,,\r\n"}}}
 ASSETS = {"targets.css": "text/css; charset=utf-8", "targets.js": "text/javascript; charset=utf-8"}
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -40,7 +42,7 @@ def _csv(lib: LibraryDep, days: int) -> Response:
     "/plan-targets",
     summary="The city plan's targets, measured live: figure, target, share, per department, what is missing",
     response_model=PlanTargetsOut,
-    responses={**responses(401, 403, 422), 200: {"content": {"text/csv": {}}}},
+    responses={**responses(401, 403, 422), 200: CSV_RESPONSE},
 )
 def targets(lib: LibraryDep, _caller: Admin, days: Days = SERIES_DAYS,
             format: Annotated[Literal["json", "csv"], Query(description="csv: the same as /admin/plan-targets.csv")]
@@ -55,7 +57,7 @@ def targets(lib: LibraryDep, _caller: Admin, days: Days = SERIES_DAYS,
     "/plan-targets.csv",
     summary="The city plan's targets as CSV for Excel (UTF-8 with BOM): one row per missing item",
     response_class=Response,
-    responses={**responses(401, 403, 422), 200: {"content": {"text/csv": {}}}},
+    responses={**responses(401, 403, 422), 200: CSV_RESPONSE},
 )
 def targets_as_csv(lib: LibraryDep, _caller: Admin, days: Days = SERIES_DAYS) -> Response:
     return _csv(lib, days)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from api.schemas.common import Model
 
@@ -47,8 +47,21 @@ class SeriesOut(Model):
     departments: list[SeriesDepartmentOut]
 
 
+_MISSING = {"code": "11430000006122244L002", "name": "不动产登记证明", "department_uscc": "11430000006122244L",
+            "department_name": "自然资源和规划局", "note": "尚无证照 / no certificate yet"}
+_TARGET = {"key": "types_with_certificates", "title": "汇聚证照种类 / certificate types holding certificates",
+           "figure": 4, "target": 150, "share": 0.0267, "meets_target": False,
+           "departments": [{"uscc": "11430000006122244L", "name": "自然资源和规划局", "figure": 1, "target": 6}],
+           "missing": [_MISSING]}
+
+
 class PlanTargetsOut(Model):
     """The city plan's targets, measured live."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "as_of": "2026-12-06T06:09:39+00:00", "today": "2026-12-06", "targets": [_TARGET],
+        "series": {"days": ["2026-12-05", "2026-12-06"], "departments": [
+            {"uscc": "11430000006122244L", "name": "自然资源和规划局", "counts": [0, 3]}]}}]})
 
     as_of: str
     today: str = Field(description="today in China, against which the last 30 days are counted")
@@ -58,6 +71,17 @@ class PlanTargetsOut(Model):
 
 class PlanReportOut(Model):
     """A month's plan report as anchored by the audit writer: what ``certledger verify`` checks."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "format": "certledger/anchored-record/1", "month": "2026-11", "identifier": "PT.12430100MB1234567X.2026-11",
+        "record": {"format": "certledger/plan-targets/1", "identifier": "PT.12430100MB1234567X.2026-11",
+                   "platform": "市电子证照库平台", "platform_code": "12430100MB1234567X", "month": "2026-11",
+                   "as_of": "2026-12-01T00:00:03+00:00", "targets": [{"key": "records", "figure": 5, "target": 5000000}],
+                   "salt": "9f" * 32},
+        "leaf": "0x" + "bd" * 32, "anchor_status": "anchored", "root": "0x" + "1a" * 32, "proof": ["0x" + "2b" * 32],
+        "chain": {"chain_id": 31337, "contract": "0x9F90468B47CD03f938e5827705F455Dfb33675b3", "tx_hash": "0x" + "3c" * 32,
+                  "block_number": 8, "anchored_at": "2026-12-01T00:00:05+00:00"},
+        "verdict": "VALID", "checks": [{"name": "record_integrity", "status": "VALID", "reason": "leaf_matches"}]}]})
 
     format: str = Field(description="certledger/anchored-record/1")
     month: str

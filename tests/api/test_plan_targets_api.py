@@ -9,9 +9,13 @@ import subprocess
 from pathlib import Path
 
 from ledger.app.config import REPO_ROOT
+from sqlalchemy import func, select
+
 from ledger.issue.anchoring import Anchorer
 from ledger.plan.monthly import anchor_month, previous_month
 from ledger.plan.targets import china_today
+from ledger.plan.verifications import flush_verifications
+from ledger.storage.plan_tables import COUNTER_VERIFICATIONS
 from tests.api.conftest import Api, assert_error, new_uscc
 from tests.fixtures.cli import CLI
 from tests.fixtures.library import sample_request
@@ -57,6 +61,16 @@ def test_a_counters_verification_connects_it(api: Api) -> None:
     assert r.status_code == 200, r.text
     connected = _targets(api)["counters_connected"]  # the route flushes this process's counts first
     assert counter["uscc"] not in {m["code"] for m in connected["missing"]}
+    Anchorer(api.env.lib).run_once(force=True)
+    for _ in range(2):  # anchored: the second may be answered by the lean path (api.fast_verify), counted the same
+        r = api.client.post("/counters/verify/identifier", headers={"X-API-Key": key["key"]},
+                            json={"identifier": issued["identifier"]})
+        assert r.json()["verdict"] == "VALID"
+    flush_verifications(api.env.lib)
+    with api.env.lib.engine.connect() as conn:
+        counted = conn.execute(select(func.sum(COUNTER_VERIFICATIONS.c.count))
+                               .where(COUNTER_VERIFICATIONS.c.org_id == counter["id"])).scalar_one()
+    assert counted == 3  # each verification once, whichever path answered it
 
 
 def test_the_monthly_report_and_its_proof(api: Api, tmp_path: Path) -> None:
