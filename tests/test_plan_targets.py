@@ -108,12 +108,14 @@ def test_figures_follow_issuance_and_status_changes(library_env: LibraryEnv) -> 
 
 def test_counters_associations_items_and_types(library_env: LibraryEnv) -> None:
     lib, land = library_env.lib, library_env.departments["land"]
-    active, stale, idle = (create_organization(lib, kind="counter", name=f"窗口{n}", uscc=_uscc(), parent_id=land.id)
-                           for n in ("甲", "乙", "丙"))
+    active, stale, idle, edge = (create_organization(lib, kind="counter", name=f"窗口{n}", uscc=_uscc(),
+                                                     parent_id=land.id) for n in ("甲", "乙", "丙", "戊"))
     association = create_organization(lib, kind="association", name="示例评价协会", uscc=_uscc())
     today = china_today()
-    with lib.engine.begin() as conn:  # the stale counter's only verification, 31 days ago
-        count_verifications(conn, {(stale.id, today - dt.timedelta(days=30)): 1})
+    with lib.engine.begin() as conn:  # the stale counter's only verification is on the 31st day back (today is the
+        # 1st), the edge counter's on the 30th: the last 30 days are today and the 29 before
+        count_verifications(conn, {(stale.id, today - dt.timedelta(days=30)): 1,
+                                   (edge.id, today - dt.timedelta(days=29)): 1})
     count_verification(lib, active)
     count_verification(lib, land)  # a department verifying is not a counter: not counted
     assert flush_verifications(lib) == 1
@@ -129,7 +131,7 @@ def test_counters_associations_items_and_types(library_env: LibraryEnv) -> None:
     figures = plan_targets(lib)
     t = _by_key(figures)
     counters = {m["code"]: m for m in t["counters_connected"]["missing"]}
-    assert active.uscc not in counters
+    assert active.uscc not in counters and edge.uscc not in counters
     assert "last verified" in counters[stale.uscc]["note"] and "never verified" in counters[idle.uscc]["note"]
     assert counters[idle.uscc]["department_uscc"] == land.uscc
     assert t["counters_connected"]["figure"] <= t["counters_connected"]["target"] - 2
