@@ -29,8 +29,9 @@ from benchmarks.report import report
 from ledger.app.config import Settings
 from ledger.app.library import Library
 from ledger.core.catalogue import CITY_DIVISION
+from ledger.core.statuses import today_china
 from ledger.core.uscc import derive_uscc
-from ledger.plan.targets import china_today, plan_targets
+from ledger.plan.targets import plan_targets
 from ledger.storage.catalogue import import_catalogue
 from ledger.storage.engine import make_engine, migrate, session_factory
 from ledger.storage.models import CertificateType, Organization
@@ -66,7 +67,7 @@ def _scale(engine, sessions, records: int, counters: int) -> None:  # noqa: ANN0
         total = sum(r.count for r in conn.execute(select(CERTIFICATE_TALLIES)))
         conn.execute(update(CERTIFICATE_TALLIES).values(count=CERTIFICATE_TALLIES.c.count * (records // total)))
         departments = [o for o in conn.execute(select(Organization.id).where(Organization.kind == "department"))]
-        today = china_today()
+        today = today_china()
         add_counts(conn, CERTIFICATE_DAILY, ("day", "org_id"), {
             (today - dt.timedelta(days=d), org.id): records // 365 // len(departments)
             for d in range(365) for org in departments})

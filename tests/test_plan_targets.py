@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from ledger.app.onboarding import create_organization
 from ledger.core.catalogue import CITY_DIVISION
+from ledger.core.statuses import today_china
 from ledger.core.uscc import derive_uscc
 from ledger.holders.service_items import define_service_item
 from ledger.issue.anchoring import Anchorer
@@ -29,7 +30,7 @@ from ledger.issue.status_changes import change_status
 from ledger.issue.versions import new_version
 from ledger.plan.export import targets_csv
 from ledger.plan.monthly import anchor_month, check_month, previous_month, report_with_proof
-from ledger.plan.targets import china_today, plan_targets
+from ledger.plan.targets import plan_targets
 from ledger.plan.verifications import count_verification, flush_verifications, tally
 from ledger.storage.engine import alembic_config, migrate
 from ledger.storage.models import CERTIFICATES, CertificateType
@@ -101,7 +102,7 @@ def test_figures_follow_issuance_and_status_changes(library_env: LibraryEnv) -> 
     assert now["records"]["figure"] == after["records"]["figure"] + 1  # the renewal is a record of its own
     assert now["types_with_certificates"]["figure"] == held["figure"] - 1
     series = plan_targets(lib, days=3)["series"]
-    assert series["days"][-1] == china_today().isoformat() and len(series["days"]) == 3
+    assert series["days"][-1] == today_china().isoformat() and len(series["days"]) == 3
     today = {d["uscc"]: d["counts"][-1] for d in series["departments"]}
     assert today[market.uscc] >= 4 and today[hr.uscc] >= 3
 
@@ -111,7 +112,7 @@ def test_counters_associations_items_and_types(library_env: LibraryEnv) -> None:
     active, stale, idle, edge = (create_organization(lib, kind="counter", name=f"窗口{n}", uscc=_uscc(),
                                                      parent_id=land.id) for n in ("甲", "乙", "丙", "戊"))
     association = create_organization(lib, kind="association", name="示例评价协会", uscc=_uscc())
-    today = china_today()
+    today = today_china()
     with lib.engine.begin() as conn:  # the stale counter's only verification is on the 31st day back (today is the
         # 1st), the edge counter's on the 30th: the last 30 days are today and the 29 before
         count_verifications(conn, {(stale.id, today - dt.timedelta(days=30)): 1,
@@ -162,7 +163,7 @@ def test_verification_tally_holds_counts_until_flushed(library_env: LibraryEnv) 
 
 def test_monthly_report_is_anchored_and_verifies(library_env: LibraryEnv, rpc_url: str) -> None:
     lib = library_env.lib
-    month = previous_month(china_today())
+    month = previous_month(today_china())
     first = anchor_month(lib, month)
     again = anchor_month(lib, month)
     assert again["created"] is False and again["record"] == first["record"]
@@ -188,7 +189,7 @@ def test_monthly_report_is_anchored_and_verifies(library_env: LibraryEnv, rpc_ur
 
 
 def today_plus_month() -> dt.date:
-    return china_today().replace(day=1) + dt.timedelta(days=32)
+    return today_china().replace(day=1) + dt.timedelta(days=32)
 
 
 def test_migration_backfills_the_counts(library_env: LibraryEnv) -> None:

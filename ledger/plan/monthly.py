@@ -27,9 +27,10 @@ from ledger.app.library import Library
 from ledger.core.errors import BadInput, CertledgerError, NotFound
 from ledger.core.merkle import split_proof
 from ledger.core.record import PLAN_FORMAT, new_salt, record_bytes, record_leaf
+from ledger.core.statuses import today_china
 from ledger.holders.accesslog import audit_writer
 from ledger.issue.anchoring import AnchoredBatch, Anchorer
-from ledger.plan.targets import china_today, plan_targets
+from ledger.plan.targets import plan_targets
 from ledger.plan.verifications import flush_verifications
 from ledger.storage.models import Batch, as_utc
 from ledger.storage.outbox import insert_anchored
@@ -50,7 +51,7 @@ def previous_month(today: dt.date) -> str:
 
 def check_month(month: Any, today: dt.date | None = None) -> str:
     """A month as YYYY-MM, not after the current one (China time)."""
-    today = today or china_today()
+    today = today or today_china()
     if not isinstance(month, str) or not _MONTH.match(month):
         raise BadInput("plan_month_invalid", f"月份格式应为 YYYY-MM / the month must be YYYY-MM, not {month!r}",
                        month=str(month))
@@ -66,7 +67,7 @@ def _view(report: PlanReport, batch: Batch | None) -> dict[str, Any]:
 
 def anchor_month(lib: Library, month: str | None = None) -> dict[str, Any]:
     """Store and queue the month's report (default: the previous month); the stored one if it exists."""
-    today = china_today()
+    today = today_china()
     month = check_month(month or previous_month(today), today)
     found = _stored(lib, month)
     if found is not None:
@@ -133,7 +134,7 @@ class PlanAnchorer(Anchorer):
     _stored_month: str | None = None
 
     def run_once(self, force: bool = False) -> list[AnchoredBatch]:
-        month = previous_month(china_today())
+        month = previous_month(today_china())
         if self._stored_month != month:
             try:
                 anchor_month(self.lib, month)

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.app.library import Library
+from ledger.core.statuses import today_china
 from ledger.storage.models import CertificateType, Organization, ServiceItem, ServiceMaterial
 from ledger.storage.plan_tables import (
     CERTIFICATE_DAILY,
@@ -30,7 +31,6 @@ from ledger.storage.plan_tables import (
     COUNTER_VERIFICATIONS,
     REPORT_TALLIES,
 )
-from ledger.storage.tallies import CHINA
 
 TYPES_TARGET = 150
 RECORDS_TARGET = 5_000_000
@@ -56,10 +56,6 @@ class Target:
         return {"key": self.key, "title": self.title, "figure": self.figure, "target": self.target,
                 "share": share, "meets_target": self.figure >= self.target, "departments": self.departments,
                 "missing": self.missing}
-
-
-def china_today(now: dt.datetime | None = None) -> dt.date:
-    return (now or dt.datetime.now(dt.UTC)).astimezone(CHINA).date()
 
 
 class _Orgs:
@@ -196,7 +192,7 @@ def daily_series(session: Session, orgs: _Orgs, today: dt.date, days: int) -> di
 def plan_targets(lib: Library, *, days: int = SERIES_DAYS, now: dt.datetime | None = None) -> dict[str, Any]:
     """Every target's figure, target, share, departments and missing list, and the daily series for the chart."""
     now = now or dt.datetime.now(dt.UTC)
-    today = china_today(now)
+    today = today_china(now)
     days = max(1, min(days, MAX_SERIES_DAYS))
     with lib.sessions() as session:
         orgs = _Orgs(session)

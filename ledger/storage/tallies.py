@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ledger.core.statuses import today_china
 from ledger.storage.models import CERTIFICATES
 from ledger.storage.plan_tables import (
     CERTIFICATE_DAILY,
@@ -24,13 +25,12 @@ from ledger.storage.plan_tables import (
     REPORT_TALLIES,
 )
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
 _CHUNK = 5_000
 
 
 def china_day(at: dt.datetime) -> dt.date:
     """The day in China (UTC+8) of a time: the city counts its days there."""
-    return (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(CHINA).date()
+    return today_china(at if at.tzinfo else at.replace(tzinfo=dt.UTC))
 
 
 def add_counts(conn: Connection, table: Table, keys: Sequence[str], increments: Mapping[tuple[Any, ...], int]) -> None:

@@ -8,12 +8,12 @@ import os
 import subprocess
 from pathlib import Path
 
-from ledger.app.config import REPO_ROOT
 from sqlalchemy import func, select
 
+from ledger.app.config import REPO_ROOT
+from ledger.core.statuses import today_china
 from ledger.issue.anchoring import Anchorer
 from ledger.plan.monthly import anchor_month, previous_month
-from ledger.plan.targets import china_today
 from ledger.plan.verifications import flush_verifications
 from ledger.storage.plan_tables import COUNTER_VERIFICATIONS
 from tests.api.conftest import Api, assert_error, new_uscc
@@ -74,7 +74,7 @@ def test_a_counters_verification_connects_it(api: Api) -> None:
 
 
 def test_the_monthly_report_and_its_proof(api: Api, tmp_path: Path) -> None:
-    lib, month = api.env.lib, previous_month(china_today())
+    lib, month = api.env.lib, previous_month(today_china())
     assert_error(api.call("GET", "/admin/plan-targets/reports/2001-01", "admin"), 404, "plan_report_not_found")
     assert_error(api.call("GET", "/admin/plan-targets/reports/2026-13", "admin"), 422, "plan_month_invalid")
     anchor_month(lib, month)
