@@ -29,12 +29,12 @@ from ledger.issue.issuance import issue_many
 from ledger.issue.status_changes import change_status
 from ledger.issue.versions import new_version
 from ledger.plan.export import targets_csv
-from ledger.plan.monthly import anchor_month, check_month, previous_month, report_with_proof
+from ledger.plan.monthly import PlanAnchorer, anchor_month, check_month, previous_month, report_with_proof
 from ledger.plan.targets import plan_targets
 from ledger.plan.verifications import count_verification, flush_verifications, tally
 from ledger.storage.engine import alembic_config, migrate
-from ledger.storage.models import CERTIFICATES, CertificateType
-from ledger.storage.plan_tables import CERTIFICATE_DAILY, CERTIFICATE_TALLIES, PlanReport
+from ledger.storage.models import CERTIFICATES, AccessLogEntry, CertificateType
+from ledger.storage.plan_tables import CERTIFICATE_DAILY, CERTIFICATE_TALLIES, COUNTER_VERIFICATIONS, PlanReport
 from ledger.storage.tallies import china_day, count_verifications, set_statuses
 from ledger.verify.standalone import verify_anchored_record
 from tests.fixtures.library import LibraryEnv, sample_request
@@ -170,7 +170,9 @@ def test_monthly_report_is_anchored_and_verifies(library_env: LibraryEnv, rpc_ur
     assert first["record"]["format"] == "certledger/plan-targets/1"
     assert {t["key"] for t in first["record"]["targets"]} >= {"records", "counters_connected"}
     assert report_with_proof(lib, month)["verdict"] == "SKIPPED"  # queued, not yet anchored
-    Anchorer(lib).run_once(force=True)
+    worker = PlanAnchorer(lib)
+    worker.run_once(force=True)  # the worker's round: last month's report is there already, so it only anchors
+    assert worker._stored_month == month
     report = report_with_proof(lib, month)
     assert report["anchor_status"] == "anchored" and report["verdict"] == "VALID", report["checks"]
     standalone = verify_anchored_record(json.loads(json.dumps(report)), rpc_url, library_env.trust())
@@ -201,6 +203,8 @@ def test_migration_backfills_the_counts(library_env: LibraryEnv) -> None:
     _assert_tallies_match_rows(library_env)
     with lib.sessions() as session:
         assert session.scalar(select(func.count()).select_from(PlanReport)) == 0
+        intakes = session.scalar(select(func.count()).select_from(AccessLogEntry))
+        assert session.scalar(select(func.coalesce(func.sum(COUNTER_VERIFICATIONS.c.count), 0))) == intakes
     assert china_day(dt.datetime(2026, 11, 30, 16, 30, tzinfo=dt.UTC)) == dt.date(2026, 12, 1)
 
 
