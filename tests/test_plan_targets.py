@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from ledger.app.onboarding import create_organization
 from ledger.core.catalogue import CITY_DIVISION
+from ledger.core.errors import BadInput
 from ledger.core.statuses import today_china
 from ledger.core.uscc import derive_uscc
 from ledger.holders.service_items import define_service_item
@@ -181,6 +182,12 @@ def test_monthly_report_is_anchored_and_verifies(library_env: LibraryEnv, rpc_ur
     forged["record"]["targets"][0]["figure"] += 1
     result = verify_anchored_record(forged, rpc_url, library_env.trust())
     assert result.verdict.value == "INVALID" and result.to_dict()["checks"][0]["reason"] == "leaf_mismatch"
+    try:
+        anchor_month(lib, f"{today_china():%Y-%m}")
+    except BadInput as e:
+        assert e.code == "plan_month_not_over"
+    else:
+        raise AssertionError("a month not over was anchored")
     for bad in ("2026-13", "next", f"{today_plus_month():%Y-%m}"):
         try:
             check_month(bad)

@@ -66,9 +66,13 @@ def _view(report: PlanReport, batch: Batch | None) -> dict[str, Any]:
 
 
 def anchor_month(lib: Library, month: str | None = None) -> dict[str, Any]:
-    """Store and queue the month's report (default: the previous month); the stored one if it exists."""
+    """Store and queue the report of a month that is over (default: the previous month), with the figures as they
+    are now (its ``as_of``); the stored one if it exists."""
     today = today_china()
     month = check_month(month or previous_month(today), today)
+    if month == f"{today:%Y-%m}":
+        raise BadInput("plan_month_not_over", f"{month} 尚未结束，月末后再生成报告 / month {month} is not over: its report "
+                       "is made after its last day (a month has one report)", month=month)
     found = _stored(lib, month)
     if found is not None:
         return {**found, "created": False}
@@ -86,12 +90,13 @@ def anchor_month(lib: Library, month: str | None = None) -> dict[str, Any]:
     row = {"identifier": record["identifier"], "month": month, "org_id": writer.id, "record": data.decode(),
            "salt": record["salt"], "leaf": record_leaf(data), "batch_id": None, "leaf_index": None, "proof": None,
            "created_at": dt.datetime.now(dt.UTC)}
+    created = True
     try:
         with lib.engine.begin() as conn:
             insert_anchored(conn, KIND, [row], org_key="org_id", seal=None)
     except IntegrityError:  # another process stored this month's report first
-        pass
-    return {**_stored(lib, month), "created": True}
+        created = False
+    return {**_stored(lib, month), "created": created}
 
 
 def _stored(lib: Library, month: str) -> dict[str, Any] | None:
