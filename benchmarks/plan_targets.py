@@ -74,8 +74,8 @@ def _scale(engine, sessions, records: int, counters: int) -> None:  # noqa: ANN0
     with sessions() as s, s.begin():
         ids = []
         for n in range(counters):
-            org = Organization(kind="counter", name=f"窗口{n}", uscc=derive_uscc(f"bench-counter:{n}", division=CITY_DIVISION, prefix="12"),
-                               parent_id=departments[n % len(departments)].id)
+            uscc = derive_uscc(f"bench-counter:{n}", division=CITY_DIVISION, prefix="12")
+            org = Organization(kind="counter", name=f"窗口{n}", uscc=uscc, parent_id=departments[n % len(departments)].id)
             s.add(org)
             s.flush()
             ids.append(org.id)

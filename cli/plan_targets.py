@@ -28,7 +28,8 @@ def plan_targets_cmd(
     days: int = typer.Option(30, "--days", min=1, max=366, help="days of the daily series"),
     anchor: bool = typer.Option(False, "--anchor", help="store the month's report and queue it for anchoring by the "
                                 "audit writer (the worker anchors it; certledger anchor --now at once)"),
-    month: Optional[str] = typer.Option(None, "--month", help="YYYY-MM for --anchor (default: the previous month)"),
+    month: Optional[str] = typer.Option(None, "--month", help="YYYY-MM for --anchor: a month that is over "
+                                        "(default: the previous month)"),
 ) -> None:
     """The city plan's targets, measured live (figure, target, share, what is missing); --anchor for a month's report."""
     from ledger.plan.monthly import anchor_month
