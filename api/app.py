@@ -26,6 +26,7 @@ from api.routers import (
     holders,
     intake,
     pages,
+    plan_targets,
     public,
     report_search,
 )
@@ -75,6 +76,7 @@ def create_app(lib: Library | None = None, settings: ApiSettings | None = None) 
         app.include_router(module.router)
     app.include_router(credentials.router)  # standard formats: VC 2.0, status lists, did:web, SD-JWT VC
     app.include_router(browser_verifier.router)
+    app.include_router(plan_targets.router)
     return app
 
 

@@ -23,6 +23,7 @@ from api.deps import API_KEY_HEADER, authorize
 from api.routers.counters import COUNTER_ROLES
 from api.schemas.verification import VerifyIdentifierRequest
 from ledger.app.metrics import count_verdict
+from ledger.plan.verifications import count_verification
 from ledger.verify import service as verification
 
 PATH = "/counters/verify/identifier"
@@ -89,11 +90,12 @@ def _answer(scope: Scope, key: str, body: bytes) -> bytes | None:
         return None
     try:
         request = VerifyIdentifierRequest.model_validate(orjson.loads(body))
-        authorize(lib, key, COUNTER_ROLES)
+        caller = authorize(lib, key, COUNTER_ROLES)
         result = verification.verification_without_chain(lib, request.identifier)
     except Exception:  # noqa: BLE001 - the route answers (or refuses) it with its own errors
         return None
     if result is None:
         return None
     count_verdict("identifier", result.verdict.value)
+    count_verification(lib, caller.org)
     return orjson.dumps(result.to_dict())

@@ -44,7 +44,8 @@ def issue(
 
 @app.command(rich_help_panel=CERTIFICATES)
 def verify(
-    bundle_file: Path = typer.Argument(..., help="a proof bundle (certledger/bundle/1 JSON)"),
+    bundle_file: Path = typer.Argument(..., help="a proof bundle (certledger/bundle/1 JSON), or an anchored record "
+                                       "(certledger/anchored-record/1: the monthly plan report)"),
     rpc: str = typer.Option(..., "--rpc", help="JSON-RPC URL of any node of the ledger's chain"),
     trust: Optional[Path] = typer.Option(None, "--trust", envvar=TRUST_FILE_ENV,
                                          help="the platform's trust list (GET /public/trust); required"),
@@ -54,15 +55,23 @@ def verify(
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
     """Verify a proof bundle with only a JSON-RPC endpoint and the trust list: no API, no database."""
-    from ledger.verify.bundle import load_bundle
-    from ledger.verify.standalone import verify_bundle_standalone
+    from ledger.verify.bundle import MAX_BUNDLE_BYTES, load_bundle
+    from ledger.verify.standalone import ANCHORED_FORMAT, verify_anchored_record, verify_bundle_standalone
     from ledger.verify.trust import load_trust_list, no_trust_list
 
     if trust is None:
         _fail(no_trust_list())
     trusted = load_trust_list(trust.read_bytes(), root_pem=root.read_bytes() if root else None)
-    bundle = load_bundle(bundle_file.read_bytes())
-    result = verify_bundle_standalone(bundle, rpc, trusted, document=document.read_bytes() if document else None)
+    data = bundle_file.read_bytes()
+    try:
+        doc = json.loads(data) if len(data) <= MAX_BUNDLE_BYTES else None
+    except ValueError:
+        doc = None  # load_bundle says what is wrong with it
+    if isinstance(doc, dict) and doc.get("format") == ANCHORED_FORMAT:  # the audit writer's: the monthly plan report
+        result = verify_anchored_record(doc, rpc, trusted)
+    else:
+        bundle = load_bundle(data)
+        result = verify_bundle_standalone(bundle, rpc, trusted, document=document.read_bytes() if document else None)
     if as_json:
         console.print_json(json.dumps(result.to_dict(), ensure_ascii=False))
     else:

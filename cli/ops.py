@@ -56,11 +56,11 @@ def serve(
 @app.command(rich_help_panel=PRODUCTION)
 def worker(interval: float = typer.Option(1.0, "--interval", help="seconds between rounds while all is well")) -> None:
     """The anchoring worker: queued leaves into Merkle batches on chain, until SIGTERM. Several at once are safe."""
-    from ledger.issue.anchoring import Anchorer
+    from ledger.plan.monthly import PlanAnchorer
 
     logs.configure()
     stop = stop_on_signals()
-    Anchorer(_library()).run_forever(stop, interval)
+    PlanAnchorer(_library()).run_forever(stop, interval)
 
 
 @app.command(rich_help_panel=PRODUCTION)

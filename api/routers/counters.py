@@ -1,4 +1,5 @@
-"""Service counters: verify a certificate by identifier, by proof bundle, or by its sealed PDF."""
+"""Service counters: verify a certificate by identifier, by proof bundle, or by its sealed PDF (each verification
+by a counter is counted for the city plan's targets, ``ledger.plan.verifications``)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from api.schemas.verification import (
 from api.verifying import PDF_MAGIC, json_result, verify_bundle, verify_pdf
 from ledger.core.errors import BadInput
 from ledger.issue.history import history as certificate_history
+from ledger.plan.verifications import count_verification
 from ledger.verify import service as verification
 
 router = APIRouter(prefix="/counters", tags=["counters"])
@@ -32,8 +34,10 @@ VERIFY_ERRORS = responses(401, 403, 404, 413, 422, 503)
     response_model=VerificationOut,
     responses=VERIFY_ERRORS,
 )
-def by_identifier(body: VerifyIdentifierRequest, lib: LibraryDep, _caller: Counter) -> Response:
-    return json_result(verification.verify_identifier(lib, body.identifier), "identifier")
+def by_identifier(body: VerifyIdentifierRequest, lib: LibraryDep, caller: Counter) -> Response:
+    result = verification.verify_identifier(lib, body.identifier)
+    count_verification(lib, caller.org)
+    return json_result(result, "identifier")
 
 
 @router.post(
@@ -46,9 +50,11 @@ def by_bundle(
     bundle: Annotated[dict[str, Any], Body(description=BUNDLE_DESCRIPTION, openapi_examples={
         "bundle": {"summary": "an exported bundle", "value": BUNDLE_EXAMPLE}})],
     lib: LibraryDep,
-    _caller: Counter,
+    caller: Counter,
 ) -> VerificationOut:
-    return verify_bundle(lib, bundle)
+    result = verify_bundle(lib, bundle)
+    count_verification(lib, caller.org)
+    return result
 
 
 @router.post(
@@ -60,13 +66,15 @@ def by_bundle(
 def by_pdf(
     file: Annotated[UploadFile, File(description="the certificate's sealed PDF as issued")],
     lib: LibraryDep,
-    _caller: Counter,
+    caller: Counter,
 ) -> VerificationOut:
     data = file.file.read()
     if not data.startswith(PDF_MAGIC):
         raise BadInput("pdf_not_pdf", f"the uploaded file {file.filename!r} is not a PDF (it does not start with %PDF-)",
                        filename=file.filename)
-    return verify_pdf(lib, data)
+    result = verify_pdf(lib, data)
+    count_verification(lib, caller.org)
+    return result
 
 
 @router.get(

@@ -10,6 +10,7 @@ from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
 from api.schemas.holders import IntakeOut, IntakeRequest
 from ledger.holders import intake
+from ledger.plan.verifications import count_verification
 
 router = APIRouter(prefix="/counters", tags=["counters"])
 CounterStaff = Annotated[Caller, Depends(require_role("counter"))]
@@ -29,7 +30,9 @@ CounterStaff = Annotated[Caller, Depends(require_role("counter"))]
     responses=responses(401, 403, 404, 409, 422, 503),
 )
 def open_intake(body: IntakeRequest, lib: LibraryDep, caller: CounterStaff) -> IntakeOut:
-    return IntakeOut.model_validate(intake.open_intake(
+    opened = intake.open_intake(
         lib, caller.org, service_item_code=body.service_item_code, id_type=body.holder.id_type,
         id_number=body.holder.id_number, use_code=body.use_code, case_number=body.case_number, staff_id=body.staff_id,
-    ))
+    )
+    count_verification(lib, caller.org)  # an intake verifies the holder's certificates: the counter is connected
+    return IntakeOut.model_validate(opened)

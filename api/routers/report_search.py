@@ -18,6 +18,7 @@ from api.schemas.verification import VerificationOut
 from api.verifying import json_result
 from ledger.core.errors import BadInput
 from ledger.issue import reports
+from ledger.plan.verifications import count_verification
 
 router = APIRouter(prefix="/counters", tags=["counters"])
 
@@ -62,8 +63,10 @@ def get_one(identifier: ReportId, lib: LibraryDep, _caller: Reader) -> ReportOut
     response_model=VerificationOut,
     responses=VERIFY_ERRORS,
 )
-def verify_report(body: VerifyReportRequest, lib: LibraryDep, _caller: Reader) -> Response:
-    return json_result(reports.verify(lib, body.identifier), "report")
+def verify_report(body: VerifyReportRequest, lib: LibraryDep, caller: Reader) -> Response:
+    result = reports.verify(lib, body.identifier)
+    count_verification(lib, caller.org)
+    return json_result(result, "report")
 
 
 @router.post(
@@ -75,9 +78,11 @@ def verify_report(body: VerifyReportRequest, lib: LibraryDep, _caller: Reader) -
 def verify_report_document(
     file: Annotated[UploadFile, File(description="the report document as issued")],
     lib: LibraryDep,
-    _caller: Reader,
+    caller: Reader,
 ) -> Response:
     data = file.file.read()
     if not data:
         raise BadInput("document_empty", f"the uploaded file {file.filename!r} is empty", filename=file.filename)
-    return json_result(reports.verify_document(lib, data), "report_document")
+    result = reports.verify_document(lib, data)
+    count_verification(lib, caller.org)
+    return json_result(result, "report_document")

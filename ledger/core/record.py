@@ -11,7 +11,8 @@ The status is not in the record: it changes over time and lives on chain.
 Report summaries (``ledger.issue.reports``) are records of another format, sealed by an association and
 anchored the same way; access-log entries (``ledger.holders.accesslog``) are records anchored, unsealed, by
 the platform's audit writer. :data:`RECORD_KINDS` says what differs per format (keys, who seals and
-anchors, whether there is a seal, a status, a validity period), so one verifier serves all three.
+anchors, whether there is a seal, a status, a validity period), so one verifier serves them all; the platform's
+monthly report on the city plan's targets is a fourth, anchored like the access log.
 """
 
 from __future__ import annotations
@@ -85,7 +86,14 @@ ACCESS_LOG_KIND = RecordKind(
     ACCESS_FORMAT, ACCESS_KEYS, None, "audit_writer", False,
     ("intake_id", "counter", "service_item_code", "case_number", "time"), sealed=False,
 )
-RECORD_KINDS = {k.format: k for k in (CERTIFICATE_KIND, REPORT_KIND, ACCESS_LOG_KIND)}
+PLAN_FORMAT = "certledger/plan-targets/1"
+PLAN_KEYS = frozenset({"format", "identifier", "platform", "platform_code", "month", "as_of", "targets", "salt"})
+# The city plan's monthly figures (ledger.plan.monthly): anchored, unsealed, by the audit writer as the access log is.
+PLAN_KIND = RecordKind(
+    PLAN_FORMAT, PLAN_KEYS, None, "audit_writer", False,
+    ("identifier", "platform", "platform_code", "month", "as_of", "targets"), sealed=False,
+)
+RECORD_KINDS = {k.format: k for k in (CERTIFICATE_KIND, REPORT_KIND, ACCESS_LOG_KIND, PLAN_KIND)}
 
 
 def new_salt() -> str:

@@ -1,6 +1,6 @@
 """The production workers inside ``certledger up``: the anchoring worker and the indexer, as threads of its process.
 
-They are the loops ``certledger worker`` and ``certledger indexer`` run (``Anchorer.run_forever``,
+They are the loops ``certledger worker`` and ``certledger indexer`` run (``PlanAnchorer.run_forever``,
 ``ledger.app.indexing.run_indexer``), over ``up``'s Library; the API beside them is the app ``certledger serve``
 runs. :meth:`BackgroundWorkers.hold` stops both and waits for their rounds to end (before the local nodes stop,
 or while the chain node is restarted); :meth:`BackgroundWorkers.start` starts them again.
@@ -12,7 +12,7 @@ import threading
 
 from ledger.app.indexing import run_indexer
 from ledger.app.library import Library
-from ledger.issue.anchoring import Anchorer
+from ledger.plan.monthly import PlanAnchorer
 
 HOLD_TIMEOUT_S = 60.0
 
@@ -26,7 +26,7 @@ class BackgroundWorkers:
     def start(self) -> None:
         self._stop = threading.Event()
         self._threads = [
-            threading.Thread(target=Anchorer(self.lib).run_forever, args=(self._stop,), name="anchoring-worker",
+            threading.Thread(target=PlanAnchorer(self.lib).run_forever, args=(self._stop,), name="anchoring-worker",
                              daemon=True),
             threading.Thread(target=run_indexer, args=(self.lib, self._stop), name="indexer", daemon=True),
         ]

@@ -54,9 +54,11 @@ from ledger.storage.outbox import (
 
 log = logging.getLogger(__name__)
 
-# a department's status-list snapshots go on chain from its own account, so in the kind its role may anchor
+# a department's status-list snapshots go on chain from its own account, so in the kind its role may anchor;
+# the audit writer anchors the access log and the monthly plan reports (ledger.plan.monthly) as its one batch kind
 BATCH_KINDS = {"certificate": BatchKind.CERTIFICATES, "report": BatchKind.REPORT_SUMMARIES,
-               "access_log": BatchKind.ACCESS_LOG, "status_list": BatchKind.CERTIFICATES}
+               "access_log": BatchKind.ACCESS_LOG, "status_list": BatchKind.CERTIFICATES,
+               "plan_report": BatchKind.ACCESS_LOG}
 CRASH_ENV = "CERTLEDGER_TEST_CRASH_AFTER_SEND"
 DEPENDENCY_DOWN = frozenset({"chain_unreachable", "chain_error", "receipt_timeout", "confirmation_timeout",
                              "nonce_conflict", "chain_behind_database", "key_password_missing", "contract_not_deployed"})

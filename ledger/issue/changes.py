@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_utils import event_abi_to_log_topic
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select
 
 from ledger.app.library import Library
 from ledger.chain.contract import LedgerContract
@@ -30,6 +30,7 @@ from ledger.chain.logs import log_pages
 from ledger.core.errors import BadInput, Conflict, Forbidden, NotFound
 from ledger.core.statuses import STATUS_NAMES, LeafStatus
 from ledger.storage.bulk import bulk_insert
+from ledger.storage.tallies import set_statuses
 from ledger.storage.models import (
     BATCHES,
     CERTIFICATES,
@@ -180,10 +181,7 @@ def chain_statuses(contract: LedgerContract, issuer: str, certs: Sequence[Cert])
 def record_change(conn: Connection, certs: Sequence[Cert], status: str, event: dict[str, Any],
             txs: dict[int, tuple[str | None, int | None]]) -> None:
     """Store the certificates' new status and one event each (``txs``: certificate id -> tx hash, block)."""
-    ids = [c.id for c in certs]
-    for start in range(0, len(ids), _LOAD_CHUNK):
-        conn.execute(update(CERTIFICATES).where(CERTIFICATES.c.id.in_(ids[start:start + _LOAD_CHUNK]))
-                     .values(status=status))
+    set_statuses(conn, [c.id for c in certs], status)  # and their counts (ledger.storage.tallies)
     rows = []
     for c in certs:
         tx_hash, block = txs[c.id]

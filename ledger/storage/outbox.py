@@ -52,10 +52,13 @@ from ledger.storage.models import (
     StatusListSnapshot,
     utcnow,
 )
+from ledger.storage.plan_tables import PLAN_REPORTS
+from ledger.storage.tallies import count_certificates, count_reports
 
 # outbox kind -> the table of the items it anchors; each has columns id, leaf, batch_id, leaf_index, proof
 ANCHORED_ITEMS: dict[str, Table] = {"certificate": CERTIFICATES, "report": REPORT_SUMMARIES,
-                                    "access_log": ACCESS_LOG, "status_list": StatusListSnapshot.__table__}
+                                    "access_log": ACCESS_LOG, "status_list": StatusListSnapshot.__table__,
+                                    "plan_report": PLAN_REPORTS}
 
 
 def insert_anchored(conn: Connection, kind: str, rows: Sequence[dict[str, Any]], *, org_key: str,
@@ -65,10 +68,14 @@ def insert_anchored(conn: Connection, kind: str, rows: Sequence[dict[str, Any]],
     Rows go in through :func:`bulk_insert`; one indexed lookup by ``identifier`` then finds the new
     ids, returned in the order of ``rows``; ``org_key`` names the column holding the anchoring
     organization, ``seal`` the fingerprint of the seal certificate the items were sealed with. The caller
-    owns the transaction, so items and their outbox rows commit together.
+    owns the transaction, so items, their outbox rows and their counts (``ledger.storage.tallies``) commit together.
     """
     table = ANCHORED_ITEMS[kind]
     bulk_insert(conn, table, rows)
+    if kind == "certificate":
+        count_certificates(conn, rows)
+    elif kind == "report":
+        count_reports(conn, (r[org_key] for r in rows))
     idents = [r["identifier"] for r in rows]
     by_ident: dict[str, int] = {}
     for start in range(0, len(idents), 10_000):
