@@ -134,6 +134,30 @@ def _document_of(value: Any) -> str | bytes:
     return pdf
 
 
+def check_issuable(org: Organization, ctype: CertificateType | None, type_code: str) -> CertificateType:
+    """The type, if it exists, is active and ``org`` defines it (only a type's own department issues it)."""
+    if ctype is None or not ctype.active:
+        raise BadInput("type_code_unknown", f"no certificate type has code {type_code}; "
+                       "GET the catalogue for valid codes", type_code=type_code)
+    if ctype.department_id != org.id:
+        raise Forbidden("type_not_issuable", f"{org.name} does not issue {ctype.name} ({ctype.code}); "
+                        "only its defining department does", type_code=ctype.code)
+    return ctype
+
+
+def check_request(ctype: CertificateType, request: dict[str, Any], known_items: set[str]) -> dict[str, Any]:
+    """One request's metadata checked and completed (validity end from the type's rule): what issuance stores,
+    shared by every way in (API, batch, import) so that all of them accept and refuse the same."""
+    meta = validate_metadata(request, ctype.fields, ctype.holder_kind)
+    if meta.get("service_item") and meta["service_item"] not in known_items:
+        raise BadInput("service_item_unknown", f"service item {meta['service_item']!r} is not in the catalogue",
+                       field="service_item")
+    if not meta.get("valid_until"):
+        end = valid_until(dt.date.fromisoformat(meta["valid_from"]), ctype.validity_years)
+        meta["valid_until"] = end.isoformat() if end else None
+    return meta
+
+
 def _validate(lib: Library, org: Organization, requests: list[dict[str, Any]]) -> list[_Item]:
     many = len(requests) > 1
     with lib.sessions() as session:
@@ -154,20 +178,9 @@ def _validate(lib: Library, org: Organization, requests: list[dict[str, Any]]) -
     for i, r in enumerate(requests):
         try:
             ctype = types.get(r["type_code"])
-            if ctype is None or not ctype.active:
-                raise BadInput("type_code_unknown", f"no certificate type has code {r['type_code']}; "
-                               "GET the catalogue for valid codes", type_code=r["type_code"])
-            if ctype.department_id != org.id:
-                raise Forbidden("type_not_issuable", f"{org.name} does not issue {ctype.name} ({ctype.code}); "
-                                "only its defining department does", type_code=ctype.code)
+            check_issuable(org, ctype, r["type_code"])
             document = _document_of(r.get("document"))
-            meta = validate_metadata({k: v for k, v in r.items() if k != "document"}, ctype.fields, ctype.holder_kind)
-            if meta.get("service_item") and meta["service_item"] not in known_items:
-                raise BadInput("service_item_unknown", f"service item {meta['service_item']!r} is not in the catalogue",
-                               field="service_item")
-            if not meta.get("valid_until"):
-                end = valid_until(dt.date.fromisoformat(meta["valid_from"]), ctype.validity_years)
-                meta["valid_until"] = end.isoformat() if end else None
+            meta = check_request(ctype, {k: v for k, v in r.items() if k != "document"}, known_items)
             key = (ctype.code, meta["number"])
             if key in seen:
                 raise Conflict("certificate_duplicate", f"number {meta['number']} of type {ctype.code} appears twice "
