@@ -1,7 +1,7 @@
 """Importing a department's existing records (存量证照) from its own system's export, in chunks.
 
 One pipeline with one-by-one issuance: each row is checked by :func:`ledger.issue.issuance.check_request`,
-and the good rows of a chunk are issued by :func:`ledger.issue.issuance.prepare` (identifiers, salts, seals)
+and the good rows of a chunk are issued by :func:`ledger.issue.issuance.prepare_checked` (identifiers, salts, seals)
 and inserted with their anchoring outbox rows, the chunk's row problems and the job's counters in ONE
 transaction: a chunk is stored whole or not at all, whatever stops the import (kill -9 included).
 
@@ -29,7 +29,7 @@ from ledger.app.library import Library
 from ledger.app.metrics import IMPORT_ROWS
 from ledger.core.errors import BadInput, CertledgerError, Conflict, NotFound
 from ledger.issue.import_files import Columns, SourceRow, format_of, read_rows
-from ledger.issue.issuance import check_issuable, check_request, prepare
+from ledger.issue.issuance import check_issuable, check_request, prepare_checked
 from ledger.storage.bulk import bulk_insert
 from ledger.storage.models import (
     CERTIFICATES,
@@ -77,7 +77,7 @@ class _Chunk:
     """What one chunk of rows comes to: the requests to issue, the problems, the rows skipped."""
 
     read: int
-    new: list[dict[str, Any]]
+    new: list[dict[str, Any]]  # checked metadata of the rows to issue
     problems: list[dict[str, Any]]
     skipped: int = 0
 
@@ -170,9 +170,9 @@ def _same(stored: dict[str, Any], meta: dict[str, Any]) -> bool:
 
 
 def _check_rows(ctype: CertificateType, cols: Columns, rows: list[SourceRow], known_items: set[str],
-                out: _Chunk) -> dict[str, tuple[int, dict[str, Any], dict[str, Any]]]:
-    """The chunk's good rows by number (line, checked metadata, request); problems and repeats go to ``out``."""
-    good: dict[str, tuple[int, dict[str, Any], dict[str, Any]]] = {}
+                out: _Chunk) -> dict[str, tuple[int, dict[str, Any]]]:
+    """The chunk's good rows by number (line, checked metadata); problems and repeats go to ``out``."""
+    good: dict[str, tuple[int, dict[str, Any]]] = {}
     for row in rows:
         if row.error is not None or row.request is None:
             out.problem(row.line, "", *(row.error or ("metadata_invalid", "the row cannot be read")))
@@ -192,7 +192,7 @@ def _check_rows(ctype: CertificateType, cols: Columns, rows: list[SourceRow], kn
             continue
         earlier = good.get(meta["number"])
         if earlier is None:
-            good[meta["number"]] = (row.line, meta, request)
+            good[meta["number"]] = (row.line, meta)
         elif _same(earlier[1], meta):
             out.skipped += 1
         else:
@@ -217,10 +217,10 @@ def _sort_chunk(lib: Library, org: Organization, ctype: CertificateType, cols: C
     out = _Chunk(len(rows), [], [])
     good = _check_rows(ctype, cols, rows, known_items, out)
     stored = _stored(lib, org, ctype.code, list(good))
-    for number, (line, meta, request) in good.items():
+    for number, (line, meta) in good.items():
         before = stored.get(number)
         if before is None:
-            out.new.append({**request, "document": "none"})
+            out.new.append(meta)
         elif _same(before, meta):
             out.skipped += 1
         else:
@@ -235,7 +235,7 @@ def _import_chunk(lib: Library, org: Organization, job_id: int, ctype: Certifica
     for attempt in (1, 2):
         out = _sort_chunk(lib, org, ctype, cols, rows, known_items)
         try:
-            prepared = prepare(lib, org, out.new) if out.new else None
+            prepared = prepare_checked(lib, org, ctype, out.new) if out.new else None
             with lib.engine.begin() as conn:
                 if prepared is not None:
                     prepared.insert(conn)

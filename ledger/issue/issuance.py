@@ -316,6 +316,17 @@ def prepare(lib: Library, org: Organization, requests: list[dict[str, Any]],
     items = _validate(lib, org, requests)
     for it, prev in zip(items, previous or [None] * len(items), strict=True):
         it.previous = prev
+    return _prepare_items(lib, org, items)
+
+
+def prepare_checked(lib: Library, org: Organization, ctype: CertificateType, metas: list[dict[str, Any]]) -> Prepared:
+    """:func:`prepare` for first versions whose requests :func:`check_request` already checked (an import
+    checks every row first, to report each bad one), without documents; ``ctype`` passed
+    :func:`check_issuable` for ``org``."""
+    return _prepare_items(lib, org, [_Item(i, meta, ctype, "none") for i, meta in enumerate(metas)])
+
+
+def _prepare_items(lib: Library, org: Organization, items: list[_Item]) -> Prepared:
     _refuse_existing(lib, org, items)
     definers = {it.ctype.department_id for it in items}
     definer = {d: lib.organization(d) for d in definers}
