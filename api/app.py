@@ -22,6 +22,7 @@ from api.routers import (
     departments,
     health,
     holders,
+    imports,
     intake,
     pages,
     public,
@@ -71,6 +72,7 @@ def create_app(lib: Library | None = None, settings: ApiSettings | None = None) 
     app.add_middleware(Observe)  # last, so the outermost: it sees every request and every answer
     for module in (admin, departments, associations, counters, intake, report_search, holders, public, health, pages):
         app.include_router(module.router)
+    app.include_router(imports.router)
     return app
 
 

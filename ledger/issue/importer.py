@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+import shutil
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import select, update
 
@@ -42,6 +45,7 @@ from ledger.storage.models import (
     utcnow,
 )
 
+log = logging.getLogger(__name__)
 CHUNK = 2_000
 _ZH = {
     "field_invalid": "字段值无效", "field_missing": "缺少必填字段", "field_unknown": "未知字段",
@@ -145,6 +149,32 @@ def import_file(lib: Library, org: Organization, path: Path, type_code: str, fmt
     """Create a job for the file and run it (the command line's way; the API runs jobs in the background)."""
     job_id = create_job(lib, org, type_code, str(path), fmt)
     return run_job(lib, org, job_id, path, chunk=chunk, on_progress=on_progress)
+
+
+def start_upload(lib: Library, org: Organization, type_code: str, source: str, upload: BinaryIO,
+                 fmt: str | None = None) -> int:
+    """Keep an uploaded export under the home folder and import it in a background thread; returns the job id.
+
+    The job's progress is in the database, so any API worker answers for it; the file is removed when the job
+    ends (it holds personal data). A job whose process died stays ``running``: upload the file again to go on.
+    """
+    job_id = create_job(lib, org, type_code, source, fmt)
+    folder = lib.settings.home / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{job_id}{Path(source).suffix.lower()[:8]}"
+    with path.open("wb") as f:
+        shutil.copyfileobj(upload, f, 1 << 20)
+
+    def work() -> None:
+        try:
+            run_job(lib, org, job_id, path)
+        except Exception:  # recorded in the job by run_job; logged here for the operator
+            log.exception("import job failed", extra={"job_id": job_id})
+        finally:
+            path.unlink(missing_ok=True)
+
+    threading.Thread(target=work, name=f"import-{job_id}", daemon=True).start()
+    return job_id
 
 
 def _chunks(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
