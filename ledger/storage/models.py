@@ -141,7 +141,7 @@ class Certificate(Base):
     __tablename__ = "certificates"
     __table_args__ = (
         UniqueConstraint("issuer_org_id", "type_code", "number", "version"),
-        Index("ix_certificates_status_valid_until", "status", "valid_until"),
+        Index("ix_certificates_issuer_org_id_id", "issuer_org_id", "id"),  # a department's list, newest first
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     identifier: Mapped[str] = mapped_column(String(96), unique=True)
@@ -159,13 +159,14 @@ class Certificate(Base):
     salt: Mapped[str] = mapped_column(String(64))
     record_seal: Mapped[bytes] = mapped_column(LargeBinary)
     document_cid: Mapped[str | None] = mapped_column(String(100))
-    document_digest: Mapped[bytes | None] = mapped_column(Hash32)
+    document_digest: Mapped[bytes | None] = mapped_column(Hash32, index=True)  # a PDF handed in, found by digest
     document_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     leaf: Mapped[bytes] = mapped_column(Hash32)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
     leaf_index: Mapped[int | None] = mapped_column(Integer)
     proof: Mapped[bytes | None] = mapped_column(LargeBinary)  # concatenated 32-byte siblings
-    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+    # the version this one replaced; indexed for "is this version replaced?" (holder lists, intake)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
