@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import shutil
 import threading
@@ -31,6 +32,7 @@ from sqlalchemy import select, update
 from ledger.app.library import Library
 from ledger.app.metrics import IMPORT_ROWS
 from ledger.core.errors import BadInput, CertledgerError, Conflict, NotFound
+from ledger.core.record import certificate_metadata
 from ledger.issue.import_files import Columns, SourceRow, format_of, read_rows
 from ledger.issue.issuance import check_issuable, check_request, prepare_checked
 from ledger.storage.bulk import bulk_insert
@@ -237,9 +239,9 @@ def _stored(lib: Library, org: Organization, type_code: str, numbers: list[str])
     if not numbers:
         return {}
     with lib.engine.connect() as conn:
-        q = select(c.number, c["metadata"]).where(c.issuer_org_id == org.id, c.type_code == type_code,
+        q = select(c.number, c.record).where(c.issuer_org_id == org.id, c.type_code == type_code,
                                                 c.version == 1, c.number.in_(numbers))
-        return {number: meta for number, meta in conn.execute(q)}
+        return {number: certificate_metadata(json.loads(record)) for number, record in conn.execute(q)}
 
 
 def _sort_chunk(lib: Library, org: Organization, ctype: CertificateType, cols: Columns, rows: list[SourceRow],

@@ -344,19 +344,14 @@ def _prepare_items(lib: Library, org: Organization, items: list[_Item]) -> Prepa
     secret = lib.platform_secret
     rows = []
     for it, data, seal in zip(items, canon, seals, strict=True):
-        rec, m = it.record, it.meta
+        rec = it.record
         cid, digest, key_info = next(docs) if it.document != "none" else (None, None, None)
-        meta = {**m, "identifier": rec["identifier"], "name": rec["name"], "type_name": rec["name"],
-                "defining_department": rec["defining_department"],
-                "defining_department_code": rec["defining_department_code"],
-                "issuing_department": rec["issuing_department"], "issuing_department_code": rec["issuing_department_code"],
-                "jurisdiction_code": rec["jurisdiction_code"], "file": rec["file"] and rec["file"]["cid"], "status": "01"}
         rows.append({
             "identifier": rec["identifier"], "type_code": rec["type_code"], "issuer_org_id": org.id,
             "number": rec["number"], "holder_key": holder_key(secret, rec["holder_id_type"], rec["holder_id"]),
             "issued_on": dt.date.fromisoformat(rec["issue_date"]), "valid_from": dt.date.fromisoformat(rec["valid_from"]),
             "valid_until": dt.date.fromisoformat(rec["valid_until"]) if rec["valid_until"] else None,
-            "metadata": meta, "record": data.decode(), "salt": rec["salt"], "record_seal": seal,
+            "record": data.decode(), "salt": rec["salt"], "record_seal": seal,
             "document_cid": cid, "document_digest": digest, "document_key": key_info, "leaf": record_leaf(data),
             "version": it.version, "supersedes_id": it.previous and it.previous.id,
         })

@@ -30,6 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ledger.core.record import certificate_metadata
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -154,8 +156,7 @@ class Certificate(Base):
     issued_on: Mapped[dt.date] = mapped_column(Date)
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_until: Mapped[dt.date | None] = mapped_column(Date)
-    meta: Mapped[dict[str, Any]] = mapped_column("metadata", Json)
-    record: Mapped[str] = mapped_column(Text)
+    record: Mapped[str] = mapped_column(Text)  # stored once: the metadata is read from it (``meta``)
     salt: Mapped[str] = mapped_column(String(64))
     record_seal: Mapped[bytes] = mapped_column(LargeBinary)
     document_cid: Mapped[str | None] = mapped_column(String(100))
@@ -168,6 +169,11 @@ class Certificate(Base):
     # the version this one replaced; indexed for "is this version replaced?" (holder lists, intake)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The GB/T 36903 metadata, a view of the sealed record (``ledger.core.record.certificate_metadata``)."""
+        return certificate_metadata(json.loads(self.record))
 
 
 class CertificateEvent(Base):
