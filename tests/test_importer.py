@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import secrets
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from ledger.core.errors import BadInput, Forbidden
 from ledger.issue.import_samples import headers, sample_rows
 from ledger.issue.importer import ImportSummary, errors_csv, get_job, import_file, write_errors
 from ledger.storage.models import AnchorOutbox, Certificate, ImportJob
+from tests.fixtures.cli import CLI
 from tests.fixtures.library import LibraryEnv
 
 
@@ -170,3 +173,25 @@ def test_refused_before_any_row(library_env: LibraryEnv, tmp_path: Path) -> None
     with pytest.raises(BadInput) as exc:
         import_file(env.lib, env.departments["market"], bad, env.types["business_licence"].code)
     assert exc.value.code == "import_column_unknown" and _stored(env, [r["证照编号"] for r in rows]) == 0
+
+
+def test_the_command_imports_reports_and_resumes(library_env: LibraryEnv, tmp_path: Path) -> None:
+    env = library_env
+    if env.lib.engine.dialect.name != "sqlite":
+        pytest.skip("the command runs the library's code, tested above on both databases; one database suffices")
+    code = env.types["business_licence"].code
+    run = {**os.environ, **env.env}
+    sample = subprocess.run([CLI, "sample-import", "--type", code, "--rows", "60", "--bad-every", "20",
+                             "--start", str(secrets.randbelow(10**5) * 10**4)],
+                            env=run, capture_output=True, text=True, timeout=120, check=True).stdout
+    path = tmp_path / "export.csv"
+    path.write_text(sample, encoding="utf-8")
+    first = subprocess.run([CLI, "import", str(path), "--type", code, "--chunk", "25"], env=run,
+                           capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert "stored 57" in first.stdout and "refused 3" in first.stdout, first.stdout
+    report = (tmp_path / "export.csv.errors.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(report) == 4 and report[1].split(",")[0] == "21"  # the 20th record is the file's row 21
+    again = subprocess.run([CLI, "import", str(path), "--type", code], env=run, capture_output=True, text=True,
+                           timeout=120)
+    assert again.returncode == 0 and "stored 0" in again.stdout and "skipped 57" in again.stdout, again.stdout
