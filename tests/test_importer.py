@@ -195,3 +195,13 @@ def test_the_command_imports_reports_and_resumes(library_env: LibraryEnv, tmp_pa
     again = subprocess.run([CLI, "import", str(path), "--type", code], env=run, capture_output=True, text=True,
                            timeout=120)
     assert again.returncode == 0 and "stored 0" in again.stdout and "skipped 57" in again.stdout, again.stdout
+
+
+def test_a_file_in_another_encoding_is_named_as_such(library_env: LibraryEnv, tmp_path: Path) -> None:
+    env = library_env
+    rows, cols = _rows(env, 3)
+    path = _csv(tmp_path / "mixed.csv", rows, cols)
+    path.write_bytes(path.read_bytes() + "\n".join(["x"] * 2).encode() + b"\n\xff\xfe\xfa,\n")
+    with pytest.raises(BadInput) as exc:
+        import_file(env.lib, env.departments["market"], path, env.types["business_licence"].code)
+    assert exc.value.code == "import_encoding_invalid"

@@ -129,15 +129,19 @@ def _csv_rows(path: Path, cols: Columns) -> Iterator[SourceRow]:
     with path.open("rb") as raw:
         encoding = detect_encoding(raw.read(_SAMPLE))
         raw.seek(0)
-        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
-        reader = csv.reader(text)
+        reader = csv.reader(io.TextIOWrapper(raw, encoding=encoding, newline=""))
         try:
-            cols.use(next(reader))
-        except StopIteration:
-            raise BadInput("import_empty", "文件是空的 / the file is empty") from None
-        for n, values in enumerate(reader, start=2):
-            if any(v.strip() for v in values):
-                yield SourceRow(n, cols.request(values))
+            try:
+                cols.use(next(reader))
+            except StopIteration:
+                raise BadInput("import_empty", "文件是空的 / the file is empty") from None
+            for n, values in enumerate(reader, start=2):
+                if any(v.strip() for v in values):
+                    yield SourceRow(n, cols.request(values))
+        except UnicodeDecodeError:
+            raise BadInput("import_encoding_invalid", f"第 {reader.line_num + 1} 行附近的文字不是 {encoding} 编码，请另存为 "
+                           f"UTF-8 或 GB18030 / the text near line {reader.line_num + 1} is not {encoding}: save the "
+                           "file as UTF-8 or GB18030", encoding=encoding) from None
 
 
 def _xlsx_rows(path: Path, cols: Columns) -> Iterator[SourceRow]:
