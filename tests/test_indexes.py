@@ -34,6 +34,9 @@ def _queries() -> dict[str, Any]:
         "import_natural_key": select(Certificate.number).where(
             Certificate.issuer_org_id == 3, Certificate.type_code == "A" * 21, Certificate.version == 1,
             Certificate.number.in_(["N1", "N2"])),
+        "issuance_duplicate_check": select(Certificate.type_code, Certificate.number).where(
+            Certificate.issuer_org_id == 3, Certificate.type_code == "A" * 21, Certificate.number.in_(["N1", "N2"]))
+        .limit(1),
         "successor": select(newer.identifier).join(Certificate, newer.supersedes_id == Certificate.id)
         .where(Certificate.identifier == "x"),
     }

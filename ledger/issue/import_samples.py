@@ -51,7 +51,7 @@ def sample_rows(type_code: str, fields: list[dict[str, Any]], holder_kind: str, 
             holder, holder_id, id_type = f"示例持证人{n}", citizen_id(n), "111"
         row = {COMMON["number"].label: f"{type_code[-3:]}-{n:09d}", COMMON["holder"].label: holder,
                COMMON["holder_id"].label: holder_id, COMMON["holder_id_type"].label: id_type,
-               COMMON["issue_date"].label: (dt.date(2020, 1, 1) + dt.timedelta(days=n % 1500)).isoformat()}
+               COMMON["issue_date"].label: (dt.date(2026, 1, 1) + dt.timedelta(days=n % 300)).isoformat()}
         for spec in fields:
             row[spec.get("label") or spec["key"]] = _value(spec, n)
         if bad_every and n % bad_every == bad_every - 1:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyhanko.sign.general import SigningError
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, select
 
 from ledger.app.library import Library
 from ledger.core.catalogue import CITY_DIVISION, valid_until
@@ -193,18 +193,24 @@ def _validate(lib: Library, org: Organization, requests: list[dict[str, Any]]) -
 
 
 def _refuse_existing(lib: Library, org: Organization, items: list[_Item]) -> None:
-    keys = [(it.ctype.code, it.meta["number"]) for it in items if it.previous is None]
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for it in items:
+        if it.previous is None:
+            by_type[it.ctype.code].append(it.meta["number"])
     c = CERTIFICATES.c
     with lib.sessions() as session:
-        for start in range(0, len(keys), _CHUNK):
-            q = select(c.type_code, c.number).where(
-                c.issuer_org_id == org.id, tuple_(c.type_code, c.number).in_(keys[start:start + _CHUNK])
-            ).limit(1)
-            found = session.execute(q).first()
-            if found is not None:
-                raise Conflict("certificate_duplicate", f"{org.name} already issued number {found.number} of type "
-                               f"{found.type_code}; issue a new version through the lifecycle API instead",
-                               type_code=found.type_code, number=found.number)
+        # one type per query: (issuer, type, number IN ...) seeks the unique index, where a row-value IN over
+        # (type, number) made SQLite read every certificate of the department, a cost growing with the table
+        for code, numbers in by_type.items():
+            for start in range(0, len(numbers), _CHUNK):
+                q = select(c.type_code, c.number).where(
+                    c.issuer_org_id == org.id, c.type_code == code, c.number.in_(numbers[start:start + _CHUNK])
+                ).limit(1)
+                found = session.execute(q).first()
+                if found is not None:
+                    raise Conflict("certificate_duplicate", f"{org.name} already issued number {found.number} of "
+                                   f"type {found.type_code}; issue a new version through the lifecycle API instead",
+                                   type_code=found.type_code, number=found.number)
 
 
 def _identifiers(lib: Library, org: Organization, items: list[_Item]) -> list[str]:
