@@ -55,7 +55,8 @@ def sample_rows(type_code: str, fields: list[dict[str, Any]], holder_kind: str, 
         for spec in fields:
             row[spec.get("label") or spec["key"]] = _value(spec, n)
         if bad_every and n % bad_every == bad_every - 1:
-            row[COMMON["issue_date" if n % 2 else "holder"].label] = "2023-02-30" if n % 2 else ""
+            date = n // bad_every % 2 == 0  # mistakes alternate: an impossible date, a missing holder
+            row[COMMON["issue_date" if date else "holder"].label] = "2023-02-30" if date else ""
         yield row
 
 
