@@ -9,7 +9,9 @@ import io
 import json
 import os
 import secrets
+import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -175,26 +177,47 @@ def test_refused_before_any_row(library_env: LibraryEnv, tmp_path: Path) -> None
     assert exc.value.code == "import_column_unknown" and _stored(env, [r["证照编号"] for r in rows]) == 0
 
 
-def test_the_command_imports_reports_and_resumes(library_env: LibraryEnv, tmp_path: Path) -> None:
+def test_the_command_killed_mid_import_resumes_losing_and_duplicating_nothing(library_env: LibraryEnv,
+                                                                              tmp_path: Path) -> None:
     env = library_env
     if env.lib.engine.dialect.name != "sqlite":
         pytest.skip("the command runs the library's code, tested above on both databases; one database suffices")
     code = env.types["business_licence"].code
     run = {**os.environ, **env.env}
-    sample = subprocess.run([CLI, "sample-import", "--type", code, "--rows", "60", "--bad-every", "20",
+    sample = subprocess.run([CLI, "sample-import", "--type", code, "--rows", "3000", "--bad-every", "20",
                              "--start", str(secrets.randbelow(10**5) * 10**4)],
                             env=run, capture_output=True, text=True, timeout=120, check=True).stdout
     path = tmp_path / "export.csv"
     path.write_text(sample, encoding="utf-8")
-    first = subprocess.run([CLI, "import", str(path), "--type", code, "--chunk", "25"], env=run,
-                           capture_output=True, text=True, timeout=120)
-    assert first.returncode == 0, first.stderr
-    assert "stored 57" in first.stdout and "refused 3" in first.stdout, first.stdout
-    report = (tmp_path / "export.csv.errors.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert len(report) == 4 and report[1].split(",")[0] == "21"  # the 20th record is the file's row 21
+    numbers = [line.split(",")[0] for line in sample.splitlines()[1:]]
+    with env.lib.sessions() as s:
+        last_job = s.scalar(select(func.max(ImportJob.id))) or 0
+    first = subprocess.Popen([CLI, "import", str(path), "--type", code, "--chunk", "50"], env=run,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with env.lib.sessions() as s:
+                job = s.scalar(select(ImportJob).where(ImportJob.id > last_job))
+            if job is not None and job.rows_stored >= 100:
+                break
+            time.sleep(0.02)
+        assert first.poll() is None, "the import ended before it could be killed"
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.wait(10)
+    with env.lib.sessions() as s:
+        job = s.get(ImportJob, job.id)
+    stored = _stored(env, numbers)
+    assert 0 < stored < 2850 and stored == job.rows_stored and job.state == "running"  # whole chunks, counted
+
     again = subprocess.run([CLI, "import", str(path), "--type", code], env=run, capture_output=True, text=True,
-                           timeout=120)
-    assert again.returncode == 0 and "stored 0" in again.stdout and "skipped 57" in again.stdout, again.stdout
+                           timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"stored {2850 - stored}," in again.stdout and f"skipped {stored}" in again.stdout, again.stdout
+    assert "refused 150" in again.stdout and _stored(env, numbers) == 2850
+    report = (tmp_path / "export.csv.errors.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(report) == 151 and report[1].split(",")[0] == "21"  # the 20th record is the file's row 21
 
 
 def test_a_file_in_another_encoding_is_named_as_such(library_env: LibraryEnv, tmp_path: Path) -> None:
