@@ -170,6 +170,8 @@ def start_upload(lib: Library, org: Organization, type_code: str, source: str, u
     def work() -> None:
         try:
             run_job(lib, org, job_id, path)
+        except CertledgerError as exc:  # the department's file: recorded in the job by run_job
+            log.info("import job refused the file", extra={"job_id": job_id, "code": exc.code})
         except Exception:  # recorded in the job by run_job; logged here for the operator
             log.exception("import job failed", extra={"job_id": job_id})
         finally:
