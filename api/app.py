@@ -24,6 +24,7 @@ from api.routers import (
     departments,
     health,
     holders,
+    imports,
     intake,
     pages,
     plan_targets,
@@ -77,6 +78,7 @@ def create_app(lib: Library | None = None, settings: ApiSettings | None = None) 
     app.include_router(credentials.router)  # standard formats: VC 2.0, status lists, did:web, SD-JWT VC
     app.include_router(browser_verifier.router)
     app.include_router(plan_targets.router)
+    app.include_router(imports.router)
     return app
 
 

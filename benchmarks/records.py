@@ -48,7 +48,6 @@ def rows_for(org: Organization, ctype: CertificateType, serials: list[str]) -> l
             "issued_on": dt.date(2025, 1, 2),
             "valid_from": dt.date(2025, 1, 2),
             "valid_until": dt.date(2030, 1, 1),
-            "metadata": meta,
             "record": json.dumps(meta, ensure_ascii=False) + "x" * 900,
             "salt": os.urandom(16).hex(),
             "record_seal": os.urandom(1200),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import threading
 
@@ -81,8 +82,7 @@ def cert_rows(org: Organization, ctype: CertificateType, n: int, tag: str, start
             "issued_on": dt.date(2025, 1, 2),
             "valid_from": dt.date(2025, 1, 2),
             "valid_until": None,
-            "metadata": {"number": number, "holder": "某公司", "fields": {"k": i}},
-            "record": '{"number":"%s"}' % number,
+            "record": json.dumps({"number": number, "holder": "某公司", "fields": {"k": i}}, ensure_ascii=False),
             "salt": os.urandom(16).hex(),
             "record_seal": os.urandom(300),
             "leaf": hashlib.sha256(f"{tag}{i}".encode()).digest(),

@@ -6,6 +6,7 @@ A department's key acts only on the department's own certificates (403 ``not_you
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -39,6 +40,7 @@ from api.schemas.common import (
 from ledger.app.library import Library
 from ledger.core import statuses
 from ledger.core.errors import Forbidden
+from ledger.core.record import certificate_metadata
 from ledger.issue import issuance, status_changes, versions
 from ledger.issue.history import history as certificate_history
 from ledger.storage.models import Batch, Certificate
@@ -60,7 +62,8 @@ def certificate_out(cert: Certificate, batch: Batch | None) -> CertificateOut:
     return CertificateOut(
         identifier=cert.identifier, type_code=cert.type_code, number=cert.number, version=cert.version,
         status=status, issue_date=cert.issued_on, valid_from=cert.valid_from, valid_until=cert.valid_until,
-        metadata={**cert.meta, "status": status}, document=_document(cert), anchor=AnchorInfo.of(batch),
+        metadata={**certificate_metadata(json.loads(cert.record)), "status": status}, document=_document(cert),
+        anchor=AnchorInfo.of(batch),
     )
 
 

@@ -96,6 +96,22 @@ PLAN_KIND = RecordKind(
 RECORD_KINDS = {k.format: k for k in (CERTIFICATE_KIND, REPORT_KIND, ACCESS_LOG_KIND, PLAN_KIND)}
 
 
+_METADATA_KEYS = ("identifier", "name", "number", "type_code", "defining_department", "defining_department_code",
+                  "issuing_department", "issuing_department_code", "issue_date", "valid_from", "valid_until",
+                  "jurisdiction_code", "holder", "holder_id", "holder_id_type", "service_item", "fields")
+
+
+def certificate_metadata(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A certificate's GB/T 36903 metadata, read from its sealed record: a row stores the record once, and the
+    metadata is a view of it (without the salt; ``file`` is the document's CID; ``status`` as issued)."""
+    meta = {k: record[k] for k in _METADATA_KEYS if k in record}
+    meta["type_name"] = record.get("name")
+    file = record.get("file")
+    meta["file"] = file.get("cid") if isinstance(file, Mapping) else file
+    meta["status"] = "01"
+    return meta
+
+
 def new_salt() -> str:
     return secrets.token_hex(SALT_BYTES)
 

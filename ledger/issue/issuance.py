@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyhanko.sign.general import SigningError
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, select
 
 from ledger.app.library import Library
 from ledger.core.catalogue import CITY_DIVISION, valid_until
@@ -135,6 +135,30 @@ def _document_of(value: Any) -> str | bytes:
     return pdf
 
 
+def check_issuable(org: Organization, ctype: CertificateType | None, type_code: str) -> CertificateType:
+    """The type, if it exists, is active and ``org`` defines it (only a type's own department issues it)."""
+    if ctype is None or not ctype.active:
+        raise BadInput("type_code_unknown", f"no certificate type has code {type_code}; "
+                       "GET the catalogue for valid codes", type_code=type_code)
+    if ctype.department_id != org.id:
+        raise Forbidden("type_not_issuable", f"{org.name} does not issue {ctype.name} ({ctype.code}); "
+                        "only its defining department does", type_code=ctype.code)
+    return ctype
+
+
+def check_request(ctype: CertificateType, request: dict[str, Any], known_items: set[str]) -> dict[str, Any]:
+    """One request's metadata checked and completed (validity end from the type's rule): what issuance stores,
+    shared by every way in (API, batch, import) so that all of them accept and refuse the same."""
+    meta = validate_metadata(request, ctype.fields, ctype.holder_kind)
+    if meta.get("service_item") and meta["service_item"] not in known_items:
+        raise BadInput("service_item_unknown", f"service item {meta['service_item']!r} is not in the catalogue",
+                       field="service_item")
+    if not meta.get("valid_until"):
+        end = valid_until(dt.date.fromisoformat(meta["valid_from"]), ctype.validity_years)
+        meta["valid_until"] = end.isoformat() if end else None
+    return meta
+
+
 def _validate(lib: Library, org: Organization, requests: list[dict[str, Any]]) -> list[_Item]:
     many = len(requests) > 1
     with lib.sessions() as session:
@@ -155,20 +179,9 @@ def _validate(lib: Library, org: Organization, requests: list[dict[str, Any]]) -
     for i, r in enumerate(requests):
         try:
             ctype = types.get(r["type_code"])
-            if ctype is None or not ctype.active:
-                raise BadInput("type_code_unknown", f"no certificate type has code {r['type_code']}; "
-                               "GET the catalogue for valid codes", type_code=r["type_code"])
-            if ctype.department_id != org.id:
-                raise Forbidden("type_not_issuable", f"{org.name} does not issue {ctype.name} ({ctype.code}); "
-                                "only its defining department does", type_code=ctype.code)
+            check_issuable(org, ctype, r["type_code"])
             document = _document_of(r.get("document"))
-            meta = validate_metadata({k: v for k, v in r.items() if k != "document"}, ctype.fields, ctype.holder_kind)
-            if meta.get("service_item") and meta["service_item"] not in known_items:
-                raise BadInput("service_item_unknown", f"service item {meta['service_item']!r} is not in the catalogue",
-                               field="service_item")
-            if not meta.get("valid_until"):
-                end = valid_until(dt.date.fromisoformat(meta["valid_from"]), ctype.validity_years)
-                meta["valid_until"] = end.isoformat() if end else None
+            meta = check_request(ctype, {k: v for k, v in r.items() if k != "document"}, known_items)
             key = (ctype.code, meta["number"])
             if key in seen:
                 raise Conflict("certificate_duplicate", f"number {meta['number']} of type {ctype.code} appears twice "
@@ -181,18 +194,24 @@ def _validate(lib: Library, org: Organization, requests: list[dict[str, Any]]) -
 
 
 def _refuse_existing(lib: Library, org: Organization, items: list[_Item]) -> None:
-    keys = [(it.ctype.code, it.meta["number"]) for it in items if it.previous is None]
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for it in items:
+        if it.previous is None:
+            by_type[it.ctype.code].append(it.meta["number"])
     c = CERTIFICATES.c
     with lib.sessions() as session:
-        for start in range(0, len(keys), _CHUNK):
-            q = select(c.type_code, c.number).where(
-                c.issuer_org_id == org.id, tuple_(c.type_code, c.number).in_(keys[start:start + _CHUNK])
-            ).limit(1)
-            found = session.execute(q).first()
-            if found is not None:
-                raise Conflict("certificate_duplicate", f"{org.name} already issued number {found.number} of type "
-                               f"{found.type_code}; issue a new version through the lifecycle API instead",
-                               type_code=found.type_code, number=found.number)
+        # one type per query: (issuer, type, number IN ...) seeks the unique index, where a row-value IN over
+        # (type, number) made SQLite read every certificate of the department, a cost growing with the table
+        for code, numbers in by_type.items():
+            for start in range(0, len(numbers), _CHUNK):
+                q = select(c.type_code, c.number).where(
+                    c.issuer_org_id == org.id, c.type_code == code, c.number.in_(numbers[start:start + _CHUNK])
+                ).limit(1)
+                found = session.execute(q).first()
+                if found is not None:
+                    raise Conflict("certificate_duplicate", f"{org.name} already issued number {found.number} of "
+                                   f"type {found.type_code}; issue a new version through the lifecycle API instead",
+                                   type_code=found.type_code, number=found.number)
 
 
 def _identifiers(lib: Library, org: Organization, items: list[_Item]) -> list[str]:
@@ -306,6 +325,17 @@ def prepare(lib: Library, org: Organization, requests: list[dict[str, Any]],
     items = _validate(lib, org, requests)
     for it, prev in zip(items, previous or [None] * len(items), strict=True):
         it.previous = prev
+    return _prepare_items(lib, org, items)
+
+
+def prepare_checked(lib: Library, org: Organization, ctype: CertificateType, metas: list[dict[str, Any]]) -> Prepared:
+    """:func:`prepare` for first versions whose requests :func:`check_request` already checked (an import
+    checks every row first, to report each bad one), without documents; ``ctype`` passed
+    :func:`check_issuable` for ``org``."""
+    return _prepare_items(lib, org, [_Item(i, meta, ctype, "none") for i, meta in enumerate(metas)])
+
+
+def _prepare_items(lib: Library, org: Organization, items: list[_Item]) -> Prepared:
     _refuse_existing(lib, org, items)
     definers = {it.ctype.department_id for it in items}
     definer = {d: lib.organization(d) for d in definers}
@@ -323,19 +353,14 @@ def prepare(lib: Library, org: Organization, requests: list[dict[str, Any]],
     secret = lib.platform_secret
     rows = []
     for it, data, seal in zip(items, canon, seals, strict=True):
-        rec, m = it.record, it.meta
+        rec = it.record
         cid, digest, key_info = next(docs) if it.document != "none" else (None, None, None)
-        meta = {**m, "identifier": rec["identifier"], "name": rec["name"], "type_name": rec["name"],
-                "defining_department": rec["defining_department"],
-                "defining_department_code": rec["defining_department_code"],
-                "issuing_department": rec["issuing_department"], "issuing_department_code": rec["issuing_department_code"],
-                "jurisdiction_code": rec["jurisdiction_code"], "file": rec["file"] and rec["file"]["cid"], "status": "01"}
         rows.append({
             "identifier": rec["identifier"], "type_code": rec["type_code"], "issuer_org_id": org.id,
             "number": rec["number"], "holder_key": holder_key(secret, rec["holder_id_type"], rec["holder_id"]),
             "issued_on": dt.date.fromisoformat(rec["issue_date"]), "valid_from": dt.date.fromisoformat(rec["valid_from"]),
             "valid_until": dt.date.fromisoformat(rec["valid_until"]) if rec["valid_until"] else None,
-            "metadata": meta, "record": data.decode(), "salt": rec["salt"], "record_seal": seal,
+            "record": data.decode(), "salt": rec["salt"], "record_seal": seal,
             "document_cid": cid, "document_digest": digest, "document_key": key_info, "leaf": record_leaf(data),
             "version": it.version, "supersedes_id": it.previous and it.previous.id,
         })

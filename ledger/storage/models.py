@@ -30,6 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ledger.core.record import certificate_metadata
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -142,7 +144,7 @@ class Certificate(Base):
     __table_args__ = (
         UniqueConstraint("issuer_org_id", "type_code", "number", "version"),
         UniqueConstraint("issuer_org_id", "status_index"),
-        Index("ix_certificates_status_valid_until", "status", "valid_until"),
+        Index("ix_certificates_issuer_org_id_id", "issuer_org_id", "id"),  # a department's list, newest first
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     identifier: Mapped[str] = mapped_column(String(96), unique=True)
@@ -155,21 +157,26 @@ class Certificate(Base):
     issued_on: Mapped[dt.date] = mapped_column(Date)
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_until: Mapped[dt.date | None] = mapped_column(Date)
-    meta: Mapped[dict[str, Any]] = mapped_column("metadata", Json)
-    record: Mapped[str] = mapped_column(Text)
+    record: Mapped[str] = mapped_column(Text)  # stored once: the metadata is read from it (``meta``)
     salt: Mapped[str] = mapped_column(String(64))
     record_seal: Mapped[bytes] = mapped_column(LargeBinary)
     document_cid: Mapped[str | None] = mapped_column(String(100))
-    document_digest: Mapped[bytes | None] = mapped_column(Hash32)
+    document_digest: Mapped[bytes | None] = mapped_column(Hash32, index=True)  # a PDF handed in, found by digest
     document_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     leaf: Mapped[bytes] = mapped_column(Hash32)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
     leaf_index: Mapped[int | None] = mapped_column(Integer)
     proof: Mapped[bytes | None] = mapped_column(LargeBinary)  # concatenated 32-byte siblings
-    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+    # the version this one replaced; indexed for "is this version replaced?" (holder lists, intake)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"), index=True)
     # its bit in the issuer's Bitstring status lists (ledger.credentials.status_lists), stable once given
     status_index: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The GB/T 36903 metadata, a view of the sealed record (``ledger.core.record.certificate_metadata``)."""
+        return certificate_metadata(json.loads(self.record))
 
 
 class CertificateEvent(Base):
@@ -444,6 +451,42 @@ class WorkerHeartbeat(Base):
     details: Mapped[dict[str, Any]] = mapped_column(Json)
 
 
+# --- imports of departments' existing records (ledger.issue.importer) ---
+
+
+class ImportJob(Base):
+    """One import of a department's export: its progress, kept in the database so that any API worker can report
+    on it. Rows already stored are found by their natural key (department, type, number), not by the job."""
+
+    __tablename__ = "import_jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    type_code: Mapped[str] = mapped_column(String(21))
+    source: Mapped[str] = mapped_column(String(255))  # the file's name as the department sent it
+    format: Mapped[str] = mapped_column(String(8))  # csv | xlsx | jsonl
+    state: Mapped[str] = mapped_column(String(16), default="queued")  # queued | running | done | failed
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    rows_stored: Mapped[int] = mapped_column(Integer, default=0)
+    rows_skipped: Mapped[int] = mapped_column(Integer, default=0)  # stored before with the same content
+    rows_failed: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(64))  # why the whole job failed
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ImportRowError(Base):
+    """One problem of one row of an import: the file's row number and column, a code, a zh-CN / English message."""
+
+    __tablename__ = "import_errors"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id", ondelete="CASCADE"), index=True)
+    row_number: Mapped[int] = mapped_column(BigInteger)
+    column_name: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+
+
 # --- tables by name, for Core statements ---
 
 CERTIFICATES = Certificate.__table__
@@ -451,5 +494,4 @@ OUTBOX = AnchorOutbox.__table__
 BATCHES = Batch.__table__
 REPORT_SUMMARIES = ReportSummary.__table__
 ACCESS_LOG = AccessLogEntry.__table__
-
-
+IMPORT_ERRORS = ImportRowError.__table__

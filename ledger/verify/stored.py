@@ -95,7 +95,7 @@ def load_certificate(lib: Library, identifier: str) -> tuple[Any, Any | None]:
     if row is None:
         raise NotFound("certificate_not_found", f"no certificate has the identifier {ident}", identifier=ident)
     values = row._mapping
-    # attributes named as on the ORM classes (Certificate.meta is the column "metadata")
+    # attributes named as on the ORM classes (its columns; Certificate.meta is a view of the record, not a column)
     cert = SimpleNamespace(**{a.key: values[a.columns[0].name] for a in Certificate.__mapper__.column_attrs})
     batch = None
     if values["batch__id"] is not None:

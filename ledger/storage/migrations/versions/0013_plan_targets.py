@@ -3,7 +3,7 @@ by association; counters' verifications by day) filled from the rows already sto
 anchored by the audit writer.
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0008"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
