@@ -17,6 +17,7 @@ from api.observe import Observe
 from api.ratelimit import TokenBuckets
 from api.routers import (
     admin,
+    administration,
     associations,
     counters,
     departments,
@@ -69,6 +70,7 @@ def create_app(lib: Library | None = None, settings: ApiSettings | None = None) 
     app.add_middleware(FastVerifyIdentifier)  # first, so the innermost: other middleware still sees every request
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Observe)  # last, so the outermost: it sees every request and every answer
+    app.include_router(administration.router)
     for module in (admin, departments, associations, counters, intake, report_search, holders, public, health, pages):
         app.include_router(module.router)
     return app

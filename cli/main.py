@@ -5,7 +5,7 @@ organizations, seals and the trust list. Each group of commands is a module of t
 
 from __future__ import annotations
 
-from cli import backup, certificates, ops, organizations, stack  # noqa: F401 - each registers its commands
+from cli import administration, backup, certificates, ops, organizations, stack  # noqa: F401 - each registers its commands
 from cli.app import app
 
 __all__ = ["app"]

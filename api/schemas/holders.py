@@ -117,6 +117,7 @@ class AccessLogEntryOut(Model):
     time: dt.datetime
     counter: AccessLogCounter
     staff_id: str
+    staff_name: str | None = Field(None, description="the staff member, when the intake used their own key")
     service_item: AccessLogServiceItem
     case_number: str
     certificates: list[AccessLogCertificate]
@@ -178,7 +179,9 @@ class IntakeRequest(Model):
     holder: IntakeHolder
     use_code: str = Field(max_length=32, description="用证码 the holder generated (hyphens and spaces are ignored)")
     case_number: str = Field(max_length=64, description="办件编号: the counter's case number")
-    staff_id: str = Field(max_length=64, description="the staff member's ID at the counter")
+    staff_id: str | None = Field(None, max_length=64, description="the staff member's ID at the counter: only with "
+                                 "the counter's shared key; a staff member's own key names its holder, and this is "
+                                 "then ignored")
 
 
 class IntakeCertificate(CertificateSummary):

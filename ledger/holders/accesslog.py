@@ -28,6 +28,7 @@ from ledger.core.merkle import split_proof
 from ledger.core.record import ACCESS_FORMAT, new_salt, record_bytes, record_leaf
 from ledger.storage.models import (
     AccessLogEntry,
+    ApiKey,
     Batch,
     Certificate,
     CertificateType,
@@ -108,9 +109,13 @@ def _views(session: Session, rows: Sequence[tuple[AccessLogEntry, Batch | None]]
                                     .where(Organization.uscc.in_({r["counter"] for r in records}))).all())
     items = dict(session.execute(select(ServiceItem.code, ServiceItem.name)
                                  .where(ServiceItem.code.in_({r["service_item_code"] for r in records}))).all())
+    staff = {(uscc, sid): name for uscc, sid, name in session.execute(  # named accounts: their keys name them
+        select(Organization.uscc, ApiKey.staff_id, ApiKey.staff_name).join(Organization, Organization.id == ApiKey.org_id)
+        .where(ApiKey.staff_id.in_({r["staff_id"] for r in records})).order_by(ApiKey.id))}
     return [{
         "id": entry.id, "intake_id": r["intake_id"], "time": r["time"],
         "counter": {"uscc": r["counter"], "name": counters.get(r["counter"])}, "staff_id": r["staff_id"],
+        "staff_name": staff.get((r["counter"], r["staff_id"])),
         "service_item": {"code": r["service_item_code"], "name": items.get(r["service_item_code"])},
         "case_number": r["case_number"],
         "certificates": [{"identifier": i, "name": cert_names.get(i)} for i in r["certificates"]],

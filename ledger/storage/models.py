@@ -307,6 +307,16 @@ class ApiKey(Base):
     roles: Mapped[list[str]] = mapped_column(Json)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    staff_id: Mapped[str | None] = mapped_column(String(64))  # a counter staff member's own key: who looked
+    staff_name: Mapped[str | None] = mapped_column(String(100))
+
+
+class HolderRevocation(Base):
+    """Every holder token of this holder issued at or before ``revoked_at`` is refused (``ledger.holders.tokens``)."""
+
+    __tablename__ = "holder_revocations"
+    holder_key: Mapped[bytes] = mapped_column(Hash32, primary_key=True)
+    revoked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 # --- chain index (written by ledger.chain.indexer) ---
