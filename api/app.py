@@ -18,6 +18,8 @@ from api.ratelimit import TokenBuckets
 from api.routers import (
     admin,
     administration,
+    holder_documents,
+    holder_page,
     associations,
     counters,
     departments,
@@ -27,6 +29,7 @@ from api.routers import (
     pages,
     public,
     report_search,
+    sharing,
 )
 from api.settings import ApiSettings
 from ledger.app.library import Library
@@ -71,6 +74,10 @@ def create_app(lib: Library | None = None, settings: ApiSettings | None = None) 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Observe)  # last, so the outermost: it sees every request and every answer
     app.include_router(administration.router)
+    app.include_router(holder_documents.router)
+    app.include_router(sharing.router)
+    app.include_router(sharing.public)
+    app.include_router(holder_page.router)
     for module in (admin, departments, associations, counters, intake, report_search, holders, public, health, pages):
         app.include_router(module.router)
     return app

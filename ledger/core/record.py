@@ -85,7 +85,14 @@ ACCESS_LOG_KIND = RecordKind(
     ACCESS_FORMAT, ACCESS_KEYS, None, "audit_writer", False,
     ("intake_id", "counter", "service_item_code", "case_number", "time"), sealed=False,
 )
-RECORD_KINDS = {k.format: k for k in (CERTIFICATE_KIND, REPORT_KIND, ACCESS_LOG_KIND)}
+SHARE_OPENING_FORMAT = "certledger/access-share/1"  # a share link opened: logged in the holder's access log
+SHARE_OPENING_KEYS = frozenset({"format", "opening_id", "share_link", "holder_key", "certificates", "fields", "time",
+                                "salt"})
+SHARE_OPENING_KIND = RecordKind(
+    SHARE_OPENING_FORMAT, SHARE_OPENING_KEYS, None, "audit_writer", False, ("opening_id", "share_link", "time"),
+    sealed=False,
+)
+RECORD_KINDS = {k.format: k for k in (CERTIFICATE_KIND, REPORT_KIND, ACCESS_LOG_KIND, SHARE_OPENING_KIND)}
 
 
 def new_salt() -> str:
