@@ -72,11 +72,9 @@ function statusBadge(code) {
 function certItem(c) {
   const safe = c.identifier.replace(/[^0-9A-Za-z.]/g, "_");
   const pdf = el("button", { type: "button", onclick: (e) => download(`/holders/me/certificates/${encodeURIComponent(c.identifier)}/document`, safe + ".pdf").catch((err) => alert(err.message)) },
-    ...bilingual("下载 PDF", "PDF"));
+    ...bilingual("下载 PDF", "Download PDF"), el("span", { class: "sr-only" }, " " + c.name));
   const bundle = el("button", { type: "button", onclick: () => download(`/holders/me/certificates/${encodeURIComponent(c.identifier)}/bundle`, safe + ".json").catch((err) => alert(err.message)) },
-    ...bilingual("下载核验包", "Proof bundle"));
-  pdf.setAttribute("aria-label", `下载 PDF ${c.name} Download PDF`);
-  bundle.setAttribute("aria-label", `下载核验包 ${c.name} Download proof bundle`);
+    ...bilingual("下载核验包", "Proof bundle"), el("span", { class: "sr-only" }, " " + c.name));
   return el("li", {},
     el("div", { class: "cert-head" }, el("span", { class: "cert-name" }, c.name + (c.current ? "" : "（旧版本 former version）")), statusBadge(c.status)),
     el("div", { class: "mono" }, c.identifier),
@@ -96,7 +94,7 @@ async function loadLinks() {
   $("links").replaceChildren(...items.map((l) => {
     const [zh, en] = LINK_STATES[l.state];
     const revoke = l.state === "active"
-      ? el("button", { type: "button", "aria-label": `撤销分享链接 ${l.id} Revoke`, onclick: async () => { await call("POST", `/holders/me/share-links/${l.id}/revoke`); loadLinks(); } }, ...bilingual("撤销", "Revoke"))
+      ? el("button", { type: "button", onclick: async () => { await call("POST", `/holders/me/share-links/${l.id}/revoke`); loadLinks(); } }, ...bilingual("撤销", "Revoke"), el("span", { class: "sr-only" }, ` #${l.id}`))
       : "";
     return el("tr", {}, el("td", {}, l.name + (l.label ? ` · ${l.label}` : "")), el("td", {}, ...bilingual(zh, en)),
       el("td", {}, new Date(l.expires_at).toLocaleString("zh-CN")), el("td", {}, l.openings), el("td", {}, revoke));
@@ -115,8 +113,7 @@ function logItem(e) {
       const [zh, en] = VERDICTS[out.verdict] || [out.verdict, ""];
       result.replaceChildren(el("span", { class: "badge " + (out.verdict === "VALID" ? "s-valid" : out.verdict === "INVALID" ? "s-bad" : "s-other") }, ...bilingual(zh, en)));
     } catch (err) { result.textContent = err.message; }
-  } }, ...bilingual("核验上链记录", "Check its anchor"));
-  check.setAttribute("aria-label", `核验记录 ${e.id} 的上链 Check the anchor of entry ${e.id}`);
+  } }, ...bilingual("核验上链记录", "Check its anchor"), el("span", { class: "sr-only" }, ` #${e.id}`));
   return el("li", {}, el("div", { class: "cert-head" }, el("strong", {}, new Date(e.time).toLocaleString("zh-CN")), el("span", { class: "muted" }, certs)),
     el("div", {}, ...who), check, result);
 }
