@@ -42,7 +42,8 @@ def _hash(lib: Library, token: str) -> bytes:
 def _labels(cert: Certificate, ctype: CertificateType) -> dict[str, tuple[str, str]]:
     """Every field a link may show, with its Chinese and English label (the type's schema for its own fields)."""
     schema = {f["key"]: f for f in ctype.fields}
-    own = {f"fields.{k}": (schema.get(k, {}).get("label", k), schema.get(k, {}).get("label_en") or k)
+    own = {f"fields.{k}": (schema.get(k, {}).get("label", k),
+                           schema.get(k, {}).get("label_en") or k.replace("_", " ").capitalize())
            for k in (cert.meta.get("fields") or {})}
     return {**BASE_FIELDS, **own}
 
