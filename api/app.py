@@ -17,12 +17,15 @@ from api.observe import Observe
 from api.ratelimit import TokenBuckets
 from api.routers import (
     admin,
+    administration,
     associations,
     browser_verifier,
     counters,
     credentials,
     departments,
     health,
+    holder_documents,
+    holder_page,
     holders,
     imports,
     intake,
@@ -30,6 +33,7 @@ from api.routers import (
     plan_targets,
     public,
     report_search,
+    sharing,
 )
 from api.settings import ApiSettings
 from ledger.app.library import Library
@@ -73,6 +77,11 @@ def create_app(lib: Library | None = None, settings: ApiSettings | None = None) 
     app.add_middleware(FastVerifyIdentifier)  # first, so the innermost: other middleware still sees every request
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Observe)  # last, so the outermost: it sees every request and every answer
+    app.include_router(administration.router)
+    app.include_router(holder_documents.router)
+    app.include_router(sharing.router)
+    app.include_router(sharing.public)
+    app.include_router(holder_page.router)
     for module in (admin, departments, associations, counters, intake, report_search, holders, public, health, pages):
         app.include_router(module.router)
     app.include_router(credentials.router)  # standard formats: VC 2.0, status lists, did:web, SD-JWT VC

@@ -28,7 +28,7 @@ _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="an o
 _build_lock = threading.Lock()
 KEY_CACHE_S = 2.0
 _KEY_CACHE_MAX = 10_000
-_keys: dict[tuple[int, str], tuple[float, Organization, list[str]]] = {}
+_keys: dict[tuple[int, str], tuple[float, onboarding.KeyOwner]] = {}
 
 
 def get_library(request: Request) -> Library:
@@ -56,33 +56,42 @@ class Caller:
     org: Organization
     roles: frozenset[str]
     key_prefix: str  # names the key in histories (the key itself is never kept)
+    staff_id: str | None = None  # a counter staff member's own key names them
+    staff_name: str | None = None
 
 
-def _authenticate(lib: Library, key: str) -> tuple[Organization, list[str]]:
+def _authenticate(lib: Library, key: str) -> onboarding.KeyOwner:
     cache_key = (id(lib), hashlib.sha256(key.encode()).hexdigest())
     now = time.monotonic()
     hit = _keys.get(cache_key)
     if hit is not None and hit[0] > now:
-        return hit[1], hit[2]
-    org, held = onboarding.authenticate(lib, key)
+        return hit[1]
+    owner = onboarding.authenticate(lib, key)
     if len(_keys) >= _KEY_CACHE_MAX:
         _keys.clear()
-    _keys[cache_key] = (now + KEY_CACHE_S, org, held)
-    return org, held
+    _keys[cache_key] = (now + KEY_CACHE_S, owner)
+    return owner
+
+
+def forget_keys() -> None:
+    """Drop this worker's cached key answers, so a key revoked or an organization deactivated here is refused at
+    once by this worker (others within ``KEY_CACHE_S``)."""
+    _keys.clear()
 
 
 def authorize(lib: Library, key: str | None, wanted: frozenset[str]) -> Caller:
     """The caller whose ``key`` holds at least one of the roles ``wanted`` (Unauthorized, Forbidden)."""
     if not key:
         raise Unauthorized("api_key_missing", f"send your organisation's API key in the {API_KEY_HEADER} header")
-    org, held = _authenticate(lib, key)
+    owner = _authenticate(lib, key)
+    held = owner.roles
     if not wanted & set(held):
         raise Forbidden(
             "role_forbidden",
             f"this API key has roles {sorted(held)}; this call needs one of {sorted(wanted)}",
             roles=sorted(held), required=sorted(wanted),
         )
-    return Caller(org, frozenset(held), onboarding.key_prefix(key))
+    return Caller(owner.org, frozenset(held), onboarding.key_prefix(key), owner.staff_id, owner.staff_name)
 
 
 def require_role(*roles: str) -> Callable[..., Caller]:

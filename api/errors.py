@@ -114,6 +114,7 @@ _DESCRIPTIONS = {
     403: "the key's organisation or role may not do this",
     404: "not found",
     409: "conflicts with existing state (e.g. `certificate_duplicate`)",
+    410: "no longer available (`share_link_expired`, `share_link_revoked`)",
     413: "request body over the limit (`upload_too_large`)",
     422: "invalid input (`request_invalid` or a field-specific code); nothing was stored",
     429: "too many requests from this address (`rate_limited`); see Retry-After",

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ledger.app.config import HOME_ENV, get_settings
+from ledger.app.config import HOME_ENV, REPO_ROOT, adopt_stack_environment, get_settings
 from ledger.app.logs import quiet_dependencies
 from ledger.core.errors import CertledgerError
 
@@ -83,14 +83,21 @@ CERTIFICATES = "Certificates and reports (operator tools; the API is the usual w
 ORGANIZATIONS = "Organizations, seals and trust"
 
 
+STACK_COMMANDS = frozenset({"up", "chain"})  # they take their own --home and write the stack's settings
+
+
 @app.callback()
 def _configuration(
+    ctx: typer.Context,
     home: Optional[Path] = typer.Option(None, "--home", envvar=HOME_ENV, show_envvar=True,
                                         help="the home folder: keys, deployment record, local database"),
 ) -> None:
-    """certledger: the city's e-certificate ledger. Configured by the environment (docs/deployment.md)."""
+    """certledger: the city's e-certificate ledger. Configured by the environment (docs/deployment.md); beside a
+    local stack, by what `certledger up` wrote in HOME/.env."""
     if home is not None:
         os.environ[HOME_ENV] = str(home.resolve())
+    if ctx.invoked_subcommand not in STACK_COMMANDS:
+        adopt_stack_environment(Path(os.environ.get(HOME_ENV, REPO_ROOT / "var")).resolve())
 
 
 def home_option(help: str = "the home folder (else CERTLEDGER_HOME, else ./var)") -> Any:

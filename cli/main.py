@@ -5,7 +5,16 @@ organizations, seals and the trust list. Each group of commands is a module of t
 
 from __future__ import annotations
 
-from cli import backup, certificates, imports, ops, organizations, plan_targets, stack  # noqa: F401 - each registers its commands
+from cli import (  # noqa: F401 - each registers its commands
+    administration,
+    backup,
+    certificates,
+    imports,
+    ops,
+    organizations,
+    plan_targets,
+    stack,
+)
 from cli.app import app
 
 __all__ = ["app"]

@@ -106,11 +106,11 @@ def test_api_keys(library_env: LibraryEnv) -> None:
     lib = library_env.lib
     platform = ensure_platform(lib, "城市电子证照平台", _code("12"))
     admin_key = create_api_key(lib, platform.id, ["admin"])
-    org, roles = authenticate(lib, admin_key)
-    assert org.id == platform.id and roles == ["admin"]
+    owner = authenticate(lib, admin_key)
+    assert owner.org.id == platform.id and owner.roles == ["admin"] and owner.staff_id is None
     dept = library_env.departments["land"]
     key = create_api_key(lib, dept.id, ["department"])
-    assert authenticate(lib, key)[0].id == dept.id
+    assert authenticate(lib, key).org.id == dept.id
     with pytest.raises(BadInput):
         create_api_key(lib, dept.id, ["admin"])
     revoke_api_key(lib, dept.id, key[:12])

@@ -108,8 +108,10 @@ def activate_department(org_id: OrgId, lib: LibraryDep, _caller: Admin,
     responses=responses(401, 403, 404, 422),
 )
 def create_api_key(org_id: OrgId, body: ApiKeyCreate, lib: LibraryDep, _caller: Admin) -> ApiKeyCreated:
-    key = onboarding.create_api_key(lib, org_id, list(body.roles))
-    return ApiKeyCreated(org_id=org_id, roles=list(body.roles), key=key)
+    key = onboarding.create_api_key(lib, org_id, list(body.roles), staff_id=body.staff_id, staff_name=body.staff_name)
+    return ApiKeyCreated(org_id=org_id, roles=list(body.roles), key=key, prefix=onboarding.key_prefix(key),
+                         staff_id=body.staff_id and body.staff_id.strip(),
+                         staff_name=body.staff_name and body.staff_name.strip())
 
 
 def _seals(lib: Library, org_id: int) -> list[SealOut]:

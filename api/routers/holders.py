@@ -79,7 +79,7 @@ def my_certificates(lib: LibraryDep, holder: Holder) -> HolderCertificateList:
 def new_use_code(lib: LibraryDep, holder: Holder) -> UseCodeOut:
     code = usecodes.issue(lib, holder)
     return UseCodeOut(code=code.code, expires_at=code.expires_at, ttl_seconds=int(usecodes.TTL.total_seconds()),
-                      qr_png=base64.b64encode(code.qr_png).decode())
+                      qr_png=base64.b64encode(code.qr_png).decode(), qr_svg=usecodes.qr_svg(code.code))
 
 
 @router.get(

@@ -32,7 +32,8 @@ CounterStaff = Annotated[Caller, Depends(require_role("counter"))]
 def open_intake(body: IntakeRequest, lib: LibraryDep, caller: CounterStaff) -> IntakeOut:
     opened = intake.open_intake(
         lib, caller.org, service_item_code=body.service_item_code, id_type=body.holder.id_type,
-        id_number=body.holder.id_number, use_code=body.use_code, case_number=body.case_number, staff_id=body.staff_id,
+        id_number=body.holder.id_number, use_code=body.use_code, case_number=body.case_number,
+        staff_id=caller.staff_id or body.staff_id,
     )
     count_verification(lib, caller.org)  # an intake verifies the holder's certificates: the counter is connected
     return IntakeOut.model_validate(opened)

@@ -67,9 +67,13 @@ class OrganizationList(Model):
 
 
 class ApiKeyCreate(Model):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"roles": ["department"]}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"roles": ["department"]}, {"roles": ["counter"], "staff_id": "A0231", "staff_name": "李四"}]})
 
     roles: list[Role] = Field(min_length=1)
+    staff_id: str | None = Field(None, max_length=64, description="a counter staff member's own key: their staff ID "
+                                 "(工作人员编号), recorded in the access log for every intake with this key")
+    staff_name: str | None = Field(None, max_length=100, description="the staff member's name (工作人员姓名)")
 
 
 class ApiKeyCreated(Model):
@@ -79,6 +83,9 @@ class ApiKeyCreated(Model):
     org_id: int
     roles: list[str]
     key: str = Field(description="shown once; only its hash is stored")
+    prefix: str | None = Field(None, description="the key's first characters, which name it in lists and logs")
+    staff_id: str | None = None
+    staff_name: str | None = None
 
 
 class CertificateTypeOut(Model):

@@ -82,6 +82,7 @@ class UseCodeOut(Model):
     expires_at: dt.datetime
     ttl_seconds: int
     qr_png: str = Field(description="the code as a QR code: PNG, base64 (use as data:image/png;base64,...)")
+    qr_svg: str | None = Field(None, description="the same QR code as an SVG document (scales on any screen)")
 
 
 class AccessLogCounter(Model):
@@ -113,12 +114,17 @@ class AccessLogEntryOut(Model):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_ACCESS_ENTRY_EXAMPLE]})
 
     id: int
-    intake_id: str
+    kind: Literal["intake", "share_opening"] = Field("intake", description="a counter's intake, or an opening of "
+                                                     "one of my share links")
+    intake_id: str = Field(description="the intake's id (or the opening's)")
     time: dt.datetime
-    counter: AccessLogCounter
-    staff_id: str
-    service_item: AccessLogServiceItem
-    case_number: str
+    counter: AccessLogCounter | None = Field(description="intakes: the counter")
+    staff_id: str | None = Field(description="intakes: the staff member's ID")
+    staff_name: str | None = Field(None, description="the staff member, when the intake used their own key")
+    service_item: AccessLogServiceItem | None
+    case_number: str | None
+    share_link: int | None = Field(None, description="share openings: the link's id")
+    fields: list[str] | None = Field(None, description="share openings: the fields shown")
     certificates: list[AccessLogCertificate]
     anchor_status: AnchorStatus
 
@@ -178,7 +184,9 @@ class IntakeRequest(Model):
     holder: IntakeHolder
     use_code: str = Field(max_length=32, description="用证码 the holder generated (hyphens and spaces are ignored)")
     case_number: str = Field(max_length=64, description="办件编号: the counter's case number")
-    staff_id: str = Field(max_length=64, description="the staff member's ID at the counter")
+    staff_id: str | None = Field(None, max_length=64, description="the staff member's ID at the counter: only with "
+                                 "the counter's shared key; a staff member's own key names its holder, and this is "
+                                 "then ignored")
 
 
 class IntakeCertificate(CertificateSummary):

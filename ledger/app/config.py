@@ -65,5 +65,24 @@ class Settings:
         return self.key_password
 
 
+STACK_ENV_FILE = ".env"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``NAME=value`` lines of an environment file (``#`` comments skipped); empty if there is none."""
+    if not path.is_file():
+        return {}
+    pairs = (line.split("=", 1) for line in path.read_text(encoding="utf-8").splitlines()
+             if "=" in line and not line.lstrip().startswith("#"))
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def adopt_stack_environment(home: Path) -> None:
+    """Take the settings ``certledger up`` wrote in ``home/.env`` (key password, node addresses) for every name the
+    environment does not set, so any command run beside a local stack reaches the same stack."""
+    for name, value in read_env_file(home / STACK_ENV_FILE).items():
+        os.environ.setdefault(name, value)
+
+
 def get_settings() -> Settings:
     return Settings()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import select
@@ -159,8 +160,34 @@ def _key_hash(key: str) -> bytes:
     return hashlib.sha256(key.encode()).digest()
 
 
-def create_api_key(lib: Library, org_id: int, roles: list[str]) -> str:
-    """A new API key for the organization; the plaintext is returned once and stored only as a hash."""
+@dataclass(frozen=True)
+class KeyOwner:
+    """Who an API key speaks for: its organization, its roles, and the staff member when it is a person's key."""
+
+    org: Organization
+    roles: list[str]
+    staff_id: str | None = None
+    staff_name: str | None = None
+
+
+def _staff(org: Organization, staff_id: str | None, staff_name: str | None) -> tuple[str | None, str | None]:
+    """A staff member's ID and name, checked: both or neither, and only on a counter's key."""
+    if staff_id is None and staff_name is None:
+        return None, None
+    if org.kind != "counter":
+        raise BadInput("staff_key_not_counter", f"只有窗口的密钥可以指定工作人员 / only a counter's key names a staff "
+                       f"member; {org.name} is a {org.kind}")
+    ok = all(isinstance(v, str) and v.strip() and len(v) <= limit for v, limit in ((staff_id, 64), (staff_name, 100)))
+    if not ok:
+        raise BadInput("staff_invalid", "工作人员编号（1-64 字）和姓名（1-100 字）须同时填写 / a staff member's key needs "
+                       "both staff_id (1-64 characters) and staff_name (1-100 characters)")
+    return staff_id.strip(), staff_name.strip()
+
+
+def create_api_key(lib: Library, org_id: int, roles: list[str], *, staff_id: str | None = None,
+                   staff_name: str | None = None) -> str:
+    """A new API key for the organization (a counter's may name the staff member who holds it); the plaintext is
+    returned once and stored only as a hash."""
     if not roles or not set(roles) <= ROLES:
         raise BadInput("roles_invalid", f"roles {roles!r} must be a non-empty subset of {sorted(ROLES)}")
     org = lib.organization(org_id)
@@ -168,15 +195,18 @@ def create_api_key(lib: Library, org_id: int, roles: list[str]) -> str:
                "counter": {"counter"}}[org.kind]
     if not set(roles) <= allowed:
         raise BadInput("roles_invalid", f"a {org.kind} can hold only the roles {sorted(allowed)}")
+    staff_id, staff_name = _staff(org, staff_id, staff_name)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     with lib.sessions() as session, session.begin():
-        session.add(ApiKey(org_id=org_id, key_hash=_key_hash(key), prefix=key_prefix(key), roles=sorted(set(roles))))
+        session.add(ApiKey(org_id=org_id, key_hash=_key_hash(key), prefix=key_prefix(key), roles=sorted(set(roles)),
+                           staff_id=staff_id, staff_name=staff_name))
     log.info("api key created", extra={"org_id": org_id, "prefix": key_prefix(key), "roles": roles})
     return key
 
 
-def authenticate(lib: Library, key: str) -> tuple[Organization, list[str]]:
-    """The organization and roles of an API key; Unauthorized ``api_key_invalid`` otherwise."""
+def authenticate(lib: Library, key: str) -> KeyOwner:
+    """Who an API key speaks for; Unauthorized ``api_key_invalid`` otherwise (unknown, revoked, or its
+    organization deactivated)."""
     if not isinstance(key, str) or not key.startswith(KEY_PREFIX):
         raise Unauthorized("api_key_invalid", "the API key is missing or malformed: send it in the X-API-Key header")
     with lib.sessions() as session:
@@ -186,14 +216,42 @@ def authenticate(lib: Library, key: str) -> tuple[Organization, list[str]]:
         ).one_or_none()
     if row is None or row.ApiKey.revoked_at is not None or not row.Organization.active:
         raise Unauthorized("api_key_invalid", "this API key is unknown or revoked: ask the platform admin for a new one")
-    return row.Organization, list(row.ApiKey.roles)
+    return KeyOwner(row.Organization, list(row.ApiKey.roles), row.ApiKey.staff_id, row.ApiKey.staff_name)
+
+
+def list_api_keys(lib: Library, org_id: int) -> list[ApiKey]:
+    """The organization's keys, revoked ones too (prefixes only: a key itself is never stored)."""
+    lib.organization(org_id)
+    with lib.sessions() as session:
+        return list(session.scalars(select(ApiKey).where(ApiKey.org_id == org_id).order_by(ApiKey.id)))
+
+
+def _active_key(session: Session, org_id: int, prefix: str) -> ApiKey:
+    row = session.execute(
+        select(ApiKey).where(ApiKey.org_id == org_id, ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
+        .with_for_update()
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound("api_key_not_found", f"该机构没有以 {prefix!r} 开头的有效密钥 / organization {org_id} has no active "
+                       f"API key starting {prefix!r}", prefix=prefix)
+    return row
 
 
 def revoke_api_key(lib: Library, org_id: int, prefix: str) -> None:
+    """Refuse the key from now on (each API worker forgets its cached answer within seconds)."""
     with lib.sessions() as session, session.begin():
-        row = session.execute(
-            select(ApiKey).where(ApiKey.org_id == org_id, ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
-        ).scalar_one_or_none()
-        if row is None:
-            raise NotFound("api_key_not_found", f"organization {org_id} has no active API key starting {prefix!r}")
-        row.revoked_at = utcnow()
+        _active_key(session, org_id, prefix).revoked_at = utcnow()
+    log.info("api key revoked", extra={"org_id": org_id, "prefix": prefix})
+
+
+def rotate_api_key(lib: Library, org_id: int, prefix: str) -> str:
+    """A new key with the same roles (and staff member) as the key ``prefix``, which is revoked in the same
+    transaction; the new plaintext is returned once."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    with lib.sessions() as session, session.begin():
+        old = _active_key(session, org_id, prefix)
+        old.revoked_at = utcnow()
+        session.add(ApiKey(org_id=org_id, key_hash=_key_hash(key), prefix=key_prefix(key), roles=list(old.roles),
+                           staff_id=old.staff_id, staff_name=old.staff_name))
+    log.info("api key rotated", extra={"org_id": org_id, "prefix": prefix, "new_prefix": key_prefix(key)})
+    return key

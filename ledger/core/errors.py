@@ -64,6 +64,12 @@ class Conflict(CertledgerError):
     http_status = 409
 
 
+class Gone(CertledgerError):
+    """What was asked for existed but no longer may be used (an expired or revoked share link)."""
+
+    http_status = 410
+
+
 class TooLarge(CertledgerError):
     http_status = 413
 

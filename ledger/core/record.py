@@ -93,7 +93,14 @@ PLAN_KIND = RecordKind(
     PLAN_FORMAT, PLAN_KEYS, None, "audit_writer", False,
     ("identifier", "platform", "platform_code", "month", "as_of", "targets"), sealed=False,
 )
-RECORD_KINDS = {k.format: k for k in (CERTIFICATE_KIND, REPORT_KIND, ACCESS_LOG_KIND, PLAN_KIND)}
+SHARE_OPENING_FORMAT = "certledger/access-share/1"  # a share link opened: logged in the holder's access log
+SHARE_OPENING_KEYS = frozenset({"format", "opening_id", "share_link", "holder_key", "certificates", "fields", "time",
+                                "salt"})
+SHARE_OPENING_KIND = RecordKind(
+    SHARE_OPENING_FORMAT, SHARE_OPENING_KEYS, None, "audit_writer", False, ("opening_id", "share_link", "time"),
+    sealed=False,
+)
+RECORD_KINDS = {k.format: k for k in (CERTIFICATE_KIND, REPORT_KIND, ACCESS_LOG_KIND, PLAN_KIND, SHARE_OPENING_KIND)}
 
 
 _METADATA_KEYS = ("identifier", "name", "number", "type_code", "defining_department", "defining_department_code",

@@ -25,9 +25,10 @@ from ledger.app.library import Library
 from ledger.core.checks import Check, Status
 from ledger.core.errors import NotFound, ServiceUnavailable
 from ledger.core.merkle import split_proof
-from ledger.core.record import ACCESS_FORMAT, new_salt, record_bytes, record_leaf
+from ledger.core.record import ACCESS_FORMAT, SHARE_OPENING_FORMAT, new_salt, record_bytes, record_leaf
 from ledger.storage.models import (
     AccessLogEntry,
+    ApiKey,
     Batch,
     Certificate,
     CertificateType,
@@ -92,6 +93,28 @@ def record_use(
     return entry
 
 
+def record_opening(
+    session: Session, *, writer: Organization, link_id: int, holder_key: bytes, identifier: str,
+    fields: Sequence[str], now: dt.datetime,
+) -> AccessLogEntry:
+    """Write the entry for one opening of a share link (what was shown, when) and queue its leaf, in the caller's
+    transaction: the same ledger as intakes, so the holder sees every look at their certificates."""
+    at = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    opening_id = uuid.uuid4().hex
+    record = {
+        "format": SHARE_OPENING_FORMAT, "opening_id": opening_id, "share_link": link_id, "holder_key": holder_key.hex(),
+        "certificates": [identifier], "fields": list(fields), "time": at.isoformat(timespec="milliseconds"),
+        "salt": new_salt(),
+    }
+    data = record_bytes(record)
+    entry = AccessLogEntry(intake_id=opening_id, holder_key=holder_key, certificates=[identifier], share_link_id=link_id,
+                           created_at=at, record=data.decode(), salt=record["salt"], leaf=record_leaf(data))
+    session.add(entry)
+    session.flush()
+    enqueue_leaves(session.connection(), KIND, [(writer.id, entry.leaf, entry.id)])
+    return entry
+
+
 def anchor_status(batch: Batch | None) -> str:
     return "queued" if batch is None else batch.status
 
@@ -104,18 +127,29 @@ def _views(session: Session, rows: Sequence[tuple[AccessLogEntry, Batch | None]]
         select(Certificate.identifier, CertificateType.name)
         .join(CertificateType, CertificateType.code == Certificate.type_code)
         .where(Certificate.identifier.in_(idents))).all()) if idents else {}
+    intakes = [r for r in records if r["format"] == ACCESS_FORMAT]
     counters = dict(session.execute(select(Organization.uscc, Organization.name)
-                                    .where(Organization.uscc.in_({r["counter"] for r in records}))).all())
+                                    .where(Organization.uscc.in_({r["counter"] for r in intakes}))).all())
     items = dict(session.execute(select(ServiceItem.code, ServiceItem.name)
-                                 .where(ServiceItem.code.in_({r["service_item_code"] for r in records}))).all())
-    return [{
-        "id": entry.id, "intake_id": r["intake_id"], "time": r["time"],
-        "counter": {"uscc": r["counter"], "name": counters.get(r["counter"])}, "staff_id": r["staff_id"],
-        "service_item": {"code": r["service_item_code"], "name": items.get(r["service_item_code"])},
-        "case_number": r["case_number"],
-        "certificates": [{"identifier": i, "name": cert_names.get(i)} for i in r["certificates"]],
-        "anchor_status": anchor_status(batch),
-    } for (entry, batch), r in zip(rows, records, strict=True)]
+                                 .where(ServiceItem.code.in_({r["service_item_code"] for r in intakes}))).all())
+    staff = {(uscc, sid): name for uscc, sid, name in session.execute(  # named accounts: their keys name them
+        select(Organization.uscc, ApiKey.staff_id, ApiKey.staff_name).join(Organization, Organization.id == ApiKey.org_id)
+        .where(ApiKey.staff_id.in_({r["staff_id"] for r in intakes})).order_by(ApiKey.id))}
+
+    def view(entry: AccessLogEntry, batch: Batch | None, r: dict[str, Any]) -> dict[str, Any]:
+        common = {"id": entry.id, "time": r["time"], "anchor_status": anchor_status(batch),
+                  "certificates": [{"identifier": i, "name": cert_names.get(i)} for i in r["certificates"]]}
+        if r["format"] == SHARE_OPENING_FORMAT:
+            return {**common, "kind": "share_opening", "intake_id": r["opening_id"], "share_link": r["share_link"],
+                    "fields": r["fields"], "counter": None, "staff_id": None, "staff_name": None,
+                    "service_item": None, "case_number": None}
+        return {**common, "kind": "intake", "intake_id": r["intake_id"], "share_link": None, "fields": None,
+                "counter": {"uscc": r["counter"], "name": counters.get(r["counter"])}, "staff_id": r["staff_id"],
+                "staff_name": staff.get((r["counter"], r["staff_id"])),
+                "service_item": {"code": r["service_item_code"], "name": items.get(r["service_item_code"])},
+                "case_number": r["case_number"]}
+
+    return [view(entry, batch, r) for (entry, batch), r in zip(rows, records, strict=True)]
 
 
 def _entries(holder_key: bytes) -> Any:

@@ -26,7 +26,7 @@ from ledger.app.library import Library
 from ledger.core.errors import BadInput, Unauthorized
 from ledger.core.metadata import holder_key, validate_holder
 from ledger.core.statuses import STATUS_NAMES, shown_status, today_china
-from ledger.storage.models import Certificate, CertificateType
+from ledger.storage.models import Certificate, CertificateType, HolderRevocation, as_utc
 
 TOKEN_PREFIX = "clh_"
 TOKEN_VERSION = 1
@@ -67,8 +67,10 @@ def issue_token(
     if not dt.timedelta(seconds=1) <= ttl <= MAX_TTL:
         raise BadInput("token_ttl_invalid", f"a holder token lives from 1 second to {MAX_TTL}; got {ttl}")
     key = holder_key_of(lib, id_type, id_number)
-    expires = int(((now or dt.datetime.now(dt.UTC)) + ttl).timestamp())
-    payload = _b64(json.dumps({"v": TOKEN_VERSION, "hk": key.hex(), "exp": expires}, separators=(",", ":")).encode())
+    now = now or dt.datetime.now(dt.UTC)
+    expires = int((now + ttl).timestamp())
+    claims = {"v": TOKEN_VERSION, "hk": key.hex(), "exp": expires, "iat": now.timestamp()}
+    payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
     signature = _b64(hmac.new(_signing_key(lib), payload.encode(), hashlib.sha256).digest())
     return HolderToken(f"{TOKEN_PREFIX}{payload}.{signature}", key, dt.datetime.fromtimestamp(expires, dt.UTC))
 
@@ -87,13 +89,32 @@ def authenticate(lib: Library, token: str, *, now: dt.datetime | None = None) ->
         claims = json.loads(_unb64(payload))
         key = bytes.fromhex(claims["hk"])
         expires = int(claims["exp"])
+        issued = float(claims.get("iat", 0))
     except (binascii.Error, ValueError, KeyError, TypeError):
         raise invalid from None
     if claims.get("v") != TOKEN_VERSION or len(key) != 32:
         raise invalid
     if (now or dt.datetime.now(dt.UTC)).timestamp() >= expires:
         raise Unauthorized("holder_token_expired", "the holder token has expired: sign in again for a new one")
+    with lib.sessions() as session:
+        revoked = session.get(HolderRevocation, key)
+    if revoked is not None and issued <= as_utc(revoked.revoked_at).timestamp():
+        raise Unauthorized("holder_token_revoked", "持证人令牌已被平台撤销，请重新登录 / the platform revoked this holder "
+                           "token: sign in again")
     return key
+
+
+def revoke_tokens(lib: Library, id_type: Any, id_number: Any, *, now: dt.datetime | None = None) -> dt.datetime:
+    """Refuse every token of this holder issued until now (a lost phone, a token leaked); returns the time."""
+    key = holder_key_of(lib, id_type, id_number)
+    when = now or dt.datetime.now(dt.UTC)
+    with lib.sessions() as session, session.begin():
+        row = session.get(HolderRevocation, key, with_for_update=True)
+        if row is None:
+            session.add(HolderRevocation(holder_key=key, revoked_at=when))
+        else:
+            row.revoked_at = max(as_utc(row.revoked_at), when)
+    return when
 
 
 def replaced() -> Exists:

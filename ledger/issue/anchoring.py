@@ -168,10 +168,13 @@ class Anchorer:
             return unfinished_batches(session)
 
     def _due(self, force: bool, kind: str | None = None, org_id: int | None = None) -> list[tuple[str, int]]:
-        """The (kind, organization) queues whose batch is full or old enough (every non-empty one when forced)."""
+        """The (kind, organization) queues whose batch is full or old enough (every non-empty one when forced);
+        a deactivated organization's are left alone (its chain account may no longer anchor: ``ledger.issue.activity``
+        anchors what it queued before its deactivation)."""
         c = OUTBOX.c
+        active = select(Organization.id).where(Organization.active)
         q = (select(c.kind, c.org_id, func.count(), func.min(c.created_at))
-             .where(c.batch_id.is_(None)).group_by(c.kind, c.org_id).order_by(c.kind, c.org_id))
+             .where(c.batch_id.is_(None), c.org_id.in_(active)).group_by(c.kind, c.org_id).order_by(c.kind, c.org_id))
         if kind is not None:
             q = q.where(c.kind == kind, c.org_id == org_id)
         now = dt.datetime.now(dt.UTC)

@@ -322,6 +322,8 @@ def prepare(lib: Library, org: Organization, requests: list[dict[str, Any]],
         raise TooLarge("too_many_requests", f"at most {MAX_REQUESTS} certificates per call; split the batch")
     if org.kind != "department" or not org.chain_address:
         raise Forbidden("organization_cannot_issue", f"{org.name} is not an activated department and cannot issue")
+    if not org.active:
+        raise Forbidden("organization_deactivated", f"该部门已停用，不能签发 / {org.name} is deactivated and cannot issue")
     items = _validate(lib, org, requests)
     for it, prev in zip(items, previous or [None] * len(items), strict=True):
         it.previous = prev

@@ -281,14 +281,15 @@ class AccessLogEntry(Base):
 
     __tablename__ = "access_log"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    intake_id: Mapped[str] = mapped_column(String(32), unique=True)
-    counter_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    staff_id: Mapped[str] = mapped_column(String(64))
-    service_item_code: Mapped[str] = mapped_column(String(40))
-    case_number: Mapped[str] = mapped_column(String(64))
+    intake_id: Mapped[str] = mapped_column(String(32), unique=True)  # an intake's id, or a share opening's
+    counter_org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    staff_id: Mapped[str | None] = mapped_column(String(64))
+    service_item_code: Mapped[str | None] = mapped_column(String(40))
+    case_number: Mapped[str | None] = mapped_column(String(64))
     holder_key: Mapped[bytes] = mapped_column(Hash32, index=True)
-    certificates: Mapped[list[str]] = mapped_column(Json)  # identifiers shown to the counter
-    use_code_id: Mapped[int] = mapped_column(ForeignKey("use_codes.id"), unique=True)
+    certificates: Mapped[list[str]] = mapped_column(Json)  # identifiers shown to the counter (or the link's reader)
+    use_code_id: Mapped[int | None] = mapped_column(ForeignKey("use_codes.id"), unique=True)
+    share_link_id: Mapped[int | None] = mapped_column(ForeignKey("share_links.id"))  # set for a share opening
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     record: Mapped[str] = mapped_column(Text)
     salt: Mapped[str] = mapped_column(String(64))
@@ -324,6 +325,22 @@ class StatusListSnapshot(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class ShareLink(Base):
+    """A holder's link showing one certificate (all its fields, or those chosen) to whoever opens it, until it
+    expires or is revoked. Only a hash of the link's token is stored (``ledger.holders.sharing``)."""
+
+    __tablename__ = "share_links"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    token_hash: Mapped[bytes] = mapped_column(Hash32, unique=True)
+    holder_key: Mapped[bytes] = mapped_column(Hash32, index=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id"))
+    fields: Mapped[list[str] | None] = mapped_column(Json)  # None: every field
+    label: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class SerialCounter(Base):
     """Next identifier serial per (type, issuer, year): one row update per allocated block."""
 
@@ -343,6 +360,16 @@ class ApiKey(Base):
     roles: Mapped[list[str]] = mapped_column(Json)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    staff_id: Mapped[str | None] = mapped_column(String(64))  # a counter staff member's own key: who looked
+    staff_name: Mapped[str | None] = mapped_column(String(100))
+
+
+class HolderRevocation(Base):
+    """Every holder token of this holder issued at or before ``revoked_at`` is refused (``ledger.holders.tokens``)."""
+
+    __tablename__ = "holder_revocations"
+    holder_key: Mapped[bytes] = mapped_column(Hash32, primary_key=True)
+    revoked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 # --- chain index (written by ledger.chain.indexer) ---
