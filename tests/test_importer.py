@@ -22,7 +22,8 @@ from sqlalchemy import func, select
 from ledger.core.errors import BadInput, Forbidden
 from ledger.issue.import_samples import headers, sample_rows, write_sample
 from ledger.issue.importer import ImportSummary, errors_csv, get_job, import_file, write_errors
-from ledger.storage.models import AnchorOutbox, Certificate, ImportJob
+from ledger.storage.import_tables import ImportJob
+from ledger.storage.models import AnchorOutbox, Certificate
 from tests.fixtures.cli import CLI
 from tests.fixtures.library import LibraryEnv
 

@@ -36,16 +36,8 @@ from ledger.core.record import certificate_metadata
 from ledger.issue.import_files import Columns, SourceRow, format_of, read_rows
 from ledger.issue.issuance import check_issuable, check_request, prepare_checked
 from ledger.storage.bulk import bulk_insert
-from ledger.storage.models import (
-    CERTIFICATES,
-    IMPORT_ERRORS,
-    CertificateType,
-    ImportJob,
-    ImportRowError,
-    Organization,
-    ServiceItem,
-    utcnow,
-)
+from ledger.storage.import_tables import IMPORT_ERRORS, ImportJob, ImportRowError
+from ledger.storage.models import CERTIFICATES, CertificateType, Organization, ServiceItem, utcnow
 
 log = logging.getLogger(__name__)
 CHUNK = 2_000
