@@ -106,7 +106,7 @@ def _library() -> Any:
 
 def _show_result(result: Any) -> None:
     data = result.to_dict()
-    colour = {"VALID": "green", "INVALID": "red"}.get(data["verdict"], "yellow")
+    colour = {"VALID": "green", "INVALID": "red", "PENDING": "blue"}.get(data["verdict"], "yellow")
     table = Table(title=f"verdict: [bold {colour}]{data['verdict']}[/]")
     for col in ("check", "status", "reason", "message"):
         table.add_column(col)
