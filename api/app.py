@@ -26,6 +26,7 @@ from api.routers import (
     pages,
     public,
     report_search,
+    verify_assets,
 )
 from api.settings import ApiSettings
 from ledger.app.library import Library
@@ -69,7 +70,8 @@ def create_app(lib: Library | None = None, settings: ApiSettings | None = None) 
     app.add_middleware(FastVerifyIdentifier)  # first, so the innermost: other middleware still sees every request
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Observe)  # last, so the outermost: it sees every request and every answer
-    for module in (admin, departments, associations, counters, intake, report_search, holders, public, health, pages):
+    for module in (admin, departments, associations, counters, intake, report_search, holders, public, health, pages,
+                   verify_assets):
         app.include_router(module.router)
     return app
 

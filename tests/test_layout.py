@@ -23,7 +23,6 @@ AWAITING_CALLER = {
     "revoke_api_key": "issue 13: administrators revoke and rotate API keys",
     "deactivate": "issue 13: organisations deactivated on chain",
     "reactivate": "issue 13: organisations reactivated on chain",
-    "labelled": "issue 13: field labels from the type's schema",
     "pin_check": "issue 15: readiness and IPFS Cluster pinning",
 }
 

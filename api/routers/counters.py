@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, File, Path, Response, UploadFile
 
-from api.deps import Caller, LibraryDep, require_role
+from api.deps import Caller, Lang, LibraryDep, require_role
 from api.errors import responses
 from api.schemas.certificates import HistoryOut
 from api.schemas.common import BUNDLE_EXAMPLE, EXAMPLE_IDENTIFIER
@@ -32,8 +32,8 @@ VERIFY_ERRORS = responses(401, 403, 404, 413, 422, 503)
     response_model=VerificationOut,
     responses=VERIFY_ERRORS,
 )
-def by_identifier(body: VerifyIdentifierRequest, lib: LibraryDep, _caller: Counter) -> Response:
-    return json_result(verification.verify_identifier(lib, body.identifier), "identifier")
+def by_identifier(body: VerifyIdentifierRequest, lib: LibraryDep, _caller: Counter, lang: Lang) -> Response:
+    return json_result(verification.verify_identifier(lib, body.identifier), "identifier", lang)
 
 
 @router.post(
@@ -47,8 +47,9 @@ def by_bundle(
         "bundle": {"summary": "an exported bundle", "value": BUNDLE_EXAMPLE}})],
     lib: LibraryDep,
     _caller: Counter,
+    lang: Lang,
 ) -> VerificationOut:
-    return verify_bundle(lib, bundle)
+    return verify_bundle(lib, bundle, lang)
 
 
 @router.post(
@@ -61,12 +62,13 @@ def by_pdf(
     file: Annotated[UploadFile, File(description="the certificate's sealed PDF as issued")],
     lib: LibraryDep,
     _caller: Counter,
+    lang: Lang,
 ) -> VerificationOut:
     data = file.file.read()
     if not data.startswith(PDF_MAGIC):
         raise BadInput("pdf_not_pdf", f"the uploaded file {file.filename!r} is not a PDF (it does not start with %PDF-)",
                        filename=file.filename)
-    return verify_pdf(lib, data)
+    return verify_pdf(lib, data, lang)
 
 
 @router.get(

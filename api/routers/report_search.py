@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
 
-from api.deps import LibraryDep
+from api.deps import Lang, LibraryDep
 from api.errors import responses
 from api.routers.associations import ReportId, report_out
 from api.routers.counters import VERIFY_ERRORS
@@ -62,8 +62,8 @@ def get_one(identifier: ReportId, lib: LibraryDep, _caller: Reader) -> ReportOut
     response_model=VerificationOut,
     responses=VERIFY_ERRORS,
 )
-def verify_report(body: VerifyReportRequest, lib: LibraryDep, _caller: Reader) -> Response:
-    return json_result(reports.verify(lib, body.identifier), "report")
+def verify_report(body: VerifyReportRequest, lib: LibraryDep, _caller: Reader, lang: Lang) -> Response:
+    return json_result(reports.verify(lib, body.identifier), "report", lang)
 
 
 @router.post(
@@ -76,8 +76,9 @@ def verify_report_document(
     file: Annotated[UploadFile, File(description="the report document as issued")],
     lib: LibraryDep,
     _caller: Reader,
+    lang: Lang,
 ) -> Response:
     data = file.file.read()
     if not data:
         raise BadInput("document_empty", f"the uploaded file {file.filename!r} is empty", filename=file.filename)
-    return json_result(reports.verify_document(lib, data), "report_document")
+    return json_result(reports.verify_document(lib, data), "report_document", lang)

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from ledger.app.library import Library
 from ledger.core.errors import BadInput, NotFound
+from ledger.core.metadata import labelled
 from ledger.core.statuses import shown_status, today_china
 from ledger.holders import accesslog, usecodes
 from ledger.holders import tokens as holders
@@ -65,10 +66,13 @@ def _current(certs: list[Certificate], today: dt.date) -> Certificate:
     return max(certs, key=lambda c: (shown_status(c.status, c.valid_until, today) == "01", c.issued_on, c.id))
 
 
-def _summary(cert: Certificate, type_name: str, today: dt.date) -> dict[str, Any]:
+def _summary(cert: Certificate, ctype: CertificateType, today: dt.date) -> dict[str, Any]:
+    """What the counter reads of a provided certificate; ``labelled``: the same metadata under the Chinese labels of
+    the GB/T 36903 fields and of the type's schema, so a clerk reads 法定代表人, not legal_representative."""
     m = cert.meta
-    return {**holders.summary(cert, type_name, today), "holder": m.get("holder"),
-            "issuing_department_code": m.get("issuing_department_code"), "fields": m.get("fields") or {}}
+    return {**holders.summary(cert, ctype.name, today), "holder": m.get("holder"),
+            "issuing_department_code": m.get("issuing_department_code"), "fields": m.get("fields") or {},
+            "labelled": labelled(m, ctype.fields or [])}
 
 
 def open_intake(
@@ -119,7 +123,7 @@ def open_intake(
             if cert.identifier not in verified:
                 result = verification.verify_identifier(lib, cert.identifier).to_dict()
                 verified[cert.identifier] = {"verdict": result["verdict"], "checks": result["checks"]}
-            entry.update(outcome="provided", certificate=_summary(cert, ctype.name, today),
+            entry.update(outcome="provided", certificate=_summary(cert, ctype, today),
                          verification=verified[cert.identifier])
         out_materials.append(entry)
     shown = list(verified)
