@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path, Response
 
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
 from api.schemas.holders import IntakeOut, IntakeRequest
 from ledger.holders import intake
+from ledger.issue.issuance import fetch_document
 
 router = APIRouter(prefix="/counters", tags=["counters"])
 CounterStaff = Annotated[Caller, Depends(require_role("counter"))]
@@ -33,3 +34,20 @@ def open_intake(body: IntakeRequest, lib: LibraryDep, caller: CounterStaff) -> I
         lib, caller.org, service_item_code=body.service_item_code, id_type=body.holder.id_type,
         id_number=body.holder.id_number, use_code=body.use_code, case_number=body.case_number, staff_id=body.staff_id,
     ))
+
+
+@router.get(
+    "/intakes/{intake_id}/certificates/{identifier}/document",
+    summary="The sealed PDF of a certificate an intake of this counter showed (for 8 hours after the intake)",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, **responses(401, 403, 404, 422, 503)},
+)
+def intake_document(
+    intake_id: Annotated[str, Path(max_length=32)],
+    identifier: Annotated[str, Path(max_length=128)],
+    lib: LibraryDep,
+    caller: CounterStaff,
+) -> Response:
+    pdf = fetch_document(lib, intake.intake_certificate(lib, caller.org, intake_id, identifier))
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": "inline; filename=certificate.pdf", "Cache-Control": "no-store"})

@@ -21,23 +21,26 @@ from typing import Any
 from sqlalchemy import select
 
 from ledger.app.library import Library
-from ledger.core.errors import BadInput, NotFound
+from ledger.core.errors import BadInput, Forbidden, NotFound
 from ledger.core.metadata import labelled
 from ledger.core.statuses import shown_status, today_china
 from ledger.holders import accesslog, usecodes
 from ledger.holders import tokens as holders
 from ledger.storage.models import (
+    AccessLogEntry,
     Certificate,
     CertificateType,
     Organization,
     ServiceItem,
     ServiceMaterial,
+    as_utc,
 )
 from ledger.verify import service as verification
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 64
+INTAKE_DOCUMENTS_FOR = dt.timedelta(hours=8)  # a counter opens an intake's sealed PDFs within its working day
 
 
 def _text(value: Any, field: str) -> str:
@@ -148,3 +151,23 @@ def open_intake(
             "leaf": "0x" + logged.leaf.hex(), "anchor_status": "queued",
         },
     }
+
+
+def intake_certificate(lib: Library, counter: Organization, intake_id: str, identifier: str,
+                       now: dt.datetime | None = None) -> str:
+    """The identifier of a certificate the holder's use code showed to this counter in intake ``intake_id``, so
+    that its sealed PDF may be opened there, for ``INTAKE_DOCUMENTS_FOR`` after the intake (the intake's access-log
+    entry already names it). NotFound ``intake_not_found`` for another counter's intake or another certificate;
+    Forbidden ``intake_expired`` once that time is over."""
+    now = now or dt.datetime.now(dt.UTC)
+    with lib.sessions() as session:
+        entry = session.scalars(select(AccessLogEntry).where(AccessLogEntry.intake_id == intake_id,
+                                                             AccessLogEntry.counter_org_id == counter.id)).first()
+    if entry is None or identifier not in entry.certificates:
+        raise NotFound("intake_not_found", f"this counter opened no intake {intake_id!r} showing {identifier}",
+                       intake_id=intake_id, identifier=identifier)
+    if as_utc(entry.created_at) + INTAKE_DOCUMENTS_FOR < now:
+        raise Forbidden("intake_expired", f"intake {intake_id} was opened more than "
+                        f"{INTAKE_DOCUMENTS_FOR.total_seconds() / 3600:.0f} hours ago: ask the holder for a new use code",
+                        intake_id=intake_id)
+    return identifier
