@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ledger.core.messages import localized, section
-from ledger.core.statuses import shown_status
+from ledger.core.statuses import CHINA_TIME, shown_status
 
 VERIFIER_SCRIPT = "/static/verifier/page.js"
 HAS_VERIFIER = resources.files("api").joinpath("static", "verifier", "page.js").is_file()
@@ -69,6 +69,15 @@ def _date(value: Any) -> dt.date | None:
         return None
 
 
+def _china_time(value: Any) -> str:
+    """An ISO time as a person in China reads it."""
+    try:
+        at = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S") + "（北京时间 / UTC+8）"
+
+
 def _facts(result: dict[str, Any]) -> str:
     cert = result["certificate"]
     status = cert.get("status")
@@ -83,9 +92,9 @@ def _facts(result: dict[str, Any]) -> str:
         _row("链上状态", "Status", _status_text(shown) if shown else _bi("待上链", "not yet anchored")),
     ]
     if cert.get("anchored_at"):
-        rows.append(_row("上链时间", "Anchored at", escape(str(cert["anchored_at"]))))
+        rows.append(_row("上链时间", "Anchored at", escape(_china_time(cert["anchored_at"]))))
     if cert.get("expected_anchoring_by"):
-        rows.append(_row("预计上链", "Expected on chain by", escape(str(cert["expected_anchoring_by"]))))
+        rows.append(_row("预计上链", "Expected on chain by", escape(_china_time(cert["expected_anchoring_by"]))))
     rows.append(_row("证照标识", "Identifier", f'<span class="mono">{escape(str(cert.get("identifier") or ""))}</span>'))
     return '<table class="facts">' + "".join(rows) + "</table>"
 
@@ -105,7 +114,7 @@ def _history(events: list[dict[str, Any]]) -> str:
     items = []
     for e in events:
         zh, en = ACTIONS.get(e["action"], (e["action"], e["action"]))
-        at = e["at"].astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+        at = e["at"].astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
         items.append(f"<li><time>{escape(at)}</time> {_bi(zh, en)} · {_status_text(e['status'])}</li>")
     return (f'<section class="card"><h2>{_bi("状态记录", "Status history")}</h2>'
             f'<ol class="history">{"".join(items)}</ol></section>')

@@ -383,7 +383,7 @@ def test_no_serious_accessibility_violation_and_nothing_overflows(page: Page, de
     assert_accessible(page)
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"the page is {overflow} px wider than a {width} px screen"
-    shoot(page, str(width))
+    shoot(page)
 
 
 @pytest.mark.parametrize("width", [1280, PHONE])
@@ -397,9 +397,9 @@ def test_the_public_page_a_qr_code_opens(page: Page, desk: Desk, width: int, sho
     assert_accessible(page)
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
-    shoot(page, str(width))
+    shoot(page)
     page.goto(f"/verify/{desk.revoked}")
     expect(page.locator(".verdict")).to_contain_text("无效")
     expect(page.locator(".verdict")).to_contain_text("下一步")
     assert_accessible(page)
-    shoot(page, f"{width}-revoked")
+    shoot(page, "revoked")
