@@ -3,7 +3,7 @@
 A browser gets this HTML, an API client the JSON it always got (``wants_html``). The page is mobile first,
 Chinese with English beside, and self-contained (its one stylesheet is served by this service, no external
 asset): the verdict with what it means and what to do (``ledger.core.messages``, section ``verdicts``), the
-type, the issuing department, the dates, the status as shown (expiry included, ``ledger.core.statuses``), the
+type, the issuing department, the dates, the status as shown everywhere (05 once expired), the
 status history, the holder masked, every check. It carries the hook of the in-browser verifier: a hidden
 ``#browser-verification`` section naming the public proof (``/public/proofs/{id}``), and its script when
 ``api/static/verifier/page.js`` was installed (checked once, at import).
@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ledger.core.messages import localized, section
-from ledger.core.statuses import CHINA_TIME, shown_status
+from ledger.core.statuses import CHINA_TIME
 
 VERIFIER_SCRIPT = "/static/verifier/page.js"
 HAS_VERIFIER = resources.files("api").joinpath("static", "verifier", "page.js").is_file()
@@ -62,13 +62,6 @@ def _status_text(code: str | None) -> str:
     return f'{escape(code or "")} {_bi(names["zh-CN"], names["en"])}'
 
 
-def _date(value: Any) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if isinstance(value, str) and value else None
-    except ValueError:
-        return None
-
-
 def _china_time(value: Any) -> str:
     """An ISO time as a person in China reads it."""
     try:
@@ -80,8 +73,7 @@ def _china_time(value: Any) -> str:
 
 def _facts(result: dict[str, Any]) -> str:
     cert = result["certificate"]
-    status = cert.get("status")
-    shown = shown_status(status, _date(cert.get("valid_until"))) if status else None
+    shown = cert.get("status")  # as shown everywhere: 05 once expired (ledger.verify.fragments)
     rows = [
         _row("证照名称", "Type", escape(str(cert.get("name") or "—"))),
         _row("发证部门", "Issued by", escape(str(cert.get("issuing_department") or "—"))),

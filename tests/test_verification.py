@@ -38,6 +38,7 @@ from ledger.verify.fragments import REQUIRED, Verifier
 from ledger.verify.pdf import verify_pdf
 from ledger.verify.service import (
     SERVICE_STATUS_MAX_AGE,
+    service_verifier,
     verify_bundle,
     verify_identifier,
 )
@@ -583,3 +584,18 @@ def test_verified_the_moment_it_is_issued_pending_then_valid_after_the_anchor(li
     assert verify_identifier(lib, identifier).verdict is Status.PENDING
     Anchorer(lib).run_once(force=True)
     assert verify_identifier(lib, identifier).verdict is Status.VALID
+
+
+def test_an_expired_certificate_shows_status_05_as_everywhere(library_env: LibraryEnv,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    lib, market = library_env.lib, library_env.departments["market"]
+    identifier = issue_one(lib, market, sample_request(library_env.types["business_licence"],
+                                                      valid_until="2027-06-30")).identifier
+    Anchorer(lib).run_once(force=True)
+    assert verify_identifier(lib, identifier).certificate["status"] == "01"
+    verifier = service_verifier(lib)
+    monkeypatch.setattr(verifier, "today", lambda: dt.date(2027, 7, 1))
+    result = verify_identifier(lib, identifier)
+    assert result.verdict is Status.INVALID and result.check("validity_period").reason == "expired"
+    assert result.check("status").data["code"] == "01"  # on chain it stays 01; expiry is never stored
+    assert result.certificate["status"] == "05"  # shown as the department's and the holder's views show it
