@@ -40,7 +40,8 @@ def open_intake(body: IntakeRequest, lib: LibraryDep, caller: CounterStaff) -> I
     "/intakes/{intake_id}/certificates/{identifier}/document",
     summary="The sealed PDF of a certificate an intake of this counter showed (for 8 hours after the intake)",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}, **responses(401, 403, 404, 422, 503)},
+    responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                     "description": "the sealed PDF"}, **responses(401, 403, 404, 422, 503)},
 )
 def intake_document(
     intake_id: Annotated[str, Path(max_length=32)],

@@ -79,7 +79,12 @@ def verify_qr(
     "/public/proofs/{identifier}",
     summary="A certificate's public proof (certledger/public-proof/1): its leaf, Merkle proof, root, anchor and seal "
             "certificate, with no personal data (the record is replaced by its public summary); 409 while pending",
-    responses=responses(404, 409, 422, 429),
+    responses={200: {"description": "the public proof", "content": {"application/json": {"example": {
+        "format": "certledger/public-proof/1", "identifier": EXAMPLE_IDENTIFIER, "record_included": False,
+        "summary": {"identifier": EXAMPLE_IDENTIFIER, "name": "营业执照", "issuing_department": "市场监督管理局"},
+        "leaf": BUNDLE_EXAMPLE["leaf"], "root": BUNDLE_EXAMPLE["root"], "proof": BUNDLE_EXAMPLE["proof"],
+        "chain": BUNDLE_EXAMPLE["chain"], "seal": BUNDLE_EXAMPLE["seal"], "trust": BUNDLE_EXAMPLE["trust"]}}}},
+               **responses(404, 409, 422, 429)},
 )
 def proof(
     identifier: Annotated[str, Path(description="证照标识 (GB/T 36904)", examples=[EXAMPLE_IDENTIFIER])],
