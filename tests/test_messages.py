@@ -108,3 +108,11 @@ def test_api_errors_speak_the_callers_language_and_keep_their_code() -> None:
     en = client.get("/no/such/route", headers={"Accept-Language": "en-US,en;q=0.9"}).json()["error"]
     assert zh["code"] == en["code"] == "route_not_found"
     assert zh["message"].startswith("没有这个接口") and en["message"].startswith("No such route")
+
+
+def test_the_command_line_language_follows_the_locale() -> None:
+    assert messages.locale_language({}) == "zh-CN"
+    assert messages.locale_language({"LANG": "C.UTF-8"}) == "zh-CN"
+    assert messages.locale_language({"LANG": "en_US.UTF-8"}) == "en"
+    assert messages.locale_language({"LANG": "en_US.UTF-8", "LC_ALL": "zh_CN.UTF-8"}) == "zh-CN"
+    assert messages.locale_language({"LANGUAGE": "en_GB:en", "LANG": "zh_CN.UTF-8"}) == "en"

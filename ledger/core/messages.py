@@ -12,6 +12,7 @@ import json
 import re
 from functools import cache
 from importlib import resources
+from collections.abc import Mapping
 from typing import Any
 
 LANGUAGES = ("zh-CN", "en")
@@ -61,6 +62,16 @@ def language(accept_language: str | None) -> str:
         if lang and q - i * 1e-6 > best_q:
             best, best_q = lang, q - i * 1e-6
     return best
+
+
+def locale_language(environ: Mapping[str, str]) -> str:
+    """zh-CN or en for a command line, from ``LANGUAGE``, ``LC_ALL`` or ``LANG`` (``en_US.UTF-8`` -> en); zh-CN for
+    ``C``, ``POSIX`` or nothing."""
+    for name in ("LANGUAGE", "LC_ALL", "LANG"):
+        value = environ.get(name, "").split(":")[0].split(".")[0]
+        if value and value not in ("C", "POSIX"):
+            return language(value.replace("_", "-"))
+    return DEFAULT
 
 
 def localized(code: str, message: str, lang: str = DEFAULT) -> str:
