@@ -37,7 +37,8 @@ seal, every certificate is anchored in a Merkle batch on the permissioned chain,
 encrypted in IPFS, counters verify certificates, and anyone can verify a proof bundle.
 
 Authenticate with your organisation's API key in the `X-API-Key` header. Every error has the
-shape `{"error": {"code", "message", "details"}}`; `code` is stable and machine-readable.
+shape `{"error": {"code", "message", "details"}}`; `code` is stable and machine-readable; `message` (and every
+check's message) is in Chinese unless `Accept-Language` prefers English.
 """
 
 TAGS = [

@@ -59,10 +59,12 @@ def trust_list(lib: LibraryDep) -> TrustListOut:
 def verify_qr(
     identifier: Annotated[str, Path(description="证照标识 (GB/T 36904)", examples=[EXAMPLE_IDENTIFIER])],
     request: Request,
+    response: Response,
     lib: LibraryDep,
     lang: Lang,
 ) -> Any:
     if not wants_html(request.headers.get("accept")):
+        response.headers["Vary"] = PAGE_HEADERS["Vary"]  # one address, two answers: caches keep them apart
         return public_view(verify_identifier(lib, identifier, lang))
     try:
         result = verify_identifier(lib, identifier, lang).model_dump()

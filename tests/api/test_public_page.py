@@ -32,6 +32,7 @@ def test_a_browser_gets_the_page_pending_then_valid_and_an_api_client_json(api: 
     assert "https://" not in page.text and "http://" not in page.text  # no external asset
     as_json = api.client.get(f"/verify/{ident}")
     assert as_json.headers["content-type"] == "application/json" and as_json.json()["verdict"] == "PENDING"
+    assert "Accept" in as_json.headers["vary"] and "Accept" in page.headers["vary"]
     assert api.client.get(f"/public/proofs/{ident}").json()["error"]["code"] == "certificate_not_anchored"
 
     Anchorer(api.env.lib).run_once(force=True)
