@@ -34,6 +34,7 @@ from ledger.holders.service_items import define_service_item
 from ledger.issue import status_changes
 from ledger.issue.anchoring import Anchorer
 from ledger.issue.issuance import fetch_document, issue_one
+from ledger.issue.reports import submit_batch
 from ledger.issue.versions import new_version
 from ledger.storage.models import CertificateType
 from ledger.verify.fragments import REQUIRED
@@ -41,6 +42,7 @@ from ledger.verify.stored import export_bundle
 from tests.browser.axe import PHONE, assert_accessible
 from tests.browser.conftest import Shoot
 from tests.fixtures.library import LibraryEnv, sample_request
+from tests.test_reports import summary as report_summary
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -56,6 +58,7 @@ class Desk:
     revoked: str  # anchored, then revoked on chain by its department
     superseded: str  # anchored, then renewed: its current version is ``current``
     current: str
+    report: str  # an association's report summary, anchored
     pdf: Path
     tampered_bundle: Path
     holder_id: str  # a citizen ID: holds a valid skill certificate and a revoked real-estate certificate
@@ -85,6 +88,9 @@ def desk(library_env: LibraryEnv, tmp_path_factory: pytest.TempPathFactory) -> D
     status_changes.change_status(lib, land, [house], "revoke", "不动产已转移登记")
     current = new_version(lib, market, superseded, "renew", {"valid_until": "2031-12-31"},
                           reason="有效期延续").issued.identifier
+    association = create_organization(lib, kind="association", name="市示例检测协会浏览器测试",
+                                      uscc=derive_uscc(uuid.uuid4().hex, division=CITY_DIVISION, prefix="51"))
+    report = submit_batch(lib, association, [report_summary()])[0].identifier
     Anchorer(lib).run_once(force=True)
 
     with lib.sessions() as session:
@@ -109,8 +115,8 @@ def desk(library_env: LibraryEnv, tmp_path_factory: pytest.TempPathFactory) -> D
     tampered["record"]["holder"] = "冒名顶替有限公司"
     bundle = folder / "tampered.json"
     bundle.write_text(json.dumps(tampered, ensure_ascii=False), encoding="utf-8")
-    return Desk(key, market.name, valid, qr_text, revoked, superseded, current, pdf, bundle, holder["holder_id"], item,
-                use_code)
+    return Desk(key, market.name, valid, qr_text, revoked, superseded, current, report, pdf, bundle, holder["holder_id"],
+                item, use_code)
 
 
 def scan_qr(pdf: Path) -> str:
@@ -362,11 +368,16 @@ def test_a_superseded_certificate_links_to_its_current_version(page: Page, desk:
 def test_the_report_tab_verifies_report_summaries(page: Page, desk: Desk, shoot: Shoot) -> None:
     open_desk(page, desk.key)
     page.get_by_role("tab", name="报告核验").click()
-    page.locator("#report-input").fill("RS.51430100MA4L000000.NO-SUCH-REPORT")
+    page.locator("#report-input").fill(desk.report)
+    page.locator("#report-form").get_by_role("button", name="核验 Verify").click()
+    expect(page.locator("#verdict")).to_have_attribute("data-verdict", "VALID")
+    expect(page.locator("#cert-fields")).to_contain_text(desk.report)
+    expect(page.locator("#history-note")).to_contain_text("报告摘要没有状态历史")
+    shoot(page)
+    page.locator("#report-input").fill(desk.report + "X")
     page.locator("#report-form").get_by_role("button", name="核验 Verify").click()
     expect(page.locator("#error")).to_be_visible()
     expect(page.locator("#error")).to_contain_text("report_")
-    shoot(page)
 
 
 @pytest.mark.parametrize("width", [1280, PHONE])
