@@ -19,6 +19,9 @@
     SKIPPED: ["未核验", "SKIPPED", "skipped"],
   };
   const STATUS_WORDS = {VALID: "通过", INVALID: "未通过", ERROR: "出错", SKIPPED: "跳过", PENDING: "待上链"};
+  // only the document at hand failed: the certificate itself may be genuine
+  const DOCUMENT_GUIDE = ["此文件与签发时不一致，请勿采信该文件：请用证照标识（扫码）核验，或向持证人索取原件。",
+    "This file is not the one issued: do not rely on it; verify by identifier (scan the QR code) or ask for the original."];
   // what each verdict means and what to do next (ledger/core/messages.json, "verdicts")
   const GUIDE = {
     VALID: ["可以按证照内容办理业务。", "You may rely on it."],
@@ -365,7 +368,9 @@
   function renderGuide(result) {
     const guide = $("verdict-guide");
     guide.replaceChildren();
-    const [zh, english] = GUIDE[result.verdict] || GUIDE.ERROR;
+    const failed = new Set((result.checks || []).filter((c) => c.status === "INVALID").map((c) => c.name));
+    const documentOnly = failed.size > 0 && [...failed].every((n) => n.startsWith("document_"));
+    const [zh, english] = documentOnly ? DOCUMENT_GUIDE : GUIDE[result.verdict] || GUIDE.ERROR;
     guide.append(el("p", {class: "next-step"}, el("strong", {}, "下一步 ", en("What to do"), "："), zh, " ", en(english)));
     const status = (result.checks || []).find((c) => c.name === "status");
     const current = status && status.data && status.data.current_version;

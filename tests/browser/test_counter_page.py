@@ -347,6 +347,7 @@ def test_a_tampered_pdf_shows_no_green_beside_invalid(page: Page, desk: Desk, tm
     verify_file(page, "证照 PDF", "pdf", tampered)
     expect(page.locator("#verdict")).to_have_attribute("data-verdict", "INVALID")
     expect(page.locator("#verdict-guide")).to_contain_text("下一步")
+    expect(page.locator("#verdict-guide")).to_contain_text("请用证照标识（扫码）核验")
     green = page.evaluate("""() => [...document.querySelectorAll('#result .badge, #result .status-ok')]
         .filter((e) => e.offsetParent !== null && getComputedStyle(e).color === 'rgb(19, 112, 58)').length""")
     assert green == 0, "a passing check is shown in green beside INVALID"
