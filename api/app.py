@@ -34,6 +34,7 @@ from api.routers import (
     public,
     report_search,
     sharing,
+    verify_assets,
 )
 from api.settings import ApiSettings
 from ledger.app.library import Library
@@ -44,7 +45,8 @@ seal, every certificate is anchored in a Merkle batch on the permissioned chain,
 encrypted in IPFS, counters verify certificates, and anyone can verify a proof bundle.
 
 Authenticate with your organisation's API key in the `X-API-Key` header. Every error has the
-shape `{"error": {"code", "message", "details"}}`; `code` is stable and machine-readable.
+shape `{"error": {"code", "message", "details"}}`; `code` is stable and machine-readable; `message` (and every
+check's message) is in Chinese unless `Accept-Language` prefers English.
 """
 
 TAGS = [
@@ -82,7 +84,8 @@ def create_app(lib: Library | None = None, settings: ApiSettings | None = None) 
     app.include_router(sharing.router)
     app.include_router(sharing.public)
     app.include_router(holder_page.router)
-    for module in (admin, departments, associations, counters, intake, report_search, holders, public, health, pages):
+    for module in (admin, departments, associations, counters, intake, report_search, holders, public, health, pages,
+                   verify_assets):
         app.include_router(module.router)
     app.include_router(credentials.router)  # standard formats: VC 2.0, status lists, did:web, SD-JWT VC
     app.include_router(browser_verifier.router)

@@ -21,6 +21,7 @@ from fastapi.security import APIKeyHeader
 from ledger.app import onboarding
 from ledger.app.library import Library
 from ledger.core.errors import Forbidden, Unauthorized
+from ledger.core.messages import language
 from ledger.storage.models import Organization
 
 API_KEY_HEADER = "X-API-Key"
@@ -49,6 +50,14 @@ def _settle_heap() -> None:
 
 
 LibraryDep = Annotated[Library, Depends(get_library)]
+
+
+def request_language(request: Request) -> str:
+    """zh-CN or en, by the request's ``Accept-Language`` (``ledger.core.messages.language``)."""
+    return language(request.headers.get("accept-language"))
+
+
+Lang = Annotated[str, Depends(request_language)]
 
 
 @dataclass(frozen=True)

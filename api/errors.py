@@ -4,6 +4,9 @@ Domain errors (``ledger.core.errors.CertledgerError``) keep their code and statu
 failures become 422 ``request_invalid`` naming each bad field; framework HTTP errors (unknown
 route, wrong method, body over the limit) get a code of their own; a full or read-only disk or an
 unreachable database is 503 (``ledger.storage.faults``), never 500.
+
+Messages come from the catalogue (``ledger.core.messages``) in the caller's language (``Accept-Language``, zh-CN
+unless English is preferred), followed by the specific message; ``code`` never changes with the language.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from starlette.exceptions import HTTPException
 
 from api.schemas.common import ErrorResponse
 from ledger.core.errors import CertledgerError
+from ledger.core.messages import language, localized
 from ledger.storage.faults import storage_fault
 
 log = logging.getLogger(__name__)
@@ -35,30 +39,33 @@ HTTP_CODES = {
 }
 
 
-def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details or {}}}
+def error_body(code: str, message: str, details: dict[str, Any] | None = None,
+               request: Request | None = None) -> dict[str, Any]:
+    """The error shape; with ``request``, the message in its language (the catalogue's sentence first)."""
+    lang = language(request.headers.get("accept-language")) if request is not None else "zh-CN"
+    return {"error": {"code": code, "message": localized(code, message, lang), "details": details or {}}}
 
 
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in loc)
 
 
-async def _ledger_error(_request: Request, exc: CertledgerError) -> JSONResponse:
+async def _ledger_error(request: Request, exc: CertledgerError) -> JSONResponse:
     if exc.http_status >= 500:
         log.warning("request failed", extra={"code": exc.code, "error_message": exc.message})
     return JSONResponse(
-        error_body(exc.code, exc.message, exc.details), status_code=exc.http_status, headers=getattr(exc, "headers", None)
+        error_body(exc.code, exc.message, exc.details, request), status_code=exc.http_status, headers=getattr(exc, "headers", None)
     )
 
 
-async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = [
         {"field": _location(e.get("loc", ())), "type": e.get("type", ""), "message": e.get("msg", "")}
         for e in exc.errors()
     ]
     first = errors[0] if errors else {"field": "", "message": "invalid request"}
     message = f"{first['field']}: {first['message']}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
-    return JSONResponse(error_body("request_invalid", message, {"errors": errors}), status_code=422)
+    return JSONResponse(error_body("request_invalid", message, {"errors": errors}, request), status_code=422)
 
 
 def body_limit_message(limit: int) -> str:
@@ -75,7 +82,7 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
         message = f"no route {request.method} {request.url.path}; see /docs for the API"
     else:
         message = str(exc.detail)
-    return JSONResponse(error_body(code, message, details), status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse(error_body(code, message, details, request), status_code=exc.status_code, headers=exc.headers)
 
 
 async def _storage_or_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -85,13 +92,14 @@ async def _storage_or_unexpected(request: Request, exc: Exception) -> JSONRespon
     if fault is None:
         return await _unexpected(request, exc)
     log.error("storage unavailable", extra={"code": fault.code, "error": f"{type(exc).__name__}: {exc}"})
-    return JSONResponse(error_body(fault.code, fault.message), status_code=503, headers={"Retry-After": "5"})
+    return JSONResponse(error_body(fault.code, fault.message, request=request), status_code=503, headers={"Retry-After": "5"})
 
 
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return JSONResponse(
-        error_body("internal_error", "the server failed on this request; the error is logged"), status_code=500
+        error_body("internal_error", "the server failed on this request; the error is logged", request=request),
+        status_code=500
     )
 
 

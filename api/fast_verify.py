@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import API_KEY_HEADER, authorize
 from api.routers.counters import COUNTER_ROLES
+from api.verifying import result_dict
 from api.schemas.verification import VerifyIdentifierRequest
 from ledger.app.metrics import count_verdict
 from ledger.plan.verifications import count_verification
@@ -98,4 +99,9 @@ def _answer(scope: Scope, key: str, body: bytes) -> bytes | None:
         return None
     count_verdict("identifier", result.verdict.value)
     count_verification(lib, caller.org)
-    return orjson.dumps(result.to_dict())
+    return orjson.dumps(result_dict(result, language(_header(scope, b"accept-language"))))
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    value = next((v for n, v in scope["headers"] if n == name), None)
+    return value.decode("latin-1") if value is not None else None

@@ -1,4 +1,8 @@
-"""The verification calls the routers share, and what the public may see of a result."""
+"""The verification calls the routers share, and what the public may see of a result.
+
+Check messages are in the caller's language (``Accept-Language``; ``ledger.core.messages``): the catalogue's
+sentence for the reason, then the fragment's own message.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from fastapi import Response
 from api.schemas.verification import VerificationOut
 from ledger.app.library import Library
 from ledger.app.metrics import count_verdict
+from ledger.core.messages import DEFAULT, localized
 from ledger.verify import service as verification
 from ledger.verify.fragments import VerificationResult
 from ledger.verify.pdf import verify_pdf as verify_pdf_document
@@ -22,29 +27,38 @@ PUBLIC_SUMMARY = frozenset({
 })
 
 
-def _out(result: VerificationResult, kind: str) -> VerificationOut:
+def result_dict(result: VerificationResult, lang: str = DEFAULT) -> dict[str, Any]:
+    """The result's JSON shape with each check's message in ``lang``."""
+    data = result.to_dict()
+    for check in data["checks"]:
+        if check["status"] != "VALID":
+            check["message"] = localized(check["reason"], check["message"], lang)
+    return data
+
+
+def _out(result: VerificationResult, kind: str, lang: str) -> VerificationOut:
     count_verdict(kind, result.verdict.value)
-    return VerificationOut.model_validate(result.to_dict())
+    return VerificationOut.model_validate(result_dict(result, lang))
 
 
-def json_result(result: VerificationResult, kind: str) -> Response:
+def json_result(result: VerificationResult, kind: str, lang: str = DEFAULT) -> Response:
     """The result as the VerificationOut JSON, serialized directly: the counters' hot path skips
     re-validating a result the verifier built (it is the same shape; tests compare both). Counts the verdict
     (``certledger_verifications_total``) under ``kind``: what was verified."""
     count_verdict(kind, result.verdict.value)
-    return Response(orjson.dumps(result.to_dict()), media_type="application/json")
+    return Response(orjson.dumps(result_dict(result, lang)), media_type="application/json")
 
 
-def verify_identifier(lib: Library, identifier: str) -> VerificationOut:
-    return _out(verification.verify_identifier(lib, identifier), "identifier")
+def verify_identifier(lib: Library, identifier: str, lang: str = DEFAULT) -> VerificationOut:
+    return _out(verification.verify_identifier(lib, identifier), "identifier", lang)
 
 
-def verify_bundle(lib: Library, bundle: dict[str, Any]) -> VerificationOut:
-    return _out(verification.verify_bundle(lib, bundle), "bundle")
+def verify_bundle(lib: Library, bundle: dict[str, Any], lang: str = DEFAULT) -> VerificationOut:
+    return _out(verification.verify_bundle(lib, bundle), "bundle", lang)
 
 
-def verify_pdf(lib: Library, pdf: bytes) -> VerificationOut:
-    return _out(verify_pdf_document(lib, pdf), "pdf")
+def verify_pdf(lib: Library, pdf: bytes, lang: str = DEFAULT) -> VerificationOut:
+    return _out(verify_pdf_document(lib, pdf), "pdf", lang)
 
 
 def public_view(result: VerificationOut) -> VerificationOut:

@@ -25,6 +25,7 @@ from rich.table import Table
 from ledger.app.config import HOME_ENV, REPO_ROOT, adopt_stack_environment, get_settings
 from ledger.app.logs import quiet_dependencies
 from ledger.core.errors import CertledgerError
+from ledger.core.messages import locale_language, localized
 
 quiet_dependencies()
 console = Console(soft_wrap=True)  # a long path or key stays on one line, for scripts to read
@@ -33,7 +34,8 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 def _fail(exc: CertledgerError) -> NoReturn:
     """One line on stderr, exit code 2."""
-    err_console.print(f"[bold red]error[/] {escape(f'[{exc.code}]')} {escape(exc.message)}", soft_wrap=True)
+    message = localized(exc.code, exc.message, locale_language(os.environ))
+    err_console.print(f"[bold red]error[/] {escape(f'[{exc.code}]')} {escape(message)}", soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -113,12 +115,14 @@ def _library() -> Any:
 
 def _show_result(result: Any) -> None:
     data = result.to_dict()
-    colour = {"VALID": "green", "INVALID": "red"}.get(data["verdict"], "yellow")
+    colour = {"VALID": "green", "INVALID": "red", "PENDING": "blue"}.get(data["verdict"], "yellow")
     table = Table(title=f"verdict: [bold {colour}]{data['verdict']}[/]")
     for col in ("check", "status", "reason", "message"):
         table.add_column(col)
+    lang = locale_language(os.environ)
     for c in data["checks"]:
-        table.add_row(c["name"], c["status"], c["reason"], c.get("message", ""))
+        message = localized(c["reason"], c.get("message", ""), lang) if c["status"] != "VALID" else c.get("message", "")
+        table.add_row(c["name"], c["status"], c["reason"], message)
     console.print(table)
 
 

@@ -42,6 +42,10 @@ def issue(
         console.print(cert.identifier)
 
 
+# certledger verify's exit codes by verdict (2 is every refusal: no trust list, a file that is not a bundle...)
+VERIFY_EXIT_CODES = {"VALID": 0, "INVALID": 1, "PENDING": 3, "ERROR": 4}
+
+
 @app.command(rich_help_panel=CERTIFICATES)
 def verify(
     bundle_file: Path = typer.Argument(..., help="a proof bundle (certledger/bundle/1 JSON), or an anchored record "
@@ -54,7 +58,10 @@ def verify(
     document: Optional[Path] = typer.Option(None, "--document", help="the certificate's PDF, to check its digest"),
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
-    """Verify a proof bundle with only a JSON-RPC endpoint and the trust list: no API, no database."""
+    """Verify a proof bundle with only a JSON-RPC endpoint and the trust list: no API, no database.
+
+    Exit code: 0 VALID, 1 INVALID, 2 refused (no trust list, unreadable file), 3 PENDING (待上链: sealed, not yet
+    anchored), 4 ERROR (the chain node could not answer)."""
     from ledger.verify.bundle import MAX_BUNDLE_BYTES, load_bundle
     from ledger.verify.standalone import ANCHORED_FORMAT, verify_anchored_record, verify_bundle_standalone
     from ledger.verify.trust import load_trust_list, no_trust_list
@@ -76,7 +83,7 @@ def verify(
         console.print_json(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
         _show_result(result)
-    raise typer.Exit(0 if result.verdict.value == "VALID" else 1)
+    raise typer.Exit(VERIFY_EXIT_CODES[result.verdict.value])
 
 
 @app.command("export-bundle", rich_help_panel=CERTIFICATES)

@@ -147,7 +147,7 @@ def test_intake_lists_each_material_and_the_use_is_logged_and_anchored(world: di
     assert [e["id"] for e in accesslog.holder_entries(lib, w["key"], identifier=w["skill"])][:1] == [entry["id"]]
 
     waiting = accesslog.check_anchor(lib, w["key"], entry["id"])
-    assert waiting["verdict"] == "SKIPPED" and waiting["anchor_status"] == "queued"
+    assert waiting["verdict"] == "PENDING" and waiting["anchor_status"] == "queued"
 
     batches = Anchorer(lib).run_once(force=True)
     mine = [b for b in batches if b.kind == "access_log"]

@@ -20,7 +20,6 @@ FRAMEWORK_HOOKS = {"downgrade", "upgrade", "_on_connect", "_on_begin", "build_at
                    "async_sign_raw", "sign_msg_hash", "sign_message", "served_app", "collect"}
 # Built ahead of the issue that calls it; an entry must go when its caller lands (the test says so).
 AWAITING_CALLER = {
-    "labelled": "issue 13: field labels from the type's schema",
     "pin_check": "issue 15: readiness and IPFS Cluster pinning",
 }
 

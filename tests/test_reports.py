@@ -148,11 +148,11 @@ def test_verify_by_identifier_is_valid_with_every_fragment(
     assert err.value.code == "report_document_unknown"
 
 
-def test_queued_report_is_not_yet_anchored(library_env: LibraryEnv, association: Organization) -> None:
+def test_queued_report_is_pending_not_invalid(library_env: LibraryEnv, association: Organization) -> None:
     lib = library_env.lib
     [queued] = reports.submit_batch(lib, association, [summary()])
     result = reports.verify(lib, queued.identifier)
-    assert result.verdict.value == "INVALID"
+    assert result.verdict.value == "PENDING"  # sealed and recorded, not yet anchored
     assert result.check("merkle_proof").reason == "not_yet_anchored"
     assert result.check("record_integrity").status.value == "VALID"
     with pytest.raises(Conflict) as err:

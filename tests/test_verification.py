@@ -38,6 +38,7 @@ from ledger.verify.fragments import REQUIRED, Verifier
 from ledger.verify.pdf import verify_pdf
 from ledger.verify.service import (
     SERVICE_STATUS_MAX_AGE,
+    service_verifier,
     verify_bundle,
     verify_identifier,
 )
@@ -432,12 +433,15 @@ def test_issued_and_anchored_certificate_verifies_by_identifier(library_env: Lib
     assert verify_identifier(library_env.lib, issued.land).verdict is Status.VALID
 
 
-def test_queued_certificate_is_not_yet_anchored(library_env: LibraryEnv, issued: Issued) -> None:
+def test_queued_certificate_is_pending_not_invalid(library_env: LibraryEnv, issued: Issued) -> None:
     result = verify_identifier(library_env.lib, issued.queued)
     assert result.check("record_integrity").status is Status.VALID
     assert result.check("seal").status is Status.VALID
     assert result.check("anchor_on_chain").reason == "not_yet_anchored"
-    assert result.verdict is Status.INVALID
+    assert result.verdict is Status.PENDING
+    expected = dt.datetime.fromisoformat(result.certificate["expected_anchoring_by"])
+    assert expected == dt.datetime.fromisoformat(result.check("anchor_on_chain").data["expected_anchoring_by"])
+    assert expected > dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     with pytest.raises(Conflict) as e:
         export_bundle(library_env.lib, issued.queued)
     assert e.value.code == "certificate_not_anchored"
@@ -572,3 +576,26 @@ def test_revoked_on_chain_fails_status(library_env: LibraryEnv, issued: Issued) 
     result = verify_identifier(lib, issued.second[2])
     assert result.check("status").reason == "revoked"
     assert result.verdict is Status.INVALID
+
+
+def test_verified_the_moment_it_is_issued_pending_then_valid_after_the_anchor(library_env: LibraryEnv) -> None:
+    lib, market = library_env.lib, library_env.departments["market"]
+    identifier = issue_one(lib, market, sample_request(library_env.types["business_licence"])).identifier
+    assert verify_identifier(lib, identifier).verdict is Status.PENDING
+    Anchorer(lib).run_once(force=True)
+    assert verify_identifier(lib, identifier).verdict is Status.VALID
+
+
+def test_an_expired_certificate_shows_status_05_as_everywhere(library_env: LibraryEnv,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    lib, market = library_env.lib, library_env.departments["market"]
+    identifier = issue_one(lib, market, sample_request(library_env.types["business_licence"],
+                                                      valid_until="2027-06-30")).identifier
+    Anchorer(lib).run_once(force=True)
+    assert verify_identifier(lib, identifier).certificate["status"] == "01"
+    verifier = service_verifier(lib)
+    monkeypatch.setattr(verifier, "today", lambda: dt.date(2027, 7, 1))
+    result = verify_identifier(lib, identifier)
+    assert result.verdict is Status.INVALID and result.check("validity_period").reason == "expired"
+    assert result.check("status").data["code"] == "01"  # on chain it stays 01; expiry is never stored
+    assert result.certificate["status"] == "05"  # shown as the department's and the holder's views show it

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, File, Path, Response, UploadFile
 
-from api.deps import Caller, LibraryDep, require_role
+from api.deps import Caller, Lang, LibraryDep, require_role
 from api.errors import responses
 from api.schemas.certificates import HistoryOut
 from api.schemas.common import BUNDLE_EXAMPLE, EXAMPLE_IDENTIFIER
@@ -34,10 +34,10 @@ VERIFY_ERRORS = responses(401, 403, 404, 413, 422, 503)
     response_model=VerificationOut,
     responses=VERIFY_ERRORS,
 )
-def by_identifier(body: VerifyIdentifierRequest, lib: LibraryDep, caller: Counter) -> Response:
+def by_identifier(body: VerifyIdentifierRequest, lib: LibraryDep, caller: Counter, lang: Lang) -> Response:
     result = verification.verify_identifier(lib, body.identifier)
     count_verification(lib, caller.org)
-    return json_result(result, "identifier")
+    return json_result(result, "identifier", lang)
 
 
 @router.post(
@@ -51,8 +51,9 @@ def by_bundle(
         "bundle": {"summary": "an exported bundle", "value": BUNDLE_EXAMPLE}})],
     lib: LibraryDep,
     caller: Counter,
+    lang: Lang,
 ) -> VerificationOut:
-    result = verify_bundle(lib, bundle)
+    result = verify_bundle(lib, bundle, lang)
     count_verification(lib, caller.org)
     return result
 
@@ -67,12 +68,13 @@ def by_pdf(
     file: Annotated[UploadFile, File(description="the certificate's sealed PDF as issued")],
     lib: LibraryDep,
     caller: Counter,
+    lang: Lang,
 ) -> VerificationOut:
     data = file.file.read()
     if not data.startswith(PDF_MAGIC):
         raise BadInput("pdf_not_pdf", f"the uploaded file {file.filename!r} is not a PDF (it does not start with %PDF-)",
                        filename=file.filename)
-    result = verify_pdf(lib, data)
+    result = verify_pdf(lib, data, lang)
     count_verification(lib, caller.org)
     return result
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path, Response
 
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
 from api.schemas.holders import IntakeOut, IntakeRequest
 from ledger.holders import intake
+from ledger.issue.issuance import fetch_document
 from ledger.plan.verifications import count_verification
 
 router = APIRouter(prefix="/counters", tags=["counters"])
@@ -37,3 +38,21 @@ def open_intake(body: IntakeRequest, lib: LibraryDep, caller: CounterStaff) -> I
     )
     count_verification(lib, caller.org)  # an intake verifies the holder's certificates: the counter is connected
     return IntakeOut.model_validate(opened)
+
+
+@router.get(
+    "/intakes/{intake_id}/certificates/{identifier}/document",
+    summary="The sealed PDF of a certificate an intake of this counter showed (for 8 hours after the intake)",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                     "description": "the sealed PDF"}, **responses(401, 403, 404, 422, 503)},
+)
+def intake_document(
+    intake_id: Annotated[str, Path(max_length=32)],
+    identifier: Annotated[str, Path(max_length=128)],
+    lib: LibraryDep,
+    caller: CounterStaff,
+) -> Response:
+    pdf = fetch_document(lib, intake.intake_certificate(lib, caller.org, intake_id, identifier))
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": "inline; filename=certificate.pdf", "Cache-Control": "no-store"})

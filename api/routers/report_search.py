@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
 
-from api.deps import LibraryDep
+from api.deps import Lang, LibraryDep
 from api.errors import responses
 from api.routers.associations import ReportId, report_out
 from api.routers.counters import VERIFY_ERRORS
@@ -63,10 +63,10 @@ def get_one(identifier: ReportId, lib: LibraryDep, _caller: Reader) -> ReportOut
     response_model=VerificationOut,
     responses=VERIFY_ERRORS,
 )
-def verify_report(body: VerifyReportRequest, lib: LibraryDep, caller: Reader) -> Response:
+def verify_report(body: VerifyReportRequest, lib: LibraryDep, caller: Reader, lang: Lang) -> Response:
     result = reports.verify(lib, body.identifier)
     count_verification(lib, caller.org)
-    return json_result(result, "report")
+    return json_result(result, "report", lang)
 
 
 @router.post(
@@ -79,10 +79,11 @@ def verify_report_document(
     file: Annotated[UploadFile, File(description="the report document as issued")],
     lib: LibraryDep,
     caller: Reader,
+    lang: Lang,
 ) -> Response:
     data = file.file.read()
     if not data:
         raise BadInput("document_empty", f"the uploaded file {file.filename!r} is empty", filename=file.filename)
     result = reports.verify_document(lib, data)
     count_verification(lib, caller.org)
-    return json_result(result, "report_document")
+    return json_result(result, "report_document", lang)

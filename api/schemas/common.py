@@ -23,7 +23,7 @@ EXAMPLE_HASH = "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef
 
 Role = Literal["admin", "department", "counter", "association"]
 OrgKind = Literal["department", "association", "counter"]
-CheckStatus = Literal["VALID", "INVALID", "SKIPPED", "ERROR"]
+CheckStatus = Literal["VALID", "INVALID", "SKIPPED", "ERROR", "PENDING"]  # PENDING: a verdict only
 AnchorStatus = Literal["queued", "pending", "anchored"]
 
 

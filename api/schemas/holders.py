@@ -193,6 +193,8 @@ class IntakeCertificate(CertificateSummary):
     holder: str | None
     issuing_department_code: str | None
     fields: dict[str, Any]
+    labelled: dict[str, Any] = Field(default_factory=dict, description="the metadata under its Chinese labels "
+                                     "(GB/T 36903 fields, and the type's own fields under 扩展信息)")
 
 
 class IntakeVerification(Model):

@@ -15,9 +15,23 @@
     VALID: ["有效", "VALID", "valid"],
     INVALID: ["无效", "INVALID", "invalid"],
     ERROR: ["核验出错", "ERROR", "error"],
+    PENDING: ["待上链", "PENDING", "pending"],
     SKIPPED: ["未核验", "SKIPPED", "skipped"],
   };
-  const STATUS_WORDS = {VALID: "通过", INVALID: "未通过", ERROR: "出错", SKIPPED: "跳过"};
+  const STATUS_WORDS = {VALID: "通过", INVALID: "未通过", ERROR: "出错", SKIPPED: "跳过", PENDING: "待上链"};
+  // only the document at hand failed: the certificate itself may be genuine
+  const DOCUMENT_GUIDE = ["此文件与签发时不一致，请勿采信该文件：请用证照标识（扫码）核验，或向持证人索取原件。",
+    "This file is not the one issued: do not rely on it; verify by identifier (scan the QR code) or ask for the original."];
+  // what each verdict means and what to do next (ledger/core/messages.json, "verdicts")
+  const GUIDE = {
+    VALID: ["可以按证照内容办理业务。", "You may rely on it."],
+    PENDING: ["证照已签发并盖章，尚待上链，并非无效：请在预计上链时间之后再次核验。",
+      "Sealed and recorded, not yet anchored (not a sign of forgery): verify again after the expected time."],
+    INVALID: ["请勿据此办理业务：请持证人向发证部门核实；如证照已被取代，请核验当前版本。",
+      "Do not rely on it: ask the holder to contact the issuing department; if superseded, verify the current version."],
+    ERROR: ["暂时无法完成核验，这不说明证照真假：请稍后重试，如持续出错请联系平台运维。",
+      "Verification could not be completed; this says nothing about the certificate. Try again later."],
+  };
   const CHECKS = {
     record_integrity: "记录完整性",
     merkle_proof: "默克尔证明",
@@ -114,6 +128,7 @@
     ["type_code", "证照类型代码", "Type code", "mono"],
     ["service_item", "关联事项", "Service item"],
     ["anchored_at", "上链时间", "Anchored at", "time"],
+    ["expected_anchoring_by", "预计上链时间", "Expected on chain by", "time"],
     ["block_number", "区块高度", "Block"],
     ["issuer_account", "上链账户", "Anchoring account", "mono"],
     ["root", "默克尔根", "Merkle root", "hash"],
@@ -196,6 +211,30 @@
   // ---------------------------------------------------------------- the key
 
   const storedKey = () => sessionStorage.getItem(KEY_STORE) || "";
+
+  // ---------------------------------------------------------------- service items (the intake's picker)
+
+  function fillServiceItems(items) {
+    const select = $("service-item");
+    const chosen = select.value;
+    select.replaceChildren(el("option", {value: ""}, "请选择事项 · choose a service item"));
+    for (const item of items) {
+      select.append(el("option", {value: item.code}, `${item.name}（${item.code}）`));
+    }
+    select.value = chosen;
+  }
+
+  /** Check a key before keeping it: the service items (any valid key may read them) also fill the picker. */
+  async function checkKey(key) {
+    const response = await fetch("admin/service-items", {headers: {"X-API-Key": key, "Accept": "application/json"},
+      cache: "no-store"});
+    const data = await response.json().catch(() => null);
+    if (!response.ok) {
+      const error = (data && data.error) || {};
+      throw new ApiError(response.status, error.code || `http_${response.status}`, error.message || "");
+    }
+    fillServiceItems((data && data.items) || []);
+  }
 
   function showKeyState() {
     const has = Boolean(storedKey());
@@ -304,8 +343,17 @@
     $("verdict-cert").textContent = [cert.name, cert.holder, cert.issuing_department].filter(Boolean).join(" · ");
     const summary = $("verdict-summary");
     summary.replaceChildren();
+    renderGuide(result);
     if (result.verdict === "VALID") {
       summary.append("全部必需核验项均已通过。", en("Every required check passed."));
+      return;
+    }
+    if (result.verdict === "PENDING") {
+      summary.append("已签发并盖章，尚待上链。", en("Sealed and recorded, not yet anchored."));
+      if (cert.expected_anchoring_by) {
+        summary.append(el("p", {class: "pending-time"}, "预计上链时间 ", en("expected on chain by"), " ",
+          el("strong", {text: formatTime(cert.expected_anchoring_by)})));
+      }
       return;
     }
     summary.append("未通过的核验项：", en("What did not pass:"));
@@ -315,6 +363,29 @@
         " ", el("span", {class: "en", text: `${c.name} — ${c.message || c.reason}`})));
     }
     summary.append(list);
+  }
+
+  function renderGuide(result) {
+    const guide = $("verdict-guide");
+    guide.replaceChildren();
+    const failed = new Set((result.checks || []).filter((c) => c.status === "INVALID").map((c) => c.name));
+    const documentOnly = failed.size > 0 && [...failed].every((n) => n.startsWith("document_"));
+    const [zh, english] = documentOnly ? DOCUMENT_GUIDE : GUIDE[result.verdict] || GUIDE.ERROR;
+    guide.append(el("p", {class: "next-step"}, el("strong", {}, "下一步 ", en("What to do"), "："), zh, " ", en(english)));
+    const status = (result.checks || []).find((c) => c.name === "status");
+    const current = status && status.data && status.data.current_version;
+    if (current) {
+      const button = el("button", {type: "button", class: "primary current-version", "data-identifier": current},
+        "核验当前版本 ", el("span", {class: "en-inline", text: "Verify the current version"}));
+      button.addEventListener("click", () => verifyIdentifier(current));
+      guide.append(button);
+    }
+  }
+
+  function verifyIdentifier(identifier) {
+    selectTab($("tab-identifier"), false);
+    $("identifier-input").value = identifier;
+    verify(() => call("POST", "counters/verify/identifier", {identifier}));
   }
 
   function renderCertificate(cert, checks) {
@@ -332,8 +403,12 @@
       definition(list, key, "", value);
     }
     // a certificate from an intake carries its type's own fields (扩展信息)
-    for (const [key, value] of Object.entries(cert.fields || {})) {
-      if (value !== null && typeof value !== "object") definition(list, "扩展信息", key, value);
+    const labels = (cert.labelled || {})["扩展信息"] || {};
+    const byLabel = Object.keys(labels);
+    for (const [i, [key, value]] of Object.entries(cert.fields || {}).entries()) {
+      // the type's schema names each field in Chinese (labelled); the key stays beside it
+      const label = byLabel.length === Object.keys(cert.fields).length ? byLabel[i] : key;
+      if (value !== null && typeof value !== "object") definition(list, label, label === key ? "" : key, value);
     }
     if (!list.children.length) list.append(el("p", {class: "muted"}, "无证照信息 ", en("no certificate details")));
   }
@@ -429,22 +504,29 @@
     table.hidden = false;
   }
 
-  function showVerification(result, token) {
+  function showVerification(result, token, kind) {
+    $("result").dataset.verdict = result.verdict;
     renderVerdict(result);
     renderCertificate(result.certificate || {}, result.checks || []);
     renderSeal(result.checks || []);
     renderChecks(result.checks || []);
     $("result").hidden = false;
+    if (kind === "report") {
+      $("history-table").hidden = true;
+      $("history-note").hidden = false;
+      $("history-note").textContent = "报告摘要没有状态历史。A report summary has no status history.";
+      return;
+    }
     renderHistory((result.certificate || {}).identifier, token);
   }
 
-  async function verify(request) {
+  async function verify(request, kind) {
     const token = begin();
     clearResults();
     try {
       const result = await request();
       if (token !== generation) return;
-      showVerification(result, token);
+      showVerification(result, token, kind);
       $("verdict").scrollIntoView({block: "nearest"});
     } catch (err) {
       if (token === generation) showError(err);
@@ -491,6 +573,11 @@
       const cert = m.certificate;
       const verdict = m.verification ? badge(m.verification.verdict,
         (VERDICTS[m.verification.verdict] || [m.verification.verdict])[0], m.verification.verdict) : "—";
+      let pdf = null;
+      if (cert && cert.identifier) {
+        pdf = el("button", {type: "button", class: "link open-pdf"}, "查看 PDF ", en("sealed PDF"));
+        pdf.addEventListener("click", () => openPdf(answer.intake_id, cert.identifier, pdf));
+      }
       let details = "";
       if (m.verification && cert) {
         details = el("button", {type: "button", class: "link"}, "查看核验 ", en("details"));
@@ -509,10 +596,27 @@
         el("td", {}, cert ? el("span", {}, cert.name || "", el("span", {class: "check-name mono", title: cert.identifier,
           text: cert.identifier || ""})) : "—"),
         el("td", {}, verdict),
-        el("td", {}, details),
+        el("td", {class: "actions-cell"}, details, pdf),
       ));
     }
     $("intake-result").hidden = false;
+  }
+
+  /** The sealed PDF of a certificate this intake showed, opened in a new tab (fetched with the key). */
+  async function openPdf(intakeId, identifier, button) {
+    hideError();
+    const path = `counters/intakes/${encodeURIComponent(intakeId)}/certificates/${encodeURIComponent(identifier)}/document`;
+    const response = await fetch(path, {headers: {"X-API-Key": storedKey()}, cache: "no-store"});
+    if (!response.ok) {
+      const data = await response.json().catch(() => null);
+      const error = (data && data.error) || {};
+      showError(new ApiError(response.status, error.code || `http_${response.status}`, error.message || ""));
+      return;
+    }
+    const blob = await response.blob();
+    button.dataset.pdfBytes = String(blob.size);
+    const url = URL.createObjectURL(new Blob([blob], {type: "application/pdf"}));
+    window.open(url, "_blank", "noopener");
   }
 
   async function openIntake(form) {
@@ -574,11 +678,19 @@
       e.preventDefault();
       const key = $("key-input").value.trim();
       if (!key) return;
-      sessionStorage.setItem(KEY_STORE, key);
-      $("key-input").value = "";
       for (const note of $("key-form").querySelectorAll(".alert")) note.remove();
-      showKeyState();
-      $("identifier-input").focus();
+      checkKey(key).then(() => {
+        sessionStorage.setItem(KEY_STORE, key);
+        $("key-input").value = "";
+        showKeyState();
+        $("identifier-input").focus();
+      }).catch((err) => {
+        const why = err.status === 401 ? "密钥无效或已停用，请核对后重新输入。The key was refused: check it and enter it again."
+          : `无法核对密钥：${err.message} Cannot check the key now.`;
+        $("key-form").insertBefore(el("p", {class: "alert inline", role: "alert", text: `${why} (${err.code})`}),
+          $("key-form").querySelector(".hint"));
+        $("key-input").focus();
+      });
     });
     $("forget-key").addEventListener("click", () => {
       clearResults();
@@ -615,13 +727,29 @@
         return call("POST", "counters/verify/bundle", bundle);
       });
     });
+    $("report-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const identifier = $("report-input").value.trim();
+      if (identifier) verify(() => call("POST", "counters/verify/report", {identifier}), "report");
+    });
+    $("report-document-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const file = $("report-document-input").files[0];
+      if (!file) return;
+      const body = new FormData();
+      body.append("file", file, file.name);
+      verify(() => call("POST", "counters/verify/report-document", body), "report");
+    });
     $("intake-form").addEventListener("submit", (e) => {
       e.preventDefault();
       openIntake(e.target);
     });
     $("staff-id").value = sessionStorage.getItem(STAFF_STORE) || "";
     showKeyState();
-    if (storedKey()) $("identifier-input").focus();
+    if (storedKey()) {
+      $("identifier-input").focus();
+      checkKey(storedKey()).catch((err) => { if (err.status === 401) forgetKey(err.message); });
+    }
   }
 
   document.addEventListener("DOMContentLoaded", start);

@@ -2,6 +2,10 @@
 
 Modelled on OpenAttestation's verifier: every check reports VALID, INVALID, SKIPPED or ERROR with a
 machine-readable reason, and the verdict is VALID only when every required check is VALID.
+
+The verdict has one more value than a check: PENDING (待上链), for a record that is sealed and recorded but whose
+batch is not anchored yet (a check SKIPPED for a reason in ``PENDING_REASONS``, nothing failed). A young
+certificate is never INVALID only because it is young.
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ class Status(str, Enum):
     INVALID = "INVALID"
     SKIPPED = "SKIPPED"
     ERROR = "ERROR"
+    PENDING = "PENDING"  # a verdict only: sealed and recorded, not yet anchored
+
+
+PENDING_REASONS = frozenset({"not_yet_anchored"})
 
 
 @dataclass(frozen=True)
@@ -35,12 +43,15 @@ class Check:
 
 
 def verdict(checks: Iterable[Check], required: Iterable[str]) -> Status:
-    """INVALID if any check failed, ERROR if one could not run, VALID only if all required passed."""
+    """INVALID if any check failed, ERROR if one could not run, PENDING if nothing failed but the anchor is still
+    to come, VALID only if all required passed."""
     by_name = {c.name: c for c in checks}
     if any(c.status is Status.INVALID for c in by_name.values()):
         return Status.INVALID
     if any(c.status is Status.ERROR for c in by_name.values()):
         return Status.ERROR
+    if any(c.status is Status.SKIPPED and c.reason in PENDING_REASONS for c in by_name.values()):
+        return Status.PENDING
     for name in required:
         c = by_name.get(name)
         if c is None or c.status is not Status.VALID:

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.app.library import Library
-from ledger.core.checks import Check, Status
+from ledger.core.checks import Check, Status, verdict
 from ledger.core.errors import NotFound, ServiceUnavailable
 from ledger.core.merkle import split_proof
 from ledger.core.record import ACCESS_FORMAT, SHARE_OPENING_FORMAT, new_salt, record_bytes, record_leaf
@@ -198,7 +198,8 @@ def check_anchor(lib: Library, holder_key: bytes, entry_id: int) -> dict[str, An
                      Check("record_integrity", Status.INVALID, "leaf_mismatch", "the record does not hash to its leaf"))
         waiting = Check("anchor_on_chain", Status.SKIPPED, "not_yet_anchored",
                         "the entry is queued for anchoring (within seconds); check again shortly")
-        return {**out, "verdict": Status.SKIPPED.value, "checks": [integrity.to_dict(), waiting.to_dict()]}
+        return {**out, "verdict": verdict([integrity, waiting], ()).value,
+                "checks": [integrity.to_dict(), waiting.to_dict()]}
     verifier = service_verifier(lib)
     proof = split_proof(entry.proof)
     chain = {"chain_id": verifier.chain.chain_id(), "contract": verifier.chain.contract.address,

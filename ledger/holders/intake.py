@@ -21,22 +21,26 @@ from typing import Any
 from sqlalchemy import select
 
 from ledger.app.library import Library
-from ledger.core.errors import BadInput, NotFound
+from ledger.core.errors import BadInput, Forbidden, NotFound
+from ledger.core.metadata import labelled
 from ledger.core.statuses import shown_status, today_china
 from ledger.holders import accesslog, usecodes
 from ledger.holders import tokens as holders
 from ledger.storage.models import (
+    AccessLogEntry,
     Certificate,
     CertificateType,
     Organization,
     ServiceItem,
     ServiceMaterial,
+    as_utc,
 )
 from ledger.verify import service as verification
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 64
+INTAKE_DOCUMENTS_FOR = dt.timedelta(hours=8)  # a counter opens an intake's sealed PDFs within its working day
 
 
 def _text(value: Any, field: str) -> str:
@@ -65,10 +69,13 @@ def _current(certs: list[Certificate], today: dt.date) -> Certificate:
     return max(certs, key=lambda c: (shown_status(c.status, c.valid_until, today) == "01", c.issued_on, c.id))
 
 
-def _summary(cert: Certificate, type_name: str, today: dt.date) -> dict[str, Any]:
+def _summary(cert: Certificate, ctype: CertificateType, today: dt.date) -> dict[str, Any]:
+    """What the counter reads of a provided certificate; ``labelled``: the same metadata under the Chinese labels of
+    the GB/T 36903 fields and of the type's schema, so a clerk reads 法定代表人, not legal_representative."""
     m = cert.meta
-    return {**holders.summary(cert, type_name, today), "holder": m.get("holder"),
-            "issuing_department_code": m.get("issuing_department_code"), "fields": m.get("fields") or {}}
+    return {**holders.summary(cert, ctype.name, today), "holder": m.get("holder"),
+            "issuing_department_code": m.get("issuing_department_code"), "fields": m.get("fields") or {},
+            "labelled": labelled(m, ctype.fields or [])}
 
 
 def open_intake(
@@ -119,7 +126,7 @@ def open_intake(
             if cert.identifier not in verified:
                 result = verification.verify_identifier(lib, cert.identifier).to_dict()
                 verified[cert.identifier] = {"verdict": result["verdict"], "checks": result["checks"]}
-            entry.update(outcome="provided", certificate=_summary(cert, ctype.name, today),
+            entry.update(outcome="provided", certificate=_summary(cert, ctype, today),
                          verification=verified[cert.identifier])
         out_materials.append(entry)
     shown = list(verified)
@@ -144,3 +151,23 @@ def open_intake(
             "leaf": "0x" + logged.leaf.hex(), "anchor_status": "queued",
         },
     }
+
+
+def intake_certificate(lib: Library, counter: Organization, intake_id: str, identifier: str,
+                       now: dt.datetime | None = None) -> str:
+    """The identifier of a certificate the holder's use code showed to this counter in intake ``intake_id``, so
+    that its sealed PDF may be opened there, for ``INTAKE_DOCUMENTS_FOR`` after the intake (the intake's access-log
+    entry already names it). NotFound ``intake_not_found`` for another counter's intake or another certificate;
+    Forbidden ``intake_expired`` once that time is over."""
+    now = now or dt.datetime.now(dt.UTC)
+    with lib.sessions() as session:
+        entry = session.scalars(select(AccessLogEntry).where(AccessLogEntry.intake_id == intake_id,
+                                                             AccessLogEntry.counter_org_id == counter.id)).first()
+    if entry is None or identifier not in entry.certificates:
+        raise NotFound("intake_not_found", f"this counter opened no intake {intake_id!r} showing {identifier}",
+                       intake_id=intake_id, identifier=identifier)
+    if as_utc(entry.created_at) + INTAKE_DOCUMENTS_FOR < now:
+        raise Forbidden("intake_expired", f"intake {intake_id} was opened more than "
+                        f"{INTAKE_DOCUMENTS_FOR.total_seconds() / 3600:.0f} hours ago: ask the holder for a new use code",
+                        intake_id=intake_id)
+    return identifier

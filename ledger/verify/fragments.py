@@ -16,13 +16,13 @@ Each fragment checks one link, so a failure names what was tampered with:
 - ``validity_period``: today (China time) lies within valid_from .. valid_until;
 - ``document_digest`` (and ``document_seal`` for a PDF): the document at hand is the one sealed.
 
-The service (``ledger.verify.service``) and the standalone verifier (``ledger.verify.standalone``) share the
-:class:`Verifier`; what differs is where trust (``ledger.verify.trust``) and chain facts come from.
+The service and the standalone verifier share the :class:`Verifier`; they differ in where trust comes from.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -34,12 +34,7 @@ from typing import Any
 from asn1crypto import x509
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError, Web3Exception
 
-from ledger.chain.contract import (
-    BATCH_KIND_OF_ORG,
-    LedgerContract,
-    OrgKind,
-    uscc_hash,
-)
+from ledger.chain.contract import BATCH_KIND_OF_ORG, LedgerContract, OrgKind, uscc_hash
 from ledger.core.checks import Check, Status, verdict
 from ledger.core.errors import BadInput, CertledgerError
 from ledger.core.merkle import process_proof
@@ -50,7 +45,7 @@ from ledger.core.record import (
     check_record,
     record_leaf,
 )
-from ledger.core.statuses import LeafStatus, today_china
+from ledger.core.statuses import LeafStatus, shown_status, today_china
 from ledger.verify.chain_facts import Anchor, ChainFacts
 from ledger.verify.trust import TrustList
 from signer.certificates import describe_certificate
@@ -172,7 +167,7 @@ class Verifier:
                 required.append("validity_period")
             checks += self._document_checks(bundle, record, document, pdf, kind, required)
         result = VerificationResult(verdict(checks, required), checks,
-                                    _summary(record, bundle, anchor, status_code, kind))
+                                    _summary(record, bundle, anchor, status_code, kind, self.today()))
         log.info("certificate verified", extra={"identifier": bundle.get("identifier"),
                                                 "verdict": result.verdict.value})
         return result
@@ -486,12 +481,15 @@ def _record_kind(record: Any) -> RecordKind:
 
 
 def _summary(record: Any, bundle: Mapping[str, Any], anchor: Anchor | None, status: int | None,
-             kind: RecordKind = CERTIFICATE_KIND) -> dict[str, Any]:
-    """What a counter reads next to the verdict (from the record; chain facts from the chain)."""
+             kind: RecordKind, today: dt.date) -> dict[str, Any]:
+    """What a counter reads next to the verdict (from the record; chain facts from the chain); the status as shown
+    everywhere (``shown_status``: 05 once a valid certificate's period is over)."""
     if not isinstance(record, Mapping):
         return {}
     out = {k: record.get(k) for k in kind.summary_keys}
-    out["status"] = f"{status:02d}" if status is not None else None
+    out["status"] = None if status is None else f"{status:02d}"
+    with contextlib.suppress(ValueError, AttributeError):  # malformed dates: validity_period says so
+        out["status"] = out["status"] and shown_status(out["status"], _date(record.get("valid_until")), today)
     out["root"] = bundle.get("root")
     if anchor is not None:
         out["anchored_at"] = _utc(anchor.timestamp).isoformat()

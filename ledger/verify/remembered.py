@@ -15,13 +15,13 @@ import json
 import logging
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, bindparam, select
 from web3.exceptions import Web3Exception
 
-from ledger.core.checks import Status
+from ledger.core.checks import PENDING_REASONS, Status
 from ledger.core.errors import CertledgerError
 from ledger.core.merkle import split_proof
 from ledger.core.statuses import LeafStatus
@@ -152,11 +152,28 @@ def verify_stored(lib: Library, verifier: Verifier, identifier: str, *,
         result = verifier.verify_bundle(certificate_bundle(lib, identifier))
     else:
         result = _verify_row(verifier, identifier, row, chain_id)
+    if result.verdict is Status.PENDING:
+        result = _with_expected_anchoring(lib, identifier, result)
     if result.verdict is Status.VALID and row is not None and result.certificate.get("identifier") == identifier:
         if len(verifier.valid_results) >= VALID_RESULTS_LIMIT:
             verifier.valid_results.clear()
         verifier.valid_results[identifier] = _ValidResult(row, registry, day, result)
     return result
+
+
+def _with_expected_anchoring(lib: Library, identifier: str, result: VerificationResult) -> VerificationResult:
+    """A PENDING result with the time its batch is expected on chain (its issuance plus the batching age,
+    ``CERTLEDGER_BATCH_MAX_AGE_S``), so that a person told 待上链 also learns when to look again."""
+    with lib.engine.connect() as conn:
+        issued = conn.scalar(select(_Certificates.c.created_at).where(_Certificates.c.identifier == identifier))
+    if issued is None:
+        return result
+    if issued.tzinfo is None:  # SQLite returns naive UTC
+        issued = issued.replace(tzinfo=dt.UTC)
+    expected = (issued + dt.timedelta(seconds=lib.settings.batch_max_age_s)).isoformat()
+    checks = [replace(c, data={**c.data, "expected_anchoring_by": expected}) if c.reason in PENDING_REASONS else c
+              for c in result.checks]
+    return VerificationResult(result.verdict, checks, {**result.certificate, "expected_anchoring_by": expected})
 
 
 def _verify_row(verifier: Verifier, identifier: str, row: tuple[Any, ...], chain_id: int) -> VerificationResult:

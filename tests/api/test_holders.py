@@ -27,7 +27,7 @@ from ledger.chain.contract import BatchKind
 from ledger.holders import usecodes
 from ledger.holders.tokens import holder_key_of
 from ledger.issue.anchoring import Anchorer
-from ledger.storage.models import AccessLogEntry, CertificateType, UseCode
+from ledger.storage.models import AccessLogEntry, CertificateType, Organization, UseCode
 from tests.api.conftest import Api, assert_error, new_uscc
 from tests.fixtures.library import sample_request
 
@@ -138,7 +138,7 @@ def test_holder_counter_and_access_log_end_to_end(api: Api, holder: dict[str, An
     assert r.json() == seen
 
     r = api.client.get(f"/holders/me/access-log/{entry['id']}/anchor", headers=bearer(h["token"]))
-    assert r.status_code == 200 and r.json()["verdict"] == "SKIPPED", r.text
+    assert r.status_code == 200 and r.json()["verdict"] == "PENDING", r.text
     Anchorer(api.env.lib).run_once(force=True)
     r = api.client.get(f"/holders/me/access-log/{entry['id']}/anchor", headers=bearer(h["token"]))
     assert r.status_code == 200, r.text
@@ -204,3 +204,30 @@ def test_cli_issues_a_token_the_api_accepts(api: Api, holder: dict[str, Any]) ->
     token = done.stdout.strip()
     r = api.client.get("/holders/me/certificates", headers=bearer(token))
     assert r.status_code == 200 and {c["identifier"] for c in r.json()["items"]} == {holder["licence"], holder["estate"]}
+
+
+def test_an_intake_opens_the_pdfs_it_showed_to_its_own_counter_for_a_working_day(
+        api: Api, holder: dict[str, Any]) -> None:
+    from ledger.core.errors import Forbidden
+    from ledger.holders.intake import INTAKE_DOCUMENTS_FOR, intake_certificate
+
+    h = holder
+    r = intake(api, h, use_code(api, h["token"])["code"])
+    assert r.status_code == 201, r.text
+    out = r.json()
+    licence = out["materials"][0]["certificate"]
+    assert "扩展信息" in licence["labelled"] and "统一社会信用代码" in licence["labelled"]["扩展信息"]  # schema labels
+    base = f"/counters/intakes/{out['intake_id']}/certificates"
+    # shown, but issued without a document; another certificate or intake is not this counter's to open
+    assert_error(api.call("GET", f"{base}/{h['licence']}/document", "counter"), 404, "document_not_found")
+    assert_error(api.call("GET", f"{base}/{h['licence'][:-1]}X/document", "counter"), 404, "intake_not_found")
+    assert_error(api.call("GET", f"/counters/intakes/nosuch/certificates/{h['licence']}/document", "counter"),
+                 404, "intake_not_found")
+    assert_error(api.call("GET", f"{base}/{h['licence']}/document", "market"), 403, "role_forbidden")
+    later = dt.datetime.now(dt.UTC) + INTAKE_DOCUMENTS_FOR + dt.timedelta(minutes=1)
+    with api.env.lib.sessions() as session:
+        org = session.scalar(select(AccessLogEntry.counter_org_id).where(AccessLogEntry.intake_id == out["intake_id"]))
+        counter_org = session.get(Organization, org)
+    with pytest.raises(Forbidden) as refused:
+        intake_certificate(api.env.lib, counter_org, out["intake_id"], h["licence"], now=later)
+    assert refused.value.code == "intake_expired"

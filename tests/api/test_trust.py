@@ -21,6 +21,7 @@ from ledger.chain.client import ChainClient
 from ledger.chain.contract import BatchKind, LedgerContract, OrgKind
 from ledger.core.errors import BadInput
 from ledger.core.record import new_salt, record_leaf
+from ledger.devstack.launchers import free_port
 from ledger.issue.anchoring import Anchorer
 from ledger.storage import trust as trust_store
 from ledger.verify.bundle import build_bundle
@@ -155,6 +156,10 @@ def test_without_a_trust_list_the_verifier_refuses_and_says_how_to_get_one(api: 
     assert "trust_list_missing" in done.stderr and "/public/trust" in done.stderr and "--trust" in done.stderr
     with_trust = _cli(api, "verify", str(path), "--rpc", api.env.env["CERTLEDGER_RPC_URL"])
     assert with_trust.returncode == 0, with_trust.stdout + with_trust.stderr
+    # a chain node that does not answer: ERROR, exit code 4 (it says nothing about the certificate)
+    unreachable = _cli(api, "verify", str(path), "--rpc", f"http://127.0.0.1:{free_port()}", "--json")
+    assert unreachable.returncode == 4, unreachable.stdout + unreachable.stderr
+    assert json.loads(unreachable.stdout)["verdict"] == "ERROR"
 
 
 def test_a_redeployment_keeps_earlier_bundles_verifying(api: Api, tmp_path: Path) -> None:

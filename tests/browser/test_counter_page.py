@@ -5,7 +5,8 @@ Certificates are issued and anchored for real; two are then revoked through ``le
 contract's setStatus sent from the issuing department's own account, and the event recorded in the
 history). A holder gets a use code for an intake whose service item wants a certificate they hold, a
 revoked one, one they lack and a material no certificate stands for. Every test asserts on what the
-page shows and keeps a screenshot (tests/browser/conftest.py).
+page shows and keeps a screenshot (tests/browser/conftest.py). Each page is also checked with axe-core at 1280 and
+375 px (``tests/browser/axe.py``): no serious or critical violation.
 """
 
 from __future__ import annotations
@@ -33,11 +34,15 @@ from ledger.holders.service_items import define_service_item
 from ledger.issue import status_changes
 from ledger.issue.anchoring import Anchorer
 from ledger.issue.issuance import fetch_document, issue_one
+from ledger.issue.reports import submit_batch
+from ledger.issue.versions import new_version
 from ledger.storage.models import CertificateType
 from ledger.verify.fragments import REQUIRED
 from ledger.verify.stored import export_bundle
+from tests.browser.axe import PHONE, assert_accessible
 from tests.browser.conftest import Shoot
 from tests.fixtures.library import LibraryEnv, sample_request
+from tests.test_reports import summary as report_summary
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -51,6 +56,9 @@ class Desk:
     valid: str  # anchored, with a sealed PDF
     qr_text: str  # what a scanner reads from that PDF's QR code
     revoked: str  # anchored, then revoked on chain by its department
+    superseded: str  # anchored, then renewed: its current version is ``current``
+    current: str
+    report: str  # an association's report summary, anchored
     pdf: Path
     tampered_bundle: Path
     holder_id: str  # a citizen ID: holds a valid skill certificate and a revoked real-estate certificate
@@ -67,8 +75,9 @@ def desk(library_env: LibraryEnv, tmp_path_factory: pytest.TempPathFactory) -> D
     market, licence = library_env.departments["market"], library_env.types["business_licence"]
     valid = issue_one(lib, market, sample_request(licence, document="render")).identifier
     revoked = issue_one(lib, market, sample_request(licence)).identifier
+    superseded = issue_one(lib, market, sample_request(licence, valid_until="2027-12-31")).identifier
     hr, land, types = library_env.departments["hr"], library_env.departments["land"], library_env.types
-    skill_request = sample_request(types["skill"])
+    skill_request = sample_request(types["skill"], document="render")
     holder = {k: skill_request[k] for k in ("holder", "holder_id", "holder_id_type")}
     issue_one(lib, hr, skill_request)
     house = issue_one(lib, land, sample_request(types["real_estate"], **holder)).identifier
@@ -77,6 +86,12 @@ def desk(library_env: LibraryEnv, tmp_path_factory: pytest.TempPathFactory) -> D
     # sent on chain from the department's own account, and recorded in the certificate's history
     status_changes.change_status(lib, market, [revoked], "revoke", "营业执照被依法吊销")
     status_changes.change_status(lib, land, [house], "revoke", "不动产已转移登记")
+    current = new_version(lib, market, superseded, "renew", {"valid_until": "2031-12-31"},
+                          reason="有效期延续").issued.identifier
+    association = create_organization(lib, kind="association", name="市示例检测协会浏览器测试",
+                                      uscc=derive_uscc(uuid.uuid4().hex, division=CITY_DIVISION, prefix="51"))
+    report = submit_batch(lib, association, [report_summary()])[0].identifier
+    Anchorer(lib).run_once(force=True)
 
     with lib.sessions() as session:
         id_card = session.scalars(select(CertificateType.code).where(CertificateType.name == "居民身份证")).one()
@@ -100,7 +115,8 @@ def desk(library_env: LibraryEnv, tmp_path_factory: pytest.TempPathFactory) -> D
     tampered["record"]["holder"] = "冒名顶替有限公司"
     bundle = folder / "tampered.json"
     bundle.write_text(json.dumps(tampered, ensure_ascii=False), encoding="utf-8")
-    return Desk(key, market.name, valid, qr_text, revoked, pdf, bundle, holder["holder_id"], item, use_code)
+    return Desk(key, market.name, valid, qr_text, revoked, superseded, current, report, pdf, bundle, holder["holder_id"],
+                item, use_code)
 
 
 def scan_qr(pdf: Path) -> str:
@@ -250,18 +266,20 @@ def test_errors_are_shown_and_a_refused_key_is_asked_again(page: Page, desk: Des
     shoot(page)
 
     page.get_by_role("button", name="更换密钥").click()
-    open_desk(page, "not-a-key")
-    page.locator("#identifier-input").fill(desk.valid)
-    page.keyboard.press("Enter")
-    expect(page.locator("#key-section")).to_be_visible()
+    page.get_by_role("textbox", name="API 密钥").fill("not-a-key")
+    page.get_by_role("button", name="保存").click()  # the key is checked when it is entered
     expect(page.locator("#key-form .alert")).to_contain_text("重新输入")
+    expect(page.locator("#key-section")).to_be_visible()
+    expect(page.locator("#work")).to_be_hidden()
     assert page.evaluate("sessionStorage.length") == 0
 
 
 def test_a_use_code_intake_shows_each_material(page: Page, desk: Desk, shoot: Shoot) -> None:
     open_desk(page, desk.key)
     page.get_by_role("tab", name="用证码办件").click()
-    page.get_by_label("事项编码").fill(desk.service_item)
+    picker = page.get_by_label("办理事项")
+    expect(picker.locator(f'option[value="{desk.service_item}"]')).to_have_text(re.compile("职业技能提升补贴申领"))
+    picker.select_option(desk.service_item)  # picked by name: the option says the item's name
     page.get_by_label("办件编号").fill("CASE-2026-0001")
     page.get_by_label("证件类型").select_option("111")
     page.get_by_label("证件号码").fill(desk.holder_id)
@@ -282,6 +300,13 @@ def test_a_use_code_intake_shows_each_material(page: Page, desk: Desk, shoot: Sh
     expect(id_card).to_contain_text("缺失")
     expect(form).to_have_attribute("data-outcome", "not_linked")
     shoot(page)
+    assert_accessible(page)
+
+    # the sealed PDF of a certificate the use code showed opens at the counter
+    with page.context.expect_page() as opened:
+        skill.get_by_role("button", name="查看 PDF").click()
+    opened.value.close()
+    expect(skill.locator("button.open-pdf")).to_have_attribute("data-pdf-bytes", re.compile(r"^[1-9][0-9]+$"))
 
     # the revoked material's own verification, with its history
     house.get_by_role("button", name="查看核验").click()
@@ -295,3 +320,98 @@ def test_a_use_code_intake_shows_each_material(page: Page, desk: Desk, shoot: Sh
     page.get_by_role("button", name="调取证照").click()
     expect(page.locator("#error")).to_contain_text("use_code_used")
     expect(page.locator("#intake-result")).to_be_hidden()
+
+
+def test_a_young_certificate_is_pending_not_invalid(page: Page, desk: Desk, library_env: LibraryEnv,
+                                                    shoot: Shoot) -> None:
+    young = issue_one(library_env.lib, library_env.departments["market"],
+                      sample_request(library_env.types["business_licence"])).identifier
+    open_desk(page, desk.key)
+    page.locator("#identifier-input").fill(young)
+    page.keyboard.press("Enter")
+    verdict = page.locator("#verdict")
+    expect(verdict).to_have_attribute("data-verdict", "PENDING")
+    expect(verdict).to_contain_text("待上链")
+    expect(verdict).to_contain_text("预计上链时间")
+    expect(verdict).not_to_contain_text("INVALID")
+    shoot(page)
+
+
+def test_a_tampered_pdf_shows_no_green_beside_invalid(page: Page, desk: Desk, tmp_path: Path, shoot: Shoot) -> None:
+    data = bytearray(desk.pdf.read_bytes())
+    at = data.rindex(b"/Producer") if b"/Producer" in data else len(data) // 2
+    data[at + 12] = ord("X") if data[at + 12] != ord("X") else ord("Y")
+    tampered = tmp_path / "tampered.pdf"
+    tampered.write_bytes(bytes(data))
+    open_desk(page, desk.key)
+    verify_file(page, "证照 PDF", "pdf", tampered)
+    expect(page.locator("#verdict")).to_have_attribute("data-verdict", "INVALID")
+    expect(page.locator("#verdict-guide")).to_contain_text("下一步")
+    expect(page.locator("#verdict-guide")).to_contain_text("请用证照标识（扫码）核验")
+    green = page.evaluate("""() => [...document.querySelectorAll('#result .badge, #result .status-ok')]
+        .filter((e) => e.offsetParent !== null && getComputedStyle(e).color === 'rgb(19, 112, 58)').length""")
+    assert green == 0, "a passing check is shown in green beside INVALID"
+    shoot(page)
+
+
+def test_a_superseded_certificate_links_to_its_current_version(page: Page, desk: Desk, shoot: Shoot) -> None:
+    open_desk(page, desk.key)
+    page.locator("#identifier-input").fill(desk.superseded)
+    page.keyboard.press("Enter")
+    expect(page.locator("#verdict")).to_have_attribute("data-verdict", "INVALID")
+    page.get_by_role("button", name="核验当前版本").click()
+    expect(page.locator("#verdict")).to_have_attribute("data-verdict", "VALID")
+    expect(page.locator("#identifier-input")).to_have_value(desk.current)
+    expect(page.locator("#cert-fields")).to_contain_text(desk.current)
+    shoot(page)
+
+
+def test_the_report_tab_verifies_report_summaries(page: Page, desk: Desk, shoot: Shoot) -> None:
+    open_desk(page, desk.key)
+    page.get_by_role("tab", name="报告核验").click()
+    page.locator("#report-input").fill(desk.report)
+    page.locator("#report-form").get_by_role("button", name="核验 Verify").click()
+    expect(page.locator("#verdict")).to_have_attribute("data-verdict", "VALID")
+    expect(page.locator("#cert-fields")).to_contain_text(desk.report)
+    expect(page.locator("#history-note")).to_contain_text("报告摘要没有状态历史")
+    shoot(page)
+    page.locator("#report-input").fill(desk.report + "X")
+    page.locator("#report-form").get_by_role("button", name="核验 Verify").click()
+    expect(page.locator("#error")).to_be_visible()
+    expect(page.locator("#error")).to_contain_text("report_")
+
+
+@pytest.mark.parametrize("width", [1280, PHONE])
+def test_no_serious_accessibility_violation_and_nothing_overflows(page: Page, desk: Desk, width: int,
+                                                                  shoot: Shoot) -> None:
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto("/counter")
+    assert_accessible(page)
+    open_desk(page, desk.key)
+    page.locator("#identifier-input").fill(desk.revoked)
+    page.keyboard.press("Enter")
+    expect(page.locator("#verdict")).to_have_attribute("data-verdict", "INVALID")
+    expect(page.locator('#history-body tr[data-action="revoke"]')).to_be_visible()
+    assert_accessible(page)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the page is {overflow} px wider than a {width} px screen"
+    shoot(page)
+
+
+@pytest.mark.parametrize("width", [1280, PHONE])
+def test_the_public_page_a_qr_code_opens(page: Page, desk: Desk, width: int, shoot: Shoot) -> None:
+    page.set_viewport_size({"width": width, "height": 900})
+    response = page.goto(f"/verify/{desk.valid}")
+    assert response is not None and response.status == 200 and "text/html" in response.headers["content-type"]
+    expect(page.locator(".verdict")).to_contain_text("有效")
+    expect(page.locator(".verdict")).to_contain_text("这意味着")
+    expect(page.locator("#browser-verification")).to_have_attribute("data-bundle-url", f"/public/proofs/{desk.valid}")
+    assert_accessible(page)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0
+    shoot(page)
+    page.goto(f"/verify/{desk.revoked}")
+    expect(page.locator(".verdict")).to_contain_text("无效")
+    expect(page.locator(".verdict")).to_contain_text("下一步")
+    assert_accessible(page)
+    shoot(page, "revoked")

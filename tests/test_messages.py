@@ -1,0 +1,118 @@
+"""The message catalogue (``ledger/core/messages.json``) is complete: every error code and every check reason the
+source can produce has zh-CN and English text.
+
+The codes are discovered from the source, not listed by hand, so a code another branch adds fails this test at
+merge until the catalogue has its two texts: the first string argument of every call to a ``CertledgerError``
+class (or a helper that builds one), the reason of every ``Check(...)``; codes built at run time are expanded
+from what they are built of.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from api.errors import HTTP_CODES
+from ledger.core import messages
+from ledger.core.record import RECORD_KINDS
+from ledger.core.statuses import LeafStatus
+from ledger.storage.faults import _MESSAGES as STORAGE_MESSAGES
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ("api", "cli", "ledger", "signer")
+CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+ERROR_CLASSES = {"CertledgerError", "BadInput", "NotFound", "Forbidden", "Unauthorized", "Conflict", "TooLarge",
+                 "ServiceUnavailable", "RateLimited", "ChainRevert", "SealRejected", "_bad", "_invalid", "__init__"}
+# helper -> the position of the code among its arguments
+CODE_ARGUMENT = {"Check": 2, "_text": 2}
+
+
+def _called(node: ast.Call) -> str | None:
+    f = node.func
+    return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+
+
+def source_codes() -> set[str]:
+    """Every code literal the source passes where an error code or a check reason goes."""
+    found: set[str] = set()
+    for package in SOURCES:
+        for path in (ROOT / package).rglob("*.py"):
+            if "versions" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = _called(node)
+                position = CODE_ARGUMENT.get(name or "", 0 if name in ERROR_CLASSES else None)
+                if position is None or len(node.args) <= position:
+                    continue
+                arg = node.args[position]
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and CODE.match(arg.value):
+                    found.add(arg.value)
+    return found
+
+
+def built_codes() -> set[str]:
+    """Codes built at run time (f-strings), expanded from what they are built of."""
+    roles = {kind.anchored_by for kind in RECORD_KINDS.values()}
+    out = set(HTTP_CODES.values()) | set(STORAGE_MESSAGES) | {"within_validity", "long_term", "rate_limited",
+                                                                "internal_error", "unknown"}
+    out |= {s.name.lower() for s in LeafStatus}  # the status fragment's reasons
+    for role in roles:
+        out |= {f"no_{role}_anchor", f"no_{role}_code", f"{role}_mismatch", f"{role}_and_seal_registered",
+                f"not_{role}", f"anchored_by_{role}", f"issuer_not_{role}", role}
+    for what in ("anvil", "hardhat", "ipfs"):
+        out |= {f"{what}_exited", f"{what}_timeout"}
+    for node in ("anvil", "hardhat", "ipfs"):
+        out.add(f"{node}_node_down")
+    for what in ("root", "leaf", "hash"):
+        out.add(f"{what}_malformed")
+    return out
+
+
+def test_the_scan_finds_the_codes_it_should() -> None:
+    found = source_codes()
+    assert {"certificate_not_found", "not_yet_anchored", "leaf_mismatch", "api_key_missing", "seal_malformed",
+            "field_missing"} <= found
+    assert len(found) > 200
+
+
+def test_every_code_has_chinese_and_english_text() -> None:
+    missing = sorted(c for c in source_codes() | built_codes() if not messages.known(c))
+    assert not missing, f"add these codes to ledger/core/messages.json (zh-CN and en): {missing}"
+    for code, texts in messages.CATALOGUE.items():
+        assert set(texts) == {"zh-CN", "en"}, code
+        assert re.search(r"[\u4e00-\u9fff]", texts["zh-CN"]), f"{code}: the zh-CN text is not Chinese"
+        assert texts["en"] and not re.search(r"[\u4e00-\u9fff]", texts["en"]), f"{code}: the en text"
+
+
+def test_languages_follow_accept_language_chinese_by_default() -> None:
+    assert messages.language(None) == "zh-CN"
+    assert messages.language("en-GB,en;q=0.9") == "en"
+    assert messages.language("zh-CN,zh;q=0.9,en;q=0.8") == "zh-CN"
+    assert messages.language("fr, en;q=0.5") == "en"
+    assert messages.language("fr") == "zh-CN"
+    assert messages.language("en;q=0.5, zh;q=0.8") == "zh-CN"
+    assert messages.text("certificate_not_found", "en") != messages.text("certificate_not_found", "zh-CN")
+    assert messages.text("contract_AccessControlUnauthorizedAccount", "en")  # every contract error has a text
+
+
+def test_api_errors_speak_the_callers_language_and_keep_their_code() -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    client = TestClient(create_app())
+    zh = client.get("/no/such/route").json()["error"]
+    en = client.get("/no/such/route", headers={"Accept-Language": "en-US,en;q=0.9"}).json()["error"]
+    assert zh["code"] == en["code"] == "route_not_found"
+    assert zh["message"].startswith("没有这个接口") and en["message"].startswith("No such route")
+
+
+def test_the_command_line_language_follows_the_locale() -> None:
+    assert messages.locale_language({}) == "zh-CN"
+    assert messages.locale_language({"LANG": "C.UTF-8"}) == "zh-CN"
+    assert messages.locale_language({"LANG": "en_US.UTF-8"}) == "en"
+    assert messages.locale_language({"LANG": "en_US.UTF-8", "LC_ALL": "zh_CN.UTF-8"}) == "zh-CN"
+    assert messages.locale_language({"LANGUAGE": "en_GB:en", "LANG": "zh_CN.UTF-8"}) == "en"
