@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from api import errors
 from api.bodylimit import BodyLimit
 from api.fast_verify import FastVerifyIdentifier
+from api.jsonguard import JsonGuard
 from api.observe import Observe
 from api.ratelimit import TokenBuckets
 from api.routers import (
@@ -67,6 +68,7 @@ def create_app(lib: Library | None = None, settings: ApiSettings | None = None) 
     app.state.public_buckets = TokenBuckets(settings.public_rate, settings.public_burst, settings.public_max_clients)
     errors.install(app)
     app.add_middleware(FastVerifyIdentifier)  # first, so the innermost: other middleware still sees every request
+    app.add_middleware(JsonGuard)  # inside the body limit: what it scans is bounded
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Observe)  # last, so the outermost: it sees every request and every answer
     for module in (admin, departments, associations, counters, intake, report_search, holders, public, health, pages):
