@@ -116,6 +116,7 @@ _DESCRIPTIONS = {
     409: "conflicts with existing state (e.g. `certificate_duplicate`)",
     413: "request body over the limit (`upload_too_large`)",
     422: "invalid input (`request_invalid` or a field-specific code); nothing was stored",
-    429: "too many requests from this address (`rate_limited`); see Retry-After",
+    429: "too many requests from this address (`rate_limited`), or too many failures from this key "
+         "(`use_code_attempts_exceeded`, `unknown_identifier_attempts_exceeded`); see Retry-After",
     503: "a dependency (database, chain node, IPFS node) is unavailable",
 }

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.deps import API_KEY_HEADER, authorize
 from api.routers.counters import COUNTER_ROLES
 from api.schemas.verification import VerifyIdentifierRequest
+from api.verifying import without_consent
 from ledger.app.metrics import count_verdict
 from ledger.verify import service as verification
 
@@ -96,4 +97,4 @@ def _answer(scope: Scope, key: str, body: bytes) -> bytes | None:
     if result is None:
         return None
     count_verdict("identifier", result.verdict.value)
-    return orjson.dumps(result.to_dict())
+    return without_consent(result)

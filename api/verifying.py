@@ -10,6 +10,7 @@ from fastapi import Response
 from api.schemas.verification import VerificationOut
 from ledger.app.library import Library
 from ledger.app.metrics import count_verdict
+from ledger.core.masking import masked_holder
 from ledger.verify import service as verification
 from ledger.verify.fragments import VerificationResult
 from ledger.verify.pdf import verify_pdf as verify_pdf_document
@@ -33,6 +34,17 @@ def json_result(result: VerificationResult, kind: str) -> Response:
     (``certledger_verifications_total``) under ``kind``: what was verified."""
     count_verdict(kind, result.verdict.value)
     return Response(orjson.dumps(result.to_dict()), media_type="application/json")
+
+
+def without_consent(result: VerificationResult) -> bytes:
+    """A verification by bare identifier as a counter sees it: the verdict, the checks, the public summary and the
+    holder masked (``ledger.core.masking``); fields and the full holder only through an intake with the holder's
+    use code, or from the holder's own PDF or bundle."""
+    body = result.to_dict()
+    certificate = body["certificate"]
+    body["certificate"] = {**{k: v for k, v in certificate.items() if k in PUBLIC_SUMMARY},
+                           **(masked_holder(certificate) if "holder" in certificate else {})}
+    return orjson.dumps(body)
 
 
 def verify_identifier(lib: Library, identifier: str) -> VerificationOut:

@@ -130,7 +130,7 @@ def test_new_platform_backup_wipe_restore_round_trip(operator: Operator, tmp_pat
     assert {"home/keys/admin.json", "home/deployment.json", "home/document-kek.key", "home/platform-secret.key",
             "home/trust.json"} <= names
     assert names - {"manifest.json"} == {m["name"] for m in manifest["members"]}
-    assert manifest["database"]["member"] in names and manifest["database"]["revision"] == "0008"
+    assert manifest["database"]["member"] in names and manifest["database"]["revision"] == "0009"
 
     op.run("restore", str(archive), expect=2)  # the platform is still there: refused, nothing touched
     shutil.rmtree(op.home)
