@@ -77,6 +77,7 @@ class LedgerTyper(typer.Typer):
 
 
 app = LedgerTyper(add_completion=False, no_args_is_help=True)
+PRIVATE_UMASK = 0o077
 PRODUCTION = "Production processes and operations"
 LOCAL = "Local stack (development)"
 CERTIFICATES = "Certificates and reports (operator tools; the API is the usual way)"
@@ -89,6 +90,7 @@ def _configuration(
                                         help="the home folder: keys, deployment record, local database"),
 ) -> None:
     """certledger: the city's e-certificate ledger. Configured by the environment (docs/deployment.md)."""
+    os.umask(PRIVATE_UMASK)  # the database, keys and secrets it creates are its owner's only (0600, folders 0700)
     if home is not None:
         os.environ[HOME_ENV] = str(home.resolve())
 

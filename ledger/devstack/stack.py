@@ -145,8 +145,9 @@ class LocalStack:
 
 
 def local_environment(home: Path, ports: Ports) -> dict[str, str]:
-    """The settings of the local stack; a generated key password is kept in ``home/.env`` (0600)."""
-    home.mkdir(parents=True, exist_ok=True)
+    """The settings of the local stack; a generated key password is kept in ``home/.env`` (0600), the home is 0700."""
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    home.chmod(0o700)  # a home made before, or by hand, with a wider mode
     env_file = home / ".env"
     values: dict[str, str] = {}
     if env_file.exists():
