@@ -68,6 +68,9 @@ def body_limit_message(limit: int) -> str:
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
     details: dict[str, Any] = {}
+    if exc.status_code == 400:  # a body the framework cannot parse (e.g. broken multipart): invalid input, as documented
+        return JSONResponse(error_body(code, f"请求体无法解析。 / The request body cannot be parsed: {exc.detail}"),
+                            status_code=422, headers=exc.headers)
     if exc.status_code == 413:
         details["max_bytes"] = request.app.state.api_settings.max_body_bytes
         message = body_limit_message(details["max_bytes"])

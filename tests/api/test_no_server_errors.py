@@ -95,3 +95,9 @@ def test_a_pdf_update_with_a_dangling_reference_is_a_named_failed_check(api: Api
     dangling_info = updated.replace(b"/Info %s >>" % info, b"/Info 7777 0 R >>")
     r = api.call("POST", "/counters/verify/pdf", "counter", files={"file": ("x.pdf", dangling_info, "application/pdf")})
     assert_error(r, 404, "pdf_certificate_unknown")
+
+
+def test_a_body_the_framework_cannot_parse_is_a_documented_422(api: Api) -> None:
+    r = api.call("POST", "/counters/verify/pdf", "counter", content=b"garbage",
+                 headers={"Content-Type": "multipart/form-data; boundary=xx"})
+    assert_error(r, 422, "request_malformed")
