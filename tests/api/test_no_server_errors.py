@@ -62,7 +62,7 @@ def test_rotating_the_platform_seal_is_a_clear_refusal(api: Api) -> None:
     with api.env.lib.sessions() as session:
         platform = session.scalars(select(Organization).where(Organization.kind == "platform")).first()
     r = api.call("POST", f"/admin/organizations/{platform.id}/seals/rotate", "admin")
-    assert 400 <= r.status_code < 500 and r.json()["error"]["code"], r.text
+    assert_error(r, 422, "organization_has_no_seal")
 
 
 def test_anchored_at_always_carries_a_time_zone(api: Api) -> None:
