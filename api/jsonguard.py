@@ -11,6 +11,7 @@ The body is bounded in size first (``api.bodylimit``), so the scan is bounded to
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 
@@ -21,16 +22,13 @@ from api.errors import error_body
 
 MAX_DEPTH = 32
 MAX_DIGITS = 40
-_TOKEN = re.compile(
-    rb'"[^"\\]*(?:\\.[^"\\]*)*"'  # a string, escapes included
-    rb"|[\[\]{}]"
-    rb"|-?(?:NaN|Infinity)"
-    rb"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?",
-    re.DOTALL,
-)
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # a string, escapes included
 _ESCAPE = re.compile(rb"\\(?:\\|u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|(u[dD][89a-fA-F][0-9a-fA-F]{2}))")
-_OPEN = frozenset(b"[{")
-_CLOSE = frozenset(b"]}")
+# what separates numbers and literals once the strings are gone
+_SEPARATORS = bytes.maketrans(b'[]{}:,"\t\r\n', b" " * 10)
+_ANY_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")  # rare (characters beyond the BMP): only then is each escape read
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 def _is_json(scope: Scope) -> bool:
@@ -42,10 +40,16 @@ def _is_json(scope: Scope) -> bool:
     return content_type in (b"", b"application/json") or content_type.endswith(b"+json")
 
 
-def _number_problem(token: bytes) -> bool:
-    if token.lstrip(b"-")[:1] in (b"N", b"I"):
+def _bad_number(token: bytes) -> bool:
+    """NaN, an infinity, a number too long or overflowing a double; short plain numbers are always fine."""
+    if token in (b"true", b"false", b"null") or (len(token) <= 15 and token.lstrip(b"-").isdigit()):
+        return False
+    if token.lstrip(b"-") in (b"NaN", b"Infinity") or len(token) > MAX_DIGITS:
         return True
-    return len(token) > MAX_DIGITS or not math.isfinite(float(token))
+    try:
+        return not math.isfinite(float(token))
+    except ValueError:  # not a number after all: the parser refuses it
+        return False
 
 
 def problem(body: bytes) -> tuple[str, str, dict[str, object]] | None:
@@ -54,25 +58,22 @@ def problem(body: bytes) -> tuple[str, str, dict[str, object]] | None:
         body.decode("utf-8")
     except UnicodeDecodeError as e:
         return "json_encoding_invalid", f"请求体不是 UTF-8 编码。 / The body is not UTF-8 (byte {e.start}).", {}
-    depth = 0
-    for match in _TOKEN.finditer(body):
-        token = match.group()
-        first = token[0]
-        if first in _OPEN:
-            depth += 1
-            if depth > MAX_DEPTH:
-                return ("json_too_deep", f"JSON 嵌套超过 {MAX_DEPTH} 层。 / JSON nested deeper than {MAX_DEPTH} levels.",
-                        {"max_depth": MAX_DEPTH})
-        elif first in _CLOSE:
-            depth -= 1
-        elif first == ord('"'):
-            if b"\\u" in token and any(m.group(1) for m in _ESCAPE.finditer(token)):
-                return ("text_invalid", "文本含有不成对的代理字符 (\\uD800-\\uDFFF)。 / "
-                        "The text holds a lone surrogate escape (\\uD800-\\uDFFF).", {})
-        elif _number_problem(token):
-            return ("number_invalid", f"数字无效：{token[:20].decode()}（不允许 NaN、Infinity、溢出或超过 {MAX_DIGITS} 位）。 / "
-                    f"Invalid number {token[:20].decode()!r}: NaN, infinities, overflowing numbers and numbers of "
-                    f"more than {MAX_DIGITS} characters are refused.", {})
+    if _ANY_SURROGATE.search(body) and any(m.group(1) for m in _ESCAPE.finditer(body)):
+        return ("text_invalid", "文本含有不成对的代理字符 (\\uD800-\\uDFFF)。 / "
+                "The text holds a lone surrogate escape (\\uD800-\\uDFFF).", {})
+    # without an escaped quote, every other piece between quotes is a string's content (split runs at C speed; the
+    # regex costs about a microsecond per string)
+    outside = _STRING.sub(b'""', body) if b'\\"' in body else b" ".join(body.split(b'"')[0::2])
+    brackets = outside.translate(None, _NOT_BRACKETS)
+    if brackets and max(itertools.accumulate(map(_STEP.__getitem__, brackets))) > MAX_DEPTH:
+        return ("json_too_deep", f"JSON 嵌套超过 {MAX_DEPTH} 层。 / JSON nested deeper than {MAX_DEPTH} levels.",
+                {"max_depth": MAX_DEPTH})
+    for token in outside.translate(_SEPARATORS).split():
+        if _bad_number(token):
+            shown = token[:20].decode()
+            return ("number_invalid", f"数字无效：{shown}（不允许 NaN、Infinity、溢出或超过 {MAX_DIGITS} 位）。 / "
+                    f"Invalid number {shown!r}: NaN, infinities, overflowing numbers and numbers of more than "
+                    f"{MAX_DIGITS} characters are refused.", {})
     return None
 
 

@@ -59,6 +59,9 @@ def test_a_deep_body_does_not_kill_the_served_process(api: Api, api_server: str)
     (b'{"a": "ok\\udc00"}', "text_invalid"),
     (b'{"a": "\xff"}', "json_encoding_invalid"),
     (b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1), "json_too_deep"),
+    # closing brackets inside a string do not hide the depth, with or without an escaped quote
+    (b'{"a": "' + b"]" * 1000 + b'", "b": ' + b"[" * 100 + b"]" * 100 + b"}", "json_too_deep"),
+    (b'{"a": "\\"' + b"]" * 1000 + b'", "b": ' + b"[" * 100 + b"]" * 100 + b"}", "json_too_deep"),
 ])
 def test_the_guard_names_each_refusal(body: bytes, code: str) -> None:
     found = problem(body)
@@ -69,6 +72,7 @@ def test_the_guard_names_each_refusal(body: bytes, code: str) -> None:
     b'{"a": "\\ud83d\\ude00", "b": "\\\\ud800", "c": "[[[[NaN 1e400"}',
     b'{"n": [1, -2.5, 1e10, 123456789012345678901234567890]}',
     b"[" * MAX_DEPTH + b"]" * MAX_DEPTH,
+    b'{"a": "\\"' + b"[" * 100 + b'", "b": "' + b"{" * 100 + b'"}',
 ])
 def test_the_guard_passes_ordinary_json(body: bytes) -> None:
     assert problem(body) is None
