@@ -101,3 +101,11 @@ def test_a_body_the_framework_cannot_parse_is_a_documented_422(api: Api) -> None
     r = api.call("POST", "/counters/verify/pdf", "counter", content=b"garbage",
                  headers={"Content-Type": "multipart/form-data; boundary=xx"})
     assert_error(r, 422, "request_malformed")
+
+
+def test_docs_are_served_from_packaged_assets(api: Api) -> None:
+    page = api.call("GET", "/docs")
+    assert page.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower() and "https://" not in page.text.replace("https://fastapi.tiangolo.com", "")
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert api.call("GET", f"/docs-assets/{asset}").status_code == 200
