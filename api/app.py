@@ -9,10 +9,12 @@ be started with the same configuration.
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api import errors
 from api.bodylimit import BodyLimit
 from api.fast_verify import FastVerifyIdentifier
+from api.jsonguard import JsonGuard
 from api.observe import Observe
 from api.ratelimit import TokenBuckets
 from api.routers import (
@@ -65,7 +67,9 @@ TAGS = [
 
 def create_app(lib: Library | None = None, settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs from the Swagger UI files the package ships: no CDN, works offline
+        static_url="/docs-assets",
+        redoc_url=None,
         title="certledger",
         version="1",
         summary="Blockchain-anchored e-certificate ledger",
@@ -77,6 +81,7 @@ def create_app(lib: Library | None = None, settings: ApiSettings | None = None) 
     app.state.public_buckets = TokenBuckets(settings.public_rate, settings.public_burst, settings.public_max_clients)
     errors.install(app)
     app.add_middleware(FastVerifyIdentifier)  # first, so the innermost: other middleware still sees every request
+    app.add_middleware(JsonGuard)  # inside the body limit: what it scans is bounded
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Observe)  # last, so the outermost: it sees every request and every answer
     app.include_router(administration.router)

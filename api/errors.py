@@ -75,6 +75,9 @@ def body_limit_message(limit: int) -> str:
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
     details: dict[str, Any] = {}
+    if exc.status_code == 400:  # a body the framework cannot parse (e.g. broken multipart): invalid input, as documented
+        return JSONResponse(error_body(code, f"请求体无法解析。 / The request body cannot be parsed: {exc.detail}"),
+                            status_code=422, headers=exc.headers)
     if exc.status_code == 413:
         details["max_bytes"] = request.app.state.api_settings.max_body_bytes
         message = body_limit_message(details["max_bytes"])
@@ -125,6 +128,7 @@ _DESCRIPTIONS = {
     410: "no longer available (`share_link_expired`, `share_link_revoked`)",
     413: "request body over the limit (`upload_too_large`)",
     422: "invalid input (`request_invalid` or a field-specific code); nothing was stored",
-    429: "too many requests from this address (`rate_limited`); see Retry-After",
+    429: "too many requests from this address (`rate_limited`), or too many failures from this key "
+         "(`use_code_attempts_exceeded`, `unknown_identifier_attempts_exceeded`); see Retry-After",
     503: "a dependency (database, chain node, IPFS node) is unavailable",
 }

@@ -23,6 +23,7 @@ from api.deps import API_KEY_HEADER, authorize
 from api.routers.counters import COUNTER_ROLES
 from api.verifying import result_dict
 from api.schemas.verification import VerifyIdentifierRequest
+from api.verifying import without_consent
 from ledger.app.metrics import count_verdict
 from ledger.plan.verifications import count_verification
 from ledger.verify import service as verification
@@ -99,7 +100,7 @@ def _answer(scope: Scope, key: str, body: bytes) -> bytes | None:
         return None
     count_verdict("identifier", result.verdict.value)
     count_verification(lib, caller.org)
-    return orjson.dumps(result_dict(result, language(_header(scope, b"accept-language"))))
+    return without_consent(result, language(_header(scope, b"accept-language")))
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -2,8 +2,8 @@
 
 Buckets live in the worker's memory: like a cache, losing them (restart, another worker) only
 refills them, so workers stay stateless. With N workers a client gets at most N times the rate.
-The client address is the connection's peer as uvicorn reports it (behind a proxy, run uvicorn
-with ``--proxy-headers --forwarded-allow-ips`` so that it is the real client).
+The client address is the connection's peer as uvicorn reports it; ``X-Forwarded-For`` replaces it only when the
+peer is one of ``CERTLEDGER_TRUSTED_PROXIES`` (``api.serve.proxy_options``), so no client picks its own bucket.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from ledger.app.logs import quiet_dependencies, uvicorn_log_config
 
 WORKERS_ENV = "CERTLEDGER_WORKERS"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+TRUSTED_PROXIES_ENV = "CERTLEDGER_TRUSTED_PROXIES"
 # uvicorn's supervisor kills a worker that does not answer its ping in this time; its 5 s default killed workers
 # still importing the application when several processes started at once on a busy 2-core host.
 HEALTHCHECK_S = 30
@@ -65,6 +66,15 @@ def metrics_folder() -> Path:
     return folder
 
 
+def proxy_options() -> dict[str, Any]:
+    """uvicorn's forwarded-header settings. The public rate limit counts per client address, so ``X-Forwarded-For``
+    is believed only from the proxies ``CERTLEDGER_TRUSTED_PROXIES`` names (comma-separated addresses or networks,
+    e.g. ``10.0.0.5,10.0.1.0/24``); unset, never (uvicorn's default trusts it from 127.0.0.1, so any local
+    process could pick its own address)."""
+    trusted = os.environ.get(TRUSTED_PROXIES_ENV, "").strip()
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
+
+
 def served_app() -> Any:
     """uvicorn's factory in each worker: dependencies' warnings off before they are imported, then the app."""
     quiet_dependencies()
@@ -75,11 +85,13 @@ def served_app() -> Any:
 
 def serve(host: str, port: int, workers: int, log_level: str = "info") -> None:
     """Run the API until SIGTERM or SIGINT; ``workers`` > 1 runs uvicorn's supervisor over worker processes."""
+    os.umask(0o077)  # whatever the workers create (a SQLite database, metrics files) is the owner's only
     if workers > 1 or os.environ.get(MULTIPROC_ENV):
         metrics_folder()
     config = uvicorn.Config("api.serve:served_app", factory=True, host=host, port=port, workers=workers,
                             log_config=uvicorn_log_config(log_level.upper()), access_log=False,
-                            timeout_worker_healthcheck=HEALTHCHECK_S, timeout_keep_alive=KEEP_ALIVE_S)
+                            timeout_worker_healthcheck=HEALTHCHECK_S, timeout_keep_alive=KEEP_ALIVE_S,
+                            **proxy_options())
     sock = listener(host, port)
     if workers > 1:
         Multiprocess(config, sockets=[sock]).run()

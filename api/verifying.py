@@ -15,6 +15,7 @@ from api.schemas.verification import VerificationOut
 from ledger.app.library import Library
 from ledger.app.metrics import count_verdict
 from ledger.core.messages import DEFAULT, localized
+from ledger.core.masking import masked_holder
 from ledger.verify import service as verification
 from ledger.verify.fragments import VerificationResult
 from ledger.verify.pdf import verify_pdf as verify_pdf_document
@@ -25,6 +26,7 @@ PUBLIC_SUMMARY = frozenset({
     "identifier", "name", "type_code", "type_name", "number", "version", "issuing_department",
     "issuing_department_code", "issue_date", "valid_from", "valid_until", "status",
 })
+COUNTER_SUMMARY = PUBLIC_SUMMARY | {"expected_anchoring_by"}
 
 
 def result_dict(result: VerificationResult, lang: str = DEFAULT) -> dict[str, Any]:
@@ -47,6 +49,17 @@ def json_result(result: VerificationResult, kind: str, lang: str = DEFAULT) -> R
     (``certledger_verifications_total``) under ``kind``: what was verified."""
     count_verdict(kind, result.verdict.value)
     return Response(orjson.dumps(result_dict(result, lang)), media_type="application/json")
+
+
+def without_consent(result: VerificationResult, lang: str = DEFAULT) -> bytes:
+    """A verification by bare identifier as a counter sees it: the verdict, the checks, the public summary (with
+    the expected anchoring time while PENDING) and the holder masked (``ledger.core.masking``); fields and the full
+    holder only through an intake with the holder's use code, or from the holder's own PDF or bundle."""
+    body = result_dict(result, lang)
+    certificate = body["certificate"]
+    body["certificate"] = {**{k: v for k, v in certificate.items() if k in COUNTER_SUMMARY},
+                           **(masked_holder(certificate) if "holder" in certificate else {})}
+    return orjson.dumps(body)
 
 
 def verify_identifier(lib: Library, identifier: str, lang: str = DEFAULT) -> VerificationOut:

@@ -79,6 +79,7 @@ class LedgerTyper(typer.Typer):
 
 
 app = LedgerTyper(add_completion=False, no_args_is_help=True)
+PRIVATE_UMASK = 0o077
 PRODUCTION = "Production processes and operations"
 LOCAL = "Local stack (development)"
 CERTIFICATES = "Certificates and reports (operator tools; the API is the usual way)"
@@ -96,6 +97,7 @@ def _configuration(
 ) -> None:
     """certledger: the city's e-certificate ledger. Configured by the environment (docs/deployment.md); beside a
     local stack, by what `certledger up` wrote in HOME/.env."""
+    os.umask(PRIVATE_UMASK)  # the database, keys and secrets it creates are its owner's only (0600, folders 0700)
     if home is not None:
         os.environ[HOME_ENV] = str(home.resolve())
     if ctx.invoked_subcommand not in STACK_COMMANDS:

@@ -5,9 +5,10 @@ alone) and ``compile`` (the contract)."""
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -25,6 +26,12 @@ CHAIN_OPTION = typer.Option("anvil", "--chain", help="the local EVM: anvil (keep
                             "hardhat (in memory: a restart loses the chain)")
 
 
+def _exit_on_sigterm(signum: int, _frame: Any) -> None:
+    """SIGTERM ends ``up`` through its ``finally`` (the nodes it started are stopped); by default it would end the
+    process at once and leave them running. uvicorn raises the signal again after its own shutdown: it lands here."""
+    raise SystemExit(128 + signum)
+
+
 @app.command(rich_help_panel=LOCAL)
 def up(
     home: Optional[Path] = home_option("where the stack keeps its state (else CERTLEDGER_HOME, else ./var)"),
@@ -39,7 +46,7 @@ def up(
     import uvicorn
 
     from api.app import create_app
-    from api.serve import listener
+    from api.serve import listener, proxy_options
     from ledger.app.library import Library
     from ledger.devstack.stack import (
         LocalStack,
@@ -53,6 +60,7 @@ def up(
     from ledger.verify.platform_trust import export_trust_list
 
     logs.configure()
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so that the children are stopped below, as on Ctrl-C
     ports = Ports(rpc_port, ipfs_port, gateway_port, api_port)
     home = _home(home)
     os.environ.update(local_environment(home, ports))
@@ -73,7 +81,8 @@ def up(
         env_file = home / "demo.env"
         env_file.write_text("\n".join(demo_env_lines(demo)) + "\n", encoding="utf-8")
         env_file.chmod(0o600)
-        config = uvicorn.Config(create_app(lib), host="127.0.0.1", port=ports.api, log_config=None, access_log=False)
+        config = uvicorn.Config(create_app(lib), host="127.0.0.1", port=ports.api, log_config=None, access_log=False,
+                                **proxy_options())
         server = uvicorn.Server(config)
         supervise_up(stack, lib, server)  # the anchoring worker and the indexer, held while the chain node restarts
         console.print(

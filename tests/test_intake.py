@@ -203,9 +203,9 @@ def test_code_of_another_holder_is_refused_and_stays_usable(world: dict[str, Any
     w = world
     other = holders.holder_key_of(w["lib"], "111", unique_citizen_id())
     code = usecodes.issue(w["lib"], other).code
-    refused(w, code, "use_code_not_for_holder", 403)
+    refused(w, code, "use_code_unknown", 404)  # the same answer as no such code: nothing tells that it exists
     mine = usecodes.issue(w["lib"], w["key"]).code
-    refused(w, mine, "use_code_not_for_holder", 403, id_number=unique_citizen_id())
+    refused(w, mine, "use_code_unknown", 404, id_number=unique_citizen_id())
     assert run_intake(w, mine)["materials"]
 
 

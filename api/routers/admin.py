@@ -24,7 +24,7 @@ from api.schemas.admin import (
     SealList,
     SealOut,
 )
-from api.schemas.common import OrgKind
+from api.schemas.common import INT64_MAX, OrgKind
 from api.schemas.service_items import (
     CoverageOut,
     ServiceItemIn,
@@ -43,7 +43,7 @@ from ledger.storage.models import CertificateType, Organization, as_utc
 router = APIRouter(prefix="/admin", tags=["admin"])
 Admin = Annotated[Caller, Depends(require_role("admin"))]
 AnyKey = Annotated[Caller, Depends(require_role("admin", "department", "counter", "association"))]
-OrgId = Annotated[int, Path(description="the organisation's id", examples=[3])]
+OrgId = Annotated[int, Path(ge=1, le=INT64_MAX, description="the organisation's id", examples=[3])]
 SEAL_EXAMPLES = {"sm2": {"summary": "an SM2 seal (GB/T 38540)", "value": {"algorithm": "sm2"}},
                  "p256": {"summary": "a P-256 seal (CMS; PDFs too)", "value": {"algorithm": "p256"}}}
 

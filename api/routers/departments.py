@@ -31,6 +31,7 @@ from api.schemas.certificates import (
     StatusChangeRequest,
 )
 from api.schemas.common import (
+    INT64_MAX,
     BUNDLE_EXAMPLE,
     EXAMPLE_IDENTIFIER,
     AnchorInfo,
@@ -129,7 +130,7 @@ def list_own(
     lib: LibraryDep,
     caller: Department,
     type_code: Annotated[str | None, Query(description="only this certificate type")] = None,
-    after: Annotated[int | None, Query(description="`next_after` of the previous page")] = None,
+    after: Annotated[int | None, Query(ge=0, le=INT64_MAX, description="`next_after` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="page size")] = 100,
 ) -> CertificatePage:
     certs, next_after = issuance.list_certificates(lib, caller.org.id, type_code=type_code, after_id=after, limit=limit)

@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
+from api.schemas.common import INT64_MAX
 from api.schemas.holders import (
     AccessLogAnchorOut,
     AccessLogEntryOut,
@@ -32,7 +33,7 @@ from ledger.holders import tokens as holders
 router = APIRouter(prefix="/holders", tags=["holders"])
 _bearer = HTTPBearer(auto_error=False, description="a holder token from the platform (`clh_...`)")
 Admin = Annotated[Caller, Depends(require_role("admin"))]
-EntryId = Annotated[int, Path(description="the access-log entry's id", examples=[17])]
+EntryId = Annotated[int, Path(ge=1, le=INT64_MAX, description="the access-log entry's id", examples=[17])]
 
 
 def current_holder(
@@ -93,7 +94,7 @@ def my_access_log(
     holder: Holder,
     identifier: Annotated[str | None, Query(max_length=128, description="only uses of this certificate")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(description="only entries older than this id (paging)")] = None,
+    before: Annotated[int | None, Query(ge=0, le=INT64_MAX, description="only entries older than this id (paging)")] = None,
 ) -> AccessLogPage:
     items = accesslog.holder_entries(lib, holder, identifier=identifier, limit=limit, before=before)
     return AccessLogPage.model_validate({"items": items, "next_before": items[-1]["id"] if len(items) == limit else None})

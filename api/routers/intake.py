@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, Path, Response
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
 from api.schemas.holders import IntakeOut, IntakeRequest
-from ledger.holders import intake
+from ledger.holders import attempts, intake
 from ledger.issue.issuance import fetch_document
 from ledger.plan.verifications import count_verification
 
 router = APIRouter(prefix="/counters", tags=["counters"])
 CounterStaff = Annotated[Caller, Depends(require_role("counter"))]
+WRONG_USE_CODE = frozenset({"use_code_unknown", "use_code_malformed"})
 
 
 @router.post(
@@ -23,14 +24,21 @@ CounterStaff = Annotated[Caller, Depends(require_role("counter"))]
     description=(
         "Spends the holder's use code and writes an access-log entry listing every certificate returned, in one "
         "transaction. Refusals change nothing: `service_item_not_found` (404), `use_code_unknown` (404), "
-        "`use_code_malformed` (422), `use_code_not_for_holder` (403), `use_code_used` (409), "
-        "`use_code_expired` (409), `field_invalid` / `field_missing` (422)."
+        "`use_code_malformed` (422), `use_code_used` (409), `use_code_expired` (409), `field_invalid` / "
+        "`field_missing` (422). A code made by another holder is `use_code_unknown` too, so an answer never tells "
+        "that a code exists. 10 wrong codes from one key within 10 minutes lock it out: 429 "
+        "`use_code_attempts_exceeded` with Retry-After."
     ),
     status_code=201,
     response_model=IntakeOut,
-    responses=responses(401, 403, 404, 409, 422, 503),
+    responses=responses(401, 403, 404, 409, 422, 429, 503),
 )
 def open_intake(body: IntakeRequest, lib: LibraryDep, caller: CounterStaff) -> IntakeOut:
+    with attempts.guarded(lib, caller.key_prefix, attempts.USE_CODES, WRONG_USE_CODE):
+        return _open(body, lib, caller)
+
+
+def _open(body: IntakeRequest, lib: LibraryDep, caller: Caller) -> IntakeOut:
     opened = intake.open_intake(
         lib, caller.org, service_item_code=body.service_item_code, id_type=body.holder.id_type,
         id_number=body.holder.id_number, use_code=body.use_code, case_number=body.case_number,

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
 from api.schemas.common import (
+    UtcTime,
     EXAMPLE_DEPARTMENT,
     EXAMPLE_HASH,
     EXAMPLE_TYPE_CODE,
@@ -133,10 +133,10 @@ class SealOut(Model):
     serial: str = Field(description="the seal certificate's serial number (hex)")
     fingerprint: str = Field(description="SHA-256 of the certificate (DER), as registered on chain")
     algorithm: str
-    valid_from: dt.datetime
-    valid_until: dt.datetime
+    valid_from: UtcTime
+    valid_until: UtcTime
     current: bool = Field(description="the seal new certificates are sealed with")
-    compromise_time: dt.datetime | None = Field(description="seals made or anchored at or after it fail")
+    compromise_time: UtcTime | None = Field(description="seals made or anchored at or after it fail")
 
 
 class SealList(Model):
@@ -151,4 +151,4 @@ class SealCompromise(Model):
         "serial": "5f2a9c0e7b1d", "compromise_time": "2026-11-27T06:30:00Z"}]})
 
     serial: str = Field(max_length=64, pattern=r"^[0-9a-fA-F]{1,64}$", description="the compromised seal's serial (hex)")
-    compromise_time: dt.datetime = Field(description="when the key was compromised (no zone: UTC)")
+    compromise_time: UtcTime = Field(description="when the key was compromised (no zone: UTC)")

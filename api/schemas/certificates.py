@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from api.schemas.common import (
+    UtcTime,
     EXAMPLE_CID,
     EXAMPLE_HASH,
     EXAMPLE_HOLDER_USCC,
@@ -233,7 +234,7 @@ _HISTORY_EXAMPLE: dict[str, Any] = {
 
 
 class HistoryEventOut(Model):
-    at: dt.datetime
+    at: UtcTime
     action: str = Field(description="issue, suspend, reinstate, revoke, cancel, withdraw, renew, amend")
     status: str = Field(description="the version's status after the event")
     reason: str | None

@@ -10,9 +10,9 @@ schema, holder ID check digits) are enforced by the ledger, so their errors keep
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 EXAMPLE_TYPE_CODE = "114301007463904398001"
 EXAMPLE_DEPARTMENT = "114301007463904398"
@@ -25,6 +25,17 @@ Role = Literal["admin", "department", "counter", "association"]
 OrgKind = Literal["department", "association", "counter"]
 CheckStatus = Literal["VALID", "INVALID", "SKIPPED", "ERROR", "PENDING"]  # PENDING: a verdict only
 AnchorStatus = Literal["queued", "pending", "anchored"]
+
+
+INT64_MAX = 2**63 - 1  # ids and paging cursors: what the database's BIGINT holds (larger ones are 422, not 500)
+
+
+def _zoned(value: dt.datetime) -> dt.datetime:
+    """A time without a zone is UTC (SQLite keeps none); every time the API shows or takes carries its zone."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+UtcTime = Annotated[dt.datetime, AfterValidator(_zoned)]
 
 
 class Model(BaseModel):
@@ -70,7 +81,7 @@ class AnchorInfo(Model):
     root: str | None = Field(None, description="Merkle root (hex)")
     tx_hash: str | None = None
     block_number: int | None = None
-    anchored_at: dt.datetime | None = None
+    anchored_at: UtcTime | None = None
 
     @classmethod
     def of(cls, batch: Any) -> AnchorInfo:

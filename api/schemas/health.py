@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from api.schemas.common import Model
+from api.schemas.common import Model, UtcTime
 from api.schemas.verification import CheckOut
 
 
@@ -26,8 +25,8 @@ class WorkerOut(Model):
     kind: str = Field(description="anchoring | indexer")
     state: str = Field(description="running | failing | stopped")
     alive: bool = Field(description="it still beats (its last heartbeat is recent) and did not stop")
-    beat_at: dt.datetime
-    failing_since: dt.datetime | None = Field(None, description="since when its rounds fail")
+    beat_at: UtcTime
+    failing_since: UtcTime | None = Field(None, description="since when its rounds fail")
     error_code: str | None = None
     error_message: str | None = None
     details: dict[str, Any] = Field(default_factory=dict, description="what its last round did (e.g. the cursor)")

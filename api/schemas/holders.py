@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from api.schemas.common import (
+    UtcTime,
     EXAMPLE_DEPARTMENT,
     EXAMPLE_HASH,
     EXAMPLE_IDENTIFIER,
@@ -40,7 +41,7 @@ class HolderTokenOut(Model):
 
     token: str = Field(description="send as `Authorization: Bearer <token>` to the /holders/me calls")
     token_type: Literal["Bearer"] = "Bearer"
-    expires_at: dt.datetime
+    expires_at: UtcTime
 
 
 class CertificateSummary(Model):
@@ -79,7 +80,7 @@ class UseCodeOut(Model):
         "qr_png": "iVBORw0KGgoAAAANSUhEUgAA..."}]})
 
     code: str = Field(description="用证码: show it (or its QR code) at the counter; one use, this holder only")
-    expires_at: dt.datetime
+    expires_at: UtcTime
     ttl_seconds: int
     qr_png: str = Field(description="the code as a QR code: PNG, base64 (use as data:image/png;base64,...)")
     qr_svg: str | None = Field(None, description="the same QR code as an SVG document (scales on any screen)")
@@ -117,7 +118,7 @@ class AccessLogEntryOut(Model):
     kind: Literal["intake", "share_opening"] = Field("intake", description="a counter's intake, or an opening of "
                                                      "one of my share links")
     intake_id: str = Field(description="the intake's id (or the opening's)")
-    time: dt.datetime
+    time: UtcTime
     counter: AccessLogCounter | None = Field(description="intakes: the counter")
     staff_id: str | None = Field(description="intakes: the staff member's ID")
     staff_name: str | None = Field(None, description="the staff member, when the intake used their own key")
@@ -142,7 +143,7 @@ class AccessLogChain(Model):
     contract: str
     tx_hash: str | None
     block_number: int | None
-    anchored_at: dt.datetime | None
+    anchored_at: UtcTime | None
 
 
 class AccessLogAnchorOut(Model):
@@ -225,7 +226,7 @@ class IntakeServiceItem(Model):
 class IntakeAccessLogEntry(Model):
     id: int
     intake_id: str
-    time: dt.datetime
+    time: UtcTime
     counter: AccessLogCounter
     staff_id: str
     service_item_code: str

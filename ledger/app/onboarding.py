@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from ledger.app.library import Library
 from ledger.chain.contract import OrgKind
 from ledger.core.errors import BadInput, Conflict, NotFound, Unauthorized
+from ledger.core.text import clean_text
 from ledger.core.uscc import validate_uscc
 from ledger.storage import seals as seals_store
 from ledger.storage.models import ApiKey, Organization, utcnow
@@ -67,6 +68,8 @@ def create_organization(
         raise BadInput("organization_kind_invalid", f"kind {kind!r} must be one of {list(KINDS)}")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise BadInput("organization_name_invalid", "name must be the organization's name, 1-200 characters")
+    name = clean_text(name.strip(), "name")
+    name_en = clean_text(name_en.strip(), "name_en") if isinstance(name_en, str) else name_en
     code = validate_uscc(uscc)
     with lib.sessions() as session, session.begin():
         existing = _by_uscc(session, code)

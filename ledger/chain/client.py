@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +29,11 @@ from web3.types import RPCEndpoint, TxReceipt
 from ledger.core.errors import ChainRevert, ServiceUnavailable
 
 log = logging.getLogger(__name__)
+
+# py_ecc (imported by web3 above) raises the recursion limit to 100,000, at which Python's C JSON parser overflows the
+# C stack on ~100,000 nested brackets and the process dies (SIGSEGV) instead of raising RecursionError.
+RECURSION_LIMIT = 3000
+sys.setrecursionlimit(min(sys.getrecursionlimit(), RECURSION_LIMIT))
 
 _ERROR_STRING = bytes.fromhex("08c379a0")
 _PANIC = bytes.fromhex("4e487b71")

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ledger.core.errors import BadInput
+from ledger.core.text import clean_text
 from ledger.core.uscc import validate_uscc
 
 
@@ -82,6 +83,7 @@ FIELD_TYPES = frozenset({"string", "date", "integer", "decimal", "enum"})
 _CITIZEN_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _DIVISION = re.compile(r"^\d{6}$")
 MAX_STRING = 2000
+MAX_SAFE_INTEGER = 2**53 - 1  # what canonical JSON (RFC 8785, I-JSON) carries exactly
 
 
 def _bad(code: str, field: str, message: str, **details: Any) -> BadInput:
@@ -140,7 +142,7 @@ def check_field_value(spec: dict[str, Any], value: Any) -> Any:
             raise bad("a non-empty string")
         if len(value) > MAX_STRING:
             raise bad(f"a string of at most {MAX_STRING} characters")
-        return value.strip()
+        return clean_text(value.strip(), f"fields.{key}", multiline=True)
     if kind == "date":
         if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}", value):
             parse_date(value, f"fields.{key}", month_ok=True)
@@ -152,9 +154,9 @@ def check_field_value(spec: dict[str, Any], value: Any) -> Any:
     if kind == "integer":
         if isinstance(value, bool):
             raise bad("an integer")
-        if isinstance(value, int):
+        if isinstance(value, int) and abs(value) <= MAX_SAFE_INTEGER:
             return value
-        if isinstance(value, str) and re.fullmatch(r"-?\d{1,18}", value.strip()):
+        if isinstance(value, str) and re.fullmatch(r"-?\d{1,16}", value.strip()) and abs(int(value)) <= MAX_SAFE_INTEGER:
             return int(value)
         raise bad("an integer")
     if kind == "decimal":
@@ -265,7 +267,7 @@ def validate_metadata(meta: dict[str, Any], schema: list[dict[str, Any]], holder
     holder = meta["holder"]
     if not isinstance(holder, str) or not holder.strip() or len(holder) > 200:
         raise _bad("field_invalid", "holder", "holder (持证主体) must be the holder's name, 1-200 characters")
-    out["holder"] = holder.strip()
+    out["holder"] = clean_text(holder.strip(), "holder")
     out["holder_id_type"], out["holder_id"] = validate_holder(meta["holder_id_type"], meta["holder_id"], holder_kind)
     issue = parse_date(meta["issue_date"], "issue_date")
     start = parse_date(meta["valid_from"], "valid_from") if meta.get("valid_from") else issue
@@ -285,6 +287,8 @@ def validate_metadata(meta: dict[str, Any], schema: list[dict[str, Any]], holder
                  "issuing_department", "issuing_department_code", "service_item", "file"):
         if meta.get(name) is not None and not isinstance(meta[name], str):
             raise _bad("field_invalid", name, f"{name} ({COMMON[name].label}) must be a string")
+        if isinstance(meta.get(name), str):
+            out[name] = clean_text(meta[name], name)
     out["fields"] = validate_fields(schema, meta.get("fields"))
     return out
 

@@ -69,7 +69,7 @@ class RecordKind:
 CERTIFICATE_KIND = RecordKind(
     RECORD_FORMAT, RECORD_KEYS, "issuing_department_code", "department", True,
     ("identifier", "name", "number", "version", "type_code", "issuing_department", "issuing_department_code",
-     "issue_date", "valid_from", "valid_until", "holder", "service_item"),
+     "issue_date", "valid_from", "valid_until", "holder", "holder_id_type", "service_item"),
 )
 REPORT_KIND = RecordKind(
     REPORT_FORMAT, REPORT_KEYS, "association_code", "association", False,

@@ -148,7 +148,8 @@ class LocalStack:
 def local_environment(home: Path, ports: Ports) -> dict[str, str]:
     """The settings of the local stack, written to ``home/.env`` (0600) for the other commands to find
     (``ledger.app.config.adopt_stack_environment``); the key password is generated once and kept there."""
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    home.chmod(0o700)  # a home made before, or by hand, with a wider mode
     env_file = home / STACK_ENV_FILE
     kept = read_env_file(env_file)
     password = os.environ.get("CERTLEDGER_KEY_PASSWORD") or kept.get("CERTLEDGER_KEY_PASSWORD") or secrets.token_urlsafe(24)

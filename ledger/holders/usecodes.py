@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ledger.app.library import Library
-from ledger.core.errors import BadInput, CertledgerError, Conflict, Forbidden, NotFound
+from ledger.core.errors import BadInput, CertledgerError, Conflict, NotFound
 from ledger.storage.models import UseCode, as_utc
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -80,10 +80,14 @@ def issue(lib: Library, holder_key: bytes, *, ttl: dt.timedelta = TTL, now: dt.d
     return IssuedCode(shown, now + ttl, qr_png(shown))
 
 
+def _unknown() -> NotFound:
+    return NotFound("use_code_unknown", "用证码无效：请核对，或请持证人重新出示。 / "
+                    "No such use code for this holder: check it was read correctly, or ask the holder for a new one")
+
+
 def _refusal(row: UseCode, holder_key: bytes, now: dt.datetime) -> CertledgerError | None:
     if not hmac.compare_digest(row.holder_key, holder_key):
-        return Forbidden("use_code_not_for_holder",
-                         "this use code was made by another holder: ask the person at the counter for their own code")
+        return _unknown()  # the same answer as a code that does not exist: no one learns that a code is someone's
     if row.used_at is not None:
         return Conflict("use_code_used", "this use code has been used already; each code serves one intake: "
                         "ask the holder for a new one", used_at=as_utc(row.used_at).isoformat())
@@ -97,7 +101,7 @@ def check(session: Session, lib: Library, code: str, holder_key: bytes, now: dt.
     """The id of the code if it may be spent now by this holder; the specific refusal otherwise. Changes nothing."""
     row = session.scalar(select(UseCode).where(UseCode.code_hash == code_hash(lib, normalise(code))))
     if row is None:
-        raise NotFound("use_code_unknown", "no such use code: check it was read correctly, or ask the holder for a new one")
+        raise _unknown()
     refusal = _refusal(row, holder_key, now)
     if refusal is not None:
         raise refusal

@@ -45,7 +45,11 @@ def rotate_seal(lib: Library, org_id: int, *, algorithm: str | None = None) -> i
     """
 
     org = lib.organization(org_id)
-    if org.chain_address is None or org.kind not in SEALED_KINDS:
+    if org.kind not in SEALED_KINDS:
+        raise BadInput("organization_has_no_seal", f"{org.name} 是{org.kind}机构，没有印章可轮换。 / {org.name} is a "
+                       f"{org.kind} organisation: it has no seal to rotate (only departments and associations seal)",
+                       kind=org.kind)
+    if org.chain_address is None:
         raise BadInput("organization_not_activated", f"{org.name} has no seal to rotate: activate it first")
     contract = lib.require_contract()
     on_chain = contract.organization(org.chain_address)

@@ -478,6 +478,19 @@ class WorkerHeartbeat(Base):
     details: Mapped[dict[str, Any]] = mapped_column(Json)
 
 
+class KeyFailure(Base):
+    """One refused attempt by an API key that may be guessing: a wrong use code, an unknown certificate identifier
+    (``ledger.holders.attempts``). Kept in the database so that every stateless API worker counts the same
+    attempts; rows older than the window are deleted as new ones come."""
+
+    __tablename__ = "key_failures"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key_prefix: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_key_failures_key_prefix_kind_at", "key_prefix", "kind", "at"),)
+
+
 # --- tables by name, for Core statements ---
 
 CERTIFICATES = Certificate.__table__

@@ -9,6 +9,8 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.misc import PdfError
 from sqlalchemy import select
 
 from ledger.core.errors import NotFound
@@ -31,12 +33,15 @@ _IDENTIFIER_IN_TEXT = re.compile(re.escape(PREFIX) + r"\.[0-9A-Z]{21}\.[0-9A-Z]{
 def pdf_identifier(pdf: bytes) -> str | None:
     """The certificate identifier a rendered PDF names in its document information (title)."""
     reader = open_pdf(pdf)
-    info = reader.trailer_view.get("/Info")
-    if info is None:
-        return None
-    info = info.get_object()
-    for key in ("/CertledgerIdentifier", "/Title", "/Subject", "/Keywords"):
-        value = info.get(key)
+    try:  # an incremental update may point /Info at nothing, or at something else than a dictionary
+        info = reader.trailer_view.get("/Info")
+        info = info.get_object() if info is not None else None
+        if not isinstance(info, generic.DictionaryObject):
+            return None
+        values = [info.get(key) for key in ("/CertledgerIdentifier", "/Title", "/Subject", "/Keywords")]
+    except (PdfError, KeyError, ValueError, TypeError, AttributeError):
+        return None  # then the document is looked up by its digest, and its seal check names what is wrong
+    for value in values:
         match = _IDENTIFIER_IN_TEXT.search(str(value)) if value is not None else None
         if match:
             return match.group(0)

@@ -162,8 +162,8 @@ def test_use_code_refusals_change_nothing(api: Api, holder: dict[str, Any]) -> N
     expired = usecodes.issue(api.env.lib, key, now=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5, seconds=1))
     assert_error(intake(api, h, expired.code), 409, "use_code_expired")
     fresh = use_code(api, h["token"])["code"]
-    assert_error(intake(api, h, fresh, holder={"id_type": "001", "id_number": new_uscc("91")}), 403,
-                 "use_code_not_for_holder")
+    assert_error(intake(api, h, fresh, holder={"id_type": "001", "id_number": new_uscc("91")}), 404,
+                 "use_code_unknown")  # another holder's code: the same answer as no code at all
     assert_error(intake(api, h, fresh, service_item_code="NO-SUCH-ITEM"), 404, "service_item_not_found")
     assert_error(intake(api, h, fresh, holder={"id_type": "001"}), 422, "request_invalid")
     assert_error(intake(api, h, fresh, who="market"), 403, "role_forbidden")

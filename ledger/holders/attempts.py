@@ -1,0 +1,90 @@
+"""Per-key lockout of guessing: wrong use codes, and unknown certificate identifiers (enumeration).
+
+A counter key that presents ``limit`` wrong use codes within ``window`` (10 in 10 minutes), or asks for ``limit``
+identifiers that name no certificate (30 in 10 minutes: identifiers are predictable, so a loop over serials
+would list other departments' holders), is refused with 429 and ``Retry-After`` until the oldest of those
+failures leaves the window; the lockout is logged as a warning naming the key. Failures are rows of
+``key_failures`` in the shared database, so every stateless API worker counts the same attempts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+
+from ledger.app.library import Library
+from ledger.core.errors import CertledgerError
+from ledger.storage.models import KeyFailure, as_utc
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limit:
+    kind: str
+    limit: int
+    window: dt.timedelta
+    message: str
+
+
+USE_CODES = Limit("use_code", 10, dt.timedelta(minutes=10),
+                  "此 API 密钥输错用证码次数过多，已暂时锁定。 / Too many wrong use codes from this API key")
+IDENTIFIERS = Limit("unknown_identifier", 30, dt.timedelta(minutes=10),
+                    "此 API 密钥查询不存在的证照标识过多，已暂时锁定（疑似枚举）。 / "
+                    "Too many unknown certificate identifiers from this API key (enumeration suspected)")
+
+
+class AttemptsExceeded(CertledgerError):
+    http_status = 429
+
+    def __init__(self, limit: Limit, retry_after: float) -> None:
+        seconds = max(1, math.ceil(retry_after))
+        super().__init__(f"{limit.kind}_attempts_exceeded", f"{limit.message}; retry after {seconds} s",
+                         retry_after_s=seconds, limit=limit.limit, window_s=int(limit.window.total_seconds()))
+        self.headers = {"Retry-After": str(seconds)}
+
+
+def ensure_allowed(lib: Library, key_prefix: str, limit: Limit, now: dt.datetime | None = None) -> None:
+    """AttemptsExceeded (429) while the key has ``limit.limit`` failures of this kind within the window."""
+    now = now or dt.datetime.now(dt.UTC)
+    with lib.sessions() as session:
+        count, oldest = session.execute(
+            select(func.count(), func.min(KeyFailure.at))
+            .where(KeyFailure.key_prefix == key_prefix, KeyFailure.kind == limit.kind,
+                   KeyFailure.at > now - limit.window)
+        ).one()
+    if count >= limit.limit:
+        raise AttemptsExceeded(limit, (as_utc(oldest) + limit.window - now).total_seconds())
+
+
+def record_failure(lib: Library, key_prefix: str, limit: Limit, now: dt.datetime | None = None) -> None:
+    """Count one failure (in its own transaction: the refused request itself changes nothing) and forget the
+    key's failures that left the window; the failure that reaches the limit is logged."""
+    now = now or dt.datetime.now(dt.UTC)
+    with lib.sessions() as session, session.begin():
+        session.execute(delete(KeyFailure).where(KeyFailure.key_prefix == key_prefix, KeyFailure.kind == limit.kind,
+                                                 KeyFailure.at <= now - limit.window))
+        session.add(KeyFailure(key_prefix=key_prefix, kind=limit.kind, at=now))
+        session.flush()
+        count = session.scalar(select(func.count()).where(KeyFailure.key_prefix == key_prefix,
+                                                          KeyFailure.kind == limit.kind))
+    if count == limit.limit:
+        log.warning("api key locked out", extra={"key_prefix": key_prefix, "kind": limit.kind, "failures": count})
+
+
+@contextmanager
+def guarded(lib: Library, key_prefix: str, limit: Limit, failures: frozenset[str]) -> Iterator[None]:
+    """Refuse a locked-out key before the call; count the call's refusal when its code is one of ``failures``."""
+    ensure_allowed(lib, key_prefix, limit)
+    try:
+        yield
+    except CertledgerError as e:
+        if e.code in failures:
+            record_failure(lib, key_prefix, limit)
+        raise
