@@ -21,6 +21,7 @@ from api.routers import (
     counters,
     credentials,
     departments,
+    foreign_vc,
     health,
     holders,
     intake,
@@ -73,6 +74,7 @@ def create_app(lib: Library | None = None, settings: ApiSettings | None = None) 
     for module in (admin, departments, associations, counters, intake, report_search, holders, public, health, pages):
         app.include_router(module.router)
     app.include_router(credentials.router)  # standard formats: VC 2.0, status lists, did:web, SD-JWT VC
+    app.include_router(foreign_vc.router)  # other cities' VCs: trusted issuers, verified at the counter
     return app
 
 

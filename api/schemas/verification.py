@@ -72,6 +72,13 @@ class TrustSealOut(Model):
                                  "`seal`, signed by the first P-256 seal root itself")
 
 
+class ForeignIssuerOut(Model):
+    did: str = Field(description="another city's credential issuer (did:web)")
+    name: str
+    did_document: dict[str, Any] = Field(description="its DID document, pinned: verification never resolves it")
+    status_url_prefix: str | None = Field(description="where its status lists may be fetched (none: not checked)")
+
+
 class TrustListOut(Model):
     """What a verifier trusts outside any bundle (docs/proof-bundle.md, "Where trust comes from")."""
 
@@ -91,4 +98,6 @@ class TrustListOut(Model):
     deployments: list[TrustedDeploymentOut] = Field(description="every genuine deployment, oldest first")
     seal_roots: list[SealRootOut] = Field(description="the city seal roots")
     audit_writer: str | None = Field(description="the platform's account that anchors the access log")
+    issuers: list[ForeignIssuerOut] | None = Field(None, description="other cities' credential issuers whose W3C VCs "
+                                                   "the counters accept (absent when none)")
     seal: TrustSealOut

@@ -453,3 +453,16 @@ REPORT_SUMMARIES = ReportSummary.__table__
 ACCESS_LOG = AccessLogEntry.__table__
 
 
+
+
+class TrustedIssuer(Base):
+    """Another city's credential issuer the platform administrator put on the trust list: its DID, pinned DID
+    document (verification never resolves it over the network) and the URL prefix its status lists may be
+    fetched from (none: status is not checked)."""
+
+    __tablename__ = "trusted_issuers"
+    did: Mapped[str] = mapped_column(String(300), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    did_document: Mapped[str] = mapped_column(Text)  # canonical JSON, as pinned
+    status_url_prefix: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

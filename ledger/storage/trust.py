@@ -1,4 +1,5 @@
-"""The platform's genuine contract deployments and its published trust lists (``ledger.verify.trust``).
+"""The platform's genuine contract deployments, the foreign issuers it trusts and its published trust lists
+(``ledger.verify.trust``).
 
 Every deployment is kept: a redeploy adds a row and earlier bundles, which name an earlier contract, stay on the
 trust list. A published list is stored as the exact canonical JSON the city root sealed, with its seal, so the
@@ -10,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.storage.models import LedgerDeployment, TrustListRow
+from ledger.storage.models import LedgerDeployment, TrustedIssuer, TrustListRow
 
 
 def record_deployment(session: Session, *, address: str, chain_id: int, block_number: int, tx_hash: str | None) -> None:
@@ -32,3 +33,25 @@ def save_trust_list(session: Session, body: str, seal: bytes) -> None:
 
 def latest_trust_list(session: Session) -> TrustListRow | None:
     return session.execute(select(TrustListRow).order_by(TrustListRow.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def save_issuer(session: Session, *, did: str, name: str, did_document: str, status_url_prefix: str | None) -> None:
+    """Add a foreign issuer, or replace its entry (a re-pinned DID document after the city rotated its key)."""
+    row = session.get(TrustedIssuer, did)
+    if row is None:
+        session.add(TrustedIssuer(did=did, name=name, did_document=did_document, status_url_prefix=status_url_prefix))
+    else:
+        row.name, row.did_document, row.status_url_prefix = name, did_document, status_url_prefix
+
+
+def issuers(session: Session) -> list[TrustedIssuer]:
+    """The trusted foreign issuers, by DID."""
+    return list(session.execute(select(TrustedIssuer).order_by(TrustedIssuer.did)).scalars())
+
+
+def delete_issuer(session: Session, did: str) -> bool:
+    """Take a foreign issuer off the trust list; False when it was not on it."""
+    row = session.get(TrustedIssuer, did)
+    if row is not None:
+        session.delete(row)
+    return row is not None
