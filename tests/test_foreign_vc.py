@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from ledger.credentials.contexts import OUR_CONTEXT_FILE, OUR_CONTEXT_PATH, VC_V
 from ledger.credentials.status_lists import MIN_BITS, encode_list
 from ledger.verify.platform_trust import export_trust_list
 from ledger.verify.trust import load_trust_list
-from tests.fixtures.credentials import INTEROP, VcWorld
+from tests.fixtures.credentials import VcWorld, sign_as_other_city
 
 REVOKED_INDEX, GOOD_INDEX = 9, 5
 
@@ -94,18 +93,14 @@ def second_city(vc_world: VcWorld) -> Iterator[SecondCity]:
     url = prefix + "revocation"
     unsigned = [_credential(did, context, url, GOOD_INDEX), _credential(did, context, url, REVOKED_INDEX),
                 _status_list(did, context, url)]
-    out = subprocess.run(["node", str(INTEROP / "issue-vc.mjs")], capture_output=True, text=True, timeout=60,
-                         check=False, input=json.dumps({"did": did, "credentials": unsigned, "documents": {
-                             context: context_document(OUR_CONTEXT_FILE)}}))
-    assert out.returncode == 0, out.stderr
-    made = json.loads(out.stdout)
-    documents["/status-lists/revocation"] = made["credentials"][2]
+    did_document, signed = sign_as_other_city(did, unsigned, {context: context_document(OUR_CONTEXT_FILE)})
+    documents["/status-lists/revocation"] = signed[2]
     lib = vc_world.env.lib
     desk = create_organization(lib, kind="counter", name="政务服务中心外地证照窗口",
                                uscc=derive_uscc(uuid.uuid4().hex, division=CITY_DIVISION, prefix="12"))
     counter = create_api_key(lib, desk.id, ["counter"])
     try:
-        yield SecondCity(did, made["didDocument"], made["credentials"][0], made["credentials"][1], prefix, counter)
+        yield SecondCity(did, did_document, signed[0], signed[1], prefix, counter)
     finally:
         server.shutdown()
 

@@ -51,6 +51,7 @@
     const verdict = $("vc-verdict");
     verdict.replaceChildren(cell("strong", zh, en.toUpperCase()));
     verdict.className = `verdict verdict-${en || "error"}`;
+    verdict.dataset.verdict = result.verdict;
     const cert = result.certificate || {};
     verdict.append(cell("p", `${cert.issuer_name || ""} ${cert.name || ""}`.trim(), cert.issuer || ""));
     const body = $("vc-checks");
