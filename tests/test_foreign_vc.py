@@ -14,10 +14,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from cli.main import app
 from ledger.app.onboarding import create_api_key, create_organization
 from ledger.core.catalogue import CITY_DIVISION
 from ledger.core.errors import BadInput
@@ -198,3 +201,19 @@ def test_a_did_document_without_a_p256_assertion_key_is_refused(vc_world: VcWorl
     r = vc_world.call("POST", "/admin/trust/issuers", "admin",
                       json={"did": second_city.did, "name": "武汉", "did_document": document})
     assert r.status_code == 422 and r.json()["error"]["code"] == "did_document_invalid"
+
+
+def test_the_command_line_adds_and_removes_an_issuer(vc_world: VcWorld, second_city: SecondCity,
+                                                    tmp_path: Path) -> None:
+    w, city = vc_world, second_city
+    document = tmp_path / "wuhan.did.json"
+    document.write_text(json.dumps(city.did_document), encoding="utf-8")
+    runner = CliRunner()
+    out = runner.invoke(app, ["trust", "add-issuer", city.did, "--name", "武汉市市场监督管理局", "--did-document",
+                              str(document), "--status-url-prefix", city.status_prefix], env=w.env.env)
+    assert out.exit_code == 0, out.output
+    assert _verify(w, city, city.revoked)["verdict"] == "INVALID"  # status checked: revoked
+    assert _verify(w, city, city.good)["verdict"] == "VALID"
+    assert runner.invoke(app, ["trust", "remove-issuer", city.did], env=w.env.env).exit_code == 0
+    out = runner.invoke(app, ["trust", "remove-issuer", city.did], env=w.env.env)
+    assert out.exit_code == 2 and "issuer_not_trusted" in out.output
