@@ -150,6 +150,7 @@ def verify_credential(lib: Library, credential: Any) -> VerificationResult:
     if issuer is None:
         checks.append(Check("issuer_trusted", Status.INVALID, "issuer_not_trusted", "发证机构不在信任列表中 / the "
                             "issuer is not on the platform's trust list", {"issuer": did}))
+        checks.append(Check("verification_method", Status.SKIPPED, "issuer_not_trusted"))
         key = None
     else:
         checks.append(Check("issuer_trusted", Status.VALID, "own_issuer" if issuer.own_code else "foreign_issuer_trusted",
