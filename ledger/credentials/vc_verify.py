@@ -194,10 +194,11 @@ def _entry_status(lib: Library, issuer: _Issuer, entry: dict[str, Any], key: Any
     url, purpose = str(entry.get("statusListCredential", "")), entry.get("statusPurpose")
     try:
         index = int(entry.get("statusListIndex", ""))
-        status_list = _status_list(lib, issuer, url, str(purpose))
     except ValueError:
         return Check("status", Status.INVALID, "status_entry_invalid", "状态条目无效 / malformed status entry",
                      {"url": url})
+    try:
+        status_list = _status_list(lib, issuer, url, str(purpose))
     except PermissionError:
         return Check("status", Status.SKIPPED, "status_url_not_allowed", "状态列表地址不在信任列表允许的前缀下 / the "
                      "status list URL is outside the prefix the trust entry allows", {"url": url})
@@ -231,6 +232,9 @@ def _status_list(lib: Library, issuer: _Issuer, url: str, purpose: str) -> dict[
         raise PermissionError(url)
     r = httpx.get(url, timeout=5.0, follow_redirects=False)
     r.raise_for_status()
-    if len(r.content) > MAX_STATUS_LIST_BYTES:
-        raise ValueError(url)
-    return dict(r.json())
+    try:
+        if len(r.content) > MAX_STATUS_LIST_BYTES:
+            raise ValueError("too large")
+        return dict(r.json())
+    except ValueError as e:
+        raise BadInput("status_list_invalid", f"状态列表不是 JSON / the status list is not JSON ({e})") from None
