@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
 from api.routers.counters import VERIFY_ERRORS, Counter
-from api.schemas.verification import ForeignIssuerOut, VerificationOut
+from api.schemas.credentials import VC_EXAMPLE
+from api.schemas.verification import FOREIGN_ISSUER_EXAMPLE, ForeignIssuerOut, VerificationOut
 from api.verifying import json_result
 from ledger.credentials import foreign_issuers
 from ledger.credentials.vc_verify import verify_credential
@@ -21,7 +22,7 @@ Admin = Annotated[Caller, Depends(require_role("admin"))]
 
 
 class ForeignIssuerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [FOREIGN_ISSUER_EXAMPLE]})
 
     did: str = Field(max_length=300, description="the other city's issuer, e.g. did:web:zwfw.wuhan.example:dids:...")
     name: str = Field(max_length=200, description="发证机构名称 / the issuer's name")
@@ -33,13 +34,15 @@ class ForeignIssuerIn(BaseModel):
 
 @router.post("/counters/verify/vc", tags=["counters"], response_model=VerificationOut, responses=VERIFY_ERRORS,
              summary="Verify a W3C VC 2.0 (ecdsa-rdfc-2019): this platform's or a trusted other city's")
-def verify_vc(credential: Annotated[dict[str, Any], Body(description="the credential (JSON-LD)")], lib: LibraryDep,
-              _caller: Counter) -> Response:
+def verify_vc(credential: Annotated[dict[str, Any], Body(description="the credential (JSON-LD)", openapi_examples={
+                  "vc": {"summary": "a W3C VC 2.0", "value": VC_EXAMPLE}})],
+              lib: LibraryDep, _caller: Counter) -> Response:
     return json_result(verify_credential(lib, credential), "vc")
 
 
 @router.get("/admin/trust/issuers", tags=["admin"], response_model=list[ForeignIssuerOut],
-            responses=responses(401, 403), summary="Other cities' issuers on the trust list")
+            responses={**responses(401, 403), 200: {"content": {"application/json": {
+                "example": [FOREIGN_ISSUER_EXAMPLE]}}}}, summary="Other cities' issuers on the trust list")
 def list_issuers(lib: LibraryDep, _caller: Admin) -> list[ForeignIssuerOut]:
     return [ForeignIssuerOut.model_validate(i.to_dict()) for i in foreign_issuers.list_issuers(lib)]
 
@@ -52,8 +55,7 @@ def add_issuer(body: ForeignIssuerIn, lib: LibraryDep, _caller: Admin) -> Foreig
     return ForeignIssuerOut.model_validate(issuer.to_dict())
 
 
-@router.delete("/admin/trust/issuers", tags=["admin"], status_code=204, responses=responses(401, 403, 404),
-               summary="Take another city's issuer off the trust list")
-def remove_issuer(did: Annotated[str, Query(max_length=300)], lib: LibraryDep, _caller: Admin) -> Response:
-    foreign_issuers.remove_issuer(lib, did)
-    return Response(status_code=204)
+@router.delete("/admin/trust/issuers", tags=["admin"], response_model=ForeignIssuerOut,
+               responses=responses(401, 403, 404, 422), summary="Take another city's issuer off the trust list")
+def remove_issuer(did: Annotated[str, Query(max_length=300)], lib: LibraryDep, _caller: Admin) -> ForeignIssuerOut:
+    return ForeignIssuerOut.model_validate(foreign_issuers.remove_issuer(lib, did).to_dict())

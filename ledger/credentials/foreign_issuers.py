@@ -102,11 +102,14 @@ def add_issuer(lib: Library, did: str, name: str, did_document: dict[str, Any] |
     return issuer
 
 
-def remove_issuer(lib: Library, did: str) -> None:
-    """Take another city's issuer off the trust list (its credentials are refused from now on)."""
+def remove_issuer(lib: Library, did: str) -> ForeignIssuer:
+    """Take another city's issuer off the trust list (its credentials are refused from now on); the removed entry."""
     with lib.sessions() as session, session.begin():
-        if not trust_store.delete_issuer(session, did):
+        removed = next((i for i in trusted_issuers(session) if i.did == did), None)
+        if removed is None:
             raise NotFound("issuer_not_trusted", f"信任列表中没有该发证机构 / {did} is not on the trust list", did=did)
+        trust_store.delete_issuer(session, did)
+    return removed
 
 
 def list_issuers(lib: Library) -> list[ForeignIssuer]:

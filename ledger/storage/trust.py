@@ -49,9 +49,8 @@ def issuers(session: Session) -> list[TrustedIssuer]:
     return list(session.execute(select(TrustedIssuer).order_by(TrustedIssuer.did)).scalars())
 
 
-def delete_issuer(session: Session, did: str) -> bool:
-    """Take a foreign issuer off the trust list; False when it was not on it."""
+def delete_issuer(session: Session, did: str) -> None:
+    """Take a foreign issuer off the trust list."""
     row = session.get(TrustedIssuer, did)
     if row is not None:
         session.delete(row)
-    return row is not None
