@@ -196,7 +196,7 @@ def test_our_own_vc_verifies_through_the_same_route(vc_world: VcWorld, second_ci
     assert _check(_verify(w, second_city, vc), "proof") == ("INVALID", "signature_invalid")
 
 
-def test_a_did_document_without_a_p256_assertion_key_is_refused(vc_world: VcWorld, second_city: SecondCity) -> None:
+def test_a_bad_trust_entry_or_credential_is_refused(vc_world: VcWorld, second_city: SecondCity) -> None:
     document = {**second_city.did_document, "assertionMethod": []}
     r = vc_world.call("POST", "/admin/trust/issuers", "admin",
                       json={"did": second_city.did, "name": "武汉", "did_document": document})
@@ -217,3 +217,9 @@ def test_the_command_line_adds_and_removes_an_issuer(vc_world: VcWorld, second_c
     assert runner.invoke(app, ["trust", "remove-issuer", city.did], env=w.env.env).exit_code == 0
     out = runner.invoke(app, ["trust", "remove-issuer", city.did], env=w.env.env)
     assert out.exit_code == 2 and "issuer_not_trusted" in out.output
+    r = vc_world.call("POST", "/admin/trust/issuers", "admin", json={
+        "did": second_city.did, "name": "武汉", "did_document": second_city.did_document, "status_url_prefix": "ftp://x"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "status_url_prefix_invalid"
+    r = vc_world.client.post("/counters/verify/vc", json={"type": "VerifiableCredential"},
+                             headers={"X-API-Key": second_city.counter_key})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "vc_malformed"
