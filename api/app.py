@@ -25,6 +25,7 @@ from api.routers import (
     counters,
     credentials,
     departments,
+    foreign_vc,
     health,
     holder_documents,
     holder_page,
@@ -96,6 +97,7 @@ def create_app(lib: Library | None = None, settings: ApiSettings | None = None) 
     app.include_router(browser_verifier.router)
     app.include_router(plan_targets.router)
     app.include_router(imports.router)
+    app.include_router(foreign_vc.router)  # other cities' VCs: trusted issuers, verified at the counter
     return app
 
 

@@ -96,3 +96,34 @@ def show(
     for der in trust.seal_roots:
         console.print(f"  seal root SHA-256 {hashlib.sha256(der).hexdigest()}")
     console.print(f"  audit writer {trust.audit_writer}")
+    for i in trust.issuers:
+        console.print(f"  other city's issuer {i.did} ({i.name}), status lists from {i.status_url_prefix or '-'}")
+
+
+@trust_app.command("add-issuer")
+def add_issuer(
+    did: str = typer.Argument(..., help="the other city's issuer, did:web:..."),
+    name: str = typer.Option(..., "--name", help="发证机构名称 / the issuer's name"),
+    did_document: Optional[Path] = typer.Option(None, "--did-document", help="its DID document (JSON), pinned in the "
+                                                "trust entry (default: resolve the did:web once, now)"),
+    status_url_prefix: Optional[str] = typer.Option(None, "--status-url-prefix", help="fetch its status lists only "
+                                                    "from under this URL (default: revocation is not checked)"),
+) -> None:
+    """Put another city's credential issuer on the trust list (counters then accept its W3C VCs); run
+    `certledger trust export` afterwards to publish the list with it."""
+    import json
+
+    from ledger.credentials.foreign_issuers import add_issuer as add
+
+    document = json.loads(did_document.read_text("utf-8")) if did_document else None
+    issuer = add(_library(), did, name, document, status_url_prefix)
+    console.print(f"{issuer.did} ({issuer.name}) is on the trust list; publish it with: certledger trust export")
+
+
+@trust_app.command("remove-issuer")
+def remove_issuer(did: str = typer.Argument(..., help="the other city's issuer")) -> None:
+    """Take another city's issuer off the trust list (then re-export it)."""
+    from ledger.credentials.foreign_issuers import remove_issuer as remove
+
+    remove(_library(), did)
+    console.print(f"{did} is off the trust list; publish it with: certledger trust export")

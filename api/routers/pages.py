@@ -16,7 +16,8 @@ from ledger.core.errors import NotFound
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
-ASSETS = {"counter.css": "text/css; charset=utf-8", "counter.js": "text/javascript; charset=utf-8"}
+ASSETS = {"counter.css": "text/css; charset=utf-8", "counter.js": "text/javascript; charset=utf-8",
+          "vc-check.js": "text/javascript; charset=utf-8"}
 # The page loads only its own files and talks only to this origin; nothing may frame it.
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -43,6 +43,7 @@ def verify_public_bundle(
     summary="The platform's trust list (certledger/trust/1), sealed by the city root: chain id, every genuine "
             "contract deployment, the city seal roots, the audit writer (no key)",
     response_model=TrustListOut,
+    response_model_exclude_unset=True,  # served exactly as sealed: no member the list lacks is added
     responses=responses(404, 429),
 )
 def trust_list(lib: LibraryDep) -> TrustListOut:

@@ -72,6 +72,27 @@ class TrustSealOut(Model):
                                  "`seal`, signed by the first P-256 seal root itself")
 
 
+_WUHAN = "did:web:zwfw.wuhan.example:dids:11420100MB0000000X"
+FOREIGN_ISSUER_EXAMPLE = {
+    "did": _WUHAN, "name": "武汉市市场监督管理局",
+    "did_document": {"@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+                     "id": _WUHAN, "verificationMethod": [{
+                         "id": f"{_WUHAN}#key-1", "type": "Multikey", "controller": _WUHAN,
+                         "publicKeyMultibase": "zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169"}],
+                     "assertionMethod": [f"{_WUHAN}#key-1"]},
+    "status_url_prefix": "https://zwfw.wuhan.example/status-lists/",
+}
+
+
+class ForeignIssuerOut(Model):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [FOREIGN_ISSUER_EXAMPLE]})
+
+    did: str = Field(description="another city's credential issuer (did:web)")
+    name: str
+    did_document: dict[str, Any] = Field(description="its DID document, pinned: verification never resolves it")
+    status_url_prefix: str | None = Field(description="where its status lists may be fetched (none: not checked)")
+
+
 class TrustListOut(Model):
     """What a verifier trusts outside any bundle (docs/proof-bundle.md, "Where trust comes from")."""
 
@@ -91,4 +112,6 @@ class TrustListOut(Model):
     deployments: list[TrustedDeploymentOut] = Field(description="every genuine deployment, oldest first")
     seal_roots: list[SealRootOut] = Field(description="the city seal roots")
     audit_writer: str | None = Field(description="the platform's account that anchors the access log")
+    issuers: list[ForeignIssuerOut] | None = Field(None, description="other cities' credential issuers whose W3C VCs "
+                                                   "the counters accept (absent when none)")
     seal: TrustSealOut

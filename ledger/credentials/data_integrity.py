@@ -13,9 +13,10 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from multiformats import multibase
 from pyld import jsonld
 
@@ -41,6 +42,14 @@ def p256_multikey(spki_der: bytes) -> str:
         raise ValueError("not a P-256 public key")
     point = key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint)
     return multibase.encode(_P256_PUB + point, "base58btc")
+
+
+def p256_key_of(multikey: str) -> ec.EllipticCurvePublicKey:
+    """The P-256 public key of a ``publicKeyMultibase`` (ValueError for any other key or encoding)."""
+    raw = multibase.decode(multikey) if multikey.startswith("z") else b""
+    if not raw.startswith(_P256_PUB) or len(raw) != 35:
+        raise ValueError("not a P-256 Multikey (p256-pub, compressed point, base58btc)")
+    return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw[2:])
 
 
 def _hash_data(document: dict[str, Any], options: dict[str, Any]) -> bytes:
@@ -71,3 +80,25 @@ def sign_document(document: dict[str, Any], key: SigningKey, verification_method
     proof = {k: v for k, v in options.items() if k != "@context"}
     proof["proofValue"] = multibase.encode(r.to_bytes(32, "big") + s.to_bytes(32, "big"), "base58btc")
     return {**unsigned, "proof": proof}
+
+
+def proof_verifies(document: dict[str, Any], key: ec.EllipticCurvePublicKey) -> bool:
+    """Whether ``document``'s ecdsa-rdfc-2019 proof is a signature by ``key`` over it (contexts resolved offline:
+    an unknown one raises BadInput ``jsonld_context_unknown``)."""
+    proof = document.get("proof")
+    if not isinstance(proof, dict) or proof.get("cryptosuite") != CRYPTOSUITE or proof.get("type") != "DataIntegrityProof":
+        return False
+    try:
+        raw = multibase.decode(proof.get("proofValue") or "")
+    except (ValueError, KeyError):
+        return False
+    if len(raw) != 64:
+        return False
+    options = {"@context": document.get("@context"), **{k: v for k, v in proof.items() if k != "proofValue"}}
+    unsigned = {k: v for k, v in document.items() if k != "proof"}
+    signature = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    try:
+        key.verify(signature, _hash_data(unsigned, options), ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return False
+    return True

@@ -1,4 +1,5 @@
-"""The platform's own trust list: built from its deployments, seal root and audit writer; sealed and published
+"""The platform's own trust list: built from its deployments, seal root, audit writer and the foreign issuers the
+administrator added; sealed and published
 by ``certledger trust export`` (which needs the city root key); served by ``GET /public/trust``; and used, as is,
 by the service's own verifier, so the service and a third party trust the same things.
 """
@@ -11,13 +12,14 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ledger.chain.contract import Deployment
 from ledger.core.canonical import canonical_record
 from ledger.core.errors import NotFound, ServiceUnavailable
 from ledger.storage import trust as trust_store
 from ledger.storage.models import Organization
-from ledger.verify.trust import TrustedDeployment, TrustList, seal_trust_list
+from ledger.verify.trust import ForeignIssuer, TrustedDeployment, TrustList, seal_trust_list
 from signer.authority import ROOT_KEY_ID
 
 if TYPE_CHECKING:
@@ -38,19 +40,26 @@ def _current_deployment(lib: Library) -> TrustedDeployment | None:
     return TrustedDeployment(lib.contract.address, 0)
 
 
+def trusted_issuers(session: Session) -> list[ForeignIssuer]:
+    """The foreign issuers the administrator put on the trust list, by DID."""
+    return [ForeignIssuer(r.did, r.name, json.loads(r.did_document), r.status_url_prefix)
+            for r in trust_store.issuers(session)]
+
+
 def platform_trust(lib: Library) -> TrustList:
     """What this platform trusts: its chain, every deployment it recorded (and the one it is configured with),
-    its city seal root and its audit writer account."""
+    its city seal root, its audit writer account and the foreign credential issuers it accepts."""
     chain_id = lib.chain.chain_id
     with lib.sessions() as session:
         rows = trust_store.deployments(session, chain_id)
         writer = session.scalar(select(Organization.chain_address).where(Organization.kind == "platform",
                                                                          Organization.chain_address.is_not(None)))
+        issuers = tuple(trusted_issuers(session))
     found = [TrustedDeployment(r.address, r.block_number, r.tx_hash) for r in rows]
     current = _current_deployment(lib)
     if current is not None and all(d.address.lower() != current.address.lower() for d in found):
         found.append(current)
-    return TrustList(chain_id, tuple(found), (lib.seal_registry().root_der,), writer)
+    return TrustList(chain_id, tuple(found), (lib.seal_registry().root_der,), writer, issuers=issuers)
 
 
 def export_trust_list(lib: Library) -> dict[str, Any]:

@@ -4,7 +4,9 @@ A bundle names its chain, its contract and its city root itself, so on its own i
 deploy a look-alike contract, make a "city root" and seal a forged record under it. The trust list is the
 platform's statement of what is genuine: the chain id, every CertLedger deployment (address and the block it was
 deployed in; a redeploy adds one, so bundles of an earlier one keep verifying), the city seal roots and the
-platform's audit-writer account (the anchorer of access-log entries). It is sealed by the city root: a detached
+platform's audit-writer account (the anchorer of access-log entries) and, when the administrator added some, the
+credential issuers of other cities whose W3C VCs the counters accept (``issuers``: DID, name, pinned DID document,
+the URL prefix their status lists may be fetched from). It is sealed by the city root: a detached
 CMS SignedData (ECDSA P-256/SHA-256, the root certificate embedded) over the RFC 8785 canonical JSON of the list
 without its ``seal`` member, so a copy can be checked offline (``openssl cms -verify``, docs/proof-bundle.md).
 
@@ -39,7 +41,7 @@ TRUST_FORMAT = "certledger/trust/1"
 TRUST_FILE_ENV = "CERTLEDGER_TRUST_FILE"  # the trust list `certledger verify` reads without --trust
 MAX_TRUST_BYTES = 200_000
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-_BODY_KEYS = frozenset({"format", "issued_at", "chain_id", "deployments", "seal_roots", "audit_writer"})
+_BODY_KEYS = frozenset({"format", "issued_at", "chain_id", "deployments", "seal_roots", "audit_writer", "issuers"})
 # What the trust list's seal must pass (signer.verify.CHECKS less seal_signer_matches: a root names no department).
 _SEAL_CHECKS = ("seal_intact", "seal_chain", "seal_certificate_valid")
 
@@ -52,6 +54,20 @@ class TrustedDeployment:
 
 
 @dataclass(frozen=True)
+class ForeignIssuer:
+    """Another city's issuer: its DID document is pinned here, so checking its credentials needs no network."""
+
+    did: str
+    name: str
+    did_document: Mapping[str, Any]
+    status_url_prefix: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"did": self.did, "name": self.name, "did_document": dict(self.did_document),
+                "status_url_prefix": self.status_url_prefix}
+
+
+@dataclass(frozen=True)
 class TrustList:
     """What a verifier trusts: one chain, its genuine deployments, the seal roots, the audit writer."""
 
@@ -60,6 +76,10 @@ class TrustList:
     seal_roots: tuple[bytes, ...]  # DER; the first P-256 one seals the list
     audit_writer: str | None = None
     issued_at: str | None = None
+    issuers: tuple[ForeignIssuer, ...] = ()
+
+    def issuer(self, did: str) -> ForeignIssuer | None:
+        return next((i for i in self.issuers if i.did == did), None)
 
     def trusts_contract(self, address: str) -> bool:
         return any(d.address.lower() == address.lower() for d in self.deployments)
@@ -73,7 +93,7 @@ class TrustList:
         for der in self.seal_roots:
             roots.append({"algorithm": describe_certificate(der).algorithm, "sha256": hashlib.sha256(der).hexdigest(),
                           "certificate_pem": pem_certificate(der)})
-        return {
+        body = {
             "format": TRUST_FORMAT,
             "issued_at": self.issued_at or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
             "chain_id": self.chain_id,
@@ -82,6 +102,9 @@ class TrustList:
             "seal_roots": roots,
             "audit_writer": self.audit_writer,
         }
+        if self.issuers:  # absent when there are none: lists sealed before foreign issuers existed read the same
+            body["issuers"] = [i.to_dict() for i in self.issuers]
+        return body
 
     def sealing_root(self) -> bytes:
         """The root whose key seals the list: the first P-256 one."""
@@ -136,6 +159,23 @@ def _roots(items: Any) -> tuple[bytes, ...]:
     return tuple(roots)
 
 
+def _issuers(items: Any) -> tuple[ForeignIssuer, ...]:
+    if items is None:
+        return ()
+    if not isinstance(items, list):
+        raise _malformed("has issuers that are not a list")
+    out = []
+    for i in items:
+        if (not isinstance(i, Mapping) or not isinstance(i.get("did"), str) or not isinstance(i.get("name"), str)
+                or not isinstance(i.get("did_document"), Mapping)):
+            raise _malformed("has an issuer without did, name and did_document")
+        prefix = i.get("status_url_prefix")
+        if prefix is not None and not isinstance(prefix, str):
+            raise _malformed(f"has issuer {i['did']} with a status_url_prefix that is not a string")
+        out.append(ForeignIssuer(i["did"], i["name"], dict(i["did_document"]), prefix))
+    return tuple(out)
+
+
 def _parse(data: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(data, (str, bytes, bytearray)):
         if len(data) > MAX_TRUST_BYTES:
@@ -163,7 +203,7 @@ def load_trust_list(data: str | bytes | Mapping[str, Any], *, root_pem: str | by
     if writer is not None and (not isinstance(writer, str) or not _ADDRESS.match(writer)):
         raise _malformed("has an audit_writer that is not an address")
     trust = TrustList(doc["chain_id"], _deployments(doc.get("deployments")), _roots(doc.get("seal_roots")),
-                      writer and to_checksum_address(writer), doc.get("issued_at"))
+                      writer and to_checksum_address(writer), doc.get("issued_at"), _issuers(doc.get("issuers")))
     sealing_root = trust.sealing_root()
     if root_pem is not None and trusted_root_der(root_pem) != sealing_root:
         raise BadInput("trust_list_untrusted_root", "信任列表不是由您信任的城市根证书签发的 / the trust list is sealed by "
