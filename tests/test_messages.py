@@ -59,6 +59,9 @@ def built_codes() -> set[str]:
     out = set(HTTP_CODES.values()) | set(STORAGE_MESSAGES) | {"within_validity", "long_term", "rate_limited",
                                                                 "internal_error", "unknown"}
     out |= {s.name.lower() for s in LeafStatus}  # the status fragment's reasons
+    # refused before routing (api.jsonguard.problem returns them) and the lockouts (ledger.holders.attempts)
+    out |= {"json_too_deep", "number_invalid", "json_encoding_invalid", "use_code_attempts_exceeded",
+            "unknown_identifier_attempts_exceeded"}
     for role in roles:
         out |= {f"no_{role}_anchor", f"no_{role}_code", f"{role}_mismatch", f"{role}_and_seal_registered",
                 f"not_{role}", f"anchored_by_{role}", f"issuer_not_{role}", role}
