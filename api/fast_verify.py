@@ -21,10 +21,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import API_KEY_HEADER, authorize
 from api.routers.counters import COUNTER_ROLES
-from api.verifying import result_dict
 from api.schemas.verification import VerifyIdentifierRequest
 from api.verifying import without_consent
 from ledger.app.metrics import count_verdict
+from ledger.core.messages import language
 from ledger.plan.verifications import count_verification
 from ledger.verify import service as verification
 
