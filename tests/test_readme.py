@@ -3,7 +3,7 @@ order, in one shell (variables carry from block to block, as in a reader's termi
 succeed: `set -e`, and curl fails on an HTTP error answer (``--fail-with-body``), so a 409 or 422 the README did
 not mean is caught. Skipped: blocks preceded by ``<!-- readme-test: skip -->``, and the two setup commands
 (`./dev up`, `./dev test`). The README's addresses (API on 8000, chain on 8545) are pointed at this stack's ports;
-``var`` and ``.venv`` are links to the stack's home and the environment."""
+``var``, ``.venv`` and ``verifier-js`` are links to the stack's home, the environment and the JavaScript verifier."""
 
 from __future__ import annotations
 
@@ -62,6 +62,7 @@ def test_every_readme_block_runs_against_a_live_stack(tmp_path: Path) -> None:
         work.mkdir()
         (work / "var").symlink_to(home)
         (work / ".venv").symlink_to(Path(os.path.realpath(REPO_ROOT / ".venv")))
+        (work / "verifier-js").symlink_to(REPO_ROOT / "verifier-js")  # the README runs the JavaScript verifier
         blocks = bash_blocks((REPO_ROOT / "README.md").read_text(encoding="utf-8"))
         (work / "readme.sh").write_text(script(blocks, api, rpc), encoding="utf-8")
         done = subprocess.run(["bash", "readme.sh"], cwd=work, env={**env, "CERTLEDGER_HOME": str(home)},

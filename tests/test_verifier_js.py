@@ -35,6 +35,8 @@ from ledger.core.uscc import derive_uscc
 from ledger.devstack.launchers import free_port
 from ledger.verify.bundle import build_bundle, load_bundle, pem_certificate
 from ledger.verify.fragments import Verifier
+from ledger.verify.public_proof import public_proof_of
+from ledger.verify.public_proof_checks import verify_checked
 from ledger.verify.trust import TrustedDeployment, TrustList, load_trust_list, seal_trust_list
 from signer.authority import ROOT_KEY_ID, SealAuthority
 from signer.keystore import FileKeyStore
@@ -59,7 +61,7 @@ def _python(world: AnchoredWorld, bundle: dict[str, Any], trust: TrustList, rpc_
             document: bytes | None) -> dict[str, Any]:
     """The standalone Python verifier, fresh for each case (nothing remembered between cases)."""
     contract = LedgerContract(ChainClient(rpc_url), bundle["chain"]["contract"])
-    return Verifier(contract, None, trust).verify_bundle(load_bundle(bundle), document).to_dict()
+    return verify_checked(Verifier(contract, None, trust), load_bundle(bundle), document).to_dict()
 
 
 def _javascript(cases: Cases, trust_doc: dict[str, Any], rpc_url: str, tmp_path: Path,
@@ -233,6 +235,33 @@ def test_both_verifiers_agree_on_every_tamper(anchored: AnchoredWorld, tmp_path:
         assert agreed[name][0] == "INVALID", name
         assert failing.items() <= _failed(agreed[name]).items(), (name, agreed[name])
     assert agreed["long term"][0] == "VALID"
+
+
+def test_both_verifiers_agree_on_public_proofs(anchored: AnchoredWorld, tmp_path: Path) -> None:
+    """The public proof (certledger/public-proof/1) of every tamper case: the chain checks decide, the record-level
+    ones are SKIPPED no_record and do not make the verdict INVALID."""
+    cases = {name: public_proof_of(bundle) for name, bundle in _tampers(anchored, tmp_path / "cases").items()}
+    other_department = copy.deepcopy(cases["genuine"])
+    other_department["summary"]["issuing_department_code"] = anchored.departments["b"].code
+    cases["summary names another department"] = other_department
+    agreed = _agree(anchored, cases, tmp_path)
+    for name in ("genuine", "genuine sm2", "long term", "changed field"):  # a changed record is not in the proof
+        assert agreed[name][0] == "VALID", (name, agreed[name])
+        skipped = {c: r for c, s, r in agreed[name][1] if s == "SKIPPED"}
+        assert skipped == {"record_integrity": "no_record", "seal_intact": "no_record", "document_digest": "no_record"}
+    expected = {
+        "status revoked": {"status": "revoked"},
+        "proof of another leaf": {"merkle_proof": "proof_mismatch"},
+        "unanchored root": {"anchor_on_chain": "root_not_anchored"},
+        "seal of another department": {"seal_signer_matches": "department_mismatch", "anchor_issuer": "seal_not_current"},
+        "seal under a forged root": {"seal_chain": "issuer_signature_invalid"},
+        "look-alike contract": {"anchor_on_chain": "untrusted_contract"},
+        "expired": {"validity_period": "expired"},
+        "summary names another department": {"anchor_on_chain": "root_not_anchored"},
+    }
+    for name, failing in expected.items():
+        assert agreed[name][0] == "INVALID", name
+        assert failing.items() <= _failed(agreed[name]).items(), (name, agreed[name])
 
 
 def test_both_verifiers_agree_on_untrusted_chains_contracts_and_dead_nodes(anchored: AnchoredWorld,

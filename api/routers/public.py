@@ -4,16 +4,19 @@ for an API client), fetch a certificate's public proof. No key; rate-limited."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Body, Depends, Path, Request, Response
 
 from api.deps import Lang, LibraryDep
 from api.errors import responses
 from api.ratelimit import public_rate_limit
+from api.routers.browser_verifier import rpc_url_for_browsers
 from api.schemas.common import BUNDLE_EXAMPLE, EXAMPLE_IDENTIFIER
 from api.schemas.verification import BUNDLE_DESCRIPTION, TrustListOut, VerificationOut
 from api.verify_page import render, render_error, wants_html
 from api.verifying import public_view, verify_bundle, verify_identifier
+from ledger.app.library import Library
 from ledger.core.errors import CertledgerError
 from ledger.issue.history import history
 from ledger.verify.platform_trust import published_trust_list
@@ -72,10 +75,10 @@ def verify_qr(
         events = [{"at": e.at, "action": e.action, "status": e.status} for e in history(lib, identifier).events]
     except CertledgerError as e:
         return Response(render_error(e.code), status_code=e.http_status, media_type="text/html; charset=utf-8",
-                        headers=PAGE_HEADERS)
+                        headers=page_headers(lib))
     anchored = bool(result["certificate"].get("root"))
     page = render(result, events, bundle_url=f"/public/proofs/{identifier}" if anchored else None, lang=lang)
-    return Response(page, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+    return Response(page, media_type="text/html; charset=utf-8", headers=page_headers(lib))
 
 
 @router.get(
@@ -96,11 +99,19 @@ def proof(
     return public_proof(lib, identifier)
 
 
-# The page loads only this service's files; the in-browser verifier talks to this origin only.
+# The page loads only this service's files; the in-browser verifier talks to this origin and the chain node only.
+PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' {rpc}; "
+            "form-action 'none'; frame-ancestors 'none'; base-uri 'none'")
 PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Vary": "Accept, Accept-Language",
 }
+
+
+def page_headers(lib: Library) -> dict[str, str]:
+    """The page's headers: its script verifies against the chain node itself (``rpc_url_for_browsers``), so
+    connect-src allows that origin besides the page's own."""
+    rpc = urlsplit(rpc_url_for_browsers(lib))
+    origin = f"{rpc.scheme}://{rpc.netloc}" if rpc.scheme in ("http", "https") and rpc.netloc else ""
+    return {**PAGE_HEADERS, "Content-Security-Policy": PAGE_CSP.format(rpc=origin).replace(" ;", ";")}

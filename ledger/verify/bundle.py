@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     pass
 
 BUNDLE_FORMAT = "certledger/bundle/1"
+PUBLIC_PROOF_FORMAT = "certledger/public-proof/1"
 MAX_BUNDLE_BYTES = 1_000_000
 MAX_PROOF_LENGTH = 64
 SEAL_FORMATS = ("cms", "ses")
@@ -33,6 +34,9 @@ _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _TOP_KEYS = frozenset({
     "format", "identifier", "record", "seal", "leaf", "root", "proof", "chain", "trust", "document", "exported_at",
 })
+# A public proof (ledger.verify.public_proof): a bundle whose record and document are replaced by a public summary.
+_PUBLIC_KEYS = _TOP_KEYS - {"record", "document"} | {"summary", "record_included"}
+
 
 
 def _hex(b: bytes) -> str:
@@ -142,8 +146,17 @@ def _iso_time(obj: Mapping[str, Any], key: str, path: str) -> str:
     return value
 
 
+def _record_or_summary(data: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The record of a bundle, the public summary of a public proof."""
+    if data["format"] == BUNDLE_FORMAT:
+        return "record", _require(data, "record", dict, "")
+    if data.get("record_included") is not False:
+        raise _malformed("record_included", "must be false in a public proof")
+    return "summary", _require(data, "summary", dict, "")
+
+
 def load_bundle(data: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
-    """A bundle from JSON text (or an already parsed object), checked field by field.
+    """A bundle or a public proof from JSON text (or an already parsed object), checked field by field.
 
     Only the shape is checked here; whether it is true is what verification decides.
     """
@@ -157,15 +170,16 @@ def load_bundle(data: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
             raise BadInput("bundle_malformed", f"the proof bundle is not valid JSON: {e}") from e
     if not isinstance(data, Mapping):
         raise BadInput("bundle_malformed", "a proof bundle is a JSON object; see docs/proof-bundle.md")
-    if data.get("format") != BUNDLE_FORMAT:
-        raise _malformed("format", f"is {data.get('format')!r}; this verifier reads {BUNDLE_FORMAT!r}")
-    unknown = sorted(set(data) - _TOP_KEYS)
+    if data.get("format") not in (BUNDLE_FORMAT, PUBLIC_PROOF_FORMAT):
+        raise _malformed("format", f"is {data.get('format')!r}; this verifier reads {BUNDLE_FORMAT!r} and "
+                                   f"{PUBLIC_PROOF_FORMAT!r}")
+    unknown = sorted(set(data) - (_TOP_KEYS if data["format"] == BUNDLE_FORMAT else _PUBLIC_KEYS))
     if unknown:
         raise _malformed("top level", f"has unknown keys {unknown}")
     identifier = _require(data, "identifier", str, "")
-    record = _require(data, "record", dict, "")
+    what, record = _record_or_summary(data)
     if record.get("identifier") != identifier:
-        raise _malformed("record.identifier", f"is {record.get('identifier')!r}, not the bundle's {identifier!r}")
+        raise _malformed(f"{what}.identifier", f"is {record.get('identifier')!r}, not the bundle's {identifier!r}")
     seal = _require(data, "seal", dict, "")
     if _require(seal, "format", str, "seal.") not in SEAL_FORMATS:
         raise _malformed("seal.format", f"must be one of {list(SEAL_FORMATS)}")

@@ -26,6 +26,7 @@ from ledger.verify.bundle import load_bundle
 from ledger.verify.chain_facts import ChainReadNeeded
 from ledger.verify.fragments import VerificationResult, Verifier
 from ledger.verify.platform_trust import platform_trust
+from ledger.verify.public_proof_checks import verify_checked
 from ledger.verify.remembered import verify_stored
 
 if TYPE_CHECKING:
@@ -106,4 +107,4 @@ def verify_bundle(lib: Library, bundle: Mapping[str, Any] | str | bytes,
         verifier.trust = platform_trust(lib)
     if named.lower() != verifier.chain.contract.address.lower() and verifier.trust.trusts_contract(named):
         verifier = service_verifier(lib, named)
-    return verifier.verify_bundle(checked, document)
+    return verify_checked(verifier, checked, document)

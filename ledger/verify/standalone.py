@@ -14,6 +14,7 @@ from ledger.core.errors import BadInput
 from ledger.chain.contract import LedgerContract
 from ledger.verify.bundle import load_bundle
 from ledger.verify.fragments import VerificationResult, Verifier
+from ledger.verify.public_proof_checks import verify_checked
 from ledger.verify.trust import TrustList, no_trust_list
 
 ANCHORED_FORMAT = "certledger/anchored-record/1"
@@ -36,7 +37,8 @@ def verifier_for_rpc(rpc_url: str, contract_address: str, trust: TrustList) -> V
 
 def verify_bundle_standalone(bundle: Mapping[str, Any] | str | bytes, rpc_url: str, trust: TrustList | None,
                              document: bytes | None = None) -> VerificationResult:
-    """Verify a bundle with nothing but a chain node's JSON-RPC URL and the trust list (``load_trust_list``).
+    """Verify a bundle (or a public proof) with nothing but a chain node's JSON-RPC URL and the trust list
+    (``load_trust_list``).
 
     The bundle's chain and contract must be on the trust list (else anchor_on_chain is INVALID:
     ``untrusted_chain``, ``untrusted_contract``) and its seal certificate must chain to a root of the list; the
@@ -46,7 +48,7 @@ def verify_bundle_standalone(bundle: Mapping[str, Any] | str | bytes, rpc_url: s
     if trust is None:
         raise no_trust_list()
     checked = load_bundle(bundle)
-    return verifier_for_rpc(rpc_url, checked["chain"]["contract"], trust).verify_bundle(checked, document)
+    return verify_checked(verifier_for_rpc(rpc_url, checked["chain"]["contract"], trust), checked, document)
 
 
 def _hash(value: Any, path: str) -> bytes:

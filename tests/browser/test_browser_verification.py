@@ -1,94 +1,54 @@
-"""The browser's own verification (issue 14 item 4): a page with ``<section id="browser-verification" hidden
-data-bundle-url=...>`` that loads ``/static/verifier/page.js`` from the real API server, in Debian's chromium.
-
-The page verifies against the chain node itself (JSON-RPC from the browser, the endpoint from ``GET
-/public/verifier``, the sealed trust list from ``GET /public/trust``): it reaches VALID for a genuine certificate
-and INVALID (status revoked) for one revoked on chain, and never asks the platform's verification endpoints.
-The public page /verify/{id} is another branch's, so a small loopback server serves a page of our own with that
-section, the bundle, and what the real API server answers for the page's other GETs (its script, its verifier
-settings, its trust list), byte for byte. (A page Playwright fulfils itself has no address, and Chromium's local
-network access checks then refuse its requests to the loopback chain node.)
+"""The browser's own verification on the real public page (issue 14 item 4): Debian's chromium opens the QR
+address ``/verify/{id}`` served by the real API (uvicorn) for a certificate anchored on the real chain node; the
+page's script (``/static/verifier/page.js``) fetches the public proof (``/public/proofs/{id}``), the JSON-RPC
+endpoint (``GET /public/verifier``) and the sealed trust list (``GET /public/trust``), verifies against the chain
+node itself (the page's Content-Security-Policy allows connect-src to it) and shows each check and the verdict:
+VALID for a genuine certificate, INVALID (status revoked) for one revoked on chain through the library. The page's
+script never asks the platform's verification endpoints.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
 
 from ledger.issue import status_changes
 from ledger.issue.anchoring import Anchorer
 from ledger.issue.issuance import issue_many
-from ledger.verify.fragments import REQUIRED
-from ledger.verify.stored import export_bundle
 from tests.browser.conftest import Shoot
 from tests.fixtures.library import LibraryEnv, sample_request
 
 CHROMIUM = "/usr/bin/chromium"
-PAGE = """<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>证照核验 / verify</title></head>
-<body><h1>电子证照核验 / certificate verification</h1>
-<section id="browser-verification" hidden data-bundle-url="/bundles/%s.json"></section>
-<script src="/static/verifier/page.js"></script></body></html>"""
+# What a public proof lets the browser check against the chain; record_integrity and the seal's signature over the
+# record need the holder's bundle (SKIPPED, reason no_record).
+CHAIN_CHECKS = ("merkle_proof", "anchor_on_chain", "anchor_issuer", "seal", "seal_chain", "seal_certificate_valid",
+                "seal_signer_matches", "status", "validity_period")
 
 
 @dataclass(frozen=True)
-class Bundles:
-    valid: dict
-    revoked: dict
+class Certificates:
+    valid: str
+    revoked: str
 
 
 @pytest.fixture(scope="module")
-def bundles(library_env: LibraryEnv) -> Bundles:
+def certificates(library_env: LibraryEnv) -> Certificates:
     lib, market = library_env.lib, library_env.departments["market"]
     licence = library_env.types["business_licence"]
     valid, revoked = (c.identifier for c in issue_many(lib, market, [sample_request(licence) for _ in range(2)]))
     Anchorer(lib).run_once(force=True)
     status_changes.change_status(lib, market, [revoked], "revoke", "营业执照被依法吊销")
-    return Bundles(export_bundle(lib, valid), export_bundle(lib, revoked))
+    return Certificates(valid, revoked)
 
 
 @pytest.fixture(scope="module")
-def site(api_server: str, bundles: Bundles) -> Iterator[str]:
-    """A loopback server: the page for each bundle, the bundles, and the real API's answers to the page's GETs."""
-    files = {f"/{name}.html": (PAGE % name).encode() for name in ("valid", "revoked")}
-    files.update({f"/bundles/{name}.json": json.dumps(getattr(bundles, name)).encode() for name in ("valid", "revoked")})
-    for path in ("/static/verifier/page.js", "/public/verifier", "/public/trust"):
-        answer = httpx.get(api_server + path, timeout=10)
-        assert answer.status_code == 200, (path, answer.text)
-        files[path] = answer.content
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-            body = files.get(self.path)
-            self.send_response(200 if body is not None else 404)
-            kind = {".html": "text/html", ".js": "text/javascript"}.get(Path(self.path).suffix, "application/json")
-            self.send_header("Content-Type", f"{kind}; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(body or b"{}")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser(bundles: Bundles) -> Iterator[Browser]:
+def browser() -> Iterator[Browser]:
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium (scripts/apt-packages.txt)"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
@@ -100,45 +60,65 @@ def browser(bundles: Bundles) -> Iterator[Browser]:
             browser.close()
 
 
-def _verify_in_browser(browser: Browser, site: str, name: str) -> tuple[Page, list[tuple[str, str]]]:
-    """Open the page for bundle ``name``; the requests the browser made, once the verdict is shown."""
-    context = browser.new_context(base_url=site, viewport={"width": 1000, "height": 900}, locale="zh-CN")
+def _verify_in_browser(browser: Browser, api_server: str, identifier: str) -> tuple[Page, list[Request]]:
+    """Open the public page of ``identifier``; the requests the browser made, once its own verdict is shown."""
+    context = browser.new_context(viewport={"width": 1000, "height": 900}, locale="zh-CN")
     page = context.new_page()
-    requests: list[tuple[str, str]] = []
+    requests: list[Request] = []
     errors: list[str] = []
-    page.on("request", lambda r: requests.append((r.method, r.url)))
+    page.on("request", lambda r: requests.append(r))
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"/{name}.html")
-    expect(page.locator("#browser-verification")).to_have_attribute("data-verdict", re.compile(r"^(VALID|INVALID|ERROR)$"),
-                                                                    timeout=30_000)
+    page.goto(f"{api_server}/verify/{identifier}")
+    expect(page.locator("#browser-verification")).to_have_attribute(
+        "data-verdict", re.compile(r"^(VALID|INVALID|ERROR)$"), timeout=30_000)
     assert not errors, errors
     return page, requests
 
 
-def test_the_browser_verifies_a_genuine_certificate_against_the_chain_itself(
-        browser: Browser, site: str, library_env: LibraryEnv, shoot: Shoot) -> None:
-    page, requests = _verify_in_browser(browser, site, "valid")
+def _assert_verified_by_the_browser(requests: list[Request], api_server: str, rpc: str, identifier: str) -> None:
+    """The script asked the chain node (JSON-RPC POSTs) and the public proof, never a verification endpoint."""
+    fetched = [(r.method, r.url) for r in requests if r.resource_type in ("fetch", "xhr")]
+    assert any(m == "POST" and u.rstrip("/") == rpc.rstrip("/") for m, u in fetched), fetched
+    assert ("GET", f"{api_server}/public/proofs/{identifier}") in fetched, fetched
+    assert not [u for _, u in fetched if "/verify" in u or "/counters/" in u], fetched
+
+
+def test_the_public_page_verifies_a_genuine_certificate_in_the_browser(
+        browser: Browser, api_server: str, certificates: Certificates, library_env: LibraryEnv, shoot: Shoot) -> None:
+    page, requests = _verify_in_browser(browser, api_server, certificates.valid)
     section = page.locator("#browser-verification")
     expect(section).to_be_visible()
     expect(section).to_contain_text("本机浏览器已直接核验区块链 / verified by this browser against the chain")
     expect(section.locator("[data-verdict]")).to_have_text("核验通过 / VALID")
-    for name in REQUIRED:
+    for name in CHAIN_CHECKS:
         expect(section.locator(f'li[data-check="{name}"]')).to_have_attribute("data-status", "VALID")
-    rpc = library_env.env["CERTLEDGER_RPC_URL"]
-    assert any(method == "POST" and url.rstrip("/") == rpc.rstrip("/") for method, url in requests), requests
-    assert not [url for _, url in requests if "/verify" in url or "/counters/" in url], requests
+    for name in ("record_integrity", "seal_intact"):
+        item = section.locator(f'li[data-check="{name}"]')
+        expect(item).to_have_attribute("data-status", "SKIPPED")
+        expect(item).to_contain_text("no_record")
+    _assert_verified_by_the_browser(requests, api_server, library_env.env["CERTLEDGER_RPC_URL"], certificates.valid)
     shoot(page)
 
 
-def test_the_browser_finds_a_revoked_certificate_invalid(browser: Browser, site: str, shoot: Shoot) -> None:
-    page, _ = _verify_in_browser(browser, site, "revoked")
+def test_the_public_page_finds_a_revoked_certificate_invalid_in_the_browser(
+        browser: Browser, api_server: str, certificates: Certificates, library_env: LibraryEnv, shoot: Shoot) -> None:
+    page, requests = _verify_in_browser(browser, api_server, certificates.revoked)
     section = page.locator("#browser-verification")
     expect(section.locator("[data-verdict]")).to_have_text("核验未通过 / INVALID")
     status = section.locator('li[data-check="status"]')
     expect(status).to_have_attribute("data-status", "INVALID")
     expect(status).to_contain_text("revoked")
+    expect(section.locator('li[data-check="merkle_proof"]')).to_have_attribute("data-status", "VALID")
     expect(section.locator('li[data-check="seal"]')).to_have_attribute("data-status", "VALID")
+    _assert_verified_by_the_browser(requests, api_server, library_env.env["CERTLEDGER_RPC_URL"], certificates.revoked)
     shoot(page)
+
+
+def test_the_page_may_reach_the_chain_node_and_nothing_else(
+        api_server: str, certificates: Certificates, library_env: LibraryEnv) -> None:
+    page = httpx.get(f"{api_server}/verify/{certificates.valid}", headers={"accept": "text/html"}, timeout=10)
+    rpc = httpx.URL(library_env.env["CERTLEDGER_RPC_URL"])
+    assert f"connect-src 'self' {rpc.scheme}://{rpc.netloc.decode()};" in page.headers["content-security-policy"]
 
 
 def test_the_server_tells_browsers_where_to_verify(api_server: str, library_env: LibraryEnv) -> None:

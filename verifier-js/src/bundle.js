@@ -5,11 +5,15 @@ import { isObject } from './records.js';
 import { sealFormat } from './seal_reader.js';
 
 export const BUNDLE_FORMAT = 'certledger/bundle/1';
+export const PUBLIC_PROOF_FORMAT = 'certledger/public-proof/1';
 export const MAX_BUNDLE_BYTES = 1_000_000;
 const MAX_PROOF_LENGTH = 64;
 const HEX32 = /^0x[0-9a-f]{64}$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const TOP_KEYS = ['format', 'identifier', 'record', 'seal', 'leaf', 'root', 'proof', 'chain', 'trust', 'document', 'exported_at'];
+// A public proof (ledger/verify/public_proof.py): a bundle whose record and document are replaced by the record's
+// public summary.
+const PUBLIC_KEYS = ['format', 'identifier', 'summary', 'record_included', 'seal', 'leaf', 'root', 'proof', 'chain', 'trust', 'exported_at'];
 
 /** A refused input: `code` as the Python verifier's BadInput (bundle_malformed, trust_list_*...). */
 export class BadInput extends Error {
@@ -51,7 +55,15 @@ function pem(obj, key) {
   }
 }
 
-/** A bundle from JSON text (or an already parsed object), checked field by field; BadInput otherwise. */
+/** The record (a bundle) or the public summary (a public proof) whose identifier must be the bundle's. */
+function recordOrSummary(data) {
+  if (data.format === BUNDLE_FORMAT) return ['record', require(data, 'record', 'dict', '')];
+  if (data.record_included !== false) throw malformed('record_included', 'must be false in a public proof');
+  return ['summary', require(data, 'summary', 'dict', '')];
+}
+
+/** A bundle or a public proof from JSON text (or an already parsed object), checked field by field; BadInput
+ * otherwise. */
 export function loadBundle(data) {
   if (typeof data === 'string') {
     if (data.length > MAX_BUNDLE_BYTES) throw new BadInput('bundle_too_large', `a proof bundle is at most ${MAX_BUNDLE_BYTES} bytes`);
@@ -62,12 +74,15 @@ export function loadBundle(data) {
     }
   }
   if (!isObject(data)) throw new BadInput('bundle_malformed', 'a proof bundle is a JSON object; see docs/proof-bundle.md');
-  if (data.format !== BUNDLE_FORMAT) throw malformed('format', `is ${JSON.stringify(data.format)}; this verifier reads ${BUNDLE_FORMAT}`);
-  const unknown = Object.keys(data).filter((k) => !TOP_KEYS.includes(k)).sort();
+  if (data.format !== BUNDLE_FORMAT && data.format !== PUBLIC_PROOF_FORMAT) {
+    throw malformed('format', `is ${JSON.stringify(data.format)}; this verifier reads ${BUNDLE_FORMAT} and ${PUBLIC_PROOF_FORMAT}`);
+  }
+  const keys = data.format === BUNDLE_FORMAT ? TOP_KEYS : PUBLIC_KEYS;
+  const unknown = Object.keys(data).filter((k) => !keys.includes(k)).sort();
   if (unknown.length) throw malformed('top level', `has unknown keys ${unknown}`);
   const identifier = require(data, 'identifier', 'str', '');
-  const record = require(data, 'record', 'dict', '');
-  if (record.identifier !== identifier) throw malformed('record.identifier', `is not the bundle's ${identifier}`);
+  const [what, record] = recordOrSummary(data);
+  if (record.identifier !== identifier) throw malformed(`${what}.identifier`, `is not the bundle's ${identifier}`);
   const seal = require(data, 'seal', 'dict', '');
   if (!['cms', 'ses'].includes(require(seal, 'format', 'str', 'seal.'))) throw malformed('seal.format', 'must be one of cms, ses');
   let sealDer;

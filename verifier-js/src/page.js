@@ -25,6 +25,8 @@ const VERDICTS = {
   INVALID: ['核验未通过', 'INVALID'],
   ERROR: ['无法完成核验', 'ERROR'],
 };
+const NO_RECORD_NOTE = '本页核验的是公开证明：其中不含持证人等记录内容，记录完整性与印章签名需持证人的证明包核验 / this page checks the '
+  + 'public proof, which carries no record (holder and fields): record integrity and the seal signature need the holder\'s bundle';
 const HEADING = '本机浏览器已直接核验区块链 / verified by this browser against the chain';
 const COLOURS = { VALID: '#0a7d32', INVALID: '#b3261e', ERROR: '#8a5300', SKIPPED: '#555' };
 
@@ -75,6 +77,7 @@ function render(section, result) {
     list.append(item);
   }
   section.append(list);
+  if (result.checks.some((c) => c.reason === 'no_record')) section.append(el('p', NO_RECORD_NOTE, { class: 'browser-note' }));
   if (result.rpcUrl) section.append(el('p', `区块链节点 / chain node: ${result.rpcUrl}`, { class: 'browser-rpc' }));
   if (result.error) section.append(el('p', result.error, { class: 'browser-error' }));
 }

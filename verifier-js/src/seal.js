@@ -32,9 +32,10 @@ export class SealVerifier {
     this.revocations = new Map();
   }
 
-  /** Every seal check for `record` (a JSON object) and `seal` (DER bytes). */
-  verifyRecord(record, seal, { anchoredAt = null, issuerCodeKey = 'issuing_department_code' } = {}) {
-    const data = canonicalBytes(record);
+  /** Every seal check for `record` (a JSON object) and `seal` (DER bytes). `withRecord` false (a public proof's
+   * summary): seal_intact SKIPPED `no_record`, the certificate's checks as usual. */
+  verifyRecord(record, seal, { anchoredAt = null, issuerCodeKey = 'issuing_department_code', withRecord = true } = {}) {
+    const data = withRecord ? canonicalBytes(record) : null;
     const issuerCode = record?.[issuerCodeKey];
     let read, info;
     try {
@@ -45,7 +46,9 @@ export class SealVerifier {
       if (e instanceof CertificateError) return [check('seal_intact', 'INVALID', e.code, e.message)];
       throw e;
     }
-    return [this.intact(read, info, data), this.chain(info), this.validity(info, read.signingTime, anchoredAt),
+    const intact = withRecord ? this.intact(read, info, data)
+      : check('seal_intact', 'SKIPPED', 'no_record', 'the public proof carries no record, so the seal\'s signature over it needs the holder\'s bundle');
+    return [intact, this.chain(info), this.validity(info, read.signingTime, anchoredAt),
       signerMatches(info, issuerCode)];
   }
 

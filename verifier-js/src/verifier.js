@@ -2,12 +2,12 @@
 // (a chain node and the trust list, nothing else): the same named checks, statuses and reason codes, in the same
 // order, and the same verdict rule. docs/proof-bundle.md documents each fragment.
 import { base64ToBytes, bytesToHex, equalBytes, hex0x, hexToBytes } from './bytes.js';
-import { BadInput, loadBundle } from './bundle.js';
+import { BadInput, loadBundle, PUBLIC_PROOF_FORMAT } from './bundle.js';
 import { ChainError, LedgerContract, NoContract } from './chain.js';
 import { check, verdict } from './checks.js';
 import { CertificateError, parseCertificate } from './certificate.js';
 import { processProof, sha256, usccHash } from './hashes.js';
-import { checkRecord, documentSha256, isObject, recordKind, recordLeaf, RecordError } from './records.js';
+import { CERTIFICATE, checkRecord, documentSha256, isObject, recordKind, recordLeaf, RecordError } from './records.js';
 import { SealVerifier } from './seal.js';
 import { readSeal, SealRejected } from './seal_reader.js';
 import { CanonicalizationError } from './jcs.js';
@@ -17,6 +17,9 @@ const STATUS_NAMES = { 1: 'valid', 2: 'suspended', 3: 'revoked', 4: 'cancelled',
 const ORG_KINDS = { 1: 'department', 2: 'association', 3: 'audit_writer' };
 const iso = (t) => new Date(t * 1000).toISOString().replace('.000Z', '+00:00');
 const pad2 = (n) => String(n).padStart(2, '0');
+/** Why a public proof's record-level checks are SKIPPED (reason `no_record`): it carries the public summary only. */
+export const NO_RECORD = 'the public proof carries no record (no holder, fields or salt), so this needs the holder\'s own bundle; '
+  + 'the chain checks above do not depend on it';
 
 /** Today's date in China (UTC+8), YYYY-MM-DD, against which validity periods are judged. */
 export function todayChina(now = new Date()) {
@@ -48,17 +51,20 @@ export class Verifier {
     Object.assign(this, { rpcUrl, trust, now, fetchImpl, timeoutMs });
   }
 
-  /** `{verdict, checks, certificate}` for a bundle (JSON text or object); `document` (bytes) checked when given. */
+  /** `{verdict, checks, certificate}` for a bundle or a public proof (JSON text or object); `document` (bytes)
+   * checked when given. A public proof gets every check that needs no record; the others are SKIPPED `no_record`
+   * and not required. */
   async verifyBundle(input, document = null) {
     const bundle = loadBundle(input);
+    const withRecord = bundle.format !== PUBLIC_PROOF_FORMAT;
     const contract = new LedgerContract(this.rpcUrl, bundle.chain.contract, { fetchImpl: this.fetchImpl, timeoutMs: this.timeoutMs });
     const seal = base64ToBytes(bundle.seal.der);
     const leaf = hexToBytes(bundle.leaf);
     const root = bundle.root ? hexToBytes(bundle.root) : null;
     const proof = (bundle.proof ?? []).map(hexToBytes);
-    const record = bundle.record;
-    const kind = recordKind(record);
-    const checks = [recordIntegrity(record, leaf)];
+    const record = withRecord ? bundle.record : bundle.summary;
+    const kind = withRecord ? recordKind(record) : CERTIFICATE;
+    const checks = [withRecord ? recordIntegrity(record, leaf) : check('record_integrity', 'SKIPPED', 'no_record', NO_RECORD)];
     let anchor = null, statusCode = null;
     if (root === null) {
       const pending = ['not_yet_anchored', 'the certificate is issued but not yet anchored; verify again after the next anchoring batch'];
@@ -66,20 +72,22 @@ export class Verifier {
     } else {
       checks.push(merkleProof(leaf, root, proof));
       let anchored;
-      [anchor, statusCode, anchored] = await this.anchorOnChain(contract, bundle, leaf, root, proof, kind);
+      [anchor, statusCode, anchored] = await this.anchorOnChain(contract, bundle, record, leaf, root, proof, kind);
       checks.push(anchored);
     }
-    const required = REQUIRED.slice(0, 4);
+    const required = REQUIRED.slice(withRecord ? 0 : 1, 4);
     if (!kind.sealed) {
       checks.push(anchorAccount(anchor, checks.at(-1), kind));
     } else {
       required.push('seal', 'status');
-      checks.push(...await this.sealedChecks(contract, record, seal, anchor, statusCode, checks.at(-1), kind));
+      checks.push(...await this.sealedChecks(contract, record, seal, anchor, statusCode, checks.at(-1), kind, withRecord));
       if (kind.dated) {
         checks.push(this.validity(record));
         required.push('validity_period');
       }
-      if (document === null) {
+      if (!withRecord) {
+        checks.push(check('document_digest', 'SKIPPED', 'no_record', NO_RECORD));
+      } else if (document === null) {
         checks.push(check('document_digest', 'SKIPPED', 'no_document', 'no document was given; pass the PDF to check it against the record'));
       } else {
         checks.push(await documentDigest(record, document, kind));
@@ -89,7 +97,7 @@ export class Verifier {
     return { verdict: verdict(checks, required), checks, certificate: summary(record, bundle, anchor, statusCode, kind) };
   }
 
-  async anchorOnChain(contract, bundle, leaf, root, proof, kind) {
+  async anchorOnChain(contract, bundle, record, leaf, root, proof, kind) {
     const name = 'anchor_on_chain';
     const claimed = bundle.chain ?? {};
     let refused = this.untrusted(claimed, null, contract.address);
@@ -102,7 +110,7 @@ export class Verifier {
       if (claimed.chain_id !== undefined && claimed.chain_id !== null && claimed.chain_id !== chainId) {
         return [null, null, check(name, 'INVALID', 'wrong_chain', `the bundle was anchored on chain ${claimed.chain_id}, but this node serves chain ${chainId}: use an RPC endpoint of that chain`)];
       }
-      issuers = await this.issuers(contract, bundle.record, kind);
+      issuers = await this.issuers(contract, record, kind);
       for (const issuer of issuers) {
         const answer = await contract.verify(issuer, root, leaf, proof);
         if (answer.anchored) {
@@ -158,12 +166,12 @@ export class Verifier {
     return typeof code === 'string' && code ? contract.accountsOf(usccHash(code)) : [];
   }
 
-  async sealedChecks(contract, record, seal, anchor, statusCode, anchored, kind) {
+  async sealedChecks(contract, record, seal, anchor, statusCode, anchored, kind, withRecord) {
     const department = isObject(record) ? record[kind.issuerCodeKey] : undefined;
     const checks = [await anchorIssuer(contract, anchor, department, seal, anchored, kind)];
     const [verifier, rootSource] = this.sealVerifier(seal);
     applyCompromise(verifier, seal, anchor);
-    checks.push(...sealChecks(verifier, rootSource, record, seal, anchor, kind));
+    checks.push(...sealChecks(verifier, rootSource, record, seal, anchor, kind, withRecord));
     checks.push(statusCheck(anchor, statusCode));
     return checks;
   }
@@ -267,19 +275,23 @@ function applyCompromise(verifier, seal, anchor) {
   if (known === undefined || anchor.compromiseTime < known) verifier.revocations.set(serial, anchor.compromiseTime);
 }
 
-function sealChecks(verifier, rootSource, record, seal, anchor, kind) {
+function sealChecks(verifier, rootSource, record, seal, anchor, kind, withRecord) {
   let checks;
   try {
-    checks = verifier.verifyRecord(record, seal, { anchoredAt: anchor ? anchor.timestamp : null, issuerCodeKey: kind.issuerCodeKey });
+    checks = verifier.verifyRecord(record, seal, { anchoredAt: anchor ? anchor.timestamp : null, issuerCodeKey: kind.issuerCodeKey, withRecord });
   } catch (e) {
     if (e instanceof CanonicalizationError) return [check('seal', 'INVALID', 'record_not_json', e.message, { trust_root: rootSource })];
     throw e;
   }
-  const failed = checks.find((c) => c.status !== 'VALID');
+  const failed = checks.find((c) => c.status !== 'VALID' && c.reason !== 'no_record');
   const data = { trust_root: rootSource, checks: checks.map((c) => c.name) };
-  const summaryCheck = failed
-    ? check('seal', 'INVALID', failed.reason, `${failed.name}: ${failed.message}`, data)
-    : check('seal', 'VALID', 'seal_valid', '', data);
+  let summaryCheck;
+  if (failed) summaryCheck = check('seal', 'INVALID', failed.reason, `${failed.name}: ${failed.message}`, data);
+  else if (withRecord) summaryCheck = check('seal', 'VALID', 'seal_valid', '', data);
+  else {
+    summaryCheck = check('seal', 'VALID', 'seal_certificate_valid', 'the seal certificate chains to the city root, was valid '
+      + 'when sealing and is the one on chain at the anchor; its signature over the record needs the holder\'s bundle', data);
+  }
   return [summaryCheck, ...checks];
 }
 
