@@ -91,7 +91,7 @@ def _backfill() -> None:
     op.execute("INSERT INTO report_tallies (org_id, count) "
                "SELECT association_org_id, COUNT(*) FROM report_summaries GROUP BY association_org_id")
     op.execute(f"INSERT INTO counter_verifications (org_id, day, count) SELECT counter_org_id, {day}, COUNT(*) "
-               f"FROM access_log GROUP BY counter_org_id, {day}")
+               f"FROM access_log WHERE counter_org_id IS NOT NULL GROUP BY counter_org_id, {day}")
 
 
 def downgrade() -> None:

@@ -49,8 +49,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # the schema before share links cannot hold their openings (no counter, no intake): they go with the links
+    op.execute("DELETE FROM access_log WHERE share_link_id IS NOT NULL")
     with op.batch_alter_table("access_log") as batch:
         batch.drop_constraint(op.f("fk_access_log_share_link_id_share_links"), type_="foreignkey")
         batch.drop_column("share_link_id")
+        batch.alter_column("counter_org_id", existing_type=sa.Integer(), nullable=False)
+        batch.alter_column("staff_id", existing_type=sa.String(length=64), nullable=False)
+        batch.alter_column("service_item_code", existing_type=sa.String(length=40), nullable=False)
+        batch.alter_column("case_number", existing_type=sa.String(length=64), nullable=False)
+        batch.alter_column("use_code_id", existing_type=sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                           nullable=False)
     op.drop_index(op.f("ix_share_links_holder_key"), table_name="share_links")
     op.drop_table("share_links")
