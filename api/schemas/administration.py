@@ -3,11 +3,10 @@ revoked."""
 
 from __future__ import annotations
 
-import datetime as dt
 
 from pydantic import ConfigDict, Field
 
-from api.schemas.common import Model
+from api.schemas.common import Model, UtcTime
 
 KEY_EXAMPLE = {"prefix": "clk_3f9a0c1e", "roles": ["counter"], "created_at": "2026-11-27T08:00:00Z",
                "revoked_at": None, "staff_id": "A0231", "staff_name": "李四"}
@@ -18,8 +17,8 @@ class ApiKeyOut(Model):
 
     prefix: str = Field(description="the key's first characters (the key itself is never stored)")
     roles: list[str]
-    created_at: dt.datetime
-    revoked_at: dt.datetime | None
+    created_at: UtcTime
+    revoked_at: UtcTime | None
     staff_id: str | None = Field(description="the counter staff member who holds this key, if it is a person's key")
     staff_name: str | None
 
@@ -52,4 +51,4 @@ class HolderRevoked(Model):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"revoked_before": "2026-11-27T08:00:00Z"}]})
 
-    revoked_before: dt.datetime = Field(description="every token of this holder issued until then is refused")
+    revoked_before: UtcTime = Field(description="every token of this holder issued until then is refused")

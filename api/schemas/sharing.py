@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from api.schemas.common import EXAMPLE_IDENTIFIER, CheckStatus, Model
+from api.schemas.common import EXAMPLE_IDENTIFIER, CheckStatus, Model, UtcTime
 
 _LINK = {"id": 4, "identifier": EXAMPLE_IDENTIFIER, "name": "营业执照", "fields": ["holder", "valid_until"],
          "label": "给房东", "created_at": "2026-11-27T08:00:00Z", "expires_at": "2026-12-04T08:00:00Z",
@@ -34,9 +33,9 @@ class ShareLinkOut(Model):
     name: str = Field(description="the certificate type")
     fields: list[str] | None = Field(description="the fields shown; null: all")
     label: str | None
-    created_at: dt.datetime
-    expires_at: dt.datetime
-    revoked_at: dt.datetime | None
+    created_at: UtcTime
+    expires_at: UtcTime
+    revoked_at: UtcTime | None
     state: Literal["active", "expired", "revoked"]
     openings: int = Field(description="how often it was opened (each opening is in my access log)")
 
@@ -87,5 +86,5 @@ class SharedCertificate(Model):
     verdict: str
     checks: list[SharedCheck]
     fields: list[SharedField] = Field(description="only the fields the holder chose to share")
-    expires_at: dt.datetime = Field(description="when the link stops opening")
+    expires_at: UtcTime = Field(description="when the link stops opening")
     access_log_entry: int = Field(description="this opening's entry in the holder's access log")

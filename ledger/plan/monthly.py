@@ -119,7 +119,7 @@ def report_with_proof(lib: Library, month: str) -> dict[str, Any]:
                        "certledger plan-targets --anchor --month " + month, month=month)
     report, batch = row.PlanReport, row.Batch
     out = {**_view(report, batch), "format": ANCHORED_FORMAT, "root": None, "proof": [], "chain": None,
-           "verdict": "SKIPPED", "checks": []}
+           "verdict": "PENDING", "checks": []}  # 待上链: recorded, its batch not on chain yet
     if batch is None or batch.status != "anchored" or report.proof is None:
         return out
     verifier = service_verifier(lib)

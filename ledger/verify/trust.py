@@ -23,7 +23,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from eth_utils import to_checksum_address
@@ -59,7 +59,7 @@ class ForeignIssuer:
 
     did: str
     name: str
-    did_document: Mapping[str, Any]
+    did_document: Mapping[str, Any] = field(hash=False)  # compared, not hashed (a dict): trust lists key caches
     status_url_prefix: str | None = None
 
     def to_dict(self) -> dict[str, Any]:

@@ -11,7 +11,8 @@ import { SealVerifier } from './seal.js';
 
 export const TRUST_FORMAT = 'certledger/trust/1';
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-const BODY_KEYS = ['format', 'issued_at', 'chain_id', 'deployments', 'seal_roots', 'audit_writer'];
+// `issuers` (other cities' credential issuers) is covered by the seal; bundles do not need it
+const BODY_KEYS = ['format', 'issued_at', 'chain_id', 'deployments', 'seal_roots', 'audit_writer', 'issuers'];
 const SEAL_CHECKS = ['seal_intact', 'seal_chain', 'seal_certificate_valid'];
 
 const malformed = (problem) => new BadInput('trust_list_malformed', `信任列表格式错误 / the trust list ${problem}; see docs/proof-bundle.md`);
@@ -60,6 +61,7 @@ export function loadTrustList(data, { rootPem = null } = {}) {
   const unknown = Object.keys(data).filter((k) => !BODY_KEYS.includes(k) && k !== 'seal').sort();
   if (unknown.length) throw malformed(`has unknown keys ${unknown}`);
   if (!Number.isInteger(data.chain_id) || data.chain_id <= 0) throw malformed('has no positive chain_id');
+  if (data.issuers !== undefined && !Array.isArray(data.issuers)) throw malformed('has issuers that are not a list');
   const writer = data.audit_writer ?? null;
   if (writer !== null && (typeof writer !== 'string' || !ADDRESS.test(writer))) throw malformed('has an audit_writer that is not an address');
   const trust = {
