@@ -63,6 +63,8 @@ def test_every_readme_block_runs_against_a_live_stack(tmp_path: Path) -> None:
         (work / "var").symlink_to(home)
         (work / ".venv").symlink_to(Path(os.path.realpath(REPO_ROOT / ".venv")))
         (work / "verifier-js").symlink_to(REPO_ROOT / "verifier-js")  # the README runs the JavaScript verifier
+        (work / "tests").mkdir()
+        (work / "tests" / "interop").symlink_to(REPO_ROOT / "tests" / "interop")  # ... and the standard verifiers
         blocks = bash_blocks((REPO_ROOT / "README.md").read_text(encoding="utf-8"))
         (work / "readme.sh").write_text(script(blocks, api, rpc), encoding="utf-8")
         done = subprocess.run(["bash", "readme.sh"], cwd=work, env={**env, "CERTLEDGER_HOME": str(home)},
