@@ -1,4 +1,4 @@
-"""Render and seal certificate PDFs on every core (and other pure CPU work: an import's row checks).
+"""Render and seal certificate PDFs on every core.
 
 Rendering and PAdES sealing are pure CPU work (~20 ms each per page), so a batch of documents is
 spread over worker processes; each worker opens the department's seal key from the key store (encrypted
@@ -11,7 +11,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,18 +74,6 @@ class DocumentWorkers:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
             return self._pool
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
-        """Run other pure CPU work on the same processes (an import's row checks): ``fn`` must be a module-level
-        function and its arguments picklable. With one worker it runs here, at once."""
-        if self.workers < 2:
-            done: Future = Future()
-            try:
-                done.set_result(fn(*args))
-            except Exception as exc:  # noqa: BLE001 - handed to the caller through the future, as a worker's
-                done.set_exception(exc)
-            return done
-        return self._executor().submit(fn, *args)
 
     def make_pdfs(self, jobs: Sequence[Job], key: SealKey, on_error: Callable[[int, BaseException], Exception]) -> list[bytes]:
         """Every job's sealed PDF, in order; the first failure is raised as ``on_error(index, exc)``."""

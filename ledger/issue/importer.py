@@ -1,7 +1,6 @@
 """Importing a department's existing records (存量证照) from its own system's export, in chunks.
 
-One pipeline with one-by-one issuance: each row is checked by :func:`ledger.issue.issuance.check_request`
-(on the document workers' processes, a chunk ahead, while this process seals and stores the previous one),
+One pipeline with one-by-one issuance: each row is checked by :func:`ledger.issue.issuance.check_request`,
 and the good rows of a chunk are issued by :func:`ledger.issue.issuance.prepare_checked` (identifiers, salts, seals)
 and inserted with their anchoring outbox rows, the chunk's row problems and the job's counters in ONE
 transaction: a chunk is stored whole or not at all, whatever stops the import (kill -9 included).
@@ -19,13 +18,11 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import json
 import logging
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -44,7 +41,6 @@ from ledger.storage.models import CERTIFICATES, CertificateType, Organization, S
 
 log = logging.getLogger(__name__)
 CHUNK = 2_000
-PART = 250  # rows at least per check handed to a worker
 _ZH = {
     "field_invalid": "字段值无效", "field_missing": "缺少必填字段", "field_unknown": "未知字段",
     "service_item_unknown": "关联事项编码不存在", "row_not_json": "该行不是 JSON 对象",
@@ -127,14 +123,10 @@ def run_job(lib: Library, org: Organization, job_id: int, path: Path, *, chunk: 
     _set_state(lib, job_id, "running")
     try:
         cols, rows = read_rows(path, fmt, ctype.fields)
-        checks = _Checks(lib, ctype, cols, known_items)
-        ahead = None  # the next chunk, being checked on the workers while this one is stored
-        for part in itertools.chain(_chunks(rows, chunk), [None]):
-            current, ahead = ahead, part and checks.submit(part)
-            if current is not None:
-                summary = _import_chunk(lib, org, job_id, ctype, cols, current)
-                if on_progress:
-                    on_progress(summary)
+        for part in _chunks(rows, chunk):
+            summary = _import_chunk(lib, org, job_id, ctype, cols, part, known_items)
+            if on_progress:
+                on_progress(summary)
     except CertledgerError as exc:
         _set_state(lib, job_id, "failed", exc.code, exc.message)
         raise
@@ -203,78 +195,36 @@ def _same(stored: dict[str, Any], meta: dict[str, Any]) -> bool:
     return all(stored.get(k) == v for k, v in meta.items())
 
 
-@dataclass(frozen=True)
-class _Rules:
-    """What checking a row needs of its type (``check_request``'s reading of it), picklable for the workers."""
-
-    code: str
-    fields: list[dict[str, Any]]
-    holder_kind: str
-    validity_years: int | None
-
-    @classmethod
-    def of(cls, ctype: CertificateType) -> _Rules:
-        return cls(ctype.code, ctype.fields, ctype.holder_kind, ctype.validity_years)
-
-
-def _check_part(rules: _Rules, cols: Columns, rows: list[SourceRow],
-                known_items: set[str]) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
-    """Each row checked as one-by-one issuance checks it (``check_request``): the good ones (line, metadata) and
-    the problems, in file order. Pure CPU work, run on the document workers' processes."""
-    out = _Chunk(0, [], [])
-    good: list[tuple[int, dict[str, Any]]] = []
+def _check_rows(ctype: CertificateType, cols: Columns, rows: list[SourceRow], known_items: set[str],
+                out: _Chunk) -> dict[str, tuple[int, dict[str, Any]]]:
+    """The chunk's good rows by number (line, checked metadata); problems and repeats go to ``out``."""
+    good: dict[str, tuple[int, dict[str, Any]]] = {}
     for row in rows:
         if row.error is not None or row.request is None:
             out.problem(row.line, "", *(row.error or ("metadata_invalid", "the row cannot be read")))
             continue
         request = dict(row.request)
         given = request.pop("type_code", None)
-        if given not in (None, rules.code):
+        if given not in (None, ctype.code):
             out.problem(row.line, cols.header_of("type_code"), "type_mismatch",
-                        f"type code {given!r} is not {rules.code}, the type this import is for")
+                        f"type code {given!r} is not {ctype.code}, the type this import is for")
             continue
-        request["type_code"] = rules.code
+        request["type_code"] = ctype.code
         try:
-            meta = check_request(rules, request, known_items)  # type: ignore[arg-type] - reads these four only
+            meta = check_request(ctype, request, known_items)
         except BadInput as exc:
             for e in exc.details.get("errors") or [{"code": exc.code, "message": exc.message, **exc.details}]:
                 out.problem(row.line, cols.header_of(e.get("field")), e["code"], e["message"])
             continue
-        good.append((row.line, meta))
-    return good, out.problems
-
-
-class _Checks:
-    """Row checks handed to the worker processes a chunk ahead: chunk N+1 is checked (split over the workers)
-    while this process seals and stores chunk N."""
-
-    def __init__(self, lib: Library, ctype: CertificateType, cols: Columns, known_items: set[str]) -> None:
-        self.workers = lib.documents
-        self.args = (_Rules.of(ctype), cols, known_items)
-
-    def submit(self, rows: list[SourceRow]) -> tuple[int, list[Future]]:
-        size = max(PART, -(-len(rows) // self.workers.workers))
-        return len(rows), [self.workers.submit(_check_part, self.args[0], self.args[1], rows[i:i + size],
-                                               self.args[2]) for i in range(0, len(rows), size)]
-
-
-def _merge(cols: Columns, read: int, parts: list[Future]) -> tuple[_Chunk, dict[str, tuple[int, dict[str, Any]]]]:
-    """The chunk's checked parts: its good rows by number (line, metadata); problems and repeats in ``out``."""
-    out = _Chunk(read, [], [])
-    good: dict[str, tuple[int, dict[str, Any]]] = {}
-    for part in parts:
-        checked, problems = part.result()
-        out.problems += problems
-        for line, meta in checked:
-            earlier = good.get(meta["number"])
-            if earlier is None:
-                good[meta["number"]] = (line, meta)
-            elif _same(earlier[1], meta):
-                out.skipped += 1
-            else:
-                out.problem(line, cols.header_of("number"), "certificate_conflict",
-                            f"number {meta['number']} appears at row {earlier[0]} with other content")
-    return out, good
+        earlier = good.get(meta["number"])
+        if earlier is None:
+            good[meta["number"]] = (row.line, meta)
+        elif _same(earlier[1], meta):
+            out.skipped += 1
+        else:
+            out.problem(row.line, cols.header_of("number"), "certificate_conflict",
+                        f"number {meta['number']} appears at row {earlier[0]} with other content")
+    return good
 
 
 def _stored(lib: Library, org: Organization, type_code: str, numbers: list[str]) -> dict[str, dict[str, Any]]:
@@ -288,10 +238,10 @@ def _stored(lib: Library, org: Organization, type_code: str, numbers: list[str])
         return {number: certificate_metadata(json.loads(record)) for number, record in conn.execute(q)}
 
 
-def _sort_chunk(lib: Library, org: Organization, ctype: CertificateType, checked: _Chunk,
-                good: dict[str, tuple[int, dict[str, Any]]], cols: Columns) -> _Chunk:
-    """The checked chunk against what is stored: new rows to issue, rows stored before skipped, conflicts."""
-    out = _Chunk(checked.read, [], list(checked.problems), checked.skipped)
+def _sort_chunk(lib: Library, org: Organization, ctype: CertificateType, cols: Columns, rows: list[SourceRow],
+                known_items: set[str]) -> _Chunk:
+    out = _Chunk(len(rows), [], [])
+    good = _check_rows(ctype, cols, rows, known_items, out)
     stored = _stored(lib, org, ctype.code, list(good))
     for number, (line, meta) in good.items():
         before = stored.get(number)
@@ -306,11 +256,10 @@ def _sort_chunk(lib: Library, org: Organization, ctype: CertificateType, checked
 
 
 def _import_chunk(lib: Library, org: Organization, job_id: int, ctype: CertificateType, cols: Columns,
-                  checks: tuple[int, list[Future]]) -> ImportSummary:
-    """Issue and store one checked chunk in one transaction; a concurrent import of the same rows is retried once."""
-    checked, good = _merge(cols, *checks)
+                  rows: list[SourceRow], known_items: set[str]) -> ImportSummary:
+    """Check, issue and store one chunk in one transaction; a concurrent import of the same rows is retried once."""
     for attempt in (1, 2):
-        out = _sort_chunk(lib, org, ctype, checked, good, cols)
+        out = _sort_chunk(lib, org, ctype, cols, rows, known_items)
         try:
             prepared = prepare_checked(lib, org, ctype, out.new) if out.new else None
             with lib.engine.begin() as conn:
