@@ -25,6 +25,7 @@ from api.verifying import result_dict
 from api.schemas.verification import VerifyIdentifierRequest
 from api.verifying import without_consent
 from ledger.app.metrics import count_verdict
+from ledger.core.messages import language
 from ledger.plan.verifications import count_verification
 from ledger.verify import service as verification
 

@@ -15,8 +15,8 @@ from ledger.core.checks import Status
 from ledger.core.statuses import LeafStatus
 from ledger.issue.anchoring import Anchorer
 from ledger.issue.issuance import issue_many
+from ledger.storage.driver_reads import own_connections
 from ledger.storage.models import Certificate
-from ledger.verify import remembered
 from ledger.verify.service import (
     SERVICE_STATUS_MAX_AGE,
     service_verifier,
@@ -107,7 +107,7 @@ def test_the_event_loop_check_reads_the_database_only_and_survives_a_broken_conn
     first = verify_identifier(lib, identifier)
     monkeypatch.setattr(chain.contract, "verify", None)  # any chain read would fail now
     assert verification_without_chain(lib, identifier) is first
-    remembered._own.by_engine[lib.engine].close()  # as a database restart would leave it
+    own_connections.by_engine[lib.engine].close()  # as a database restart would leave it
     with pytest.raises(Exception):  # noqa: B017 - the driver's own error; the API then takes the regular route
         verification_without_chain(lib, identifier)
     assert verification_without_chain(lib, identifier) is first

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ledger.storage.driver_reads import read_one
 from ledger.storage.models import ChainLeafStatus, IndexerCursor
 
 _TABLE = ChainLeafStatus.__table__
@@ -50,9 +51,11 @@ class LeafStatusTable:
         self.cursor = cursor
         self.lag_blocks = lag_blocks
 
-    def __call__(self, issuer: str, root: bytes, leaf: bytes) -> tuple[int | None, int | None]:
-        """(the leaf's status, None if no event set one; the last indexed block, None if never indexed)."""
-        with self.engine.connect() as conn:
-            status, indexed = conn.execute(_STATUS_AND_CURSOR, {"issuer": issuer, "root": root, "leaf": leaf,
-                                                                "cursor": self.cursor}).one()
+    def __call__(self, issuer: str, root: bytes, leaf: bytes, *,
+                 own_connection: bool = False) -> tuple[int | None, int | None]:
+        """(the leaf's status, None if no event set one; the last indexed block, None if never indexed);
+        ``own_connection``: through this thread's own driver connection (the API's event loop)."""
+        row = read_one(self.engine, _STATUS_AND_CURSOR, {"issuer": issuer, "root": root, "leaf": leaf,
+                                                         "cursor": self.cursor}, own_connection=own_connection)
+        status, indexed = row or (None, None)
         return (None if status is None else int(status)), indexed

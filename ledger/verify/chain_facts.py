@@ -38,8 +38,10 @@ class LeafStatuses(Protocol):
 
     lag_blocks: int  # how far behind the head its indexer stays by design (confirmations)
 
-    def __call__(self, issuer: str, root: bytes, leaf: bytes) -> tuple[int | None, int | None]:
-        """A leaf's status (None: no event set one) and the last block the indexer reached (None: never)."""
+    def __call__(self, issuer: str, root: bytes, leaf: bytes, *,
+                 own_connection: bool = False) -> tuple[int | None, int | None]:
+        """A leaf's status (None: no event set one) and the last block the indexer reached (None: never);
+        ``own_connection`` when offline (the API's event loop: no wait for a pooled connection)."""
 
 RECENT_LIMIT = 4096  # statuses read from the chain while the table lagged, kept for status_max_age at most
 
@@ -138,7 +140,8 @@ class ChainFacts:
         """The table's status while its indexer is current (it has every event up to the anchor and to the head
         of the look before the last, at least one period ago); else ``statusOf``, reused for ``status_max_age``."""
         if self._leaf_statuses is not None:
-            status, indexed = self._leaf_statuses(anchor.issuer, root, leaf)
+            status, indexed = self._leaf_statuses(anchor.issuer, root, leaf,
+                                                  own_connection=getattr(self._offline, "on", False))
             current = max(anchor.block_number, self._previous_head - self._leaf_statuses.lag_blocks)
             if indexed is not None and indexed >= current:
                 return LeafStatus.VALID if status is None else status
