@@ -33,6 +33,7 @@ from ledger.core.statuses import LeafStatus
 
 log = logging.getLogger(__name__)
 
+
 class LeafStatuses(Protocol):
     """The status table's reader (``ledger.storage.leaf_statuses``)."""
 
@@ -42,6 +43,7 @@ class LeafStatuses(Protocol):
                  own_connection: bool = False) -> tuple[int | None, int | None]:
         """A leaf's status (None: no event set one) and the last block the indexer reached (None: never);
         ``own_connection`` when offline (the API's event loop: no wait for a pooled connection)."""
+
 
 RECENT_LIMIT = 4096  # statuses read from the chain while the table lagged, kept for status_max_age at most
 
