@@ -119,8 +119,9 @@ def test_a_change_made_here_is_in_the_table_at_once(library_env: LibraryEnv, lea
                                              bytes.fromhex(bundle["leaf"][2:])))
     assert (row.status, row.reason) == ("02", "7")
     assert verify_identifier(lib, identifier).check("status").reason == "suspended"
-    _index(library_env)  # the indexer's row of the same event changes nothing
     change_status(lib, market, [identifier], "reinstate", "核查完毕 / reviewed", reason_code=8)
+    assert verify_identifier(lib, identifier).verdict is Status.VALID
+    _index(library_env)  # it then applies the suspension's event, older than the row, and the reinstatement's
     assert verify_identifier(lib, identifier).verdict is Status.VALID
     assert "verify" not in leaf_reads
 
