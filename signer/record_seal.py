@@ -93,9 +93,13 @@ class Sealer:
         info = registry.certificate(serial)
         return cls(keystore.get(info.key_id, owner=info.credit_code), info.der, registry.eseals.get(serial))
 
-    def seal_records(self, records: Iterable[Record], signing_time: datetime | None = None) -> list[bytes]:
-        """Seals for a batch, all with one signing time."""
+    def seal_records(self, records: Iterable[Record], signing_time: datetime | None = None, *,
+                     canonical: bool = False) -> list[bytes]:
+        """Seals for a batch, all with one signing time; ``canonical``: the records are already their canonical
+        bytes (``record_bytes``), sealed as given instead of parsed and written again."""
         at, seal = self._at(signing_time), self._seal
+        if canonical:
+            return [seal(bytes(r), at) for r in records]
         return [seal(canonical_record(r), at) for r in records]
 
     def _at(self, signing_time: datetime | None) -> _AtTime:

@@ -25,10 +25,10 @@ from ledger.chain.logs import log_pages, log_range
 from ledger.storage.models import (
     ChainAnchor,
     ChainEvent,
-    ChainLeafStatus,
     ChainOrg,
     IndexerCursor,
 )
+from ledger.storage.leaf_statuses import upsert_leaf_statuses
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,11 @@ class StepResult:
     to_block: int
     events: int
     head: int = -1  # the chain's head (less the confirmations) when the step began
+
+
+def cursor_name(contract: LedgerContract) -> str:
+    """The cursor of the indexer of ``contract`` (one per chain and deployment)."""
+    return f"ledger:{contract.client.chain_id}:{contract.address}"
 
 
 def _insert(session: Session, table: Any):
@@ -63,7 +68,7 @@ class Indexer:
     ) -> None:
         self.engine = engine
         self.contract = contract
-        self.name = name or f"ledger:{contract.client.chain_id}:{contract.address}"
+        self.name = name or cursor_name(contract)
         self.start_block = start_block
         self.confirmations = confirmations
         self.max_blocks = max_blocks or log_range()
@@ -169,9 +174,6 @@ class Indexer:
                 .on_conflict_do_nothing()
             )
         elif name == "StatusChanged":
-            values = {"status": f"{a['status']:02d}", "reason": str(a["reason"]), "block_number": block}
-            session.execute(
-                _insert(session, ChainLeafStatus.__table__)
-                .values(issuer=a["issuer"], root=a["root"], leaf=a["leaf"], **values)
-                .on_conflict_do_update(index_elements=["issuer", "root", "leaf"], set_=values)
-            )
+            upsert_leaf_statuses(session.connection(), [{
+                "issuer": a["issuer"], "root": a["root"], "leaf": a["leaf"], "status": f"{a['status']:02d}",
+                "reason": str(a["reason"]), "block_number": block}])

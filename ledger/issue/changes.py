@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils import event_abi_to_log_topic
+from eth_utils import event_abi_to_log_topic, to_checksum_address
 from sqlalchemy import Connection, select
 
 from ledger.app.library import Library
@@ -30,6 +30,7 @@ from ledger.chain.logs import log_pages
 from ledger.core.errors import BadInput, Conflict, Forbidden, NotFound
 from ledger.core.statuses import STATUS_NAMES, LeafStatus
 from ledger.storage.bulk import bulk_insert
+from ledger.storage.leaf_statuses import upsert_leaf_statuses
 from ledger.storage.tallies import set_statuses
 from ledger.storage.models import (
     BATCHES,
@@ -179,15 +180,21 @@ def chain_statuses(contract: LedgerContract, issuer: str, certs: Sequence[Cert])
 
 
 def record_change(conn: Connection, certs: Sequence[Cert], status: str, event: dict[str, Any],
-            txs: dict[int, tuple[str | None, int | None]]) -> None:
-    """Store the certificates' new status and one event each (``txs``: certificate id -> tx hash, block)."""
+                  txs: dict[int, tuple[str | None, int | None]], issuer: str) -> None:
+    """Store the certificates' new status and one event each (``txs``: certificate id -> tx hash, block), and
+    their leaves' status under ``issuer``'s anchors in the table verifiers read (``ledger.storage.leaf_statuses``;
+    the indexer writes the same row from the chain's event, whichever comes first)."""
     set_statuses(conn, [c.id for c in certs], status)  # and their counts (ledger.storage.tallies)
-    rows = []
+    rows, leaves = [], []
     for c in certs:
         tx_hash, block = txs[c.id]
         rows.append({**event, "certificate_id": c.id, "status": status, "block_number": block,
                      "tx_hash": bytes.fromhex(tx_hash[2:]) if tx_hash else None})
+        if c.root is not None and block is not None:
+            leaves.append({"issuer": to_checksum_address(issuer), "root": c.root, "leaf": c.leaf, "status": status,
+                           "reason": str(event["reason_code"]), "block_number": block})
     bulk_insert(conn, EVENTS, rows)
+    upsert_leaf_statuses(conn, leaves)
 
 
 def event_row(action: str, reason: str, reason_code: int, org: Organization, actor: str | None) -> dict[str, Any]:

@@ -351,7 +351,7 @@ def _prepare_items(lib: Library, org: Organization, items: list[_Item]) -> Prepa
         it.record = _record(it, ident, org, definer[it.ctype.department_id])
     docs = iter(_documents(lib, org, items))
     canon = [record_bytes(it.record) for it in items]
-    seals = sealer.seal_records(canon)
+    seals = sealer.seal_records(canon, canonical=True)
     secret = lib.platform_secret
     rows = []
     for it, data, seal in zip(items, canon, seals, strict=True):

@@ -300,7 +300,7 @@ def submit_batch(lib: Library, org: Organization, reports: list[Any]) -> list[Su
         it.record = _record(it, org)
     documents = _store_documents(lib, items)
     canon = [record_bytes(it.record) for it in items]
-    seals = sealer.seal_records(canon)
+    seals = sealer.seal_records(canon, canonical=True)
     now = utcnow()
     rows = []
     for it, data, seal in zip(items, canon, seals, strict=True):

@@ -168,7 +168,8 @@ def change_status(lib: Library, org: Organization, identifiers: Sequence[str], a
     if found:
         with lib.engine.begin() as conn:
             record_change(conn, found, code, event_row(action, reason, reason_code, org, actor),
-                    {c.id: (on_chain[c.leaf].tx_hash, on_chain[c.leaf].block_number) for c in found})
+                          {c.id: (on_chain[c.leaf].tx_hash, on_chain[c.leaf].block_number) for c in found},
+                          org.chain_address)
         result.already_on_chain = len(found)
         log.warning("status found on chain and recorded", extra={"org_id": org.id, "action": action,
                                                                  "count": len(found)})
@@ -178,7 +179,7 @@ def change_status(lib: Library, org: Organization, identifiers: Sequence[str], a
                                       chunk_size=len(part))[0]
         with lib.engine.begin() as conn:
             record_change(conn, part, code, event_row(action, reason, reason_code, org, actor),
-                    {c.id: (tx.tx_hash, tx.block_number) for c in part})
+                          {c.id: (tx.tx_hash, tx.block_number) for c in part}, org.chain_address)
         forget(lib, part)
         result.changed += len(part)
         result.transactions.append(Transaction(tx.tx_hash, tx.block_number, tx.gas_used, len(part)))

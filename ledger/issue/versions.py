@@ -152,7 +152,8 @@ def new_version(lib: Library, org: Organization, identifier: str, action: str, c
     event = event_row(action, reason, reason_code, org, actor)
     with lib.engine.begin() as conn:
         issued = prepared.insert(conn)[0]
-        record_change(conn, [cert], "08", {**event, "related_id": issued.id}, {cert.id: (tx_hash, block)})
+        record_change(conn, [cert], "08", {**event, "related_id": issued.id}, {cert.id: (tx_hash, block)},
+                      org.chain_address)
     forget(lib, [cert])
     log.info("certificate version issued", extra={"org_id": org.id, "action": action, "supersedes": cert.identifier,
                                                   "identifier": issued.identifier})

@@ -4,9 +4,12 @@ chain cannot change it.
 The v2 contract keys anchors by (issuer, root): a verifier looks for a root under the accounts of the record's
 organization (``accountsOf`` its credit-code hash; usually one). An anchor never changes once set (it carries the
 issuer's seal fingerprint at anchoring), nor an organization's kind and credit-code hash. Leaf statuses and seal
-compromise times do change: the service applies the StatusChanged and SealRevoked events to maps of changed leaves
-and revoked seals at most ``status_max_age`` seconds before an answer; the standalone verifier (age 0) asks the
-contract's ``verify`` every time, which returns both.
+compromise times do change. The service reads a leaf's status from the table the indexer keeps from the
+StatusChanged events (``ledger.storage.leaf_statuses``; one row per changed leaf, shared by every worker) while
+the indexer has reached the leaf's anchor and the chain head of a look at least one period old; otherwise it
+asks ``statusOf`` and reuses the answer for ``status_max_age`` seconds. Compromise times come from the
+SealRevoked events (few), read at most ``status_max_age`` before an answer. The standalone verifier (age 0) asks
+the contract's ``verify`` every time, which returns both.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from eth_utils import event_abi_to_log_topic
 
@@ -30,6 +34,18 @@ from ledger.core.statuses import LeafStatus
 log = logging.getLogger(__name__)
 
 
+class LeafStatuses(Protocol):
+    """The status table's reader (``ledger.storage.leaf_statuses``)."""
+
+    lag_blocks: int  # how far behind the head its indexer stays by design (confirmations)
+
+    def __call__(self, issuer: str, root: bytes, leaf: bytes, *,
+                 own_connection: bool = False) -> tuple[int | None, int | None]:
+        """A leaf's status (None: no event set one) and the last block the indexer reached (None: never);
+        ``own_connection`` when offline (the API's event loop: no wait for a pooled connection)."""
+
+
+RECENT_LIMIT = 4096  # statuses read from the chain while the table lagged, kept for status_max_age at most
 
 
 @dataclass(frozen=True)
@@ -44,37 +60,35 @@ class ChainReadNeeded(Exception):
     """An answer needs the chain node while ``ChainFacts.offline()`` forbids asking it (the API's event loop)."""
 
 
-def _address_key(address: str) -> bytes:
-    return bytes.fromhex(address[2:])
-
-
 class ChainFacts:
     """Reads of one ledger contract, cached where the chain cannot change them; thread-safe.
 
-    With ``status_max_age`` > 0 (the service) leaf statuses are not read per leaf: the StatusChanged and
-    SealRevoked events from ``start_block`` on are applied to maps of every leaf whose status ever changed and
-    every revoked seal (few), brought up to the chain head at most ``status_max_age`` seconds before an answer;
-    a leaf of a root anchored up to the scanned block that has no event is 01 (valid). With 0 (the standalone
-    verifier) every status and compromise time is read."""
+    With ``status_max_age`` > 0 (the service) a leaf's status comes from ``leaf_statuses`` (the indexer's table)
+    when the indexer has reached both the leaf's anchor and the chain head seen by the previous look at SealRevoked
+    events (less its ``lag_blocks``, the indexer's confirmations); else from ``statusOf``, reused for
+    ``status_max_age`` seconds.
+    With 0 (the standalone verifier) every status and compromise time is read."""
 
-    def __init__(self, contract: LedgerContract, *, status_max_age: float = 0.0, start_block: int = 0) -> None:
+    def __init__(self, contract: LedgerContract, *, status_max_age: float = 0.0, start_block: int = 0,
+                 leaf_statuses: LeafStatuses | None = None) -> None:
         self.contract = contract
         self.status_max_age = status_max_age
         self._start_block = start_block
+        self._leaf_statuses = leaf_statuses
         self._anchors: dict[tuple[str, bytes], Anchor] = {}  # (issuer, root) -> anchor
-        self._changed: dict[tuple[bytes, bytes, bytes], int] = {}  # (issuer, root, leaf) -> status, if not 01
+        self._recent: dict[tuple[str, bytes, bytes], tuple[int, float]] = {}  # read by statusOf: status, when
         self._compromised: dict[bytes, int] = {}  # seal fingerprint -> compromise time (Unix s)
         self._accounts: dict[bytes, list[str]] = {}  # credit-code hash -> accounts
-        self._status_block: int | None = None  # StatusChanged events are applied up to this block
+        self._status_block: int | None = None  # SealRevoked events are applied up to this block
+        self._previous_head = 0  # the chain head at the look before the last
         self._status_checked = 0.0
         self._chain_id: int | None = None
         self._orgs: dict[str, OrganizationInfo] = {}
         self._lock = threading.Lock()
         self._anchor_lock = threading.Lock()
-        self._looking = threading.Lock()  # held while a look at status events runs in the background
+        self._looking = threading.Lock()  # held while a look at revocation events runs in the background
         self._offline = threading.local()
         events = {e["name"]: e for e in contract.abi if e.get("type") == "event"}
-        self._status_topic = event_abi_to_log_topic(events["StatusChanged"])
         self._revoked_topic = event_abi_to_log_topic(events["SealRevoked"])
 
     @contextlib.contextmanager
@@ -102,7 +116,7 @@ class ChainFacts:
         """The first of ``issuers`` that anchored ``root`` (None if none did), and the leaf's status under it.
 
         The service answers from the anchor (one eth_call per (issuer, root), cached: an anchor never changes) and
-        the map of changed statuses; the standalone verifier asks ``verify(issuer, root, leaf, proof)`` every
+        the status table (``_leaf_status``); the standalone verifier asks ``verify(issuer, root, leaf, proof)`` every
         time, which also tells the anchor's seal compromise time."""
         if self.status_max_age <= 0:
             self._may_read()
@@ -122,16 +136,27 @@ class ChainFacts:
         anchor = next(filter(None, (self._anchors.get((i, root)) or self._read_anchor(i, root) for i in issuers)), None)
         if anchor is None:  # statuses can be set only under an anchored root
             return None, 0
-        key = (_address_key(anchor.issuer), root, leaf)
-        scanned = self._status_block
-        if scanned is None or anchor.block_number > scanned:
-            # anchored after the last look: its leaves' events, if any, come after the anchor; look up to it
-            self._may_read()
-            self._apply_status_events(covering=anchor.block_number)
-            scanned = self._status_block
-            if scanned is None or anchor.block_number > scanned:  # a node behind the one that answered
-                return anchor, self.contract.status_of(anchor.issuer, root, leaf)
-        return anchor, self._changed.get(key, LeafStatus.VALID)
+        return anchor, self._leaf_status(anchor, root, leaf)
+
+    def _leaf_status(self, anchor: Anchor, root: bytes, leaf: bytes) -> int:
+        """The table's status while its indexer is current (it has every event up to the anchor and to the head
+        of the look before the last, at least one period ago); else ``statusOf``, reused for ``status_max_age``."""
+        if self._leaf_statuses is not None:
+            status, indexed = self._leaf_statuses(anchor.issuer, root, leaf,
+                                                  own_connection=getattr(self._offline, "on", False))
+            current = max(anchor.block_number, self._previous_head - self._leaf_statuses.lag_blocks)
+            if indexed is not None and indexed >= current:
+                return LeafStatus.VALID if status is None else status
+        key = (anchor.issuer, root, leaf)
+        known = self._recent.get(key)
+        if known is not None and time.monotonic() - known[1] <= self.status_max_age:
+            return known[0]
+        self._may_read()
+        status = self.contract.status_of(anchor.issuer, root, leaf)
+        if len(self._recent) >= RECENT_LIMIT:
+            self._recent.clear()
+        self._recent[key] = (status, time.monotonic())
+        return status
 
     def accounts(self, uscc_hash: bytes, *, fresh: bool = False) -> list[str]:
         """Every account registered for a credit-code hash (``accountsOf``), cached by the service; ``fresh``
@@ -162,13 +187,14 @@ class ChainFacts:
             return anchor
 
     def forget_statuses(self) -> None:
-        """Bring statuses up to the chain head before the next answer: this process has just changed some
-        (ledger.issue.changes) and its next verification shows them instead of waiting out ``status_max_age``."""
+        """Read statuses afresh before the next answer: this process has just changed some (ledger.issue.changes)
+        and its next verification shows them instead of waiting out ``status_max_age``."""
+        self._recent.clear()
         self._status_checked = 0.0
 
     def _keep_statuses_current(self) -> None:
-        """Apply the status events since the last look if it is older than ``status_max_age``; offline, start a
-        look in the background from half the period on instead, and refuse once the period is over."""
+        """Apply the revocation events since the last look if it is older than ``status_max_age``; offline, start
+        a look in the background from half the period on instead, and refuse once the period is over."""
         if not getattr(self._offline, "on", False):
             self._apply_status_events()
             return
@@ -179,7 +205,7 @@ class ChainFacts:
             self._look_at_status_events_soon()
 
     def _look_at_status_events_soon(self) -> None:
-        """Look at status events on a thread of its own (one at a time) half a period early, so that an offline
+        """Look at revocation events on a thread of its own (one at a time) half a period early, so that an offline
         caller seldom finds the look due and has to take the slower way."""
         if not self._looking.acquire(blocking=False):
             return
@@ -188,50 +214,35 @@ class ChainFacts:
             try:
                 self._apply_status_events(self.status_max_age / 2)
             except Exception:  # noqa: BLE001 - the next verification looks again, in its own thread
-                log.warning("status events not read", exc_info=True)
+                log.warning("revocation events not read", exc_info=True)
             finally:
                 self._looking.release()
 
         threading.Thread(target=look, name="status-events", daemon=True).start()
 
-    def _apply_status_events(self, max_age: float | None = None, *, covering: int | None = None) -> None:
-        """Apply the StatusChanged and SealRevoked events up to the chain head, if the last look is older than
-        ``max_age`` (default ``status_max_age``), or with ``covering``, if it did not reach that block. The first
-        look reads them all from ``start_block``, in pages of ``CERTLEDGER_LOG_RANGE`` blocks (ledger.chain.logs)."""
+    def _apply_status_events(self, max_age: float | None = None) -> None:
+        """Apply the SealRevoked events up to the chain head if the last look is older than ``max_age`` (default
+        ``status_max_age``); the first look reads them from ``start_block``, in pages of ``CERTLEDGER_LOG_RANGE``
+        blocks (ledger.chain.logs). Each look also notes the head, which the status table's indexer must reach."""
         max_age = self.status_max_age if max_age is None else max_age
-        if self._statuses_reach(max_age, covering):
+        if time.monotonic() - self._status_checked <= max_age:
             return
         with self._lock:
-            if self._statuses_reach(max_age, covering):
+            if time.monotonic() - self._status_checked <= max_age:
                 return
             client = self.contract.client
             head = client.call_rpc(lambda: client.w3.eth.block_number)
+            previous = self._status_block or 0
             start = self._start_block if self._status_block is None else self._status_block + 1
-            topics = [["0x" + self._status_topic.hex(), "0x" + self._revoked_topic.hex()]]
+            topics = [["0x" + self._revoked_topic.hex()]]
             for page in log_pages(client, {"address": self.contract.address, "topics": topics}, start, head):
-                for lg in page.logs:
-                    self._apply_event(lg)
+                for lg in page.logs:  # SealRevoked(account, fingerprint, compromiseTime)
+                    fingerprint, when = bytes(lg["topics"][2]), int.from_bytes(bytes(lg["data"])[:32], "big")
+                    self._compromised[fingerprint] = min(when, self._compromised.get(fingerprint, when))
                 self._status_block = page.last  # a look that fails later resumes after this page
-            # Every change up to `head` is applied; later ones are caught next time.
+            self._previous_head = previous
             self._status_block = max(head, self._status_block or 0)
             self._status_checked = time.monotonic()
-
-    def _apply_event(self, lg: dict) -> None:
-        topics, data = lg["topics"], bytes(lg["data"])
-        if bytes(topics[0]) == self._revoked_topic:  # SealRevoked(account, fingerprint, compromiseTime)
-            fingerprint, when = bytes(topics[2]), int.from_bytes(data[:32], "big")
-            self._compromised[fingerprint] = min(when, self._compromised.get(fingerprint, when))
-            return
-        key, status = (bytes(topics[1])[12:], bytes(topics[2]), bytes(topics[3])), data[31]
-        if status == LeafStatus.VALID:
-            self._changed.pop(key, None)
-        else:
-            self._changed[key] = status
-
-    def _statuses_reach(self, max_age: float, covering: int | None) -> bool:
-        if covering is not None:
-            return self._status_block is not None and self._status_block >= covering
-        return time.monotonic() - self._status_checked <= max_age
 
     def organization(self, account: str) -> OrganizationInfo | None:
         """Registration of an account; its kind and credit-code hash never change once set."""

@@ -46,7 +46,7 @@ from ledger.core.record import (
     record_leaf,
 )
 from ledger.core.statuses import LeafStatus, shown_status, today_china
-from ledger.verify.chain_facts import Anchor, ChainFacts
+from ledger.verify.chain_facts import Anchor, ChainFacts, LeafStatuses
 from ledger.verify.trust import TrustList
 from signer.certificates import describe_certificate
 from signer.pdf_verify import verify_pdf as pdf_seal_checks
@@ -114,9 +114,11 @@ class Verifier:
         now: dt.datetime | None = None,
         status_max_age: float = 0.0,
         status_start_block: int = 0,
+        leaf_statuses: LeafStatuses | None = None,
         successor: Callable[[str], str | None] | None = None,
     ) -> None:
-        self.chain = ChainFacts(contract, status_max_age=status_max_age, start_block=status_start_block)
+        self.chain = ChainFacts(contract, status_max_age=status_max_age, start_block=status_start_block,
+                                leaf_statuses=leaf_statuses)
         self._registry = seal_registry
         self.trust = trust
         self._now = now

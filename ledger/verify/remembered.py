@@ -9,22 +9,20 @@ the leaf's status.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import logging
-import threading
-import weakref
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import bindparam, select
 from web3.exceptions import Web3Exception
 
 from ledger.core.checks import PENDING_REASONS, Status
 from ledger.core.errors import CertledgerError
 from ledger.core.merkle import split_proof
 from ledger.core.statuses import LeafStatus
+from ledger.storage.driver_reads import read_one
 from ledger.storage.models import Batch, Certificate
 from ledger.verify.fragments import VerificationResult, Verifier
 from ledger.verify.stored import certificate_bundle
@@ -61,61 +59,11 @@ _ROW_INPUTS = (
 )
 
 
-_compiled_row_inputs: dict[Any, tuple[str, tuple[str, ...] | None]] = {}
-
-
-class _OwnConnections(threading.local):
-    def __init__(self) -> None:
-        self.by_engine: weakref.WeakKeyDictionary[Engine, Any] = weakref.WeakKeyDictionary()
-
-
-_own = _OwnConnections()
-
-
-def _own_connection(engine: Engine) -> Any:
-    """This thread's own driver connection, out of the pool and in autocommit: one round trip per read,
-    where a pooled one adds a liveness ping and a rollback (PostgreSQL: ~270 against ~55 microseconds)."""
-    conn = _own.by_engine.get(engine)
-    if conn is None:
-        fairy = engine.raw_connection()
-        fairy.detach()
-        conn = fairy.dbapi_connection
-        conn.rollback()
-        if engine.dialect.name == "postgresql":
-            conn.autocommit = True  # SQLite connections already are (ledger.storage.engine)
-        _own.by_engine[engine] = conn
-    return conn
-
-
 def _row_inputs(lib: Library, identifier: str, *, own_connection: bool = False) -> tuple[Any, ...] | None:
     """The stored inputs of a certificate's verification, read through a bare driver connection: on a
-    remembered result this read is the whole cost, and SQLAlchemy's statement machinery cost several times it.
-    ``own_connection``: through this thread's own connection (for the API's event loop, one thread)."""
-    engine = lib.engine
-    compiled = _compiled_row_inputs.get(engine.dialect)
-    if compiled is None:
-        c = _ROW_INPUTS.compile(dialect=engine.dialect)
-        compiled = _compiled_row_inputs[engine.dialect] = (str(c), tuple(c.positiontup) if c.positional else None)
-    sql, positions = compiled
-    params: Any = (identifier,) * len(positions) if positions is not None else {"identifier": identifier}
-    conn = _own_connection(engine) if own_connection else engine.raw_connection()
-    try:
-        cursor = conn.cursor()
-        try:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-    except Exception:
-        if own_connection:  # a broken connection is replaced on the next read
-            _own.by_engine.pop(engine, None)
-            with contextlib.suppress(Exception):
-                conn.close()
-        raise
-    finally:
-        if not own_connection:
-            conn.close()
-    return None if row is None else tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+    remembered result this read is the whole cost. ``own_connection``: through this thread's own connection
+    (for the API's event loop, one thread)."""
+    return read_one(lib.engine, _ROW_INPUTS, {"identifier": identifier}, own_connection=own_connection)
 
 
 def _still_valid(verifier: Verifier, hit: _ValidResult, row: tuple[Any, ...] | None, registry: SealRegistry,

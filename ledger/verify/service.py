@@ -3,8 +3,9 @@
 A counter verifies by identifier (:func:`verify_identifier`), by a bundle someone presents
 (:func:`verify_bundle`) or by a PDF (``ledger.verify.pdf``). The fragments themselves are
 ``ledger.verify.fragments``'; chain reads are cached by ``ledger.verify.chain_facts``: a first verification
-costs at most one ``anchorOf`` eth_call per batch root, and a status change on chain shows within
-``SERVICE_STATUS_MAX_AGE``. VALID results are remembered per worker (``ledger.verify.remembered``).
+costs at most one ``anchorOf`` eth_call per batch root and one read of the status table the indexer keeps
+(``ledger.storage.leaf_statuses``); a status change this library makes shows at once, one made elsewhere once
+the indexer has it (or within ``SERVICE_STATUS_MAX_AGE`` through ``statusOf`` while the indexer lags). VALID results are remembered per worker (``ledger.verify.remembered``).
 
 The service trusts what its published trust list says (``ledger.verify.platform_trust``): its chain, every
 deployment it recorded (a bundle naming an earlier one is verified against that contract) and its seal root.
@@ -21,6 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from ledger.chain.contract import LedgerContract
+from ledger.chain.indexer import cursor_name
+from ledger.storage.leaf_statuses import LeafStatusTable
 from ledger.storage.models import Certificate
 from ledger.verify.bundle import load_bundle
 from ledger.verify.chain_facts import ChainReadNeeded
@@ -54,6 +57,8 @@ def service_verifier(lib: Library, address: str | None = None) -> Verifier:
         deployment = trust.deployment(contract.address)
         verifier = Verifier(contract, lib.seal_registry, trust, status_max_age=SERVICE_STATUS_MAX_AGE,
                             status_start_block=deployment.from_block if deployment else 0,
+                            leaf_statuses=LeafStatusTable(lib.engine, cursor_name(contract),
+                                                          lag_blocks=lib.settings.confirmations),
                             successor=lambda identifier: _successor(lib, identifier))
         verifiers[key] = verifier
     return verifier

@@ -1,4 +1,4 @@
-"""The service's map of changed statuses: first verifications without a per-leaf eth_call, and no weaker."""
+"""The status table the indexer keeps: first verifications without a per-leaf eth_call, and no weaker."""
 
 from __future__ import annotations
 
@@ -7,10 +7,15 @@ from typing import Any
 
 import pytest
 
+from ledger.app.indexing import chain_indexer
+from ledger.chain.indexer import cursor_name
 from ledger.core.checks import Status
 from ledger.core.statuses import LeafStatus
 from ledger.issue.anchoring import Anchorer
 from ledger.issue.issuance import issue_many
+from ledger.issue.status_changes import change_status
+from ledger.storage.leaf_statuses import LeafStatusTable
+from ledger.storage.models import ChainLeafStatus
 from ledger.verify.fragments import Verifier
 from ledger.verify.service import (
     SERVICE_STATUS_MAX_AGE,
@@ -41,7 +46,7 @@ def _suspend(env: LibraryEnv, identifier: str) -> dict[str, Any]:
 
 @pytest.fixture()
 def leaf_reads(library_env: LibraryEnv, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Per-leaf chain reads made through the library's contract (none expected); anchorOf calls count as "anchor"."""
+    """Chain reads made through the library's contract, by name; anchorOf calls count as "anchor"."""
     contract = service_verifier(library_env.lib).chain.contract
     reads: list[str] = []
     anchor_of = contract.anchor_of
@@ -50,14 +55,19 @@ def leaf_reads(library_env: LibraryEnv, monkeypatch: pytest.MonkeyPatch) -> list
         reads.append("anchor")
         return anchor_of(issuer, root)
 
+    def passed(name: str) -> Any:
+        original = getattr(contract, name)
+        return lambda *a: reads.append(name) or original(*a)
+
     monkeypatch.setattr(contract, "anchor_of", counted)
-    monkeypatch.setattr(contract, "verify", lambda *a: reads.append("verify"))
-    monkeypatch.setattr(contract, "status_of", lambda *a: reads.append("status_of"))
+    monkeypatch.setattr(contract, "verify", passed("verify"))
+    monkeypatch.setattr(contract, "status_of", passed("status_of"))
     return reads
 
 
 def test_first_verifications_read_the_anchor_once_per_root(library_env: LibraryEnv, leaf_reads: list[str]) -> None:
     identifiers = _anchored(library_env, 4)
+    _index(library_env)
     roots = {export_bundle(library_env.lib, identifier)["root"] for identifier in identifiers}
     leaf_reads.clear()  # the anchoring worker reads anchors too, through the same contract object
     for identifier in identifiers:
@@ -65,16 +75,55 @@ def test_first_verifications_read_the_anchor_once_per_root(library_env: LibraryE
     assert leaf_reads == ["anchor"] * len(roots), roots
 
 
-def test_status_change_of_a_never_verified_leaf_shows_within_the_max_age(library_env: LibraryEnv,
-                                                                         leaf_reads: list[str]) -> None:
+def _index(env: LibraryEnv) -> None:
+    """What ``certledger indexer`` (and ``up``'s) does each round."""
+    chain_indexer(env.lib).run_until_head()
+
+
+def test_a_status_changed_outside_shows_once_indexed_without_a_chain_read(library_env: LibraryEnv,
+                                                                          leaf_reads: list[str]) -> None:
     lib = library_env.lib
     seen, changed = _anchored(library_env, 2)
-    assert verify_identifier(lib, seen).verdict is Status.VALID  # the root is known, the map current
-    _suspend(library_env, changed)
+    _index(library_env)
+    assert verify_identifier(lib, seen).verdict is Status.VALID
+    _suspend(library_env, changed)  # by the department's account, not through this library
+    _index(library_env)
     time.sleep(SERVICE_STATUS_MAX_AGE + 0.2)
     result = verify_identifier(lib, changed)
     assert result.verdict is Status.INVALID and result.check("status").reason == "suspended"
     assert "verify" not in leaf_reads and "status_of" not in leaf_reads
+
+
+def test_while_the_indexer_lags_the_status_is_read_from_the_chain(library_env: LibraryEnv,
+                                                                  leaf_reads: list[str]) -> None:
+    lib = library_env.lib
+    _anchored(library_env, 1)
+    _index(library_env)
+    valid, changed = _anchored(library_env, 2)  # a new root, anchored after the indexer's last round ...
+    _suspend(library_env, changed)  # ... and a change under it
+    assert verify_identifier(lib, changed).check("status").reason == "suspended"
+    assert verify_identifier(lib, valid).verdict is Status.VALID
+    assert leaf_reads.count("status_of") == 2
+    assert verification_without_chain(lib, _anchored(library_env, 1)[0]) is None  # needs the chain node
+
+
+def test_a_change_made_here_is_in_the_table_at_once(library_env: LibraryEnv, leaf_reads: list[str]) -> None:
+    lib, market = library_env.lib, library_env.departments["market"]
+    identifier = _anchored(library_env, 1)[0]
+    _index(library_env)
+    assert verify_identifier(lib, identifier).verdict is Status.VALID
+    change_status(lib, market, [identifier], "suspend", "核查中 / under review", reason_code=7)
+    bundle = export_bundle(lib, identifier)
+    with lib.sessions() as session:
+        row = session.get(ChainLeafStatus, (market.chain_address, bytes.fromhex(bundle["root"][2:]),
+                                             bytes.fromhex(bundle["leaf"][2:])))
+    assert (row.status, row.reason) == ("02", "7")
+    assert verify_identifier(lib, identifier).check("status").reason == "suspended"
+    change_status(lib, market, [identifier], "reinstate", "核查完毕 / reviewed", reason_code=8)
+    assert verify_identifier(lib, identifier).verdict is Status.VALID
+    _index(library_env)  # it then applies the suspension's event, older than the row, and the reinstatement's
+    assert verify_identifier(lib, identifier).verdict is Status.VALID
+    assert "verify" not in leaf_reads
 
 
 def test_the_standalone_verifier_reads_the_chain_at_once(library_env: LibraryEnv) -> None:
@@ -86,49 +135,47 @@ def test_the_standalone_verifier_reads_the_chain_at_once(library_env: LibraryEnv
     assert standalone.verify_bundle(bundle).check("status").reason == "suspended"
 
 
-def test_a_root_anchored_after_the_last_look_is_looked_at_up_to_its_anchor(
-        library_env: LibraryEnv, leaf_reads: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    lib = library_env.lib
-    chain = service_verifier(lib).chain
-    monkeypatch.setattr(chain, "status_max_age", 60.0)  # no periodic look during the test
-    assert verify_identifier(lib, _anchored(library_env, 1)[0]).verdict is Status.VALID
-    looked = chain._status_block
-    valid, changed = _anchored(library_env, 2)  # a new root, anchored after that look ...
-    _suspend(library_env, changed)  # ... and a status change under it, both within the max age
-    assert verify_identifier(lib, changed).check("status").reason == "suspended"
-    assert verify_identifier(lib, valid).verdict is Status.VALID
-    assert chain._status_block > looked
-    assert "verify" not in leaf_reads and "status_of" not in leaf_reads
-
-
-def test_a_new_worker_rebuilds_the_map_from_the_events(library_env: LibraryEnv) -> None:
+def test_a_new_worker_reads_the_table_and_keeps_no_map(library_env: LibraryEnv) -> None:
     lib = library_env.lib
     valid, changed = _anchored(library_env, 2)
     bundle = _suspend(library_env, changed)
-    worker = Verifier(lib.contract, lib.seal_registry, status_max_age=SERVICE_STATUS_MAX_AGE)
+    _index(library_env)
+    table = LeafStatusTable(lib.engine, cursor_name(lib.contract))
+    worker = Verifier(lib.contract, lib.seal_registry, status_max_age=SERVICE_STATUS_MAX_AGE, leaf_statuses=table)
+    worker.chain.contract = _NoStatusReads(lib.contract)
     assert worker.verify_bundle(bundle).check("status").reason == "suspended"
-    issuer = bytes.fromhex(library_env.departments["market"].chain_address[2:])
-    assert worker.chain._changed[(issuer, bytes.fromhex(bundle["root"][2:]), bytes.fromhex(bundle["leaf"][2:]))] \
-        == LeafStatus.SUSPENDED
     assert worker.verify_bundle(export_bundle(lib, valid)).verdict is Status.VALID
+    assert not worker.chain._recent  # nothing per leaf in the worker's memory
     lib.contract.set_status(lib.org_account(library_env.departments["market"]), bundle["root"], bundle["leaf"],
                             LeafStatus.VALID)  # reinstated
-    restarted = Verifier(lib.contract, lib.seal_registry, status_max_age=SERVICE_STATUS_MAX_AGE)
+    _index(library_env)
+    restarted = Verifier(lib.contract, lib.seal_registry, status_max_age=SERVICE_STATUS_MAX_AGE, leaf_statuses=table)
     assert restarted.verify_bundle(bundle).verdict is Status.VALID
+
+
+class _NoStatusReads:
+    """The contract, except that a per-leaf status read fails the test."""
+
+    def __init__(self, contract: Any) -> None:
+        self._contract = contract
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("status_of", "verify"):
+            raise AssertionError(f"{name} read per leaf")
+        return getattr(self._contract, name)
 
 
 def test_first_verifications_are_answered_without_the_chain_node_under_a_seen_root(
         library_env: LibraryEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     lib = library_env.lib
     chain = service_verifier(lib).chain
-    monkeypatch.setattr(chain, "status_max_age", 60.0)  # so that the map stays current through the test
+    monkeypatch.setattr(chain, "status_max_age", 60.0)  # no periodic look at revocations during the test
     first, second, changed = _anchored(library_env, 3)
+    _index(library_env)
     assert verification_without_chain(lib, first) is None  # a new root: its anchor needs the chain node
     assert verify_identifier(lib, first).verdict is Status.VALID
     _suspend(library_env, changed)
-    chain.forget_statuses()  # as ledger.issue.changes does after changing statuses
-    assert verification_without_chain(lib, changed) is None  # the map is due to be brought up to date
-    assert verify_identifier(lib, first).verdict is Status.VALID
+    _index(library_env)
     monkeypatch.setattr(chain.contract.client, "call_rpc", None)  # any chain read would fail now
     result = verification_without_chain(lib, second)
     assert result is not None and result.verdict is Status.VALID

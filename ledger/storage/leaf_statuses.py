@@ -1,0 +1,61 @@
+"""Leaf statuses as the chain's ``StatusChanged`` events set them: one table (``chain_leaf_status``) for every process.
+
+The indexer writes it from the events (changes made by any process, or outside the platform); a change this
+library makes writes it too, in the transaction that records the change. API workers read one row per first
+verification instead of each keeping a map of every changed leaf, so their memory and start-up time do not
+depend on how many statuses changed. The indexer's cursor says up to which block the table is complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ledger.storage.driver_reads import read_one
+from ledger.storage.models import ChainLeafStatus, IndexerCursor
+
+_TABLE = ChainLeafStatus.__table__
+
+
+def upsert_leaf_statuses(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Set leaves' statuses (keys issuer, root, leaf, status "02"..., reason, block_number); a row set by a later
+    block than the one given is kept, so the indexer and a change recorded here may write in either order."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(_TABLE)
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=["issuer", "root", "leaf"],
+        set_={"status": stmt.excluded.status, "reason": stmt.excluded.reason,
+              "block_number": stmt.excluded.block_number},
+        where=stmt.excluded.block_number >= _TABLE.c.block_number,
+    ), list(rows))
+
+
+_STATUS_AND_CURSOR = select(
+    select(_TABLE.c.status).where(_TABLE.c.issuer == bindparam("issuer"), _TABLE.c.root == bindparam("root"),
+                                  _TABLE.c.leaf == bindparam("leaf")).scalar_subquery(),
+    select(IndexerCursor.last_block).where(IndexerCursor.name == bindparam("cursor")).scalar_subquery(),
+)
+
+
+class LeafStatusTable:
+    """Reads one leaf's status from the table, with the block up to which the indexer named ``cursor`` filled it;
+    ``lag_blocks``: how far behind the chain head that indexer stays by design (its confirmations)."""
+
+    def __init__(self, engine: Engine, cursor: str, *, lag_blocks: int = 0) -> None:
+        self.engine = engine
+        self.cursor = cursor
+        self.lag_blocks = lag_blocks
+
+    def __call__(self, issuer: str, root: bytes, leaf: bytes, *,
+                 own_connection: bool = False) -> tuple[int | None, int | None]:
+        """(the leaf's status, None if no event set one; the last indexed block, None if never indexed);
+        ``own_connection``: through this thread's own driver connection (the API's event loop)."""
+        row = read_one(self.engine, _STATUS_AND_CURSOR, {"issuer": issuer, "root": root, "leaf": leaf,
+                                                         "cursor": self.cursor}, own_connection=own_connection)
+        status, indexed = row or (None, None)
+        return (None if status is None else int(status)), indexed
