@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import quote
 
+from ledger.core.masking import masked_holder
 from ledger.core.messages import localized, section
 from ledger.core.statuses import CHINA_TIME
 
@@ -34,17 +35,6 @@ def wants_html(accept: str | None) -> bool:
     if "text/html" not in accept:
         return False
     return "application/json" not in accept or accept.index("text/html") < accept.index("application/json")
-
-
-def mask(value: Any) -> str:
-    """A name or number with all but its ends hidden: 张三 -> 张*, 长沙示例科技有限公司 -> 长********司."""
-    text = str(value or "")
-    if len(text) <= 1:
-        return "*" * len(text)
-    if len(text) == 2:
-        return text[0] + "*"
-    keep = 4 if len(text) >= 12 else 1
-    return text[:keep] + "*" * (len(text) - 2 * keep) + text[-keep:]
 
 
 def _bi(zh: str, en: str) -> str:
@@ -78,7 +68,7 @@ def _facts(result: dict[str, Any]) -> str:
         _row("证照名称", "Type", escape(str(cert.get("name") or "—"))),
         _row("发证部门", "Issued by", escape(str(cert.get("issuing_department") or "—"))),
         _row("证照编号", "Number", escape(str(cert.get("number") or "—"))),
-        _row("持证人", "Holder", escape(mask(cert.get("holder"))) + ' <span class="muted">（已隐去 / masked）</span>'),
+        _row("持证人", "Holder", escape(masked_holder(cert).get("holder", "")) + ' <span class="muted">（已隐去 / masked）</span>'),
         _row("发证日期", "Issued on", escape(str(cert.get("issue_date") or "—"))),
         _row("有效期", "Valid", escape(f"{cert.get('valid_from') or '—'} — {cert.get('valid_until') or '长期 / no end'}")),
         _row("链上状态", "Status", _status_text(shown) if shown else _bi("待上链", "not yet anchored")),
