@@ -85,19 +85,17 @@ def create_app(lib: Library | None = None, settings: ApiSettings | None = None) 
     app.add_middleware(JsonGuard)  # inside the body limit: what it scans is bounded
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Observe)  # last, so the outermost: it sees every request and every answer
-    app.include_router(administration.router)
-    app.include_router(holder_documents.router)
-    app.include_router(sharing.router)
-    app.include_router(sharing.public)
-    app.include_router(holder_page.router)
-    for module in (admin, departments, associations, counters, intake, report_search, holders, public, health, pages,
-                   verify_assets):
-        app.include_router(module.router)
-    app.include_router(credentials.router)  # standard formats: VC 2.0, status lists, did:web, SD-JWT VC
-    app.include_router(browser_verifier.router)
-    app.include_router(plan_targets.router)
-    app.include_router(imports.router)
-    app.include_router(foreign_vc.router)  # other cities' VCs: trusted issuers, verified at the counter
+    # by audience; where two routes could match one path, the first listed answers (administration before admin)
+    routers = (
+        administration.router, holder_documents.router, sharing.router, sharing.public, holder_page.router,
+        admin.router, departments.router, imports.router, associations.router, counters.router, intake.router,
+        report_search.router, foreign_vc.router, holders.router, public.router, health.router, pages.router,
+        verify_assets.router, plan_targets.router,
+        credentials.router,  # standard formats: VC 2.0, status lists, did:web, SD-JWT VC
+        browser_verifier.router,
+    )
+    for router in routers:
+        app.include_router(router)
     return app
 
 
