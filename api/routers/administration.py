@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path
 
 from api.deps import Caller, LibraryDep, forget_keys, require_role
 from api.errors import responses
+from api.routers.admin import OrgId
 from api.schemas.admin import ApiKeyCreated, OrganizationOut
 from api.schemas.administration import ApiKeyList, ApiKeyOut, ApiKeyRevoked, HolderRevoke, HolderRevoked
 from ledger.app import onboarding
@@ -17,7 +18,6 @@ from ledger.issue import activity
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 Admin = Annotated[Caller, Depends(require_role("admin"))]
-OrgId = Annotated[int, Path(description="the organisation's id", examples=[3])]
 Prefix = Annotated[str, Path(max_length=16, description="the key's prefix, as listed", examples=["clk_3f9a0c1e"])]
 
 

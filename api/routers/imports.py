@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, UploadFile
 from fastapi.responses import StreamingResponse
 
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
+from api.schemas.common import INT64_MAX
 from api.schemas.imports import ImportJobOut
 from ledger.issue import importer
 
 router = APIRouter(prefix="/departments", tags=["departments"])
+JobId = Annotated[int, Path(ge=1, le=INT64_MAX, description="the import job's id", examples=[3])]
 Department = Annotated[Caller, Depends(require_role("department"))]
 
 
@@ -45,7 +47,7 @@ def upload_import(
 
 @router.get("/imports/{job_id}", summary="An import's progress: rows read, stored, skipped and failed",
             response_model=ImportJobOut, responses=responses(401, 403, 404, 422))
-def import_progress(job_id: int, lib: LibraryDep, caller: Department) -> ImportJobOut:
+def import_progress(job_id: JobId, lib: LibraryDep, caller: Department) -> ImportJobOut:
     return ImportJobOut.of(importer.get_job(lib, caller.org, job_id))
 
 
@@ -54,7 +56,7 @@ def import_progress(job_id: int, lib: LibraryDep, caller: Department) -> ImportJ
             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
                              "description": "行号 row, 列 column, 代码 code, 原因 reason: one line per problem"},
                        **responses(401, 403, 404, 422)})
-def import_errors(job_id: int, lib: LibraryDep, caller: Department) -> StreamingResponse:
+def import_errors(job_id: JobId, lib: LibraryDep, caller: Department) -> StreamingResponse:
     importer.get_job(lib, caller.org, job_id)
     return StreamingResponse(importer.errors_csv(lib, job_id), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="import-{job_id}-errors.csv"'})
