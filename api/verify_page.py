@@ -125,17 +125,7 @@ def render(result: dict[str, Any], events: list[dict[str, Any]], *, bundle_url: 
     script = f'<script type="module" src="{VERIFIER_SCRIPT}"></script>' if HAS_VERIFIER else ""
     hook = (f'<section id="browser-verification" hidden data-bundle-url="{escape(bundle_url or "")}">'
             "</section>")
-    return f"""<!doctype html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>证照核验 Certificate verification</title>
-<link rel="stylesheet" href="/verify-assets/verify.css">
-</head>
-<body>
-<header class="topbar"><p class="brand">{_bi("电子证照核验", "E-certificate verification")}</p></header>
-<main>
+    return f"""{_top()}<main>
 <section class="verdict {css}" aria-live="polite">
 <h1>{_bi(texts["label"]["zh-CN"], texts["label"]["en"])}</h1>
 <p class="means"><strong>这意味着 <span class="en" lang="en">What this means</span>：</strong>{escape(texts["means"]["zh-CN"])}
@@ -157,8 +147,8 @@ def render(result: dict[str, Any], events: list[dict[str, Any]], *, bundle_url: 
 """
 
 
-def render_error(code: str) -> str:
-    """The page for an identifier that cannot be verified (malformed, unknown): the catalogue's sentence."""
+def _top() -> str:
+    """What every verification page starts with: the document head and the bar (one stylesheet, no script)."""
     return f"""<!doctype html>
 <html lang="zh-CN">
 <head>
@@ -169,7 +159,12 @@ def render_error(code: str) -> str:
 </head>
 <body>
 <header class="topbar"><p class="brand">{_bi("电子证照核验", "E-certificate verification")}</p></header>
-<main>
+"""
+
+
+def render_error(code: str) -> str:
+    """The page for an identifier that cannot be verified (malformed, unknown): the catalogue's sentence."""
+    return f"""{_top()}<main>
 <section class="verdict invalid">
 <h1>{_bi("无法核验", "Cannot verify")}</h1>
 <p>{escape(localized(code, "", "zh-CN"))} <span class="en" lang="en">{escape(localized(code, "", "en"))}</span></p>

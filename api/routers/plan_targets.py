@@ -3,8 +3,6 @@ on chain, and the administrator's page (``api/static/targets.*``; the administra
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -12,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
 from api.schemas.plan_targets import PlanReportOut, PlanTargetsOut
-from ledger.core.errors import NotFound
+from api.static_pages import StaticPage
 from ledger.plan.export import targets_csv
 from ledger.plan.monthly import report_with_proof
 from ledger.plan.targets import MAX_SERIES_DAYS, SERIES_DAYS, plan_targets
@@ -24,12 +22,8 @@ Days = Annotated[int, Query(ge=1, le=MAX_SERIES_DAYS, description="days of the d
 CSV_NAME = "plan-targets.csv"
 CSV_RESPONSE = {"content": {"text/csv": {"schema": {"type": "string"}, "example": "\ufeff指标 key,指标 target,…\r\n"
                                          "records,证照数据总量 / certificate records,5,5000000,0.0000,,,,,\r\n"}}}
-ASSETS = {"targets.css": "text/css; charset=utf-8", "targets.js": "text/javascript; charset=utf-8"}
-PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache",
-}
+TARGETS = StaticPage("the targets page", "targets.html", {"targets.css": "text/css; charset=utf-8",
+                                                         "targets.js": "text/javascript; charset=utf-8"})
 
 
 def _csv(lib: LibraryDep, days: int) -> Response:
@@ -76,19 +70,11 @@ def monthly_report(
     return PlanReportOut.model_validate(report_with_proof(lib, month))
 
 
-@cache
-def _read(name: str) -> bytes:
-    return resources.files("api").joinpath("static", name).read_bytes()
-
-
 @router.get("/targets", include_in_schema=False)
 def page() -> Response:
-    return Response(_read("targets.html"), media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+    return TARGETS.page()
 
 
 @router.get("/targets/assets/{name}", include_in_schema=False)
 def asset(name: str) -> Response:
-    media_type = ASSETS.get(name)
-    if media_type is None:
-        raise NotFound("asset_not_found", f"页面没有此文件 / the targets page has no file {name!r}; it has {sorted(ASSETS)}")
-    return Response(_read(name), media_type=media_type, headers=PAGE_HEADERS)
+    return TARGETS.asset(name)
