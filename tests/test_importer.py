@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import secrets
 import signal
 import subprocess
 import time
+import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +23,10 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from ledger.core.errors import BadInput, Forbidden
+from ledger.core.process_pool import ProcessPool
+from ledger.issue.import_files import read_rows
 from ledger.issue.import_samples import headers, sample_rows, write_sample
-from ledger.issue.importer import ImportSummary, errors_csv, get_job, import_file, write_errors
+from ledger.issue.importer import ImportSummary, chunks, errors_csv, get_job, import_file, write_errors
 from ledger.storage.import_tables import ImportJob
 from ledger.storage.models import AnchorOutbox, Certificate
 from tests.fixtures.cli import CLI
@@ -61,7 +66,23 @@ def _report(env: LibraryEnv, job_id: int) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text[1:])))[1:]
 
 
-def test_csv_with_bad_rows_everywhere_reports_each_and_keeps_the_good(library_env: LibraryEnv, tmp_path: Path) -> None:
+@pytest.fixture(params=[False, True], ids=["in_process", "worker_processes"])
+def workers(request: pytest.FixtureRequest, library_env: LibraryEnv, monkeypatch: pytest.MonkeyPatch) -> Iterator[bool]:
+    """Chunks prepared in this process, or on two worker processes a few chunks ahead of the inserts."""
+    if request.param:
+        pool = ProcessPool(2)
+        monkeypatch.setattr(library_env.lib, "workers", pool)
+        yield True
+        assert pool._pool is not None, "the chunks were prepared on the worker processes"
+        pool.close()
+    else:
+        yield False
+
+
+def test_csv_with_bad_rows_everywhere_reports_each_and_keeps_the_good(library_env: LibraryEnv, tmp_path: Path,
+                                                                      workers: bool) -> None:
+    """With worker processes, the chunk holding rows 122-123 is prepared before rows 11-12 are stored: its insert
+    is refused and the chunk prepared again, so the outcome is the same."""
     env, org = library_env, library_env.departments["market"]
     rows, cols = _rows(env, 120)
     rows[0]["证照颁发日期"] = "2023-02-30"            # file row 2: the first data row
@@ -73,7 +94,7 @@ def test_csv_with_bad_rows_everywhere_reports_each_and_keeps_the_good(library_en
     rows.append({**rows[11], "经营范围": "另一范围"})  # row 123: the same number, other content: refused
     path = _csv(tmp_path / "licences.csv", rows, cols)
 
-    summary = import_file(env.lib, org, path, env.types["business_licence"].code, chunk=50)
+    summary = import_file(env.lib, org, path, env.types["business_licence"].code, chunk=50, workers=workers)
     assert (summary.state, summary.read, summary.stored, summary.skipped, summary.failed) == ("done", 122, 116, 1, 5)
     problems = _report(env, summary.job_id)
     assert [(p[0], p[1], p[2]) for p in problems] == [
@@ -84,7 +105,7 @@ def test_csv_with_bad_rows_everywhere_reports_each_and_keeps_the_good(library_en
     numbers = [r["证照编号"] for r in rows]
     assert _stored(env, numbers) == 116
 
-    again = import_file(env.lib, org, path, env.types["business_licence"].code, chunk=50)
+    again = import_file(env.lib, org, path, env.types["business_licence"].code, chunk=50, workers=workers)
     assert (again.stored, again.skipped, again.failed) == (0, 117, 5)
     assert _stored(env, numbers) == 116
     out = tmp_path / "errors.csv"
@@ -231,3 +252,29 @@ def test_a_file_in_another_encoding_is_named_as_such(library_env: LibraryEnv, tm
     with pytest.raises(BadInput) as exc:
         import_file(env.lib, env.departments["market"], path, env.types["business_licence"].code)
     assert exc.value.code == "import_encoding_invalid"
+
+
+def test_memory_stays_flat_reading_a_200000_row_file(library_env: LibraryEnv, tmp_path: Path) -> None:
+    """The importer's reading path (raw rows, in chunks) holds one chunk, not the file: its peak traced memory on
+    200,000 rows is the same as on 20,000 (the rows' requests are made from each chunk on the worker processes)."""
+    if library_env.lib.engine.dialect.name != "sqlite":
+        pytest.skip("reading a file does not touch the database; one database suffices")
+    ctype = library_env.types["business_licence"]
+    sample = io.StringIO()
+    write_sample(sample, "csv", sample_rows(ctype.code, ctype.fields, ctype.holder_kind, 20_000), headers(ctype.fields))
+    head, body = sample.getvalue().split("\n", 1)
+    path = tmp_path / "big.csv"
+    path.write_text(head + "\n" + body * 10, encoding="utf-8")  # the numbers repeat: reading does not mind
+
+    def peak(limit: int) -> tuple[int, int]:
+        cols, raw = read_rows(path, "csv", ctype.fields)
+        tracemalloc.start()
+        try:
+            rows = sum(len(part) for part in chunks(itertools.islice(raw, limit), 2_000))
+            return rows, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    (small, small_peak), (large, large_peak) = peak(20_000), peak(200_000)
+    assert (small, large) == (20_000, 200_000)
+    assert large_peak < small_peak * 1.5 and large_peak < 16 * 2**20, (small_peak, large_peak)

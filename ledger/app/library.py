@@ -23,9 +23,10 @@ from ledger.chain import keys
 from ledger.chain.client import ChainClient
 from ledger.chain.contract import Deployment, LedgerContract
 from ledger.core.errors import Conflict, NotFound, ServiceUnavailable
+from ledger.core.process_pool import ProcessPool
 from ledger.documents.envelope import KeyRing, load_keyring
 from ledger.documents.ipfs import IpfsStore
-from ledger.documents.rendering import DocumentWorkers, SealKey
+from ledger.documents.rendering import SealKey
 from ledger.storage import seals as seals_store
 from ledger.storage import trust as trust_store
 from ledger.storage.engine import make_engine, session_factory
@@ -70,7 +71,7 @@ class Library:
         self._registry_checked = 0.0
         self._sealers: dict[int, Sealer] = {}
         self._platform_secret: bytes | None = None
-        self.documents = DocumentWorkers()
+        self.workers = ProcessPool(settings.import_workers)  # sealing PDFs, preparing imported rows
         # chain keys in a PKCS#11 token when one is configured (CERTLEDGER_PKCS11_TOKEN), else keystores
         self.chain_token = Pkcs11Token.from_env() if os.environ.get(TOKEN_ENV) else None
 
@@ -102,7 +103,7 @@ class Library:
 
     def close(self) -> None:
         self.ipfs.close()
-        self.documents.close()
+        self.workers.close()
 
     # ------------------------------------------------------------ secrets and accounts
 

@@ -7,14 +7,11 @@ files, or a PKCS#11 token: the store travels by its configuration) once and keep
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.core.process_pool import ProcessPool
 from signer.certificates import describe_certificate
 from signer.keystore import KeyStore
 from signer.pdf_seal import PdfSealer
@@ -61,43 +58,24 @@ def make_pdf(job: Job, key: SealKey) -> bytes:
     return _sealer(key).seal_pdf(source)
 
 
-class DocumentWorkers:
-    """A lazily started pool of ``workers`` processes (spawned: the API's threads are not forked)."""
-
-    def __init__(self, workers: int | None = None) -> None:
-        self.workers = workers or os.cpu_count() or 1
-        self._pool: Executor | None = None
-        self._lock = threading.Lock()
-
-    def _executor(self) -> Executor:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
-            return self._pool
-
-    def make_pdfs(self, jobs: Sequence[Job], key: SealKey, on_error: Callable[[int, BaseException], Exception]) -> list[bytes]:
-        """Every job's sealed PDF, in order; the first failure is raised as ``on_error(index, exc)``."""
-        if len(jobs) < PARALLEL_FROM or self.workers < 2:
-            out = []
-            for i, job in enumerate(jobs):
-                try:
-                    out.append(make_pdf(job, key))
-                except Exception as exc:  # noqa: BLE001 - handed to on_error, which names the document
-                    raise on_error(i, exc) from exc
-            return out
-        futures = [self._executor().submit(make_pdf, job, key) for job in jobs]
+def make_pdfs(pool: ProcessPool, jobs: Sequence[Job], key: SealKey,
+              on_error: Callable[[int, BaseException], Exception]) -> list[bytes]:
+    """Every job's sealed PDF, in order, on the pool's processes; the first failure is raised as ``on_error(index, exc)``."""
+    if len(jobs) < PARALLEL_FROM or pool.workers < 2:
         out = []
-        for i, future in enumerate(futures):
+        for i, job in enumerate(jobs):
             try:
-                out.append(future.result())
-            except Exception as exc:  # noqa: BLE001 - as above
-                for rest in futures[i + 1:]:
-                    rest.cancel()
+                out.append(make_pdf(job, key))
+            except Exception as exc:  # noqa: BLE001 - handed to on_error, which names the document
                 raise on_error(i, exc) from exc
         return out
-
-    def close(self) -> None:
-        with self._lock:
-            if self._pool is not None:
-                self._pool.shutdown(cancel_futures=True)
-                self._pool = None
+    futures = [pool.submit(make_pdf, job, key) for job in jobs]
+    out = []
+    for i, future in enumerate(futures):
+        try:
+            out.append(future.result())
+        except Exception as exc:  # noqa: BLE001 - as above
+            for rest in futures[i + 1:]:
+                rest.cancel()
+            raise on_error(i, exc) from exc
+    return out

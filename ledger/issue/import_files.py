@@ -2,10 +2,11 @@
 
 Departments export from Excel or their own databases, so column headers may be the API's keys
 (``number``, ``holder_id``, a field's ``key``) or the Chinese labels (``证照编号``, ``持证主体代码``, the
-type schema's ``label``). Every row comes out as an issuance request in the API's shape together with
-its absolute row number in the file (the header is row 1 of a CSV or XLSX file, so the numbers are the
-ones Excel shows; for JSON Lines, the line number). Nothing is held but the current row: memory does
-not grow with the file.
+type schema's ``label``). A file is read as raw rows, each with its absolute row number in the file (the
+header is row 1 of a CSV or XLSX file, so the numbers are the ones Excel shows; for JSON Lines, the line
+number), and :meth:`Columns.source_row` turns a raw row into an issuance request in the API's shape: on
+a worker process, for a large import, so that reading the file is all this process does per row. Nothing
+is held but the current row: memory does not grow with the file.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ FORMATS = ("csv", "xlsx", "jsonl")
 INPUT_FIELDS = ("number", "issue_date", "valid_from", "valid_until", "jurisdiction_code", "holder", "holder_id",
                 "holder_id_type", "service_item", "type_code")
 _SAMPLE = 1 << 20
+
+
+# a row as read: (row number, cell values) for CSV and XLSX, (line number, the line's text) for JSON Lines
+RawRow = tuple[int, list[Any] | str]
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,13 @@ class Columns:
             return ""
         return self.by_field.get(field) or self.by_field.get(field.split(".")[0]) or field
 
+    def source_row(self, raw: RawRow) -> SourceRow:
+        """The request a raw row makes, or why it cannot be read."""
+        line, values = raw
+        if isinstance(values, str):
+            return _json_row(self, line, values)
+        return SourceRow(line, self.request(values))
+
     def request(self, values: list[Any]) -> dict[str, Any]:
         out: dict[str, Any] = {"fields": {}}
         for header, value in zip(self.headers, values, strict=False):
@@ -125,7 +137,7 @@ def _cell(value: Any) -> str | None:
     return text or None
 
 
-def _csv_rows(path: Path, cols: Columns) -> Iterator[SourceRow]:
+def _csv_rows(path: Path, cols: Columns) -> Iterator[RawRow]:
     with path.open("rb") as raw:
         encoding = detect_encoding(raw.read(_SAMPLE))
         raw.seek(0)
@@ -137,14 +149,14 @@ def _csv_rows(path: Path, cols: Columns) -> Iterator[SourceRow]:
                 raise BadInput("import_empty", "文件是空的 / the file is empty") from None
             for n, values in enumerate(reader, start=2):
                 if any(v.strip() for v in values):
-                    yield SourceRow(n, cols.request(values))
+                    yield n, values
         except UnicodeDecodeError:
             raise BadInput("import_encoding_invalid", f"第 {reader.line_num + 1} 行附近的文字不是 {encoding} 编码，请另存为 "
                            f"UTF-8 或 GB18030 / the text near line {reader.line_num + 1} is not {encoding}: save the "
                            "file as UTF-8 or GB18030", encoding=encoding) from None
 
 
-def _xlsx_rows(path: Path, cols: Columns) -> Iterator[SourceRow]:
+def _xlsx_rows(path: Path, cols: Columns) -> Iterator[RawRow]:
     from openpyxl import load_workbook
 
     try:
@@ -159,35 +171,35 @@ def _xlsx_rows(path: Path, cols: Columns) -> Iterator[SourceRow]:
             raise BadInput("import_empty", "文件是空的 / the file is empty") from None
         for n, values in enumerate(rows, start=2):
             if any(_cell(v) is not None for v in values):
-                yield SourceRow(n, cols.request(list(values)))
+                yield n, list(values)
     finally:
         book.close()
 
 
-def _jsonl_rows(path: Path, cols: Columns) -> Iterator[SourceRow]:
+def _jsonl_rows(path: Path, cols: Columns) -> Iterator[RawRow]:
     with path.open("rb") as raw:
         encoding = detect_encoding(raw.read(_SAMPLE))
         raw.seek(0)
         for n, line in enumerate(io.TextIOWrapper(raw, encoding=encoding), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError as exc:
-                yield SourceRow(n, None, ("row_not_json", f"该行不是 JSON 对象 / the line is not a JSON object ({exc})"))
-                continue
-            if not isinstance(obj, dict):
-                yield SourceRow(n, None, ("row_not_json", "该行不是 JSON 对象 / the line is not a JSON object"))
-                continue
-            fields = obj.pop("fields", None)
-            unknown = [k for k in obj if k not in cols.names]
-            if unknown:
-                yield SourceRow(n, None, ("field_unknown", f"该行有无法识别的字段 {unknown} / unknown keys {unknown}"))
-                continue
-            request = _json_request(cols, obj)
-            if isinstance(fields, dict):
-                request["fields"].update(fields)
-            yield SourceRow(n, request)
+            if line.strip():
+                yield n, line
+
+
+def _json_row(cols: Columns, n: int, line: str) -> SourceRow:
+    try:
+        obj = json.loads(line)
+    except ValueError as exc:
+        return SourceRow(n, None, ("row_not_json", f"该行不是 JSON 对象 / the line is not a JSON object ({exc})"))
+    if not isinstance(obj, dict):
+        return SourceRow(n, None, ("row_not_json", "该行不是 JSON 对象 / the line is not a JSON object"))
+    fields = obj.pop("fields", None)
+    unknown = [k for k in obj if k not in cols.names]
+    if unknown:
+        return SourceRow(n, None, ("field_unknown", f"该行有无法识别的字段 {unknown} / unknown keys {unknown}"))
+    request = _json_request(cols, obj)
+    if isinstance(fields, dict):
+        request["fields"].update(fields)
+    return SourceRow(n, request)
 
 
 def _json_request(cols: Columns, obj: dict[str, Any]) -> dict[str, Any]:
@@ -203,8 +215,8 @@ def _json_request(cols: Columns, obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def read_rows(path: Path, fmt: str, schema: list[dict[str, Any]]) -> tuple[Columns, Iterator[SourceRow]]:
-    """The file's column mapping and its rows, read lazily (the header is read on the first ``next``)."""
+def read_rows(path: Path, fmt: str, schema: list[dict[str, Any]]) -> tuple[Columns, Iterator[RawRow]]:
+    """The file's column mapping and its raw rows, read lazily (the header is read on the first ``next``)."""
     cols = Columns(schema)
     reader = {"csv": _csv_rows, "xlsx": _xlsx_rows, "jsonl": _jsonl_rows}[fmt]
     return cols, reader(path, cols)

@@ -3,7 +3,9 @@
 One pipeline with one-by-one issuance: each row is checked by :func:`ledger.issue.issuance.check_request`,
 and the good rows of a chunk are issued by :func:`ledger.issue.issuance.prepare_checked` (identifiers, salts, seals)
 and inserted with their anchoring outbox rows, the chunk's row problems and the job's counters in ONE
-transaction: a chunk is stored whole or not at all, whatever stops the import (kill -9 included).
+transaction: a chunk is stored whole or not at all, whatever stops the import (kill -9 included). The rows of a
+large file are checked and issued on the library's worker processes (``ledger.issue.import_workers``), a few
+chunks ahead, while this process inserts them in file order.
 
 Every bad row is reported, never only the first: its absolute row number in the file, the column as the
 file names it, a code and a message in Chinese and English (``import_errors``; :func:`errors_csv`).
@@ -18,35 +20,29 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from sqlalchemy import select, update
 
 from ledger.app.library import Library
 from ledger.app.metrics import IMPORT_ROWS
-from ledger.core.errors import BadInput, CertledgerError, Conflict, NotFound
-from ledger.core.record import certificate_metadata
-from ledger.issue.import_files import Columns, SourceRow, format_of, read_rows
-from ledger.issue.issuance import check_issuable, check_request, prepare_checked
+from ledger.core.errors import CertledgerError, Conflict, NotFound
+from ledger.issue.import_chunks import Chunk, prepare_chunk
+from ledger.issue.import_files import Columns, RawRow, count_rows, format_of, read_rows
+from ledger.issue.import_workers import PARALLEL_FROM_ROWS, prepared_chunks
+from ledger.issue.issuance import check_issuable
 from ledger.storage.bulk import bulk_insert
 from ledger.storage.import_tables import IMPORT_ERRORS, ImportJob, ImportRowError
-from ledger.storage.models import CERTIFICATES, CertificateType, Organization, ServiceItem, utcnow
+from ledger.storage.models import CertificateType, Organization, ServiceItem, utcnow
 
 log = logging.getLogger(__name__)
 CHUNK = 2_000
-_ZH = {
-    "field_invalid": "字段值无效", "field_missing": "缺少必填字段", "field_unknown": "未知字段",
-    "service_item_unknown": "关联事项编码不存在", "row_not_json": "该行不是 JSON 对象",
-    "certificate_conflict": "该编号已以不同内容存入，未覆盖", "type_mismatch": "证照类型与本次导入不符",
-    "metadata_invalid": "该行无法读取",
-}
 ERRORS_HEADER = ("行号 row", "列 column", "代码 code", "原因 reason")
 
 
@@ -68,25 +64,6 @@ class ImportSummary:
     def of(cls, job: ImportJob, errors: int = 0) -> ImportSummary:
         return cls(job.id, job.state, job.rows_read, job.rows_stored, job.rows_skipped, job.rows_failed, errors,
                    job.error_code, job.error_message)
-
-
-@dataclass
-class _Chunk:
-    """What one chunk of rows comes to: the requests to issue, the problems, the rows skipped."""
-
-    read: int
-    new: list[dict[str, Any]]  # checked metadata of the rows to issue
-    problems: list[dict[str, Any]]
-    skipped: int = 0
-
-    def problem(self, row: int, column: str, code: str, english: str) -> None:
-        zh = _ZH.get(code, "该行有误")
-        message = f"{zh}{f'（{column}）' if column else ''}。 / {english}"
-        self.problems.append({"row_number": row, "column_name": column, "code": code, "message": message})
-
-    @property
-    def failed(self) -> int:
-        return len({p["row_number"] for p in self.problems})
 
 
 def create_job(lib: Library, org: Organization, type_code: str, source: str, fmt: str | None = None) -> int:
@@ -113,8 +90,11 @@ def get_job(lib: Library, org: Organization, job_id: int) -> ImportSummary:
 
 
 def run_job(lib: Library, org: Organization, job_id: int, path: Path, *, chunk: int = CHUNK,
-            on_progress: Callable[[ImportSummary], None] | None = None) -> ImportSummary:
-    """Import the file of a queued job, chunk by chunk; the job is ``done`` or ``failed`` (and raises) after."""
+            on_progress: Callable[[ImportSummary], None] | None = None, workers: bool | None = None) -> ImportSummary:
+    """Import the file of a queued job, chunk by chunk; the job is ``done`` or ``failed`` (and raises) after.
+
+    ``workers``: prepare the chunks on the library's worker processes (default: when the file is large).
+    """
     with lib.sessions() as session:
         job = session.get(ImportJob, job_id)
         ctype = session.scalar(select(CertificateType).where(CertificateType.code == job.type_code))
@@ -123,8 +103,10 @@ def run_job(lib: Library, org: Organization, job_id: int, path: Path, *, chunk: 
     _set_state(lib, job_id, "running")
     try:
         cols, rows = read_rows(path, fmt, ctype.fields)
-        for part in _chunks(rows, chunk):
-            summary = _import_chunk(lib, org, job_id, ctype, cols, part, known_items)
+        parallel = workers if workers is not None else (count_rows(path, fmt) or 0) >= PARALLEL_FROM_ROWS
+        for part, prepared in prepared_chunks(lib, org, ctype, cols, chunks(rows, chunk), known_items,
+                                              parallel=parallel):
+            summary = _store(lib, org, job_id, ctype, cols, part, known_items, prepared)
             if on_progress:
                 on_progress(summary)
     except CertledgerError as exc:
@@ -139,10 +121,11 @@ def run_job(lib: Library, org: Organization, job_id: int, path: Path, *, chunk: 
 
 
 def import_file(lib: Library, org: Organization, path: Path, type_code: str, fmt: str | None = None, *,
-                chunk: int = CHUNK, on_progress: Callable[[ImportSummary], None] | None = None) -> ImportSummary:
+                chunk: int = CHUNK, on_progress: Callable[[ImportSummary], None] | None = None,
+                workers: bool | None = None) -> ImportSummary:
     """Create a job for the file and run it (the command line's way; the API runs jobs in the background)."""
     job_id = create_job(lib, org, type_code, str(path), fmt)
-    return run_job(lib, org, job_id, path, chunk=chunk, on_progress=on_progress)
+    return run_job(lib, org, job_id, path, chunk=chunk, on_progress=on_progress, workers=workers)
 
 
 def start_upload(lib: Library, org: Organization, type_code: str, source: str, upload: BinaryIO,
@@ -173,8 +156,8 @@ def start_upload(lib: Library, org: Organization, type_code: str, source: str, u
     return job_id
 
 
-def _chunks(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
-    part: list[SourceRow] = []
+def chunks(rows: Iterable[RawRow], size: int) -> Iterator[list[RawRow]]:
+    part: list[RawRow] = []
     for row in rows:
         part.append(row)
         if len(part) >= size:
@@ -190,92 +173,31 @@ def _set_state(lib: Library, job_id: int, state: str, code: str | None = None, m
             state=state, error_code=code, error_message=message, updated_at=utcnow()))
 
 
-def _same(stored: dict[str, Any], meta: dict[str, Any]) -> bool:
-    """A stored certificate carries exactly this row's content (the platform's own additions aside)."""
-    return all(stored.get(k) == v for k, v in meta.items())
+def _store(lib: Library, org: Organization, job_id: int, ctype: CertificateType, cols: Columns,
+           rows: list[RawRow], known_items: set[str], chunk: Chunk) -> ImportSummary:
+    """Insert one prepared chunk, its problems and the job's counters in ONE transaction.
 
-
-def _check_rows(ctype: CertificateType, cols: Columns, rows: list[SourceRow], known_items: set[str],
-                out: _Chunk) -> dict[str, tuple[int, dict[str, Any]]]:
-    """The chunk's good rows by number (line, checked metadata); problems and repeats go to ``out``."""
-    good: dict[str, tuple[int, dict[str, Any]]] = {}
-    for row in rows:
-        if row.error is not None or row.request is None:
-            out.problem(row.line, "", *(row.error or ("metadata_invalid", "the row cannot be read")))
-            continue
-        request = dict(row.request)
-        given = request.pop("type_code", None)
-        if given not in (None, ctype.code):
-            out.problem(row.line, cols.header_of("type_code"), "type_mismatch",
-                        f"type code {given!r} is not {ctype.code}, the type this import is for")
-            continue
-        request["type_code"] = ctype.code
-        try:
-            meta = check_request(ctype, request, known_items)
-        except BadInput as exc:
-            for e in exc.details.get("errors") or [{"code": exc.code, "message": exc.message, **exc.details}]:
-                out.problem(row.line, cols.header_of(e.get("field")), e["code"], e["message"])
-            continue
-        earlier = good.get(meta["number"])
-        if earlier is None:
-            good[meta["number"]] = (row.line, meta)
-        elif _same(earlier[1], meta):
-            out.skipped += 1
-        else:
-            out.problem(row.line, cols.header_of("number"), "certificate_conflict",
-                        f"number {meta['number']} appears at row {earlier[0]} with other content")
-    return good
-
-
-def _stored(lib: Library, org: Organization, type_code: str, numbers: list[str]) -> dict[str, dict[str, Any]]:
-    """The metadata stored under these numbers (first versions) by ``org`` for the type."""
-    c = CERTIFICATES.c
-    if not numbers:
-        return {}
-    with lib.engine.connect() as conn:
-        q = select(c.number, c.record).where(c.issuer_org_id == org.id, c.type_code == type_code,
-                                                c.version == 1, c.number.in_(numbers))
-        return {number: certificate_metadata(json.loads(record)) for number, record in conn.execute(q)}
-
-
-def _sort_chunk(lib: Library, org: Organization, ctype: CertificateType, cols: Columns, rows: list[SourceRow],
-                known_items: set[str]) -> _Chunk:
-    out = _Chunk(len(rows), [], [])
-    good = _check_rows(ctype, cols, rows, known_items, out)
-    stored = _stored(lib, org, ctype.code, list(good))
-    for number, (line, meta) in good.items():
-        before = stored.get(number)
-        if before is None:
-            out.new.append(meta)
-        elif _same(before, meta):
-            out.skipped += 1
-        else:
-            out.problem(line, cols.header_of("number"), "certificate_conflict",
-                        f"number {number} is already stored with other content; it was not replaced")
-    return out
-
-
-def _import_chunk(lib: Library, org: Organization, job_id: int, ctype: CertificateType, cols: Columns,
-                  rows: list[SourceRow], known_items: set[str]) -> ImportSummary:
-    """Check, issue and store one chunk in one transaction; a concurrent import of the same rows is retried once."""
+    A chunk prepared ahead may meet rows another chunk (the same number twice in the file) or another import
+    stored meanwhile, or a seal rotated since it was sealed: the insert refuses it whole (``Conflict``) and the
+    chunk is prepared again here, now seeing what is stored, once.
+    """
     for attempt in (1, 2):
-        out = _sort_chunk(lib, org, ctype, cols, rows, known_items)
         try:
-            prepared = prepare_checked(lib, org, ctype, out.new) if out.new else None
             with lib.engine.begin() as conn:
-                if prepared is not None:
-                    prepared.insert(conn)
-                bulk_insert(conn, IMPORT_ERRORS, [{"job_id": job_id, **p} for p in out.problems])
+                if chunk.prepared is not None:
+                    chunk.prepared.insert(conn)
+                bulk_insert(conn, IMPORT_ERRORS, [{"job_id": job_id, **p} for p in chunk.problems])
                 j = ImportJob.__table__.c
                 conn.execute(ImportJob.__table__.update().where(j.id == job_id).values(
-                    rows_read=j.rows_read + out.read, rows_stored=j.rows_stored + len(out.new),
-                    rows_skipped=j.rows_skipped + out.skipped, rows_failed=j.rows_failed + out.failed,
+                    rows_read=j.rows_read + chunk.read, rows_stored=j.rows_stored + chunk.stored,
+                    rows_skipped=j.rows_skipped + chunk.skipped, rows_failed=j.rows_failed + chunk.failed,
                     updated_at=utcnow()))
             break
         except Conflict:
             if attempt == 2:
                 raise
-    for outcome, n in (("stored", len(out.new)), ("skipped", out.skipped), ("failed", out.failed)):
+            chunk = prepare_chunk(lib, org, ctype, cols, rows, known_items)
+    for outcome, n in (("stored", chunk.stored), ("skipped", chunk.skipped), ("failed", chunk.failed)):
         if n:
             IMPORT_ROWS.labels("certificate", outcome).inc(n)
     with lib.sessions() as session:

@@ -54,7 +54,7 @@ from ledger.core.record import (
 from ledger.core.uscc import validate_uscc
 from ledger.documents.envelope import seal as seal_document
 from ledger.documents.envelope import unseal
-from ledger.documents.rendering import Job
+from ledger.documents.rendering import Job, make_pdfs
 from ledger.storage import seals as seals_store
 from ledger.storage import status_indices
 from ledger.storage.models import (
@@ -271,7 +271,7 @@ def _documents(lib: Library, org: Organization, items: list[_Item]) -> list[tupl
             return _at(with_doc[i].index, len(items) > 1, exc)
         return exc
 
-    pdfs = lib.documents.make_pdfs(jobs, lib.seal_key(org.id), on_error)
+    pdfs = make_pdfs(lib.workers, jobs, lib.seal_key(org.id), on_error)
     envelopes, infos = [], []
     for it, pdf in zip(with_doc, pdfs, strict=True):
         it.pdf = pdf
@@ -327,18 +327,19 @@ def prepare(lib: Library, org: Organization, requests: list[dict[str, Any]],
     items = _validate(lib, org, requests)
     for it, prev in zip(items, previous or [None] * len(items), strict=True):
         it.previous = prev
+    _refuse_existing(lib, org, items)
     return _prepare_items(lib, org, items)
 
 
 def prepare_checked(lib: Library, org: Organization, ctype: CertificateType, metas: list[dict[str, Any]]) -> Prepared:
     """:func:`prepare` for first versions whose requests :func:`check_request` already checked (an import
     checks every row first, to report each bad one), without documents; ``ctype`` passed
-    :func:`check_issuable` for ``org``."""
+    :func:`check_issuable` for ``org``, and the caller looked up which numbers are stored (an import skips them;
+    one stored meanwhile makes the insert refuse the call with ``Conflict``)."""
     return _prepare_items(lib, org, [_Item(i, meta, ctype, "none") for i, meta in enumerate(metas)])
 
 
 def _prepare_items(lib: Library, org: Organization, items: list[_Item]) -> Prepared:
-    _refuse_existing(lib, org, items)
     definers = {it.ctype.department_id for it in items}
     definer = {d: lib.organization(d) for d in definers}
     sealer = lib.sealer(org.id)

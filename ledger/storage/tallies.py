@@ -49,9 +49,12 @@ def count_certificates(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> N
     """Count newly inserted certificate rows: by type and status, and by issuing department and day."""
     by_status: Counter[tuple[Any, ...]] = Counter()
     by_day: Counter[tuple[Any, ...]] = Counter()
+    days: dict[dt.datetime, dt.date] = {}  # the rows of one insert share their time
     for r in rows:
         by_status[(r["type_code"], r["status"])] += 1
-        by_day[(china_day(r["created_at"]), r["issuer_org_id"])] += 1
+        at = r["created_at"]
+        day = days.get(at) or days.setdefault(at, china_day(at))
+        by_day[(day, r["issuer_org_id"])] += 1
     add_counts(conn, CERTIFICATE_TALLIES, ("type_code", "status"), by_status)
     add_counts(conn, CERTIFICATE_DAILY, ("day", "org_id"), by_day)
 
