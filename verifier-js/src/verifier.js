@@ -11,6 +11,7 @@ import { CERTIFICATE, checkRecord, documentSha256, isObject, recordKind, recordL
 import { SealVerifier } from './seal.js';
 import { readSeal, SealRejected } from './seal_reader.js';
 import { CanonicalizationError } from './jcs.js';
+import { verifySdJwt } from './sd_jwt.js';
 
 export const REQUIRED = ['record_integrity', 'merkle_proof', 'anchor_on_chain', 'anchor_issuer', 'seal', 'status', 'validity_period'];
 const STATUS_NAMES = { 1: 'valid', 2: 'suspended', 3: 'revoked', 4: 'cancelled', 7: 'withdrawn', 8: 'superseded' };
@@ -55,7 +56,11 @@ export class Verifier {
    * checked when given. A public proof gets every check that needs no record; the others are SKIPPED `no_record`
    * and not required. */
   async verifyBundle(input, document = null) {
-    const bundle = loadBundle(input);
+    return this.verifyLoaded(loadBundle(input), document);
+  }
+
+  /** verifyBundle of a bundle whose shape is checked already (a credential's evidence makes one). */
+  async verifyLoaded(bundle, document = null) {
     const withRecord = bundle.format !== PUBLIC_PROOF_FORMAT;
     const contract = new LedgerContract(this.rpcUrl, bundle.chain.contract, { fetchImpl: this.fetchImpl, timeoutMs: this.timeoutMs });
     const seal = base64ToBytes(bundle.seal.der);
@@ -95,6 +100,20 @@ export class Verifier {
       }
     }
     return { verdict: verdict(checks, required), checks, certificate: summary(record, bundle, anchor, statusCode, kind) };
+  }
+
+  /** `{verdict, checks, credential}` of a W3C VC 2.0 (JSON text or object). `options`: `platformUrl` (the
+   * platform whose departments' DID documents and status lists may be fetched), `documents` ({DID or URL:
+   * document} the caller supplies). The JSON-LD code (large) is loaded on the first call. */
+  async verifyCredential(input, options = {}) {
+    const { verifyCredential } = await import('./credential.js');
+    return verifyCredential(this, input, options);
+  }
+
+  /** `{verdict, checks, credential, claims}` of an SD-JWT VC presentation (compact text); options as
+   * verifyCredential's, and `aud`/`nonce` a key binding JWT must carry, `anchor: false` to skip the chain. */
+  async verifySdJwt(text, options = {}) {
+    return verifySdJwt(this, text, options);
   }
 
   async anchorOnChain(contract, bundle, record, leaf, root, proof, kind) {
