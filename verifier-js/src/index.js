@@ -7,4 +7,3 @@ export { verdict } from './checks.js';
 export { canonicalize } from './jcs.js';
 export { recordLeaf } from './records.js';
 export { detectFormat } from './formats.js';
-export { departmentDid } from './resolver.js';

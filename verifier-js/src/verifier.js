@@ -11,7 +11,6 @@ import { CERTIFICATE, checkRecord, documentSha256, isObject, recordKind, recordL
 import { SealVerifier } from './seal.js';
 import { readSeal, SealRejected } from './seal_reader.js';
 import { CanonicalizationError } from './jcs.js';
-import { verifySdJwt } from './sd_jwt.js';
 
 export const REQUIRED = ['record_integrity', 'merkle_proof', 'anchor_on_chain', 'anchor_issuer', 'seal', 'status', 'validity_period'];
 const STATUS_NAMES = { 1: 'valid', 2: 'suspended', 3: 'revoked', 4: 'cancelled', 7: 'withdrawn', 8: 'superseded' };
@@ -111,8 +110,10 @@ export class Verifier {
   }
 
   /** `{verdict, checks, credential, claims}` of an SD-JWT VC presentation (compact text); options as
-   * verifyCredential's, and `aud`/`nonce` a key binding JWT must carry, `anchor: false` to skip the chain. */
+   * verifyCredential's, and `aud`/`nonce` a key binding JWT must carry, `anchor: false` to skip the chain. Its code is
+   * loaded on the first call too (browsers that verify bundles only never fetch it). */
   async verifySdJwt(text, options = {}) {
+    const { verifySdJwt } = await import('./sd_jwt.js');
     return verifySdJwt(this, text, options);
   }
 
