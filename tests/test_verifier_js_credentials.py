@@ -39,17 +39,18 @@ pytestmark = pytest.mark.skipif(not (VERIFIER_JS / "node_modules").is_dir() or s
 
 
 def _javascript(w: VcWorld, items: list[tuple[str, dict[str, Any]]], tmp_path: Path) -> list[dict[str, Any]]:
-    """One node process verifies every item (text, the documents it resolves); one JSON result per item."""
+    """certledger-verify --json on each item (its text and the documents it resolves); the JSON result of each."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     trust = tmp_path / "trust.json"
     trust.write_text(Path(w.env.env["CERTLEDGER_TRUST_FILE"]).read_text("utf-8"), encoding="utf-8")
     results = []
-    for i, (text, documents) in enumerate(items):  # each item its own documents: one process each
+    for i, (text, documents) in enumerate(items):  # each item has its own documents: one process each
         (tmp_path / f"case-{i}.txt").write_text(text, encoding="utf-8")
         (tmp_path / f"docs-{i}.json").write_text(json.dumps(documents, ensure_ascii=False), encoding="utf-8")
-        done = subprocess.run(["node", str(CLI), "--rpc", w.env.env["CERTLEDGER_RPC_URL"], "--trust", str(trust),
-                               "--platform", w.env.lib.settings.public_url, "--documents", str(tmp_path / f"docs-{i}.json"),
-                               "--json", str(tmp_path / f"case-{i}.txt")], capture_output=True, text=True, timeout=120)
+        args = ["node", str(CLI), "--rpc", w.env.env["CERTLEDGER_RPC_URL"], "--trust", str(trust), "--platform",
+                w.env.lib.settings.public_url, "--documents", str(tmp_path / f"docs-{i}.json"), "--json",
+                str(tmp_path / f"case-{i}.txt")]
+        done = subprocess.run(args, capture_output=True, text=True, timeout=120)
         assert done.returncode in (0, 1), done.stderr
         results.append(json.loads(done.stdout))
     return results
