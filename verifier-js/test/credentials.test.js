@@ -40,11 +40,13 @@ test('a genuine VC is VALID check by check; without evidence the anchor is SKIPP
   assert.equal(result.credential.issuer, did);
 });
 
-test('a changed field, a changed proof, a revoked bit, an unknown context, an untrusted issuer', async () => {
+test('a changed field, an added property, a changed proof, a revoked bit, an unknown context, an untrusted issuer', async () => {
   const options = { platformUrl: fx.platform, documents: vcDocuments() };
   const changed = structuredClone(fx.vc);
   changed.credentialSubject.holderName = '伪造有限公司';
   assert.deepEqual(byName(await verifier().verifyCredential(changed, options)).proof, ['INVALID', 'signature_invalid']);
+  const added = { ...structuredClone(fx.vc), foo: 'an unsigned claim' };  // no context defines it: refused, not dropped
+  assert.deepEqual(byName(await verifier().verifyCredential(added, options)).proof, ['INVALID', 'jsonld_invalid']);
   const proof = structuredClone(fx.vc);
   proof.proof.proofValue = proof.proof.proofValue.slice(0, -3) + (proof.proof.proofValue.endsWith('222') ? '333' : '222');
   assert.deepEqual(byName(await verifier().verifyCredential(proof, options)).proof, ['INVALID', 'signature_invalid']);
