@@ -391,7 +391,7 @@ def test_the_browser_scripts_are_built_from_the_sources(tmp_path: Path) -> None:
                           timeout=120)
     assert done.returncode == 0, done.stderr
     static = VERIFIER_JS.parent / "api" / "static" / "verifier"
-    for name in ("verifier.js", "page.js"):
+    for name in ("verifier.js", "page.js", "credential.js", "sd_jwt.js"):
         assert (tmp_path / name).read_bytes() == (static / name).read_bytes(), f"rebuild: node verifier-js/build.js ({name})"
 
 

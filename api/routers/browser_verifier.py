@@ -19,7 +19,7 @@ from ledger.app.library import Library
 from ledger.core.errors import NotFound
 
 router = APIRouter(tags=["public"])
-SCRIPTS = ("verifier.js", "page.js")
+SCRIPTS = ("verifier.js", "page.js", "credential.js", "sd_jwt.js")  # the last two: ES modules verifier.js imports lazily
 SCRIPT_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
 
 

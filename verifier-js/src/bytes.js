@@ -75,3 +75,44 @@ export function pemToDer(text) {
 }
 
 export const utf8 = (text) => new TextEncoder().encode(text);
+
+/** base64url with or without padding (JWS, SD-JWT disclosures, multibase `u`); throws on anything else. */
+export function base64UrlToBytes(text) {
+  if (typeof text !== 'string' || !/^[A-Za-z0-9_-]*={0,2}$/.test(text)) throw new Error('not base64url');
+  const plain = text.replace(/=+$/, '').replace(/-/g, '+').replace(/_/g, '/');
+  if (plain.length % 4 === 1) throw new Error('not base64url');
+  return base64ToBytes(plain + '='.repeat((4 - (plain.length % 4)) % 4));
+}
+
+export const bytesToBase64Url = (bytes) => bytesToBase64(bytes).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+
+const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+
+/** A multibase base58btc value (`z...`: Multikeys and Data Integrity proof values); throws on anything else. */
+export function multibaseBase58(text) {
+  if (typeof text !== 'string' || !text.startsWith('z')) throw new Error('not multibase base58btc');
+  let n = 0n;
+  for (const ch of text.slice(1)) {
+    const digit = B58.indexOf(ch);
+    if (digit < 0) throw new Error('not base58btc');
+    n = n * 58n + BigInt(digit);
+  }
+  const body = [];
+  for (; n > 0n; n >>= 8n) body.unshift(Number(n & 0xffn));
+  const zeros = /^1*/.exec(text.slice(1))[0].length;
+  return new Uint8Array([...new Array(zeros).fill(0), ...body]);
+}
+
+/** The bytes a DecompressionStream (`gzip` for Bitstring Status Lists, `deflate` = zlib for Token Status Lists)
+ * makes of `bytes`, with at most `limit` bytes out (a decompression bomb is refused). */
+export async function inflate(bytes, format, limit = 16_000_000) {
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream(format));
+  const parts = [];
+  let size = 0;
+  for await (const part of stream) {
+    size += part.length;
+    if (size > limit) throw new Error('decompressed list too large');
+    parts.push(part);
+  }
+  return concatBytes(...parts);
+}

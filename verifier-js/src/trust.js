@@ -44,9 +44,17 @@ function roots(items) {
   });
 }
 
+/** Another city's credential issuer: its DID document pinned, its status lists fetched from under the prefix. */
+function foreignIssuer(i) {
+  if (!isObject(i) || typeof i.did !== 'string' || typeof i.name !== 'string' || !isObject(i.did_document)) {
+    throw malformed('has an issuer without did, name and did_document');
+  }
+  return { did: i.did, name: i.name, didDocument: i.did_document, statusUrlPrefix: i.status_url_prefix ?? null };
+}
+
 /**
  * A trust list from its JSON text or object, after checking its seal (BadInput trust_list_seal_invalid otherwise):
- * `{chainId, deployments, sealRoots (DER), auditWriter, issuedAt, trustsContract(address)}`.
+ * `{chainId, deployments, sealRoots (DER), auditWriter, issuedAt, issuers, trustsContract(address)}`.
  * `rootPem`, when given, is the city root the caller already trusts: the list must be sealed by it.
  */
 export function loadTrustList(data, { rootPem = null } = {}) {
@@ -70,6 +78,7 @@ export function loadTrustList(data, { rootPem = null } = {}) {
     sealRoots: roots(data.seal_roots),
     auditWriter: writer && checksumAddress(writer),
     issuedAt: data.issued_at ?? null,
+    issuers: (data.issuers ?? []).map(foreignIssuer),
     trustsContract(address) {
       return this.deployments.some((d) => d.address.toLowerCase() === address.toLowerCase());
     },

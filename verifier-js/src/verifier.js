@@ -55,7 +55,11 @@ export class Verifier {
    * checked when given. A public proof gets every check that needs no record; the others are SKIPPED `no_record`
    * and not required. */
   async verifyBundle(input, document = null) {
-    const bundle = loadBundle(input);
+    return this.verifyLoaded(loadBundle(input), document);
+  }
+
+  /** verifyBundle of a bundle whose shape is checked already (a credential's evidence makes one). */
+  async verifyLoaded(bundle, document = null) {
     const withRecord = bundle.format !== PUBLIC_PROOF_FORMAT;
     const contract = new LedgerContract(this.rpcUrl, bundle.chain.contract, { fetchImpl: this.fetchImpl, timeoutMs: this.timeoutMs });
     const seal = base64ToBytes(bundle.seal.der);
@@ -95,6 +99,22 @@ export class Verifier {
       }
     }
     return { verdict: verdict(checks, required), checks, certificate: summary(record, bundle, anchor, statusCode, kind) };
+  }
+
+  /** `{verdict, checks, credential}` of a W3C VC 2.0 (JSON text or object). `options`: `platformUrl` (the
+   * platform whose departments' DID documents and status lists may be fetched), `documents` ({DID or URL:
+   * document} the caller supplies). The JSON-LD code (large) is loaded on the first call. */
+  async verifyCredential(input, options = {}) {
+    const { verifyCredential } = await import('./credential.js');
+    return verifyCredential(this, input, options);
+  }
+
+  /** `{verdict, checks, credential, claims}` of an SD-JWT VC presentation (compact text); options as
+   * verifyCredential's, and `aud`/`nonce` a key binding JWT must carry, `anchor: false` to skip the chain. Its code is
+   * loaded on the first call too (browsers that verify bundles only never fetch it). */
+  async verifySdJwt(text, options = {}) {
+    const { verifySdJwt } = await import('./sd_jwt.js');
+    return verifySdJwt(this, text, options);
   }
 
   async anchorOnChain(contract, bundle, record, leaf, root, proof, kind) {
