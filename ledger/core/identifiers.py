@@ -22,11 +22,14 @@ SERIAL_DIGITS = 7
 _SHAPE = re.compile(r"^1\.2\.156\.3005\.2\.([0-9A-Z]{21})\.([0-9A-Z]{18})\.(\d{11})\.(\d{3})\.([0-9A-Z])$")
 
 
+_VALUE = {ch: n for n, ch in enumerate(_ALPHABET)}
+
+
 def mod37_36(chars: str) -> str:
     """ISO/IEC 7064 MOD 37,36 check character over digits and upper-case letters."""
-    p = 36
+    p, value = 36, _VALUE
     for ch in chars:
-        p = ((p + _ALPHABET.index(ch)) % 36 or 36) * 2 % 37
+        p = ((p + value[ch]) % 36 or 36) * 2 % 37
     return _ALPHABET[(37 - p) % 36]
 
 

@@ -82,6 +82,12 @@ STATUSES = {
 FIELD_TYPES = frozenset({"string", "date", "integer", "decimal", "enum"})
 _CITIZEN_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _DIVISION = re.compile(r"^\d{6}$")
+_CITIZEN_SHAPE = re.compile(r"\d{17}[\dX]")
+_MONTH = re.compile(r"\d{4}-\d{2}")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_INTEGER = re.compile(r"-?\d{1,16}")
+_OTHER_ID = re.compile(r"[0-9A-Z]{5,30}")
+_NUMBER = re.compile(r"[\w\-()（）/〔〕\[\]]{1,64}")
 MAX_STRING = 2000
 MAX_SAFE_INTEGER = 2**53 - 1  # what canonical JSON (RFC 8785, I-JSON) carries exactly
 
@@ -93,7 +99,7 @@ def _bad(code: str, field: str, message: str, **details: Any) -> BadInput:
 def validate_citizen_id(value: str, field: str = "holder_id") -> str:
     """A GB 11643 citizen ID number (18 characters, birth date, check digit); returns it upper-cased."""
     v = value.strip().upper() if isinstance(value, str) else ""
-    if not re.fullmatch(r"\d{17}[\dX]", v):
+    if not _CITIZEN_SHAPE.fullmatch(v):
         raise _bad("field_invalid", field, f"{field}: a citizen ID number has 17 digits and a check digit or X")
     try:
         dt.date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
@@ -116,9 +122,9 @@ def parse_date(value: Any, field: str, *, month_ok: bool = False) -> dt.date:
         return value
     if isinstance(value, str):
         try:
-            if month_ok and re.fullmatch(r"\d{4}-\d{2}", value):
+            if month_ok and _MONTH.fullmatch(value):
                 return dt.date.fromisoformat(value + "-01")
-            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            if _DAY.fullmatch(value):
                 return dt.date.fromisoformat(value)
         except ValueError:
             pass
@@ -131,11 +137,11 @@ def check_field_value(spec: dict[str, Any], value: Any) -> Any:
     Dates become ISO strings (``YYYY-MM`` kept as given), integers ints, decimals strings.
     """
     key, kind = spec["key"], spec["type"]
-    label = spec.get("label", key)
-    where = f"fields.{key} ({label})"
 
     def bad(expect: str) -> BadInput:
-        return _bad("field_invalid", f"fields.{key}", f"{where}: {value!r} is not {expect}", label=label, expected=kind)
+        label = spec.get("label", key)
+        return _bad("field_invalid", f"fields.{key}", f"fields.{key} ({label}): {value!r} is not {expect}",
+                    label=label, expected=kind)
 
     if kind == "string":
         if not isinstance(value, str) or not value.strip():
@@ -144,7 +150,7 @@ def check_field_value(spec: dict[str, Any], value: Any) -> Any:
             raise bad(f"a string of at most {MAX_STRING} characters")
         return clean_text(value.strip(), f"fields.{key}", multiline=True)
     if kind == "date":
-        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}", value):
+        if isinstance(value, str) and _MONTH.fullmatch(value):
             parse_date(value, f"fields.{key}", month_ok=True)
             return value
         try:
@@ -156,7 +162,7 @@ def check_field_value(spec: dict[str, Any], value: Any) -> Any:
             raise bad("an integer")
         if isinstance(value, int) and abs(value) <= MAX_SAFE_INTEGER:
             return value
-        if isinstance(value, str) and re.fullmatch(r"-?\d{1,16}", value.strip()) and abs(int(value)) <= MAX_SAFE_INTEGER:
+        if isinstance(value, str) and _INTEGER.fullmatch(value.strip()) and abs(int(value)) <= MAX_SAFE_INTEGER:
             return int(value)
         raise bad("an integer")
     if kind == "decimal":
@@ -172,8 +178,9 @@ def check_field_value(spec: dict[str, Any], value: Any) -> Any:
     if kind == "enum":
         values = spec.get("values") or []
         if value not in values:
+            label = spec.get("label", key)
             raise _bad(
-                "field_invalid", f"fields.{key}", f"{where}: {value!r} is not one of {values}",
+                "field_invalid", f"fields.{key}", f"fields.{key} ({label}): {value!r} is not one of {values}",
                 label=label, allowed=values,
             )
         return value
@@ -237,7 +244,7 @@ def validate_holder(id_type: Any, id_number: Any, holder_kind: str) -> tuple[str
         except BadInput as e:
             raise _bad("field_invalid", "holder_id", f"holder_id: {e.message}") from e
     v = id_number.strip().upper()
-    if not re.fullmatch(r"[0-9A-Z]{5,30}", v):
+    if not _OTHER_ID.fullmatch(v):
         raise _bad("field_invalid", "holder_id", f"holder_id: {id_number!r} must be 5-30 letters or digits")
     return id_type, v
 
@@ -261,7 +268,7 @@ def validate_metadata(meta: dict[str, Any], schema: list[dict[str, Any]], holder
             raise _bad("field_missing", f.name, f"{f.name} ({f.label}) is required")
     out = dict(meta)
     number = meta["number"]
-    if not isinstance(number, str) or not re.fullmatch(r"[\w\-()（）/〔〕\[\]]{1,64}", number.strip()):
+    if not isinstance(number, str) or not _NUMBER.fullmatch(number.strip()):
         raise _bad("field_invalid", "number", "number (证照编号) must be 1-64 letters, digits or -()/[]")
     out["number"] = number.strip()
     holder = meta["holder"]

@@ -21,9 +21,12 @@ AUTHORITIES = frozenset("123456789ANY")
 GOVERNMENT_BODY = "11"  # 机构编制 + 机关
 
 
+_VALUE = {ch: n for n, ch in enumerate(ALPHABET)}
+
+
 def check_char(first17: str) -> str:
     """GB 32100 check character of the first 17 characters."""
-    total = sum(ALPHABET.index(c) * w for c, w in zip(first17, WEIGHTS, strict=True))
+    total = sum(_VALUE[c] * w for c, w in zip(first17, WEIGHTS, strict=True))
     return ALPHABET[(31 - total % 31) % 31]
 
 
