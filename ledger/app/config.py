@@ -35,7 +35,7 @@ class Settings:
     light_kdf: bool = field(default_factory=lambda: _env("CERTLEDGER_LIGHT_KDF", "0") == "1")
     platform_secret_hex: str | None = field(default_factory=lambda: os.environ.get("CERTLEDGER_PLATFORM_SECRET"))
     # processes that seal PDFs and prepare imported rows (default: one per core); 1 keeps that work in process
-    import_workers: int = field(default_factory=lambda: int(_env("CERTLEDGER_WORKERS", str(os.cpu_count() or 1))))
+    cpu_processes: int = field(default_factory=lambda: int(_env("CERTLEDGER_CPU_PROCESSES", str(os.cpu_count() or 1))))
     batch_max_leaves: int = field(default_factory=lambda: int(_env("CERTLEDGER_BATCH_MAX_LEAVES", "10000")))
     batch_max_age_s: float = field(default_factory=lambda: float(_env("CERTLEDGER_BATCH_MAX_AGE_S", "30")))
     # Seconds a new platform administrator waits before accepting an admin transfer on a new deployment

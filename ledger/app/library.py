@@ -71,7 +71,7 @@ class Library:
         self._registry_checked = 0.0
         self._sealers: dict[int, Sealer] = {}
         self._platform_secret: bytes | None = None
-        self.workers = ProcessPool(settings.import_workers)  # sealing PDFs, preparing imported rows
+        self.workers = ProcessPool(settings.cpu_processes)  # sealing PDFs, preparing imported rows
         # chain keys in a PKCS#11 token when one is configured (CERTLEDGER_PKCS11_TOKEN), else keystores
         self.chain_token = Pkcs11Token.from_env() if os.environ.get(TOKEN_ENV) else None
 
