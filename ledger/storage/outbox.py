@@ -175,16 +175,26 @@ def claim_batch(
         session.add(batch)
         session.flush()
         conn = session.connection()
-        conn.execute(
-            update(OUTBOX).where(OUTBOX.c.id == bindparam("oid")),
-            [{"oid": r.id, "batch_id": batch.id, "leaf_index": i} for i, r in enumerate(rows)],
-        )
+        _number_leaves(conn, batch.id, [r.id for r in rows])
         linked = [{"iid": r.item_id, "batch_id": batch.id, "leaf_index": i}
                   for i, r in enumerate(rows) if r.item_id is not None]
         if linked:
             items = ANCHORED_ITEMS[kind]
             conn.execute(update(items).where(items.c.id == bindparam("iid")), linked)
     return batch
+
+
+def _number_leaves(conn: Connection, batch_id: int, outbox_ids: list[int]) -> None:
+    """Point the claimed outbox rows at the batch, numbered 0..n-1 in the given order, in ONE statement (an
+    UPDATE per row made claiming 10,000 leaves cost seconds)."""
+    if conn.dialect.name == "postgresql":
+        sql = (f"UPDATE {OUTBOX.name} AS o SET batch_id = :batch, leaf_index = v.n - 1 FROM "
+               "unnest(CAST(:ids AS bigint[])) WITH ORDINALITY AS v(id, n) WHERE o.id = v.id")
+        conn.execute(text(sql), {"batch": batch_id, "ids": outbox_ids})
+    else:
+        sql = (f"UPDATE {OUTBOX.name} SET batch_id = :batch, leaf_index = v.key FROM json_each(:ids) AS v "
+               f"WHERE {OUTBOX.name}.id = v.value")
+        conn.execute(text(sql), {"batch": batch_id, "ids": json.dumps(outbox_ids)})
 
 
 def batch_seal(session: Session, batch_id: int) -> bytes | None:
