@@ -2,6 +2,7 @@
 anchoring worker anchors them, then the service measured over HTTP at that size.
 
     python -m benchmarks.scale [--n 1000000] [--pg] [--types 150] [--chunk 2000] [--status-changes K]
+                               [--status-path chain|table]
 
 Starts its own chain node (Hardhat), IPFS node and database (SQLite in a temporary folder; with ``--pg`` a
 fresh schema in PostgreSQL at ``CERTLEDGER_TEST_PG_URL``), activates every department that defines one of the
@@ -18,6 +19,9 @@ anchors what is queued under the service's batch policy. Figures:
 - ``verify_first_p50_ms`` / ``p99``: in-process first verification by identifier of 1,000 random certificates;
 - ``status_changes``: K certificates suspended (default min(1,000,000, N/5)) through the library's change path
   and the chain (``ledger.issue.status_changes``: setStatusMany, about 25,600 gas a leaf) in calls of 50,000;
+  with ``--status-path table``, written as the indexer writes them from the chain's events, no transaction on
+  chain (``benchmarks.scale_status``; ``status_changes_path`` says which); ``index_changes_s``: the indexer
+  reading the changes' events;
 - over HTTP (``benchmarks.scale_http``), with 2 API workers before and after the changes: each start-up
   (process start to the first 200 of a verification), first verifications of random identifiers (wrk, as
   ``benchmarks.library``), and each worker's RSS after serving them; after the changes also a department's
@@ -33,7 +37,6 @@ import argparse
 import os
 import random
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -43,6 +46,7 @@ from sqlalchemy import func, select, text
 
 from benchmarks.report import report
 from benchmarks.scale_http import LIST_TARGETS, http_phase
+from benchmarks.scale_status import PATHS, status_changes
 from benchmarks.stack import fresh_stack
 from ledger.app.indexing import chain_indexer
 from ledger.app.onboarding import activate_department
@@ -50,8 +54,7 @@ from ledger.devstack.api_process import library_environment
 from ledger.devstack.launchers import start_process, stop
 from ledger.issue.import_samples import headers, sample_rows, write_sample
 from ledger.issue.importer import ImportSummary, import_file
-from ledger.issue.status_changes import MAX_IDENTIFIERS, change_status
-from ledger.storage.models import CERTIFICATES, OUTBOX, Certificate, CertificateType, Organization
+from ledger.storage.models import OUTBOX, Certificate, CertificateType, Organization
 from ledger.verify.service import verify_identifier
 
 PG_URL = os.environ.get("CERTLEDGER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -178,36 +181,7 @@ def _verify(stack: Any, samples: int = 1000) -> dict[str, float]:
             "verify_first_p99_ms": round(times[int(len(times) * 0.99)], 2), "verify_verdicts": ",".join(sorted(verdicts))}
 
 
-def _status_changes(stack: Any, orgs: list[Organization], wanted: int) -> dict[str, Any]:
-    """Suspend ``wanted`` certificates (every k-th of each department's) through the library's change path:
-    setStatusMany on chain, then the certificates, their events and ``chain_leaf_status`` in the database."""
-    step = max(_stored(stack) // max(wanted, 1), 1)
-    c = CERTIFICATES.c
-    made, start = 0, time.perf_counter()
-    for org in orgs:
-        last = 0
-        while made < wanted:
-            with stack.engine.connect() as conn:
-                rows = conn.execute(select(c.id, c.identifier).where(
-                    c.issuer_org_id == org.id, c.id > last, c.id % step == 0).order_by(c.id)
-                    .limit(min(MAX_IDENTIFIERS, wanted - made))).all()
-            if not rows:
-                break
-            last = rows[-1].id
-            made += change_status(stack.lib, org, [r.identifier for r in rows], "suspend", "规模基准测试 / scale benchmark",
-                                  actor="benchmarks.scale").certificates
-    seconds = time.perf_counter() - start
-    return {"status_changes": made, "status_changes_s": round(seconds, 1),
-            "status_changes_per_s": round(made / seconds) if made else 0,
-            "status_changes_path": "chain: ledger.issue.status_changes (setStatusMany), then the database"}
-
-
-def _stored(stack: Any) -> int:
-    with stack.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(CERTIFICATES)).scalar_one())
-
-
-def run(n: int, pg: bool, type_count: int, chunk: int, status_changes: int | None) -> dict[str, Any]:
+def run(n: int, pg: bool, type_count: int, chunk: int, changes: int | None, status_path: str) -> dict[str, Any]:
     """Every figure of one run, in one flat dict."""
     with fresh_stack(PG_URL if pg else None, prefix="certledger-scale-") as stack:
         types = _types(stack, type_count)
@@ -226,9 +200,10 @@ def run(n: int, pg: bool, type_count: int, chunk: int, status_changes: int | Non
         per_type = n // len(types)
         used: set[int] = set()  # certificates verified over HTTP: each phase verifies others
         figures |= http_phase(stack, orgs, per_type, types, used, after_changes=False)
-        wanted = min(1_000_000, n // 5) if status_changes is None else status_changes
-        figures |= _status_changes(stack, orgs, wanted)
-        chain_indexer(stack.lib).run_until_head()
+        figures |= status_changes(stack, orgs, min(1_000_000, n // 5) if changes is None else changes, status_path)
+        t = time.perf_counter()
+        chain_indexer(stack.lib).run_until_head()  # the changes' StatusChanged events (none by the table path)
+        figures["index_changes_s"] = round(time.perf_counter() - t, 1)
         figures |= http_phase(stack, orgs, per_type, types, used, after_changes=True)
         figures["api_worker_rss_delta_mb"] = round(figures["api_worker_rss_mb_after_changes"]
                                                    - figures["api_worker_rss_mb"], 1)
@@ -243,8 +218,10 @@ def main() -> None:
     ap.add_argument("--types", type=int, default=150, help="the first this many catalogue types")
     ap.add_argument("--chunk", type=int, default=2_000, help="rows per import transaction")
     ap.add_argument("--status-changes", type=int, help="certificates suspended (default min(1,000,000, n/5))")
+    ap.add_argument("--status-path", choices=sorted(PATHS), default="chain",
+                    help="chain: through the library and the chain; table: as the indexer writes them (see scale_status)")
     args = ap.parse_args()
-    figures = run(args.n, args.pg, args.types, args.chunk, args.status_changes)
+    figures = run(args.n, args.pg, args.types, args.chunk, args.status_changes, args.status_path)
     report("scale", figures, {
         "import_rows_per_s": ">= 8400 (5 M on PostgreSQL)", "end_to_end_s": "<= 600 (5 M)",
         "peak_rss_mb": "<= 1536", "db_bytes_per_certificate": "<= 2048",
