@@ -79,11 +79,14 @@ def _by_table(stack: Any, orgs: list[Organization], wanted: int) -> tuple[int, s
 
 def status_changes(stack: Any, orgs: list[Organization], wanted: int, path: str) -> dict[str, Any]:
     """Suspend ``wanted`` certificates by ``path`` ("chain" or "table"); how many, how long, and what the last one
-    changed now verifies as (SUSPENDED: the service reads the changes)."""
+    changed now verifies as (INVALID, status check ``suspended``: the service reads the changes)."""
     start = time.perf_counter()
     made, last = (_by_chain if path == "chain" else _by_table)(stack, orgs, wanted)
     seconds = time.perf_counter() - start
-    verdict = verify_identifier(stack.lib, last).verdict.value if last else ""
+    verdict = ""
+    if last:
+        result = verify_identifier(stack.lib, last)
+        verdict = f"{result.verdict.value} ({result.check('status').reason})"
     return {"status_changes": made, "status_changes_s": round(seconds, 1),
             "status_changes_per_s": round(made / seconds) if made else 0, "status_changes_path": PATHS[path],
             "status_changed_verdict": verdict}
