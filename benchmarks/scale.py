@@ -28,7 +28,8 @@ type, so both readers run at scale. It imports them in turn through ``ledger.iss
   list page and a holder's certificate list (p50/p99);
 - ``peak_rss_mb`` of this process (``import_peak_rss_mb`` after the import).
 
-The 5 M run on PostgreSQL: ``python -m benchmarks.scale --n 5000000 --pg`` (about 25 GB of disk free).
+The 5 M run on PostgreSQL: ``python -m benchmarks.scale --n 5000000 --pg --status-path table`` (about 25 GB of
+disk free; why the table path for its 1,000,000 changes: ``benchmarks.scale_status``).
 """
 
 from __future__ import annotations
