@@ -1,0 +1,193 @@
+"""The HTTP figures of ``benchmarks.scale`` at its size: 2 API workers (``api.serve``, environment only) on the
+benchmark's database, chain and IPFS node, driven by wrk from 50 connections as ``benchmarks.library`` does.
+
+One phase per call, each with fresh workers: their start-up (process start to the first 200 of a verification,
+which builds the worker's Library), first verifications of random identifiers no worker has verified before (a
+one-second warm-up over others, then the measured run), each worker's RSS after serving them; and, after the
+status changes, a department's list page (random pages of its certificates, newest first) and a holder's
+certificate list, both p50/p99 from 4 connections.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from benchmarks.library import WRK_SCRIPT, wrk
+from ledger.app.onboarding import create_api_key, create_organization
+from ledger.core.catalogue import CITY_DIVISION
+from ledger.core.uscc import derive_uscc
+from ledger.devstack.api_process import library_environment, start_api
+from ledger.devstack.launchers import free_port, stop
+from ledger.holders.tokens import issue_token
+from ledger.issue.import_samples import citizen_id
+from ledger.storage.models import CERTIFICATES, CertificateType, Organization
+
+WORKERS = 2
+CLIENTS = 50
+WARMUP_S = 1
+RUN_S = 3
+LIST_S = 3
+LIST_CLIENTS = 4  # a few staff or holders paging at once: latency, not a queue of 50
+WARMUP_IDS, RUN_IDS = 4_000, 12_000  # enough for 4,000 first verifications a second without repeats
+LIST_SAMPLES = 2_000
+LIST_TARGETS = {"department_list_p99_ms": "<= 50"}
+
+# GET requests cycling through paths, each with its own value of one header (a key, a holder's token)
+GET_SCRIPT = """
+local paths = {%(paths)s}
+local values = {%(values)s}
+local threads = 0
+setup = function(thread)
+  thread:set("offset", threads)
+  threads = threads + 1
+end
+local n = -1
+request = function()
+  n = n + 1
+  local i = ((offset + n * 2) %% #paths) + 1
+  return wrk.format("GET", paths[i], {["%(header)s"] = values[i]})
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
+                         latency:percentile(50), latency:percentile(99), e.status, e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def _lua_list(items: list[str]) -> str:
+    return ", ".join(f'"{i}"' for i in items)
+
+
+def _identifiers(stack: Any, k: int, used: set[int]) -> list[str]:
+    """``k`` random certificates' identifiers, none of ``used`` (which they join)."""
+    with stack.engine.connect() as conn:
+        top = int(conn.execute(select(func.max(CERTIFICATES.c.id))).scalar_one())
+        free = top - len(used)
+        ids: set[int] = set()
+        while len(ids) < min(k, free):
+            pick = random.randint(1, top)
+            if pick not in used:
+                ids.add(pick)
+        used |= ids
+        ordered, out = sorted(ids), []
+        for i in range(0, len(ordered), 5_000):
+            out += conn.execute(select(CERTIFICATES.c.identifier).where(
+                CERTIFICATES.c.id.in_(ordered[i:i + 5_000]))).scalars().all()
+    random.shuffle(out)
+    return out
+
+
+def worker_rss_mb(server: subprocess.Popen[bytes]) -> list[float]:
+    """Resident memory of each uvicorn worker of ``server`` (its children started by multiprocessing's spawn)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if ppid != server.pid or b"spawn_main" not in (stat.parent / "cmdline").read_bytes():
+                continue
+            status = (stat.parent / "status").read_text()
+        except (OSError, ValueError, IndexError):
+            continue
+        out.append(int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1]) / 1024)
+    return out
+
+
+def _verify_runs(stack: Any, url: str, key: str, pools: tuple[list[str], list[str]]) -> dict[str, Any]:
+    """The warm-up over one pool of identifiers, then the measured first verifications over the other."""
+    home = stack.lib.settings.home
+    got: dict[str, Any] = {}
+    for name, ids, seconds in (("warmup", pools[0], WARMUP_S), ("run", pools[1], RUN_S)):
+        script = home / f"scale-verify-{name}.lua"
+        script.write_text(WRK_SCRIPT % {"ids": _lua_list(ids), "key": key, "threads": 2}, encoding="utf-8")
+        got[name] = wrk(url, script, CLIENTS, seconds)
+    run = got["run"]
+    return {"per_s": round(run["per_s"]), "p50_ms": round(run["p50_ms"], 2), "p99_ms": round(run["p99_ms"], 2),
+            "failures": run["failures"], "requests": run["requests"],
+            "repeats": max(0, run["requests"] - len(pools[1])), "served": got["warmup"]["requests"] + run["requests"]}
+
+
+def _get_run(stack: Any, url: str, name: str, paths: list[str], header: str, values: list[str]) -> dict[str, Any]:
+    script = stack.lib.settings.home / f"scale-{name}.lua"
+    script.write_text(GET_SCRIPT % {"paths": _lua_list(paths), "values": _lua_list(values), "header": header},
+                      encoding="utf-8")
+    got = wrk(url, script, LIST_CLIENTS, LIST_S)
+    return {f"{name}_per_s": round(got["per_s"]), f"{name}_p50_ms": round(got["p50_ms"], 2),
+            f"{name}_p99_ms": round(got["p99_ms"], 2), f"{name}_failures": got["failures"]}
+
+
+def _department_list(stack: Any, url: str, orgs: list[Organization]) -> dict[str, Any]:
+    """Pages of 100 of the largest department's list, newest first from random places (the first page too)."""
+    c = CERTIFICATES.c
+    with stack.engine.connect() as conn:
+        org_id, count, low, high = conn.execute(
+            select(c.issuer_org_id, func.count(), func.min(c.id), func.max(c.id)).group_by(c.issuer_org_id)
+            .order_by(func.count().desc()).limit(1)).one()
+    org = next(o for o in orgs if o.id == org_id)
+    key = create_api_key(stack.lib, org.id, ["department"])
+    paths = ["/departments/certificates?limit=100"] + [
+        f"/departments/certificates?limit=100&after={random.randint(low, high + 1)}" for _ in range(LIST_SAMPLES)]
+    with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30) as http:
+        answer = http.get(paths[1])
+        assert answer.status_code == 200, answer.text
+    return {"department_list_certificates": count,
+            **_get_run(stack, url, "department_list", paths, "X-API-Key", [key] * len(paths))}
+
+
+def _holder_list(stack: Any, url: str, types: list[tuple[CertificateType, Organization]], per_type: int) -> dict[str, Any]:
+    """Random holders' certificate lists (each holder of the samples holds one certificate of every type of its kind)."""
+    natural = any(t.holder_kind != "legal_entity" for t, _ in types)
+    holders = random.sample(range(max(per_type, 1)), min(LIST_SAMPLES, max(per_type, 1)))
+    tokens = [issue_token(stack.lib, "111", citizen_id(n)).token if natural else
+              issue_token(stack.lib, "001", derive_uscc(f"sample:{n}", division=CITY_DIVISION)).token for n in holders]
+    values = [f"Bearer {t}" for t in tokens]
+    with httpx.Client(base_url=url, headers={"Authorization": values[0]}, timeout=30) as http:
+        answer = http.get("/holders/me/certificates")
+        assert answer.status_code == 200, answer.text
+    paths = ["/holders/me/certificates"] * len(values)
+    return {"holder_list_certificates": len(answer.json()["items"]),
+            **_get_run(stack, url, "holder_list", paths, "Authorization", values)}
+
+
+def http_phase(stack: Any, orgs: list[Organization], per_type: int, types: list[tuple[CertificateType, Organization]],
+               used: set[int], *, after_changes: bool) -> dict[str, Any]:
+    """Fresh API workers: start-up, first verifications, their RSS; after the changes the list pages too."""
+    suffix = "_after_changes" if after_changes else ""
+    with stack.engine.connect() as conn:
+        stored = int(conn.execute(select(func.count()).select_from(CERTIFICATES)).scalar_one())
+    pools = (_identifiers(stack, min(WARMUP_IDS, stored // 8), used),
+             _identifiers(stack, min(RUN_IDS, stored // 4), used))
+    counter = create_organization(stack.lib, kind="counter", name=f"规模测试窗口{suffix}",
+                                  uscc=derive_uscc(f"scale-counter:{uuid.uuid4()}", division=CITY_DIVISION, prefix="12"))
+    key = create_api_key(stack.lib, counter.id, ["counter"])
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    start = time.perf_counter()
+    server = start_api(port, library_environment(stack.lib), stack.lib.settings.home / f"api{suffix}.log",
+                       workers=WORKERS)
+    try:
+        healthz_s = time.perf_counter() - start
+        with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=60) as http:
+            answer = http.post("/counters/verify/identifier", json={"identifier": pools[0][0]})
+            assert answer.status_code == 200, answer.text
+        figures: dict[str, Any] = {f"api_healthz_s{suffix}": round(healthz_s, 2),
+                                   f"api_start_s{suffix}": round(time.perf_counter() - start, 2)}
+        verify = _verify_runs(stack, url, key, pools)
+        rss = worker_rss_mb(server)
+        figures |= {f"api_verifications_served{suffix}": verify.pop("served"),
+                    f"api_worker_rss_mb{suffix}": round(max(rss), 1), f"api_workers_seen{suffix}": len(rss)}
+        figures |= {f"http_verify_first{suffix}_{k}": v for k, v in verify.items()}
+        if after_changes:
+            figures |= _department_list(stack, url, orgs)
+            figures |= _holder_list(stack, url, types, per_type)
+    finally:
+        stop(server)
+    return figures

@@ -1,0 +1,98 @@
+"""The status changes of ``benchmarks.scale``: K certificates suspended (every k-th of each department's), so that
+API workers can be measured at that size with and without them.
+
+Two paths (``--status-path``):
+
+- ``chain`` (the default, the honest one): the library's change path, ``ledger.issue.status_changes.change_status``
+  in calls of 50,000: setStatusMany on chain (about 25,600 gas a leaf, about 1,000 leaves a transaction under
+  Hardhat's 60 M gas blocks), then the certificates, their events and ``chain_leaf_status`` in the database;
+- ``table``: when the chain path takes too long on Hardhat at 1,000,000 changes, the rows the indexer would
+  write from the StatusChanged events of those changes (``ledger.storage.leaf_statuses``: issuer, root, leaf,
+  status 02), written straight into ``chain_leaf_status`` with no transaction on chain. API workers read a
+  leaf's status from that table alone, so their memory and start-up see the same table; the output says which
+  path was taken (``status_changes_path``).
+
+Why the table path exists: on this shared 2-core machine (20,000 rows, 4,000 changes) the chain path changed
+250-500 certificates a second, and ``certledger indexer`` then indexed their StatusChanged events at 70-175 a
+second (about 13 ms each, profiled: web3's event decoding and two statements per event). At 1,000,000 changes
+that is hours of indexing, which the API workers wait for (they read the table only while the indexer is
+current): until the indexer applies events in bulk, run the 5 M benchmark with ``--status-path table``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from eth_utils import to_checksum_address
+from sqlalchemy import Row, func, select
+
+from ledger.core.statuses import LeafStatus
+from ledger.issue.status_changes import MAX_IDENTIFIERS, change_status
+from ledger.storage.leaf_statuses import upsert_leaf_statuses
+from ledger.storage.models import BATCHES, CERTIFICATES, Organization
+from ledger.verify.service import verify_identifier
+
+PATHS = {
+    "chain": "chain: ledger.issue.status_changes (setStatusMany), then the database",
+    "table": "table: chain_leaf_status rows as the indexer writes them from StatusChanged events, no chain transaction",
+}
+_SUSPENDED = f"{int(LeafStatus.SUSPENDED):02d}"
+
+
+def _picked(stack: Any, orgs: list[Organization], wanted: int, page: int) -> Iterator[tuple[Organization, list[Row]]]:
+    """Every k-th certificate of each department in turn (k: stored over ``wanted``), ``page`` at a time."""
+    c = CERTIFICATES.c
+    with stack.engine.connect() as conn:
+        step = max(int(conn.execute(select(func.count()).select_from(CERTIFICATES)).scalar_one()) // max(wanted, 1), 1)
+    made = 0
+    for org in orgs:
+        last = 0
+        while made < wanted:
+            with stack.engine.connect() as conn:
+                rows = conn.execute(
+                    select(c.id, c.identifier, c.leaf, BATCHES.c.root, BATCHES.c.block_number)
+                    .select_from(CERTIFICATES.join(BATCHES, c.batch_id == BATCHES.c.id))
+                    .where(c.issuer_org_id == org.id, c.id > last, c.id % step == 0).order_by(c.id)
+                    .limit(min(page, wanted - made))).all()
+            if not rows:
+                break
+            last, made = rows[-1].id, made + len(rows)
+            yield org, rows
+
+
+def _by_chain(stack: Any, orgs: list[Organization], wanted: int) -> tuple[int, str]:
+    """How many were changed, and the last one's identifier."""
+    made, last = 0, ""
+    for org, rows in _picked(stack, orgs, wanted, MAX_IDENTIFIERS):
+        made += change_status(stack.lib, org, [r.identifier for r in rows], "suspend", "规模基准测试 / scale benchmark",
+                              actor="benchmarks.scale").certificates
+        last = rows[-1].identifier
+    return made, last
+
+
+def _by_table(stack: Any, orgs: list[Organization], wanted: int) -> tuple[int, str]:
+    made, last = 0, ""
+    for org, rows in _picked(stack, orgs, wanted, 10_000):
+        with stack.engine.begin() as conn:
+            upsert_leaf_statuses(conn, [{"issuer": to_checksum_address(org.chain_address), "root": r.root,
+                                         "leaf": r.leaf, "status": _SUSPENDED, "reason": "0",
+                                         "block_number": r.block_number} for r in rows])
+        made, last = made + len(rows), rows[-1].identifier
+    return made, last
+
+
+def status_changes(stack: Any, orgs: list[Organization], wanted: int, path: str) -> dict[str, Any]:
+    """Suspend ``wanted`` certificates by ``path`` ("chain" or "table"); how many, how long, and what the last one
+    changed now verifies as (INVALID, status check ``suspended``: the service reads the changes)."""
+    start = time.perf_counter()
+    made, last = (_by_chain if path == "chain" else _by_table)(stack, orgs, wanted)
+    seconds = time.perf_counter() - start
+    verdict = ""
+    if last:
+        result = verify_identifier(stack.lib, last)
+        verdict = f"{result.verdict.value} ({result.check('status').reason})"
+    return {"status_changes": made, "status_changes_s": round(seconds, 1),
+            "status_changes_per_s": round(made / seconds) if made else 0, "status_changes_path": PATHS[path],
+            "status_changed_verdict": verdict}
