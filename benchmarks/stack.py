@@ -6,6 +6,7 @@ The contract is deployed, the catalogue imported and the market regulation depar
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -81,3 +82,4 @@ def fresh_stack(pg_url: str | None = None, prefix: str = "certledger-bench-") ->
         if pg_url:
             with make_engine(pg_url).begin() as conn:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        shutil.rmtree(work, ignore_errors=True)  # the chain, IPFS, database and exports of the run (GBs at 5 M)
