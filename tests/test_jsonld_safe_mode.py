@@ -53,7 +53,7 @@ CHANGES: dict[str, tuple[Callable[[dict[str, Any]], None], bool]] = {
     "a node with only @id, included": (lambda d: d.update({"@included": [{"@id": "urn:x:1"}]}), True),
     "a null property": (_subject(conclusion=None), False),
     "an empty object": (_subject(subject={}), False),
-    "anything inside a JSON literal": (lambda d: d["credentialSubject"]["fields"].update({"foo": 1, "@id": "x"}), False),
+    "inside a JSON literal": (lambda d: d["credentialSubject"]["fields"].update({"foo": 1, "@id": "x"}), False),
     "a language-tagged name": (lambda d: d.update(name={"@value": "营业执照", "@language": "zh"}), False),
     "a list with a null": (_subject(merkleProof=["0x01", None]), False),
 }
