@@ -1,8 +1,9 @@
 """Another city's W3C VC 2.0 at our counter: a "second city" made here (its own P-256 key and did:web document)
 signs credentials and its status list with the Digital Bazaar libraries (tests/interop/issue-vc.mjs); once the
 administrator puts it on the trust list our counter finds them VALID, and INVALID when the issuer is not on the
-list, when tampered, when revoked in its status list, or when a context is unknown; our own VCs go through the
-same route. The exported trust list carries the issuer under the city root's seal."""
+list, when tampered, when revoked in its status list, when a context is unknown, or when a property no context
+defines is added (to the credential or its status list); our own VCs go through the same route. The exported
+trust list carries the issuer under the city root's seal."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ class SecondCity:
     revoked: dict[str, Any]
     status_prefix: str
     counter_key: str
+    served: dict[str, Any]  # what its server answers, by path
 
 
 def _credential(did: str, context: str, status_url: str, index: int) -> dict[str, Any]:
@@ -103,7 +105,7 @@ def second_city(vc_world: VcWorld) -> Iterator[SecondCity]:
                                uscc=derive_uscc(uuid.uuid4().hex, division=CITY_DIVISION, prefix="12"))
     counter = create_api_key(lib, desk.id, ["counter"])
     try:
-        yield SecondCity(did, did_document, signed[0], signed[1], prefix, counter)
+        yield SecondCity(did, did_document, signed[0], signed[1], prefix, counter, documents)
     finally:
         server.shutdown()
 
@@ -163,6 +165,27 @@ def test_foreign_vc_on_the_trust_list_verifies_and_fails_when_it_should(vc_world
     r = w.call("DELETE", "/admin/trust/issuers", "admin", params={"did": city.did})
     assert r.status_code == 200 and r.json()["did"] == city.did
     assert _verify(w, city, city.good)["verdict"] == "INVALID"
+
+
+def test_a_claim_no_context_defines_is_refused_not_dropped(vc_world: VcWorld, second_city: SecondCity) -> None:
+    """JSON-LD safe mode: a property added under a term no context defines, in the credential or in its status
+    list, makes the proof jsonld_invalid (it was dropped while canonicalising, and the signature still held)."""
+    w, city = vc_world, second_city
+    _add(w, city, status_url_prefix=city.status_prefix)
+    path = "/status-lists/revocation"
+    status_list = city.served[path]
+    try:
+        subject = copy.deepcopy(city.good)
+        subject["credentialSubject"]["foo"] = "an unsigned claim"
+        for added in ({**city.good, "foo": "an unsigned claim"}, subject):
+            result = _verify(w, city, added)
+            assert result["verdict"] == "INVALID" and _check(result, "proof") == ("INVALID", "jsonld_invalid"), result
+        city.served[path] = {**status_list, "foo": "an unsigned claim"}
+        result = _verify(w, city, city.good)
+        assert result["verdict"] == "INVALID" and _check(result, "status") == ("INVALID", "status_list_invalid")
+    finally:
+        city.served[path] = status_list
+        w.call("DELETE", "/admin/trust/issuers", "admin", params={"did": city.did})
 
 
 def test_trust_list_carries_the_foreign_issuer_under_the_city_seal(vc_world: VcWorld, second_city: SecondCity) -> None:

@@ -3,8 +3,9 @@ source can produce has zh-CN and English text.
 
 The codes are discovered from the source, not listed by hand, so a code another branch adds fails this test at
 merge until the catalogue has its two texts: the first string argument of every call to a ``CertledgerError``
-class (or a helper that builds one), the reason of every ``Check(...)``; codes built at run time are expanded
-from what they are built of.
+class (or a helper that builds one), the reason of every ``Check(...)`` (both of ``a if c else b``); codes built
+at run time are expanded from what they are built of. verifier-js's codes (``verifier-js/src``: its checks'
+reasons and its errors' codes) are scanned too, since the pages show what it answers.
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ def source_codes() -> set[str]:
                 if position is None or len(node.args) <= position:
                     continue
                 arg = node.args[position]
-                if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and CODE.match(arg.value):
-                    found.add(arg.value)
+                for value in (arg.body, arg.orelse) if isinstance(arg, ast.IfExp) else (arg,):  # a if c else b
+                    if isinstance(value, ast.Constant) and isinstance(value.value, str) and CODE.match(value.value):
+                        found.add(value.value)
     return found
 
 
@@ -74,15 +76,59 @@ def built_codes() -> set[str]:
     return out
 
 
+def _arguments(text: str, start: int) -> list[str]:
+    """The top-level arguments of the JavaScript call whose ``(`` is just before ``start`` (strings skipped)."""
+    args, depth, quote, begin, i = [], 0, "", start, start
+    while i < len(text):
+        c = text[i]
+        if quote:
+            i += 2 if c == "\\" else 1
+            quote = "" if c == quote else quote
+            continue
+        if c in "'\"`":
+            quote = c
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}" and depth:
+            depth -= 1
+        elif c == ")" or (c == "," and not depth):
+            args.append(text[begin:i])
+            if c == ")":
+                return args
+            begin = i + 1
+        i += 1
+    return args
+
+
+def javascript_codes() -> set[str]:
+    """Every code verifier-js (``verifier-js/src/*.js``) can put in a check or an error, as the pages show both:
+    the reason of ``check(name, status, reason, ...)``, the code of its error classes, ``code: '...'``."""
+    calls = {"check": 2, "new BadInput": 0, "new ChainError": 0, "new RecordError": 0, "new SealRejected": 0}
+    call = re.compile(r"\b(" + "|".join(calls) + r")\(")
+    found = {"aud_mismatch", "nonce_mismatch"}  # sd_jwt.js's `${claim}_mismatch`
+    for path in (ROOT / "verifier-js" / "src").glob("*.js"):
+        text = path.read_text(encoding="utf-8")
+        for m in call.finditer(text):
+            args = _arguments(text, m.end())
+            if len(args) > calls[m.group(1)]:
+                found |= set(re.findall(r"'([a-z][a-z0-9_]*)'", args[calls[m.group(1)]]))
+        found |= set(re.findall(r"\b(?:this\.code =|code:) '([a-z][a-z0-9_]*)'", text))
+    return found
+
+
 def test_the_scan_finds_the_codes_it_should() -> None:
     found = source_codes()
     assert {"certificate_not_found", "not_yet_anchored", "leaf_mismatch", "api_key_missing", "seal_malformed",
             "field_missing"} <= found
     assert len(found) > 200
+    javascript = javascript_codes()
+    assert {"disclosure_not_signed", "jsonld_invalid", "own_issuer", "foreign_issuer_trusted", "bundle_malformed",
+            "seal_certificate_malformed", "seal_not_der", "fetch_failed"} <= javascript
+    assert len(javascript) > 100
 
 
 def test_every_code_has_chinese_and_english_text() -> None:
-    missing = sorted(c for c in source_codes() | built_codes() if not messages.known(c))
+    missing = sorted(c for c in source_codes() | built_codes() | javascript_codes() if not messages.known(c))
     assert not missing, f"add these codes to ledger/core/messages.json (zh-CN and en): {missing}"
     for code, texts in messages.CATALOGUE.items():
         assert set(texts) == {"zh-CN", "en"}, code

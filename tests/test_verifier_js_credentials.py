@@ -1,7 +1,8 @@
 """verifier-js and the Python verifiers agree on our W3C VC 2.0 and SD-JWT VC exports (issue 14 item 4).
 
 Each credential is exported by the API of the session's library (fixture ``vc_world``: a real chain), tampered
-(a changed field, a changed proof, re-signed with another key) or its certificate revoked on chain, and verified
+(a changed field, a changed proof, re-signed with another key, a property no context defines added at the top
+or in ``credentialSubject``: JSON-LD safe mode in both) or its certificate revoked on chain, and verified
 by ``ledger.credentials.vc_verify`` / ``sd_jwt_verify`` and by ``node verifier-js/bin/certledger-verify.js
 --json`` with the platform's sealed trust list, its JSON-RPC endpoint and the documents a verifier resolves (the
 DID document and the status lists, fetched from the API now and passed with ``--documents``). The verdicts must
@@ -102,8 +103,12 @@ def _vc_cases(w: VcWorld) -> dict[str, dict[str, Any]]:
     proof["proof"]["proofValue"] = value[:-4] + ("2222" if value[-4:] != "2222" else "3333")
     other_key = sign_document({k: v for k, v in genuine.items() if k != "proof"}, SoftwareKey.generate("p256"),
                               genuine["proof"]["verificationMethod"])
+    top = {**copy.deepcopy(genuine), "foo": "an unsigned claim"}  # no context defines foo: refused, not dropped
+    subject = copy.deepcopy(genuine)
+    subject["credentialSubject"]["foo"] = "an unsigned claim"
     return {"genuine": genuine, "changed field": changed, "changed evidence": evidence, "changed proof": proof,
-            "another key": other_key, "revoked on chain": _vc(w, _revoked(w))}
+            "another key": other_key, "revoked on chain": _vc(w, _revoked(w)), "undefined term at the top": top,
+            "undefined term in credentialSubject": subject}
 
 
 def _shape(result: dict[str, Any]) -> tuple[str, dict[str, tuple[str, str]]]:
@@ -125,6 +130,8 @@ def test_vc_verdicts_and_checks_agree(vc_world: VcWorld, tmp_path: Path) -> None
     assert shared["genuine"][0] == "VALID" and shared["genuine"][2] == ("VALID", "anchored")
     for name in ("changed field", "changed evidence", "changed proof", "another key"):
         assert shared[name][0] == "INVALID" and shared[name][1]["proof"] == ("INVALID", "signature_invalid"), name
+    for name in ("undefined term at the top", "undefined term in credentialSubject"):
+        assert shared[name][0] == "INVALID" and shared[name][1]["proof"] == ("INVALID", "jsonld_invalid"), name
     verdict, checks, anchor = shared["revoked on chain"]
     assert verdict == "INVALID" and checks["status"] == ("INVALID", "revoked") and anchor == ("VALID", "anchored")
 

@@ -1,6 +1,7 @@
 """Data Integrity proofs with the ``ecdsa-rdfc-2019`` cryptosuite (W3C VC Data Integrity ECDSA), P-256.
 
-The document and the proof options are canonicalised with RDFC-1.0 (URDNA2015, pyld), each hashed with
+The document and the proof options are canonicalised with RDFC-1.0 (URDNA2015, pyld) in safe mode (``rdfc``:
+what canonicalisation would drop is refused, never signed or verified), each hashed with
 SHA-256, and the concatenation (options hash first) is signed with ECDSA P-256 / SHA-256 through the
 signer's ``SigningKey`` (a key file or a token); ``proofValue`` is the raw r||s in multibase base58btc.
 There is no registered Data Integrity cryptosuite for SM2, so an SM2 seal is refused here
@@ -18,21 +19,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from multiformats import multibase
-from pyld import jsonld
 
 from ledger.core.errors import Conflict
 from signer.keys import SigningKey
 
-from .contexts import document_loader
+from .rdfc import canonical_nquads
 
 CRYPTOSUITE = "ecdsa-rdfc-2019"
 _P256_PUB = b"\x80\x24"  # multicodec p256-pub (0x1200) as an unsigned varint
-
-
-def canonical_nquads(document: dict[str, Any]) -> str:
-    """RDFC-1.0 (URDNA2015) canonical N-Quads of a JSON-LD document, contexts resolved offline."""
-    return jsonld.normalize(document, {"algorithm": "URDNA2015", "format": "application/n-quads",
-                                       "documentLoader": document_loader})
 
 
 def p256_multikey(spki_der: bytes) -> str:
@@ -67,7 +61,8 @@ def require_p256(key: SigningKey) -> None:
 
 def sign_document(document: dict[str, Any], key: SigningKey, verification_method: str,
                   created: dt.datetime | None = None) -> dict[str, Any]:
-    """``document`` with a ``DataIntegrityProof`` (ecdsa-rdfc-2019, proof purpose assertionMethod) added."""
+    """``document`` with a ``DataIntegrityProof`` (ecdsa-rdfc-2019, proof purpose assertionMethod) added; never
+    over a document canonicalisation would drop part of (BadInput ``jsonld_invalid``)."""
     require_p256(key)
     when = (created or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
     options = {
@@ -84,7 +79,8 @@ def sign_document(document: dict[str, Any], key: SigningKey, verification_method
 
 def proof_verifies(document: dict[str, Any], key: ec.EllipticCurvePublicKey) -> bool:
     """Whether ``document``'s ecdsa-rdfc-2019 proof is a signature by ``key`` over it (contexts resolved offline:
-    an unknown one raises BadInput ``jsonld_context_unknown``)."""
+    an unknown one raises BadInput ``jsonld_context_unknown``; a document in which canonicalisation would drop
+    something raises BadInput ``jsonld_invalid``)."""
     proof = document.get("proof")
     if not isinstance(proof, dict) or proof.get("cryptosuite") != CRYPTOSUITE or proof.get("type") != "DataIntegrityProof":
         return False

@@ -7,7 +7,8 @@ reason code, and the verdict derived from them (``ledger.core.checks.verdict``):
 - ``issuer_trusted``: the issuer is one of this platform's departments or a foreign issuer on the trust list;
 - ``verification_method``: the proof's method is in the issuer's DID document's ``assertionMethod`` (ours from
   the seal registry; a foreign one from the document pinned in the trust entry: never resolved now);
-- ``proof``: the Data Integrity proof is a signature by that key over the credential;
+- ``proof``: the Data Integrity proof is a signature by that key over the credential, canonicalised in JSON-LD
+  safe mode (``rdfc``): a property no context defines is ``jsonld_invalid``, never dropped and unsigned;
 - ``validity_period``: now lies within ``validFrom`` .. ``validUntil``;
 - ``status``: each ``BitstringStatusListEntry``'s bit is clear in its list, the list itself signed by the same
   issuer and current. Our lists are made here; a foreign list is fetched only from under the trust entry's
