@@ -20,7 +20,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.storage import import_tables, plan_tables, trust  # noqa: F401 - every table on Base.metadata before any compare
+from ledger.storage import certificate_anchors, import_tables, plan_tables, trust  # noqa: F401 - every table on Base.metadata before any compare
 from ledger.storage.models import dump_json
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ Crash-safe anchoring worker protocol
    with different seals, as the contract records one seal per anchor) (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers take
    disjoint rows; SQLite has one writer at a time), numbers them ``leaf_index`` 0..n-1, computes
    the Merkle root, inserts a ``batches`` row with status ``pending`` and points the outbox rows
-   (and their items) at it. When this commits, the intended batch - root and ordered
+   (and their items; for certificates, appends their ``certificate_anchors`` rows and the batch's tree) at it. When this commits, the intended batch - root and ordered
    leaves - is durable BEFORE any transaction is sent.
 3. The worker sends the anchoring transaction and waits for its receipt.
 4. It then calls :func:`complete_batch`: block number and time, status ``anchored``, each item's
@@ -41,7 +41,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ledger.core.errors import Conflict
+from ledger.core.merkle import MerkleTree
 from ledger.storage.bulk import bulk_insert
+from ledger.storage.certificate_anchors import record_tree
 from ledger.storage.models import (
     ACCESS_LOG,
     BATCHES,
@@ -55,7 +57,8 @@ from ledger.storage.models import (
 from ledger.storage.plan_tables import PLAN_REPORTS
 from ledger.storage.tallies import count_certificates, count_reports
 
-# outbox kind -> the table of the items it anchors; each has columns id, leaf, batch_id, leaf_index, proof
+# outbox kind -> the table of the items it anchors; each has columns id and leaf, and batch_id, leaf_index and proof
+# but certificates, whose batch, place and tree are kept apart (ledger.storage.certificate_anchors)
 ANCHORED_ITEMS: dict[str, Table] = {"certificate": CERTIFICATES, "report": REPORT_SUMMARIES,
                                     "access_log": ACCESS_LOG, "status_list": StatusListSnapshot.__table__,
                                     "plan_report": PLAN_REPORTS}
@@ -133,13 +136,13 @@ def _take_write_lock(session: Session) -> None:
 
 
 def claim_batch(
-    session: Session, *, kind: str, org_id: int, limit: int, root_of: Callable[[list[bytes]], bytes],
+    session: Session, *, kind: str, org_id: int, limit: int, tree_of: Callable[[list[bytes]], MerkleTree],
     seal: bytes | None = None,
 ) -> Batch | None:
     """Claim up to ``limit`` queued leaves of one org, all sealed with the seal of its oldest queued leaf, as a
     new ``pending`` batch, durably (step 2).
 
-    ``root_of`` computes the Merkle root of the ordered leaves; ``seal``, when given, claims leaves of that seal
+    ``tree_of`` builds the Merkle tree of the ordered leaves; ``seal``, when given, claims leaves of that seal
     only. Runs and commits its own transaction; returns None when nothing is queued.
     """
     with session.begin():
@@ -162,7 +165,8 @@ def claim_batch(
         rows = session.execute(q).all()
         if not rows:
             return None
-        batch = Batch(kind=kind, org_id=org_id, root=root_of([r.leaf for r in rows]), leaf_count=len(rows))
+        tree = tree_of([r.leaf for r in rows])
+        batch = Batch(kind=kind, org_id=org_id, root=tree.root, leaf_count=len(rows))
         session.add(batch)
         session.flush()
         conn = session.connection()
@@ -170,6 +174,9 @@ def claim_batch(
             update(OUTBOX).where(OUTBOX.c.id == bindparam("oid")),
             [{"oid": r.id, "batch_id": batch.id, "leaf_index": i} for i, r in enumerate(rows)],
         )
+        if kind == "certificate":
+            record_tree(conn, batch.id, [r.item_id for r in rows], tree)
+            return batch
         linked = [{"iid": r.item_id, "batch_id": batch.id, "leaf_index": i}
                   for i, r in enumerate(rows) if r.item_id is not None]
         if linked:
@@ -212,7 +219,8 @@ def complete_batch(
     block_time: dt.datetime,
     proofs: Sequence[bytes],
 ) -> None:
-    """Step 4: the root is on chain. Stores each item's proof (by leaf index) and clears the outbox."""
+    """Step 4: the root is on chain. Stores each item's proof (by leaf index; a certificate's is read from its
+    batch's tree) and clears the outbox."""
     with session.begin():
         _take_write_lock(session)
         session.execute(
@@ -221,7 +229,7 @@ def complete_batch(
             .values(status="anchored", tx_hash=tx_hash, block_number=block_number, block_time=block_time)
         )
         kind = session.scalar(select(BATCHES.c.kind).where(BATCHES.c.id == batch_id))
-        linked = session.execute(
+        linked = [] if kind == "certificate" else session.execute(
             select(OUTBOX.c.item_id, OUTBOX.c.leaf_index).where(OUTBOX.c.batch_id == batch_id, OUTBOX.c.item_id.is_not(None))
         ).all()
         if linked:
