@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, ForeignKey, Integer, LargeBinary, select
+from sqlalchemy import BigInteger, Connection, ForeignKey, Integer, LargeBinary, bindparam, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.core.merkle import HASH_LEN, MerkleTree, sibling_nodes
@@ -64,14 +64,18 @@ def record_tree(conn: Connection, batch_id: int, certificate_ids: Sequence[int],
                                 for i, (c, node) in enumerate(zip(certificate_ids, tree.leaf_nodes(), strict=True))])
 
 
+# Built once: composing the statement cost more than running it.
+_PAGES_OF_PROOF = select(PAGES.c.page, PAGES.c.nodes).where(
+    PAGES.c.batch_id == bindparam("batch_id"), PAGES.c.page.in_(bindparam("pages", expanding=True)))
+
+
 def read_proof(conn: Connection, batch_id: int, node: int) -> bytes:
     """The concatenated proof of the leaf at ``node`` of the batch's tree."""
     wanted = sibling_nodes(node)
     pages: dict[int, bytes] = {}
     if wanted:
-        q = select(PAGES.c.page, PAGES.c.nodes).where(PAGES.c.batch_id == batch_id,
-                                                      PAGES.c.page.in_(sorted({i // PAGE_NODES for i in wanted})))
-        pages = {p: bytes(n) for p, n in conn.execute(q)}
+        found = conn.execute(_PAGES_OF_PROOF, {"batch_id": batch_id, "pages": sorted({i // PAGE_NODES for i in wanted})})
+        pages = {p: bytes(n) for p, n in found}
     return b"".join(pages[i // PAGE_NODES][i % PAGE_NODES * HASH_LEN:(i % PAGE_NODES + 1) * HASH_LEN] for i in wanted)
 
 
