@@ -212,8 +212,9 @@ class Anchorer:
             tx_hash = self._anchor_tx(org.chain_address, batch.root, anchor.block_number)
             block_number, block_time = anchor.block_number, anchor.timestamp
         proofs: list[bytes] = [b""] * len(leaves)
-        for i, proof in tree.iter_proofs():
-            proofs[i] = proof
+        if batch.kind != "certificate":  # a certificate's proof is read from its batch's stored tree
+            for i, proof in tree.iter_proofs():
+                proofs[i] = proof
         when = dt.datetime.fromtimestamp(block_time, dt.UTC)
         with lib.sessions() as session:
             complete_batch(session, batch.id, tx_hash=tx_hash, block_number=block_number, block_time=when, proofs=proofs)

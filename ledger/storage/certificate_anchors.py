@@ -74,8 +74,8 @@ def read_proof(conn: Connection, batch_id: int, node: int) -> bytes:
     wanted = sibling_nodes(node)
     pages: dict[int, bytes] = {}
     if wanted:
-        found = conn.execute(_PAGES_OF_PROOF, {"batch_id": batch_id, "pages": sorted({i // PAGE_NODES for i in wanted})})
-        pages = {p: bytes(n) for p, n in found}
+        needed = sorted({i // PAGE_NODES for i in wanted})
+        pages = {p: bytes(n) for p, n in conn.execute(_PAGES_OF_PROOF, {"batch_id": batch_id, "pages": needed})}
     return b"".join(pages[i // PAGE_NODES][i % PAGE_NODES * HASH_LEN:(i % PAGE_NODES + 1) * HASH_LEN] for i in wanted)
 
 

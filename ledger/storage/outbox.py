@@ -10,11 +10,12 @@ Crash-safe anchoring worker protocol
    with different seals, as the contract records one seal per anchor) (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers take
    disjoint rows; SQLite has one writer at a time), numbers them ``leaf_index`` 0..n-1, computes
    the Merkle root, inserts a ``batches`` row with status ``pending`` and points the outbox rows
-   (and their items; for certificates, appends their ``certificate_anchors`` rows and the batch's tree) at it. When this commits, the intended batch - root and ordered
-   leaves - is durable BEFORE any transaction is sent.
+   (and their items) at it; for certificates it appends their ``certificate_anchors`` rows and the
+   batch's tree instead of pointing them (``ledger.storage.certificate_anchors``). When this commits,
+   the intended batch - root and ordered leaves - is durable BEFORE any transaction is sent.
 3. The worker sends the anchoring transaction and waits for its receipt.
 4. It then calls :func:`complete_batch`: block number and time, status ``anchored``, each item's
-   proof, and the batch's outbox rows are deleted.
+   proof (not a certificate's: it is read from the tree), and the batch's outbox rows are deleted.
 Recovery: a restarted worker lists :func:`unfinished_batches` and asks the chain whether each root
 is anchored. If it is, it records it (step 4); if not, it re-sends (step 3) - the same root from the
 same stored leaves, and the contract refuses a second anchor of one root, so a resend can never
