@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, ForeignKey, Integer, LargeBinary, bindparam, select
+from sqlalchemy import BigInteger, Connection, Engine, ForeignKey, Integer, LargeBinary, bindparam, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ledger.core.merkle import HASH_LEN, MerkleTree, sibling_nodes
+from ledger.core.merkle import HASH_LEN, MAX_LEAVES, MerkleTree, sibling_nodes
 from ledger.storage.bulk import bulk_insert
+from ledger.storage.driver_reads import read_all
 from ledger.storage.models import BATCHES, CERTIFICATES, Base
 
 PAGE_NODES = 60
@@ -64,18 +65,26 @@ def record_tree(conn: Connection, batch_id: int, certificate_ids: Sequence[int],
                                 for i, (c, node) in enumerate(zip(certificate_ids, tree.leaf_nodes(), strict=True))])
 
 
-# Built once: composing the statement cost more than running it.
+# Built once: composing the statement cost more than running it. A proof has at most _MOST_PAGES siblings
+# (MAX_LEAVES leaves), so the pages it needs fit in that many parameters (the first repeated to fill them).
+_MOST_PAGES = (2 * MAX_LEAVES - 1).bit_length()
 _PAGES_OF_PROOF = select(PAGES.c.page, PAGES.c.nodes).where(
-    PAGES.c.batch_id == bindparam("batch_id"), PAGES.c.page.in_(bindparam("pages", expanding=True)))
+    PAGES.c.batch_id == bindparam("batch_id"), PAGES.c.page.in_([bindparam(f"p{k}") for k in range(_MOST_PAGES)]))
 
 
-def read_proof(conn: Connection, batch_id: int, node: int) -> bytes:
-    """The concatenated proof of the leaf at ``node`` of the batch's tree."""
+def read_proof(source: Connection | Engine, batch_id: int, node: int, *, own_connection: bool = False) -> bytes:
+    """The concatenated proof of the leaf at ``node`` of the batch's tree, read in ``source``'s transaction or, from
+    an Engine, through a bare driver connection (``own_connection``: this thread's, for the API's event loop)."""
     wanted = sibling_nodes(node)
-    pages: dict[int, bytes] = {}
-    if wanted:
-        needed = sorted({i // PAGE_NODES for i in wanted})
-        pages = {p: bytes(n) for p, n in conn.execute(_PAGES_OF_PROOF, {"batch_id": batch_id, "pages": needed})}
+    if not wanted:
+        return b""
+    needed = sorted({i // PAGE_NODES for i in wanted})
+    params = {"batch_id": batch_id, **{f"p{k}": needed[min(k, len(needed) - 1)] for k in range(_MOST_PAGES)}}
+    if isinstance(source, Engine):
+        found = read_all(source, _PAGES_OF_PROOF, params, own_connection=own_connection)
+    else:
+        found = list(source.execute(_PAGES_OF_PROOF, params))
+    pages = {p: bytes(n) for p, n in found}
     return b"".join(pages[i // PAGE_NODES][i % PAGE_NODES * HASH_LEN:(i % PAGE_NODES + 1) * HASH_LEN] for i in wanted)
 
 

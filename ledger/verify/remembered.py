@@ -106,8 +106,7 @@ def verify_stored(lib: Library, verifier: Verifier, identifier: str, *,
         result = verifier.verify_bundle(certificate_bundle(lib, identifier))
     else:
         if row[5] == "anchored":
-            with lib.engine.connect() as conn:
-                proof = read_proof(conn, row[3], row[4])
+            proof = read_proof(lib.engine, row[3], row[4], own_connection=own_connection)
         result = _verify_row(verifier, identifier, row, expand_seal(row[1], registry), proof, chain_id)
     if result.verdict is Status.PENDING:
         result = _with_expected_anchoring(lib, identifier, result)

@@ -113,9 +113,14 @@ def _compact(seal: bytes, registry: Any) -> bytes:
 
 
 def _expand(stored: bytes, registry: Any) -> bytes:
+    """The seal whole; a value that is not a compact seal of a registered certificate is left as it is."""
+    from ledger.core.errors import CertledgerError
     from signer.compact_seal import expand_seal
 
-    return expand_seal(stored, registry)
+    try:
+        return expand_seal(stored, registry)
+    except (CertledgerError, ValueError, IndexError, KeyError):
+        return stored
 
 
 def _chunks(conn: sa.Connection) -> Iterator[list[Any]]:
@@ -171,7 +176,7 @@ def _restore_rows(conn: sa.Connection) -> None:
         values = []
         for i in ids:
             a = anchors.get(i)
-            values.append({"cid": i, "s": json.loads(records[i])["salt"], "b": a and a.batch_id,
+            values.append({"cid": i, "s": json.loads(records[i]).get("salt", ""), "b": a and a.batch_id,
                            "li": a and a.leaf_index,
                            "p": read_proof(conn, a.batch_id, a.node) if a and a.status == "anchored" else None})
         conn.execute(_certs.update().where(_certs.c.id == sa.bindparam("cid")).values(
