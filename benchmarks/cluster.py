@@ -244,8 +244,9 @@ def _anchored_once(stack: Stack, dept: Department) -> int:
     chain, nothing else anchored': 0 when all hold."""
     with stack.engine.connect() as conn:
         certs, unproven = conn.execute(text(
-            "SELECT count(*), count(*) FILTER (WHERE proof IS NULL OR batch_id IS NULL) FROM certificates "
-            "WHERE issuer_org_id = :org"), {"org": dept.org_id}).one()
+            "SELECT count(*), count(*) FILTER (WHERE a.batch_id IS NULL OR b.status <> 'anchored') FROM certificates c "
+            "LEFT JOIN certificate_anchors a ON a.certificate_id = c.id LEFT JOIN batches b ON b.id = a.batch_id "
+            "WHERE c.issuer_org_id = :org"), {"org": dept.org_id}).one()
         batches = conn.execute(text("SELECT root, leaf_count, status FROM batches WHERE org_id = :org"),
                                {"org": dept.org_id}).all()
     events = stack.lib.contract.contract.events.Anchored.get_logs(argument_filters={"issuer": dept.address},

@@ -45,7 +45,7 @@ class _AtTime:
     Kept in one object that is swapped whole, so concurrent callers with other times never mix parts.
     """
 
-    def __init__(self, t: datetime, sealer: Sealer) -> None:
+    def __init__(self, t: datetime, encoder: SealEncoder) -> None:
         self.time = t
         self.generalized = generalized_time(t)  # SM2 TBS_Sign timeInfo
         # DER orders the SET OF attributes by encoding; the three differ in their length byte (0x18, 0x1c or
@@ -55,15 +55,65 @@ class _AtTime:
         full = tlv(0x31, self.attrs + bytes(_DIGEST_LEN))
         self.signed_prefix = full[:-_DIGEST_LEN]  # what the signature covers, less the digest
         self.templates: dict[int, tuple[bytes, bytes]] = {}  # signature length -> (head, middle)
-        self._sealer = sealer
+        self._encoder = encoder
 
     def template(self, signature_length: int) -> tuple[bytes, bytes]:
         """(bytes before the record digest, bytes between digest and signature), cut from a whole seal."""
-        full = self._sealer._assemble(self.attrs + bytes(_DIGEST_LEN), bytes(signature_length))
+        full = self._encoder._assemble(self.attrs + bytes(_DIGEST_LEN), bytes(signature_length))
         digest_end = len(full) - signature_length - len(ECDSA_SHA256_ALG) - 2
         template = self.templates[signature_length] = (full[:digest_end - _DIGEST_LEN],
                                                        full[digest_end:-signature_length])
         return template
+
+
+class SealEncoder:
+    """The DER of one seal certificate's record seals from what varies per record: signing time, record digest and
+    signature. The ``Sealer`` makes seals with it and ``signer.compact_seal`` rebuilds stored ones with it, so a
+    seal rebuilt is the seal made, byte for byte."""
+
+    def __init__(self, cert_der: bytes, eseal_der: bytes | None = None) -> None:
+        self.certificate = describe_certificate(cert_der)
+        self.algorithm = self.certificate.algorithm
+        self._at_time: _AtTime | None = None
+        if self.algorithm == "sm2":
+            if eseal_der is None:
+                raise BadInput("eseal_missing", "an SM2 seal needs its GB/T 38540 SESeal from the seal registry")
+            self.eseal = eseal_der
+            self._cert_octets = core.OctetString(cert_der).dump()
+        else:
+            self.eseal = None
+            issuer = x509.Certificate.load(cert_der).issuer.dump()
+            sid = seq(issuer, core.Integer(self.certificate.serial).dump())
+            self._signer_head = b"\x02\x01\x01" + sid + SHA256_ALG
+            self._sd_head = b"\x02\x01\x01" + tlv(0x31, SHA256_ALG) + seq(OID_DATA) + tlv(0xA0, cert_der)
+
+    def at(self, signing_time: datetime | None) -> _AtTime:
+        t = utc(signing_time) if signing_time else now_utc()
+        at = self._at_time
+        if at is None or at.time != t:
+            at = self._at_time = _AtTime(t, self)
+        return at
+
+    def digest(self, data: bytes) -> bytes:
+        """The record digest the seal carries: SM3 (SM2 seals) or SHA-256."""
+        return hashlib.new("sm3", data).digest() if self.algorithm == "sm2" else hashlib.sha256(data).digest()
+
+    def to_sign(self, at: _AtTime, digest: bytes) -> bytes:
+        """What the signature covers: the SM2 TBS_Sign, or the CMS signed attributes."""
+        if self.algorithm == "sm2":
+            return tbs_sign(self.eseal, at.generalized, digest)
+        return at.signed_prefix + digest
+
+    def encode(self, at: _AtTime, digest: bytes, signature: bytes, to_sign: bytes | None = None) -> bytes:
+        """The seal's DER; ``to_sign``: what ``to_sign`` returned, if the caller has it."""
+        if self.algorithm == "sm2":
+            return ses_signature(to_sign or self.to_sign(at, digest), self._cert_octets, signature)
+        head, middle = at.templates.get(len(signature)) or at.template(len(signature))
+        return head + digest + middle + signature
+
+    def _assemble(self, attrs: bytes, signature: bytes) -> bytes:
+        signer_info = seq(self._signer_head, tlv(0xA0, attrs), ECDSA_SHA256_ALG, tlv(0x04, signature))
+        return seq(OID_SIGNED_DATA, tlv(0xA0, seq(self._sd_head, tlv(0x31, signer_info))))
 
 
 class Sealer:
@@ -73,20 +123,10 @@ class Sealer:
         info = describe_certificate(cert_der)
         if key.spki_der != info.spki_der:
             raise BadInput("seal_key_mismatch", "the private key does not belong to this seal certificate")
+        self._encoder = SealEncoder(cert_der, eseal_der)
         self.certificate = info
         self.algorithm = key.algorithm
         self._sign = key.sign
-        self._at_time: _AtTime | None = None
-        if self.algorithm == "sm2":
-            if eseal_der is None:
-                raise BadInput("eseal_missing", "an SM2 seal needs its GB/T 38540 SESeal from the seal registry")
-            self._eseal = eseal_der
-            self._cert_octets = core.OctetString(cert_der).dump()
-        else:
-            issuer = x509.Certificate.load(cert_der).issuer.dump()
-            sid = seq(issuer, core.Integer(info.serial).dump())
-            self._signer_head = b"\x02\x01\x01" + sid + SHA256_ALG
-            self._sd_head = b"\x02\x01\x01" + tlv(0x31, SHA256_ALG) + seq(OID_DATA) + tlv(0xA0, cert_der)
 
     @classmethod
     def load(cls, keystore: KeyStore, registry: SealRegistry, serial: int) -> Sealer:
@@ -97,27 +137,13 @@ class Sealer:
                      canonical: bool = False) -> list[bytes]:
         """Seals for a batch, all with one signing time; ``canonical``: the records are already their canonical
         bytes (``record_bytes``), sealed as given instead of parsed and written again."""
-        at, seal = self._at(signing_time), self._seal
+        at, seal = self._encoder.at(signing_time), self._seal
         if canonical:
             return [seal(bytes(r), at) for r in records]
         return [seal(canonical_record(r), at) for r in records]
 
-    def _at(self, signing_time: datetime | None) -> _AtTime:
-        t = utc(signing_time) if signing_time else now_utc()
-        at = self._at_time
-        if at is None or at.time != t:
-            at = self._at_time = _AtTime(t, self)
-        return at
-
-    def _assemble(self, attrs: bytes, signature: bytes) -> bytes:
-        signer_info = seq(self._signer_head, tlv(0xA0, attrs), ECDSA_SHA256_ALG, tlv(0x04, signature))
-        return seq(OID_SIGNED_DATA, tlv(0xA0, seq(self._sd_head, tlv(0x31, signer_info))))
-
     def _seal(self, data: bytes, at: _AtTime) -> bytes:
-        if self.algorithm == "sm2":
-            tbs = tbs_sign(self._eseal, at.generalized, hashlib.new("sm3", data).digest())
-            return ses_signature(tbs, self._cert_octets, self._sign(tbs))
-        digest = hashlib.sha256(data).digest()
-        signature = self._sign(at.signed_prefix + digest)
-        head, middle = at.templates.get(len(signature)) or at.template(len(signature))
-        return head + digest + middle + signature
+        encoder = self._encoder
+        digest = encoder.digest(data)
+        to_sign = encoder.to_sign(at, digest)
+        return encoder.encode(at, digest, self._sign(to_sign), to_sign)

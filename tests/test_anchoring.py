@@ -7,10 +7,11 @@ import signal
 import subprocess
 import sys
 import uuid
+from typing import Any
 
 import pytest
 from eth_utils import event_abi_to_log_topic
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from ledger.app.config import REPO_ROOT
 from ledger.app.library import Library
@@ -20,7 +21,8 @@ from ledger.chain.logs import log_pages
 from ledger.core.catalogue import CITY_DIVISION, type_code
 from ledger.core.checks import Status
 from ledger.core.uscc import derive_uscc
-from ledger.issue.anchoring import CRASH_ENV, Anchorer, _root_of
+from ledger.core.merkle import MerkleTree
+from ledger.issue.anchoring import CRASH_ENV, Anchorer
 from ledger.issue.issuance import issue_many
 from ledger.storage.models import (
     AnchorOutbox,
@@ -29,8 +31,10 @@ from ledger.storage.models import (
     CertificateType,
     Organization,
 )
+from ledger.storage.certificate_anchors import CertificateAnchor
 from ledger.storage.outbox import claim_batch
 from ledger.verify.service import verify_identifier
+from ledger.verify.stored import load_certificate
 from tests.fixtures.library import LibraryEnv, sample_request
 
 pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
@@ -52,9 +56,17 @@ def _department_with_type(env: LibraryEnv) -> tuple[Organization, CertificateTyp
     return org, ctype
 
 
-def _certificates(lib: Library, ids: list[int]) -> list[Certificate]:
+def anchored_certificates() -> Select[Any]:
+    """The ids of certificates whose batch is anchored."""
+    return (select(CertificateAnchor.certificate_id).join(Batch, Batch.id == CertificateAnchor.batch_id)
+            .where(Batch.status == "anchored"))
+
+
+def _certificates(lib: Library, ids: list[int]) -> list[Any]:
+    """The certificates as the verifier reads them: with their batch, place and proof."""
     with lib.sessions() as s:
-        return list(s.execute(select(Certificate).where(Certificate.id.in_(ids)).order_by(Certificate.id)).scalars())
+        idents = s.scalars(select(Certificate.identifier).where(Certificate.id.in_(ids)).order_by(Certificate.id))
+        return [load_certificate(lib, ident)[0] for ident in idents]
 
 
 def _assert_anchored_once(lib: Library, certs: list[Certificate]) -> None:
@@ -113,7 +125,7 @@ def test_batch_claimed_but_never_sent_is_sent_on_restart(library_env: LibraryEnv
     org, ctype = _department_with_type(library_env)
     issued = issue_many(lib, org, [sample_request(ctype) for _ in range(3)])
     with lib.sessions() as s:
-        batch = claim_batch(s, kind="certificate", org_id=org.id, limit=100, root_of=_root_of)
+        batch = claim_batch(s, kind="certificate", org_id=org.id, limit=100, tree_of=MerkleTree)
     assert lib.contract.anchor_of(org.chain_address, batch.root) is None
     done = [b for b in Anchorer(lib).run_once() if b.id == batch.id]
     assert len(done) == 1 and not done[0].recovered
@@ -155,7 +167,7 @@ def test_a_batch_that_cannot_be_settled_does_not_stop_the_others(library_env: Li
     stuck, stuck_type = _department_with_type(library_env)
     issue_many(lib, stuck, [sample_request(stuck_type)])
     with lib.sessions() as s:
-        pending = claim_batch(s, kind="certificate", org_id=stuck.id, limit=100, root_of=_root_of)
+        pending = claim_batch(s, kind="certificate", org_id=stuck.id, limit=100, tree_of=MerkleTree)
     with lib.sessions() as s, s.begin():
         s.get(Organization, stuck.id).keystore = None
 
@@ -175,7 +187,7 @@ def test_a_root_anchored_first_by_another_organization_blocks_nothing(library_en
     org, ctype = _department_with_type(library_env)
     issued = issue_many(lib, org, [sample_request(ctype) for _ in range(3)])
     with lib.sessions() as s:
-        batch = claim_batch(s, kind="certificate", org_id=org.id, limit=100, root_of=_root_of)
+        batch = claim_batch(s, kind="certificate", org_id=org.id, limit=100, tree_of=MerkleTree)
     front_runner = library_env.departments["land"]
     lib.contract.anchor(lib.org_account(front_runner), batch.root, batch.leaf_count, BatchKind.CERTIFICATES)
     done = [b for b in Anchorer(lib).run_once() if b.id == batch.id]

@@ -26,6 +26,7 @@ from ledger.core.statuses import LeafStatus
 from ledger.issue import status_changes, versions
 from ledger.issue.anchoring import Anchorer
 from ledger.issue.issuance import issue_many
+from ledger.storage.certificate_anchors import CertificateAnchor
 from ledger.storage.models import Batch, Certificate, CertificateEvent
 from ledger.verify.service import verify_identifier
 from tests.fixtures.library import LibraryEnv, sample_request
@@ -46,7 +47,7 @@ def _issued(env: LibraryEnv, n: int = 1, *, anchor: bool = True, **overrides: ob
 def _row(env: LibraryEnv, ident: str) -> tuple[Certificate, bytes]:
     with env.lib.sessions() as session:
         cert = session.execute(select(Certificate).where(Certificate.identifier == ident)).scalar_one()
-        return cert, session.get(Batch, cert.batch_id).root
+        return cert, session.get(Batch, session.get(CertificateAnchor, cert.id).batch_id).root
 
 
 def _events(env: LibraryEnv, cert_id: int) -> list[CertificateEvent]:

@@ -17,9 +17,11 @@ from ledger.app.config import Settings
 from ledger.core.catalogue import department_uscc, type_code
 from ledger.core.errors import Conflict
 from ledger.core.identifiers import make_identifier
+from ledger.core.merkle import MerkleTree, process_proof
 from ledger.core.metadata import holder_key
 from ledger.core.uscc import derive_uscc
 from ledger.storage.catalogue import import_catalogue
+from ledger.storage.certificate_anchors import CertificateAnchor, read_proof
 from ledger.storage.engine import make_engine, migrate
 from ledger.storage.models import (
     AnchorOutbox,
@@ -44,8 +46,8 @@ SECRET = b"platform-secret-for-tests"
 SEAL = b"\x05" * 32  # the seal fingerprint the queued test leaves were "sealed" with
 
 
-def fake_root(leaves: list[bytes]) -> bytes:
-    return hashlib.sha256(b"".join(leaves)).digest()
+def root(leaves: list[bytes]) -> bytes:
+    return MerkleTree(leaves).root
 
 
 def make_org(sessions, seed: str) -> Organization:
@@ -83,7 +85,6 @@ def cert_rows(org: Organization, ctype: CertificateType, n: int, tag: str, start
             "valid_from": dt.date(2025, 1, 2),
             "valid_until": None,
             "record": json.dumps({"number": number, "holder": "某公司", "fields": {"k": i}}, ensure_ascii=False),
-            "salt": os.urandom(16).hex(),
             "record_seal": os.urandom(300),
             "leaf": hashlib.sha256(f"{tag}{i}".encode()).digest(),
         })
@@ -155,17 +156,18 @@ def test_claim_record_and_complete_a_batch(engine: Engine, sessions, ctype) -> N
     rows = cert_rows(org, ctype, 10, "flow")
     with engine.begin() as conn:
         ids = insert_certificates(conn, rows, SEAL)
-    batch = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=8, root_of=fake_root)
+    batch = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=8, tree_of=MerkleTree)
     assert batch is not None and batch.leaf_count == 8 and batch.status == "pending"
     leaves = [r["leaf"] for r in rows[:8]]
-    assert batch.root == fake_root(leaves)
+    assert batch.root == root(leaves)
     # what a restarted worker sees: the intended batch, with its leaves in tree order
     with sessions() as s:
         assert batch.id in [b.id for b in unfinished_batches(s, "certificate")]
         assert batch_leaves(s, batch.id) == leaves
-        claimed = s.execute(select(Certificate.id, Certificate.batch_id, Certificate.leaf_index)
-                            .where(Certificate.id.in_(ids)).order_by(Certificate.id)).all()
-        assert [(c.batch_id, c.leaf_index) for c in claimed] == [(batch.id, i) for i in range(8)] + [(None, None)] * 2
+        claimed = s.execute(select(CertificateAnchor.certificate_id, CertificateAnchor.batch_id,
+                                   CertificateAnchor.leaf_index).where(CertificateAnchor.certificate_id.in_(ids))
+                            .order_by(CertificateAnchor.certificate_id)).all()
+        assert [tuple(c) for c in claimed] == [(i, batch.id, n) for n, i in enumerate(ids[:8])]
     proofs = [bytes([i]) * 64 for i in range(8)]
     when = dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
     complete_batch(sessions(), batch.id, tx_hash=b"\x01" * 32, block_number=42, block_time=when, proofs=proofs)
@@ -173,13 +175,17 @@ def test_claim_record_and_complete_a_batch(engine: Engine, sessions, ctype) -> N
         b = s.get(Batch, batch.id)
         assert (b.status, b.block_number, b.block_time.astimezone(dt.UTC)) == ("anchored", 42, when)
         assert batch.id not in [x.id for x in unfinished_batches(s)]
-        got = s.execute(select(Certificate.leaf_index, Certificate.proof).where(Certificate.batch_id == batch.id)).all()
-        assert sorted(got) == [(i, proofs[i]) for i in range(8)]
+        tree = MerkleTree(leaves)
+        anchors = s.scalars(select(CertificateAnchor).where(CertificateAnchor.batch_id == batch.id)
+                            .order_by(CertificateAnchor.leaf_index)).all()
+        assert [a.node for a in anchors] == tree.leaf_nodes()
+        got = [read_proof(s.connection(), batch.id, a.node) for a in anchors]  # read from the stored tree
+        assert [process_proof(leaf, p) for leaf, p in zip(leaves, got, strict=True)] == [tree.root] * 8
         left = s.execute(select(AnchorOutbox.item_id).where(AnchorOutbox.org_id == org.id)).scalars().all()
         assert sorted(left) == ids[8:]
-    second = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=8, root_of=fake_root)
+    second = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=8, tree_of=MerkleTree)
     assert second is not None and second.leaf_count == 2
-    assert claim_batch(sessions(), kind="certificate", org_id=org.id, limit=8, root_of=fake_root) is None
+    assert claim_batch(sessions(), kind="certificate", org_id=org.id, limit=8, tree_of=MerkleTree) is None
 
 
 def test_a_batch_holds_leaves_of_one_seal(engine: Engine, sessions, ctype) -> None:
@@ -190,8 +196,8 @@ def test_a_batch_holds_leaves_of_one_seal(engine: Engine, sessions, ctype) -> No
     with engine.begin() as conn:
         insert_certificates(conn, rows[:2], SEAL)
         insert_certificates(conn, rows[2:], b"\x06" * 32)
-    first = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=10, root_of=fake_root)
-    second = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=10, root_of=fake_root)
+    first = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=10, tree_of=MerkleTree)
+    second = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=10, tree_of=MerkleTree)
     assert (first.leaf_count, second.leaf_count) == (2, 4)
     with sessions() as s:
         assert (batch_seal(s, first.id), batch_seal(s, second.id)) == (SEAL, b"\x06" * 32)
@@ -202,12 +208,12 @@ def test_a_failed_claim_leaves_rows_queued(engine: Engine, sessions, ctype) -> N
     with engine.begin() as conn:
         insert_certificates(conn, cert_rows(org, ctype, 4, "crash"), SEAL)
 
-    def crash(_leaves: list[bytes]) -> bytes:
+    def crash(_leaves: list[bytes]) -> MerkleTree:
         raise RuntimeError("worker died while building the tree")
 
     with pytest.raises(RuntimeError):
-        claim_batch(sessions(), kind="certificate", org_id=org.id, limit=10, root_of=crash)
-    batch = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=10, root_of=fake_root)
+        claim_batch(sessions(), kind="certificate", org_id=org.id, limit=10, tree_of=crash)
+    batch = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=10, tree_of=MerkleTree)
     assert batch is not None and batch.leaf_count == 4
 
 
@@ -221,7 +227,7 @@ def test_concurrent_workers_claim_disjoint_rows(engine: Engine, sessions, ctype)
 
     def worker() -> None:
         try:
-            while (b := claim_batch(sessions(), kind="certificate", org_id=org.id, limit=7, root_of=fake_root)):
+            while (b := claim_batch(sessions(), kind="certificate", org_id=org.id, limit=7, tree_of=MerkleTree)):
                 with lock:
                     claimed.append(b)
         except BaseException as e:  # surfaced below
@@ -240,7 +246,7 @@ def test_concurrent_workers_claim_disjoint_rows(engine: Engine, sessions, ctype)
         assert all(r.batch_id is not None for r in rows)
         assert len({r.item_id for r in rows}) == 300
         for b in claimed:
-            assert batch_leaves(s, b.id) and b.root == fake_root(batch_leaves(s, b.id))
+            assert batch_leaves(s, b.id) and b.root == root(batch_leaves(s, b.id))
 
 
 def test_each_test_session_has_a_private_database(engine: Engine, tmp_path_factory) -> None:

@@ -11,8 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
-from sqlalchemy import select
-
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
 from api.schemas.certificates import (
@@ -44,6 +42,7 @@ from ledger.core.errors import Forbidden
 from ledger.core.record import certificate_metadata
 from ledger.issue import issuance, status_changes, versions
 from ledger.issue.history import history as certificate_history
+from ledger.storage.certificate_anchors import batches_of
 from ledger.storage.models import Batch, Certificate
 from ledger.verify import stored
 
@@ -78,12 +77,12 @@ def _issued_out(issued: issuance.IssuedCertificate) -> IssuedCertificate:
     )
 
 
-def _batches(lib: Library, certs: list[Certificate]) -> dict[int, Batch]:
-    ids = {c.batch_id for c in certs if c.batch_id is not None}
-    if not ids:
+def _batches(lib: Library, certs: list[Certificate]) -> dict[int, Any]:
+    """The claimed certificates' batches, by certificate id."""
+    if not certs:
         return {}
-    with lib.sessions() as session:
-        return {b.id: b for b in session.execute(select(Batch).where(Batch.id.in_(ids))).scalars()}
+    with lib.engine.connect() as conn:
+        return batches_of(conn, [c.id for c in certs])
 
 
 def own_certificate(lib: Library, caller: Caller, identifier: str) -> tuple[Certificate, Batch | None]:
@@ -135,7 +134,7 @@ def list_own(
 ) -> CertificatePage:
     certs, next_after = issuance.list_certificates(lib, caller.org.id, type_code=type_code, after_id=after, limit=limit)
     batches = _batches(lib, certs)
-    return CertificatePage(items=[certificate_out(c, batches.get(c.batch_id)) for c in certs], next_after=next_after)
+    return CertificatePage(items=[certificate_out(c, batches.get(c.id)) for c in certs], next_after=next_after)
 
 
 @router.get(

@@ -139,6 +139,19 @@ class MerkleTree:
     def root(self) -> bytes:
         return self._nodes[0]
 
+    @property
+    def nodes(self) -> list[bytes]:
+        """The node array (root first, the leaves last in the library's order): what a proof is read from."""
+        return self._nodes
+
+    def leaf_nodes(self) -> list[int]:
+        """Where each leaf (in the order given) sits in :attr:`nodes`."""
+        last = len(self._nodes) - 1
+        where = [0] * len(self._order)
+        for k, i in enumerate(self._order):
+            where[i] = last - k
+        return where
+
     def iter_proofs(self) -> Iterator[tuple[int, bytes]]:
         """(leaf index, concatenated proof) for every leaf, subtree by subtree (not in leaf order), in bounded memory."""
         nodes = self._nodes
@@ -170,8 +183,14 @@ class MerkleTree:
 
     def _siblings(self, t: int) -> list[bytes]:
         nodes = self._nodes
-        out = []
-        while t:
-            out.append(nodes[t + 1 if t & 1 else t - 1])
-            t = (t - 1) >> 1
-        return out
+        return [nodes[i] for i in sibling_nodes(t)]
+
+
+def sibling_nodes(t: int) -> list[int]:
+    """The indices in a tree's node array of the proof of the node at ``t``, from its sibling up to the root's
+    children."""
+    out = []
+    while t:
+        out.append(t + 1 if t & 1 else t - 1)
+        t = (t - 1) >> 1
+    return out

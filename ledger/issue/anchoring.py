@@ -83,10 +83,6 @@ def _raise_if_down(exc: CertledgerError) -> None:
         raise exc
 
 
-def _root_of(leaves: list[bytes]) -> bytes:
-    return MerkleTree(leaves).root
-
-
 class Anchorer:
     """Anchors each organization's queued leaves when a batch is full or its oldest leaf is old enough."""
 
@@ -123,7 +119,7 @@ class Anchorer:
         done = []
         while True:
             with self.lib.sessions() as session:
-                batch = claim_batch(session, kind=kind, org_id=org_id, limit=self.max_leaves, root_of=_root_of)
+                batch = claim_batch(session, kind=kind, org_id=org_id, limit=self.max_leaves, tree_of=MerkleTree)
             if batch is None:
                 return done
             done.append(self._settle(batch, fresh=True))
@@ -144,7 +140,7 @@ class Anchorer:
                            and batch_seal(session, b.id) == seal]
             done += [self._settle(b) for b in pending]
             with self.lib.sessions() as session:
-                batch = claim_batch(session, kind=kind, org_id=org_id, limit=self.max_leaves, root_of=_root_of,
+                batch = claim_batch(session, kind=kind, org_id=org_id, limit=self.max_leaves, tree_of=MerkleTree,
                                     seal=seal)
             if batch is not None:
                 done.append(self._settle(batch, fresh=True))
@@ -216,8 +212,9 @@ class Anchorer:
             tx_hash = self._anchor_tx(org.chain_address, batch.root, anchor.block_number)
             block_number, block_time = anchor.block_number, anchor.timestamp
         proofs: list[bytes] = [b""] * len(leaves)
-        for i, proof in tree.iter_proofs():
-            proofs[i] = proof
+        if batch.kind != "certificate":  # a certificate's proof is read from its batch's stored tree
+            for i, proof in tree.iter_proofs():
+                proofs[i] = proof
         when = dt.datetime.fromtimestamp(block_time, dt.UTC)
         with lib.sessions() as session:
             complete_batch(session, batch.id, tx_hash=tx_hash, block_number=block_number, block_time=when, proofs=proofs)

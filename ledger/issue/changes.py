@@ -30,6 +30,7 @@ from ledger.chain.logs import log_pages
 from ledger.core.errors import BadInput, Conflict, Forbidden, NotFound
 from ledger.core.statuses import STATUS_NAMES, LeafStatus
 from ledger.storage.bulk import bulk_insert
+from ledger.storage.certificate_anchors import CERTIFICATES_WITH_BATCH
 from ledger.storage.leaf_statuses import upsert_leaf_statuses
 from ledger.storage.tallies import set_statuses
 from ledger.storage.models import (
@@ -119,7 +120,7 @@ def own(cert: Cert, org: Organization) -> None:
 _CERTS = (
     select(CERTIFICATES.c.id, CERTIFICATES.c.identifier, CERTIFICATES.c.issuer_org_id, CERTIFICATES.c.status,
            CERTIFICATES.c.leaf, BATCHES.c.root, BATCHES.c.block_number, BATCHES.c.status.label("batch_status"))
-    .select_from(CERTIFICATES.outerjoin(BATCHES, CERTIFICATES.c.batch_id == BATCHES.c.id))
+    .select_from(CERTIFICATES_WITH_BATCH)
 )
 
 

@@ -13,6 +13,7 @@ from ledger.app.library import Library
 from ledger.core.errors import Forbidden, NotFound
 from ledger.core.identifiers import parse_identifier
 from ledger.issue.changes import EVENTS
+from ledger.storage.certificate_anchors import CERTIFICATES_WITH_BATCH
 from ledger.storage.models import (
     BATCHES,
     CERTIFICATES,
@@ -62,7 +63,7 @@ def history(lib: Library, identifier: str, *, org_id: int | None = None) -> Hist
         versions = conn.execute(
             select(c.id, c.identifier, c.version, c.created_at, BATCHES.c.tx_hash, BATCHES.c.block_number,
                    BATCHES.c.status.label("batch_status"))
-            .select_from(CERTIFICATES.outerjoin(BATCHES, c.batch_id == BATCHES.c.id))
+            .select_from(CERTIFICATES_WITH_BATCH)
             .where(c.issuer_org_id == base.issuer_org_id, c.type_code == base.type_code, c.number == base.number)
             .order_by(c.version)).all()
         names = {v.id: v.identifier for v in versions}

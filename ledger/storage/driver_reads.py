@@ -1,4 +1,4 @@
-"""One-row reads through a bare driver connection, for the verification path where SQLAlchemy's statement
+"""Reads through a bare driver connection, for the verification path where SQLAlchemy's statement
 machinery cost several times the read itself, and for the API's event loop, which must never wait for a pooled
 connection: there each thread reads through its own connection, out of the pool and in autocommit (one round
 trip per read, where a pooled one adds a liveness ping and a rollback; PostgreSQL: ~270 against ~55 µs)."""
@@ -42,6 +42,18 @@ def read_one(engine: Engine, statement: Select, params: Mapping[str, Any], *,
              own_connection: bool = False) -> tuple[Any, ...] | None:
     """The first row of ``statement`` (compiled once per dialect), bytes as bytes; ``own_connection``: through
     this thread's own connection (the API's event loop), replaced on the next read if it broke."""
+    rows = _read(engine, statement, params, own_connection, one=True)
+    return rows[0] if rows else None
+
+
+def read_all(engine: Engine, statement: Select, params: Mapping[str, Any], *,
+             own_connection: bool = False) -> list[tuple[Any, ...]]:
+    """Every row of ``statement``, read as :func:`read_one` reads one."""
+    return _read(engine, statement, params, own_connection, one=False)
+
+
+def _read(engine: Engine, statement: Select, params: Mapping[str, Any], own_connection: bool,
+          one: bool) -> list[tuple[Any, ...]]:
     key = (id(statement), engine.dialect)
     compiled = _compiled.get(key)
     if compiled is None:
@@ -54,7 +66,7 @@ def read_one(engine: Engine, statement: Select, params: Mapping[str, Any], *,
         cursor = conn.cursor()
         try:
             cursor.execute(sql, values)
-            row = cursor.fetchone()
+            rows = [cursor.fetchone()] if one else cursor.fetchall()
         finally:
             cursor.close()
     except Exception:
@@ -66,4 +78,4 @@ def read_one(engine: Engine, statement: Select, params: Mapping[str, Any], *,
     finally:
         if not own_connection:
             conn.close()
-    return None if row is None else tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+    return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in rows if row is not None]

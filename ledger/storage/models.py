@@ -138,7 +138,7 @@ class Batch(Base):
 
 
 class Certificate(Base):
-    """One issued certificate version; ``record`` is the canonical JSON that the seal signs."""
+    """One issued certificate version; ``record`` is the canonical JSON that the seal signs. Written once."""
 
     __tablename__ = "certificates"
     __table_args__ = (
@@ -157,16 +157,12 @@ class Certificate(Base):
     issued_on: Mapped[dt.date] = mapped_column(Date)
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_until: Mapped[dt.date | None] = mapped_column(Date)
-    record: Mapped[str] = mapped_column(Text)  # stored once: the metadata is read from it (``meta``)
-    salt: Mapped[str] = mapped_column(String(64))
-    record_seal: Mapped[bytes] = mapped_column(LargeBinary)
+    record: Mapped[str] = mapped_column(Text)  # stored once: the metadata (``meta``) and salt are read from it
+    record_seal: Mapped[bytes] = mapped_column(LargeBinary)  # as signer.compact_seal stores it
     document_cid: Mapped[str | None] = mapped_column(String(100))
     document_digest: Mapped[bytes | None] = mapped_column(Hash32, index=True)  # a PDF handed in, found by digest
     document_key: Mapped[bytes | None] = mapped_column(LargeBinary)
-    leaf: Mapped[bytes] = mapped_column(Hash32)
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
-    leaf_index: Mapped[int | None] = mapped_column(Integer)
-    proof: Mapped[bytes | None] = mapped_column(LargeBinary)  # concatenated 32-byte siblings
+    leaf: Mapped[bytes] = mapped_column(Hash32)  # its batch and proof: ledger.storage.certificate_anchors
     # the version this one replaced; indexed for "is this version replaced?" (holder lists, intake)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"), index=True)
     # its bit in the issuer's Bitstring status lists (ledger.credentials.status_lists), stable once given

@@ -10,11 +10,12 @@ Crash-safe anchoring worker protocol
    with different seals, as the contract records one seal per anchor) (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers take
    disjoint rows; SQLite has one writer at a time), numbers them ``leaf_index`` 0..n-1, computes
    the Merkle root, inserts a ``batches`` row with status ``pending`` and points the outbox rows
-   (and their items) at it. When this commits, the intended batch - root and ordered
-   leaves - is durable BEFORE any transaction is sent.
+   (and their items) at it; for certificates it appends their ``certificate_anchors`` rows and the
+   batch's tree instead of pointing them (``ledger.storage.certificate_anchors``). When this commits,
+   the intended batch - root and ordered leaves - is durable BEFORE any transaction is sent.
 3. The worker sends the anchoring transaction and waits for its receipt.
 4. It then calls :func:`complete_batch`: block number and time, status ``anchored``, each item's
-   proof, and the batch's outbox rows are deleted.
+   proof (not a certificate's: it is read from the tree), and the batch's outbox rows are deleted.
 Recovery: a restarted worker lists :func:`unfinished_batches` and asks the chain whether each root
 is anchored. If it is, it records it (step 4); if not, it re-sends (step 3) - the same root from the
 same stored leaves, and the contract refuses a second anchor of one root, so a resend can never
@@ -43,7 +44,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ledger.core.errors import Conflict
+from ledger.core.merkle import MerkleTree
 from ledger.storage.bulk import bulk_insert
+from ledger.storage.certificate_anchors import record_tree
 from ledger.storage.models import (
     ACCESS_LOG,
     BATCHES,
@@ -57,7 +60,8 @@ from ledger.storage.models import (
 from ledger.storage.plan_tables import PLAN_REPORTS
 from ledger.storage.tallies import count_certificates, count_reports
 
-# outbox kind -> the table of the items it anchors; each has columns id, leaf, batch_id, leaf_index, proof
+# outbox kind -> the table of the items it anchors; each has columns id and leaf, and batch_id, leaf_index and proof
+# but certificates, whose batch, place and tree are kept apart (ledger.storage.certificate_anchors)
 ANCHORED_ITEMS: dict[str, Table] = {"certificate": CERTIFICATES, "report": REPORT_SUMMARIES,
                                     "access_log": ACCESS_LOG, "status_list": StatusListSnapshot.__table__,
                                     "plan_report": PLAN_REPORTS}
@@ -142,13 +146,13 @@ def _take_write_lock(session: Session) -> None:
 
 
 def claim_batch(
-    session: Session, *, kind: str, org_id: int, limit: int, root_of: Callable[[list[bytes]], bytes],
+    session: Session, *, kind: str, org_id: int, limit: int, tree_of: Callable[[list[bytes]], MerkleTree],
     seal: bytes | None = None,
 ) -> Batch | None:
     """Claim up to ``limit`` queued leaves of one org, all sealed with the seal of its oldest queued leaf, as a
     new ``pending`` batch, durably (step 2).
 
-    ``root_of`` computes the Merkle root of the ordered leaves; ``seal``, when given, claims leaves of that seal
+    ``tree_of`` builds the Merkle tree of the ordered leaves; ``seal``, when given, claims leaves of that seal
     only. Runs and commits its own transaction; returns None when nothing is queued.
     """
     with session.begin():
@@ -171,11 +175,15 @@ def claim_batch(
         rows = session.execute(q).all()
         if not rows:
             return None
-        batch = Batch(kind=kind, org_id=org_id, root=root_of([r.leaf for r in rows]), leaf_count=len(rows))
+        tree = tree_of([r.leaf for r in rows])
+        batch = Batch(kind=kind, org_id=org_id, root=tree.root, leaf_count=len(rows))
         session.add(batch)
         session.flush()
         conn = session.connection()
         _number_leaves(conn, batch.id, [r.id for r in rows])
+        if kind == "certificate":
+            record_tree(conn, batch.id, [r.item_id for r in rows], tree)
+            return batch
         linked = [{"iid": r.item_id, "batch_id": batch.id, "leaf_index": i}
                   for i, r in enumerate(rows) if r.item_id is not None]
         if linked:
@@ -231,7 +239,8 @@ def complete_batch(
     block_time: dt.datetime,
     proofs: Sequence[bytes],
 ) -> None:
-    """Step 4: the root is on chain. Stores each item's proof (by leaf index) and clears the outbox."""
+    """Step 4: the root is on chain. Stores each item's proof (by leaf index; a certificate's is read from its
+    batch's tree) and clears the outbox."""
     with session.begin():
         _take_write_lock(session)
         session.execute(
@@ -240,7 +249,7 @@ def complete_batch(
             .values(status="anchored", tx_hash=tx_hash, block_number=block_number, block_time=block_time)
         )
         kind = session.scalar(select(BATCHES.c.kind).where(BATCHES.c.id == batch_id))
-        linked = session.execute(
+        linked = [] if kind == "certificate" else session.execute(
             select(OUTBOX.c.item_id, OUTBOX.c.leaf_index).where(OUTBOX.c.batch_id == batch_id, OUTBOX.c.item_id.is_not(None))
         ).all()
         if linked:

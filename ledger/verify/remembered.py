@@ -22,10 +22,12 @@ from ledger.core.checks import PENDING_REASONS, Status
 from ledger.core.errors import CertledgerError
 from ledger.core.merkle import split_proof
 from ledger.core.statuses import LeafStatus
+from ledger.storage.certificate_anchors import ANCHORS, CERTIFICATES_WITH_BATCH, read_proof
 from ledger.storage.driver_reads import read_one
 from ledger.storage.models import Batch, Certificate
 from ledger.verify.fragments import VerificationResult, Verifier
 from ledger.verify.stored import certificate_bundle
+from signer.compact_seal import expand_seal
 from signer.registry import SealRegistry
 
 if TYPE_CHECKING:
@@ -44,17 +46,20 @@ class _ValidResult:
     registry: SealRegistry
     day: dt.date
     result: VerificationResult
+    proof: bytes  # read from its batch's tree, which never changes once stored
 
 
 _Batches = Batch.__table__
 _Certificates = Certificate.__table__
 
 
-# Every stored value a stored certificate's bundle is built from, as the driver returns them.
+# Every stored value a stored certificate's bundle is built from, as the driver returns them (its proof is read
+# from its batch's tree by batch and node).
 _ROW_INPUTS = (
-    select(_Certificates.c.record, _Certificates.c.record_seal, _Certificates.c.leaf, _Certificates.c.proof,
-           _Batches.c.status, _Batches.c.root, _Batches.c.tx_hash, _Batches.c.block_number, _Batches.c.block_time)
-    .select_from(_Certificates.outerjoin(_Batches, _Certificates.c.batch_id == _Batches.c.id))
+    select(_Certificates.c.record, _Certificates.c.record_seal, _Certificates.c.leaf, ANCHORS.c.batch_id,
+           ANCHORS.c.node, _Batches.c.status, _Batches.c.root, _Batches.c.tx_hash, _Batches.c.block_number,
+           _Batches.c.block_time)
+    .select_from(CERTIFICATES_WITH_BATCH)
     .where(_Certificates.c.identifier == bindparam("identifier"))
 )
 
@@ -75,10 +80,10 @@ def _still_valid(verifier: Verifier, hit: _ValidResult, row: tuple[Any, ...] | N
     once set."""
     if row != hit.row or registry is not hit.registry or day != hit.day:
         return False
-    leaf, proof, root = row[2], row[3], row[5]
+    leaf, root = row[2], row[6]
     try:
         anchor, status = verifier.chain.anchor_and_status([hit.result.certificate["issuer_account"]], root, leaf,
-                                                          split_proof(proof))
+                                                          split_proof(hit.proof))
     except (CertledgerError, Web3Exception):
         return False  # a full verification reports it as a fragment
     # a seal compromise recorded on chain since (not through this platform's registry) counts too
@@ -96,16 +101,19 @@ def verify_stored(lib: Library, verifier: Verifier, identifier: str, *,
         log.info("certificate verified", extra={"identifier": identifier, "verdict": hit.result.verdict.value})
         return hit.result
     chain_id = verifier.chain.chain_id()  # offline: known before the bundle is built, or ChainReadNeeded
+    proof = None
     if row is None:  # unknown, or not as written: the stored bundle's reading refuses or finds it
         result = verifier.verify_bundle(certificate_bundle(lib, identifier))
     else:
-        result = _verify_row(verifier, identifier, row, chain_id)
+        if row[5] == "anchored":
+            proof = read_proof(lib.engine, row[3], row[4], own_connection=own_connection)
+        result = _verify_row(verifier, identifier, row, expand_seal(row[1], registry), proof, chain_id)
     if result.verdict is Status.PENDING:
         result = _with_expected_anchoring(lib, identifier, result)
-    if result.verdict is Status.VALID and row is not None and result.certificate.get("identifier") == identifier:
+    if result.verdict is Status.VALID and proof is not None and result.certificate.get("identifier") == identifier:
         if len(verifier.valid_results) >= VALID_RESULTS_LIMIT:
             verifier.valid_results.clear()
-        verifier.valid_results[identifier] = _ValidResult(row, registry, day, result)
+        verifier.valid_results[identifier] = _ValidResult(row, registry, day, result, proof)
     return result
 
 
@@ -124,10 +132,11 @@ def _with_expected_anchoring(lib: Library, identifier: str, result: Verification
     return VerificationResult(result.verdict, checks, {**result.certificate, "expected_anchoring_by": expected})
 
 
-def _verify_row(verifier: Verifier, identifier: str, row: tuple[Any, ...], chain_id: int) -> VerificationResult:
-    """Verify a stored certificate from its ``_row_inputs`` as from its stored bundle (``item_bundle``), without
-    encoding the bundle only to decode it again."""
-    record, seal, leaf, proof, batch_status, root, _tx_hash, block_number, _block_time = row
+def _verify_row(verifier: Verifier, identifier: str, row: tuple[Any, ...], seal: bytes, proof: bytes | None,
+                chain_id: int) -> VerificationResult:
+    """Verify a stored certificate from its ``_row_inputs``, its seal as made and its proof (None: not anchored)
+    as from its stored bundle (``item_bundle``), without encoding the bundle only to decode it again."""
+    record, _stored_seal, leaf, _batch_id, _node, batch_status, root, _tx_hash, block_number, _block_time = row
     bundle: dict[str, Any] = {"identifier": identifier, "record": json.loads(record), "root": None}
     if batch_status != "anchored" or proof is None:  # pending, as is_anchored judges it
         return verifier.verify_parts(bundle, seal, leaf, None, [])

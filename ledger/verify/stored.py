@@ -14,8 +14,10 @@ from sqlalchemy import bindparam, select
 from ledger.core.errors import Conflict, NotFound
 from ledger.core.identifiers import parse_identifier
 from ledger.core.merkle import split_proof
+from ledger.storage.certificate_anchors import ANCHORS, CERTIFICATES_WITH_BATCH, read_proof
 from ledger.storage.models import Batch, Certificate
 from ledger.verify.bundle import build_bundle
+from signer.compact_seal import expand_seal
 
 if TYPE_CHECKING:
     from ledger.app.library import Library
@@ -77,8 +79,8 @@ def stored_bundle(lib: Library, cert: Any, batch: Any | None) -> dict[str, Any]:
 
 # Built once: composing the statement cost more than running it.
 _CERTIFICATE_WITH_BATCH = (
-    select(*_CERTS.c, *(c.label(f"batch__{c.name}") for c in _BATCHES.c))
-    .select_from(_CERTS.outerjoin(_BATCHES, _CERTS.c.batch_id == _BATCHES.c.id))
+    select(*_CERTS.c, ANCHORS.c.leaf_index, ANCHORS.c.node, *(c.label(f"batch__{c.name}") for c in _BATCHES.c))
+    .select_from(CERTIFICATES_WITH_BATCH)
     .where(_CERTS.c.identifier == bindparam("identifier"))
 )
 
@@ -87,16 +89,22 @@ def load_certificate(lib: Library, identifier: str) -> tuple[Any, Any | None]:
     """A certificate and its batch by identifier (validated first); NotFound ``certificate_not_found``.
 
     Both come back as plain objects with the ORM classes' attribute names: this is every
-    verification's first step, and a Core query costs a fraction of loading ORM objects.
+    verification's first step, and a Core query costs a fraction of loading ORM objects. The certificate's
+    ``record_seal`` is the seal as made (``signer.compact_seal``), with ``batch_id``, ``leaf_index`` and, once
+    anchored, ``proof`` (``ledger.storage.certificate_anchors``), as an anchored item of another kind has them.
     """
     ident = str(parse_identifier(identifier))
     with lib.engine.connect() as conn:
         row = conn.execute(_CERTIFICATE_WITH_BATCH, {"identifier": ident}).first()
-    if row is None:
-        raise NotFound("certificate_not_found", f"no certificate has the identifier {ident}", identifier=ident)
-    values = row._mapping
+        if row is None:
+            raise NotFound("certificate_not_found", f"no certificate has the identifier {ident}", identifier=ident)
+        values = row._mapping
+        anchored = values["batch__status"] == "anchored"
+        proof = read_proof(conn, values["batch__id"], values["node"]) if anchored else None
     # attributes named as on the ORM classes (its columns; Certificate.meta is a view of the record, not a column)
-    cert = SimpleNamespace(**{a.key: values[a.columns[0].name] for a in Certificate.__mapper__.column_attrs})
+    cert = SimpleNamespace(**{a.key: values[a.columns[0].name] for a in Certificate.__mapper__.column_attrs},
+                           batch_id=values["batch__id"], leaf_index=values["leaf_index"], proof=proof)
+    cert.record_seal = expand_seal(cert.record_seal, lib.seal_registry())
     batch = None
     if values["batch__id"] is not None:
         batch = SimpleNamespace(**{a.key: values[f"batch__{a.columns[0].name}"] for a in Batch.__mapper__.column_attrs})

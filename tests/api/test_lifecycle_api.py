@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from ledger.core.identifiers import make_identifier, make_serial, parse_identifier
 from ledger.issue.anchoring import Anchorer
-from ledger.storage.models import Batch, Certificate, CertificateEvent, Organization
+from ledger.storage.models import Certificate, CertificateEvent, Organization
+from ledger.verify.stored import load_certificate
 from tests.api.conftest import Api, assert_error, stored_rows
 from tests.fixtures.library import sample_request
 
@@ -53,7 +54,8 @@ def _state(api: Api, ident: str) -> tuple[str, int, int]:
         cert = session.execute(select(Certificate).where(Certificate.identifier == ident)).scalar_one()
         events = session.scalar(select(func.count()).select_from(CertificateEvent)
                                 .where(CertificateEvent.certificate_id == cert.id))
-        root = session.get(Batch, cert.batch_id).root if cert.batch_id else None
+        batch = load_certificate(lib, ident)[1]
+        root = batch.root if batch else None
         issuer = session.get(Organization, cert.issuer_org_id).chain_address
     chain = lib.contract.status_of(issuer, root, cert.leaf) if root is not None else 0
     return cert.status, chain, events

@@ -1,0 +1,41 @@
+"""Record seals as rows store them: the seal certificate (and SESeal) left to the seal registry, the very same DER
+rebuilt from what is left."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from ledger.core.errors import NotFound
+from signer.compact_seal import compact_seal, expand_seal
+from signer.registry import SealRegistry
+
+from .conftest import CIVIL, MARKET, record
+from .test_record_seal import assert_valid
+
+
+@pytest.mark.parametrize("who", ["market", "civil_sm2"])
+def test_p256_and_sm2_seals_round_trip_byte_for_byte(city, who) -> None:
+    info = getattr(city, who)
+    records = [record(CIVIL if who == "civil_sm2" else MARKET, number=f"No.{i}") for i in range(3)]
+    for when in (None, datetime(2051, 3, 4, 5, 6, 7, tzinfo=timezone.utc)):  # UTCTime, and GeneralizedTime from 2050
+        for rec, seal in zip(records, city.sealer(info).seal_records(records, when), strict=True):
+            stored = compact_seal(seal)
+            assert stored[0] == (2 if who == "civil_sm2" else 1) and len(stored) < 160 < len(seal)
+            assert expand_seal(stored, city.authority.registry) == seal
+    rec, seal = records[0], city.sealer(info).seal_records(records[:1])[0]
+    assert_valid(city.verifier.verify_record(rec, expand_seal(compact_seal(seal), city.authority.registry)))
+
+
+def test_a_seal_it_cannot_rebuild_is_stored_whole(city) -> None:
+    seal = city.sealer(city.market).seal_records([record()])[0]
+    for odd in (seal + b"\x00", b"\x30\x03\x02\x01\x01", seal[:-1]):
+        assert compact_seal(odd) == odd
+        assert expand_seal(odd, city.authority.registry) == odd
+
+
+def test_a_compact_seal_needs_its_certificate_in_the_registry(city) -> None:
+    stored = compact_seal(city.sealer(city.market).seal_records([record()])[0])
+    with pytest.raises(NotFound):
+        expand_seal(stored, SealRegistry(root_der=city.authority.registry.root_der))
