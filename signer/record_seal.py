@@ -142,6 +142,18 @@ class Sealer:
             return [seal(bytes(r), at) for r in records]
         return [seal(canonical_record(r), at) for r in records]
 
+    def seal_parts(self, records: Iterable[bytes], signing_time: datetime | None = None
+                   ) -> tuple[datetime, list[tuple[bytes, bytes]]]:
+        """The signing time and each canonical record's (digest, signature): what a stored seal keeps
+        (``signer.compact_seal.seal_compact``), without encoding the seal only to read it back."""
+        encoder = self._encoder
+        at = encoder.at(signing_time)
+        parts = []
+        for data in records:
+            digest = encoder.digest(bytes(data))
+            parts.append((digest, self._sign(encoder.to_sign(at, digest))))
+        return at.time, parts
+
     def _seal(self, data: bytes, at: _AtTime) -> bytes:
         encoder = self._encoder
         digest = encoder.digest(data)

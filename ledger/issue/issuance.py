@@ -67,7 +67,7 @@ from ledger.storage.models import (
 )
 from ledger.storage.outbox import insert_certificates
 from ledger.storage.serials import allocate_serials
-from signer.compact_seal import compact_seal
+from signer.compact_seal import seal_compact
 
 log = logging.getLogger(__name__)
 
@@ -353,7 +353,7 @@ def _prepare_items(lib: Library, org: Organization, items: list[_Item]) -> Prepa
         it.record = _record(it, ident, org, definer[it.ctype.department_id])
     docs = iter(_documents(lib, org, items))
     canon = [record_bytes(it.record) for it in items]
-    seals = sealer.seal_records(canon, canonical=True)
+    seals = seal_compact(sealer, canon)
     secret = lib.platform_secret
     rows = []
     for it, data, seal in zip(items, canon, seals, strict=True):
@@ -364,7 +364,7 @@ def _prepare_items(lib: Library, org: Organization, items: list[_Item]) -> Prepa
             "number": rec["number"], "holder_key": holder_key(secret, rec["holder_id_type"], rec["holder_id"]),
             "issued_on": dt.date.fromisoformat(rec["issue_date"]), "valid_from": dt.date.fromisoformat(rec["valid_from"]),
             "valid_until": dt.date.fromisoformat(rec["valid_until"]) if rec["valid_until"] else None,
-            "record": data.decode(), "record_seal": compact_seal(seal),
+            "record": data.decode(), "record_seal": seal,
             "document_cid": cid, "document_digest": digest, "document_key": key_info, "leaf": record_leaf(data),
             "version": it.version, "supersedes_id": it.previous and it.previous.id,
         })

@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
+from ledger.core.canonical import canonical_record
 from ledger.core.errors import NotFound
-from signer.compact_seal import compact_seal, expand_seal
+from signer.compact_seal import compact_seal, expand_seal, seal_compact
 from signer.registry import SealRegistry
 
 from .conftest import CIVIL, MARKET, record
@@ -39,3 +40,16 @@ def test_a_compact_seal_needs_its_certificate_in_the_registry(city) -> None:
     stored = compact_seal(city.sealer(city.market).seal_records([record()])[0])
     with pytest.raises(NotFound):
         expand_seal(stored, SealRegistry(root_der=city.authority.registry.root_der))
+
+
+@pytest.mark.parametrize("who", ["market", "civil_sm2"])
+def test_sealing_straight_to_the_stored_form_gives_what_compacting_the_seal_gives(city, who) -> None:
+    info = getattr(city, who)
+    records = [record(CIVIL if who == "civil_sm2" else MARKET, number=f"No.{i}") for i in range(3)]
+    canonical = [canonical_record(r) for r in records]
+    for when in (None, datetime(2051, 3, 4, 5, 6, 7, tzinfo=timezone.utc)):
+        for rec, stored in zip(records, seal_compact(city.sealer(info), canonical, when), strict=True):
+            seal = expand_seal(stored, city.authority.registry)
+            assert compact_seal(seal) == stored and len(stored) < 160 < len(seal)
+            if when is None:  # in 2051 the seal certificate has expired
+                assert_valid(city.verifier.verify_record(rec, seal))
