@@ -38,7 +38,7 @@ def _queries() -> dict[str, Any]:
             Certificate.issuer_org_id == 3, Certificate.type_code == "A" * 21, Certificate.number.in_(["N1", "N2"]))
         .limit(1),
         "successor": select(newer.identifier).join(Certificate, newer.supersedes_id == Certificate.id)
-        .where(Certificate.identifier == "x"),
+        .where(Certificate.identifier == "x", newer.supersedes_id.is_not(None)),
     }
 
 

@@ -120,7 +120,7 @@ def revoke_tokens(lib: Library, id_type: Any, id_number: Any, *, now: dt.datetim
 def replaced() -> Exists:
     """True for a certificate version a renewal or amendment replaced (a newer version supersedes it)."""
     newer = aliased(Certificate)
-    return exists().where(newer.supersedes_id == Certificate.id)
+    return exists().where(newer.supersedes_id.is_not(None), newer.supersedes_id == Certificate.id)  # partial index
 
 
 def summary(cert: Certificate, type_name: str, today: dt.date) -> dict[str, Any]:

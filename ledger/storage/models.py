@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -145,6 +146,9 @@ class Certificate(Base):
         UniqueConstraint("issuer_org_id", "type_code", "number", "version"),
         UniqueConstraint("issuer_org_id", "status_index"),
         Index("ix_certificates_issuer_org_id_id", "issuer_org_id", "id"),  # a department's list, newest first
+        # partial: most certificates (all imported ones) are first versions without a PDF (migration 0019)
+        *(Index(f"ix_certificates_{c}", c, sqlite_where=text(f"{c} IS NOT NULL"), postgresql_where=text(f"{c} IS NOT NULL"))
+          for c in ("supersedes_id", "document_digest")),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     identifier: Mapped[str] = mapped_column(String(96), unique=True)
@@ -160,11 +164,11 @@ class Certificate(Base):
     record: Mapped[str] = mapped_column(Text)  # stored once: the metadata (``meta``) and salt are read from it
     record_seal: Mapped[bytes] = mapped_column(LargeBinary)  # as signer.compact_seal stores it
     document_cid: Mapped[str | None] = mapped_column(String(100))
-    document_digest: Mapped[bytes | None] = mapped_column(Hash32, index=True)  # a PDF handed in, found by digest
+    document_digest: Mapped[bytes | None] = mapped_column(Hash32)  # a PDF handed in, found by digest (partial index)
     document_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     leaf: Mapped[bytes] = mapped_column(Hash32)  # its batch and proof: ledger.storage.certificate_anchors
     # the version this one replaced; indexed for "is this version replaced?" (holder lists, intake)
-    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"), index=True)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
     # its bit in the issuer's Bitstring status lists (ledger.credentials.status_lists), stable once given
     status_index: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

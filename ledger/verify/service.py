@@ -71,7 +71,7 @@ def _successor(lib: Library, identifier: str) -> str | None:
         current = None
         for _ in range(1000):
             nxt = session.scalar(select(newer.identifier).join(Certificate, newer.supersedes_id == Certificate.id)
-                                 .where(Certificate.identifier == identifier))
+                                 .where(Certificate.identifier == identifier, newer.supersedes_id.is_not(None)))
             if nxt is None:
                 return current
             current = identifier = nxt
