@@ -36,6 +36,7 @@ from ledger.core.record import certificate_metadata
 from ledger.issue.import_files import Columns, SourceRow, format_of, read_rows
 from ledger.issue.issuance import check_issuable, check_request, prepare_checked
 from ledger.storage.bulk import bulk_insert
+from ledger.storage.engine import writing
 from ledger.storage.import_tables import IMPORT_ERRORS, ImportJob, ImportRowError
 from ledger.storage.models import CERTIFICATES, CertificateType, Organization, ServiceItem, utcnow
 
@@ -185,7 +186,7 @@ def _chunks(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
 
 
 def _set_state(lib: Library, job_id: int, state: str, code: str | None = None, message: str | None = None) -> None:
-    with lib.engine.begin() as conn:
+    with writing(lib.engine) as conn:
         conn.execute(update(ImportJob).where(ImportJob.id == job_id).values(
             state=state, error_code=code, error_message=message, updated_at=utcnow()))
 
@@ -262,7 +263,7 @@ def _import_chunk(lib: Library, org: Organization, job_id: int, ctype: Certifica
         out = _sort_chunk(lib, org, ctype, cols, rows, known_items)
         try:
             prepared = prepare_checked(lib, org, ctype, out.new) if out.new else None
-            with lib.engine.begin() as conn:
+            with writing(lib.engine) as conn:
                 if prepared is not None:
                     prepared.insert(conn)
                 bulk_insert(conn, IMPORT_ERRORS, [{"job_id": job_id, **p} for p in out.problems])
