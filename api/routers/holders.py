@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
-from api.schemas.common import INT64_MAX
+from api.schemas.common import INT64_MAX, WHOLE_NUMBER
 from api.schemas.holders import (
     AccessLogAnchorOut,
     AccessLogEntryOut,
@@ -93,8 +93,8 @@ def my_access_log(
     lib: LibraryDep,
     holder: Holder,
     identifier: Annotated[str | None, Query(max_length=128, description="only uses of this certificate")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(ge=0, le=INT64_MAX, description="only entries older than this id (paging)")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000), WHOLE_NUMBER] = 100,
+    before: Annotated[int | None, Query(ge=0, le=INT64_MAX, description="only entries older than this id (paging)"), WHOLE_NUMBER] = None,
 ) -> AccessLogPage:
     items = accesslog.holder_entries(lib, holder, identifier=identifier, limit=limit, before=before)
     return AccessLogPage.model_validate({"items": items, "next_before": items[-1]["id"] if len(items) == limit else None})
