@@ -27,6 +27,7 @@ from api.verifying import without_consent
 from ledger.app.metrics import count_verdict
 from ledger.core.messages import language
 from ledger.holders import attempts
+from ledger.holders.lookups import note_lookup
 from ledger.plan.verifications import count_verification
 from ledger.verify import service as verification
 
@@ -104,6 +105,7 @@ def _answer(scope: Scope, key: str, body: bytes) -> bytes | None:
         return None
     count_verdict("identifier", result.verdict.value)
     count_verification(lib, caller.org)
+    note_lookup(lib, result.certificate, caller.org, caller.staff_id)
     return without_consent(result, language(_header(scope, b"accept-language")))
 
 
