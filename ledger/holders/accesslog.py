@@ -139,32 +139,33 @@ class Lookup:
     count: int
 
 
-def record_lookups(session: Session, *, writer: Organization, lookups: Sequence[Lookup]) -> list[AccessLogEntry]:
+def record_lookups(session: Session, *, writer: Organization, lookups: Sequence[Lookup]) -> int:
     """Write one entry per lookup, in its certificate's holder's log, and queue their leaves, in the caller's
-    transaction. Who the public caller was is not recorded (no address): a person checking a certificate they were
-    shown is not put on a permanent ledger; a counter is named, as in its intakes."""
+    transaction; returns how many were written. Who the public caller was is not recorded (no address): a person
+    checking a certificate they were shown is not put on a permanent ledger; a counter is named, as in its
+    intakes. One multi-row insert (the ORM's unit of work cost ~1 ms an entry)."""
     holders = dict(session.execute(select(Certificate.identifier, Certificate.holder_key)
                                    .where(Certificate.identifier.in_({lk.identifier for lk in lookups}))).all())
-    entries = []
-    for lk in lookups:
-        if lk.identifier not in holders:
-            continue
+    rows = []
+    for lk in (lk for lk in lookups if lk.identifier in holders):
         at = lk.first.replace(microsecond=lk.first.microsecond // 1000 * 1000)
         record = {
             "format": LOOKUP_FORMAT, "lookup_id": uuid.uuid4().hex, "who": "counter" if lk.counter else "public",
-            "counter": lk.counter, "staff_id": lk.staff_id,
-            "holder_key": holders[lk.identifier].hex(), "certificates": [lk.identifier], "shown": "masked",
-            "lookups": lk.count, "time": at.isoformat(timespec="milliseconds"), "salt": new_salt(),
+            "counter": lk.counter, "staff_id": lk.staff_id, "holder_key": holders[lk.identifier].hex(),
+            "certificates": [lk.identifier], "shown": "masked", "lookups": lk.count,
+            "time": at.isoformat(timespec="milliseconds"), "salt": new_salt(),
         }
         data = record_bytes(record)
-        entries.append(AccessLogEntry(
-            intake_id=record["lookup_id"], staff_id=lk.staff_id,  # no counter_org_id: a row with one is an intake
-            holder_key=holders[lk.identifier], certificates=[lk.identifier], created_at=at, record=data.decode(),
-            salt=record["salt"], leaf=record_leaf(data)))
-    session.add_all(entries)
-    session.flush()
-    enqueue_leaves(session.connection(), KIND, [(writer.id, e.leaf, e.id) for e in entries])
-    return entries
+        rows.append({"intake_id": record["lookup_id"], "staff_id": lk.staff_id,  # no counter_org_id: that is an intake
+                     "holder_key": holders[lk.identifier], "certificates": [lk.identifier], "created_at": at,
+                     "record": data.decode(), "salt": record["salt"], "leaf": record_leaf(data)})
+    if not rows:
+        return 0
+    table = AccessLogEntry.__table__
+    ids = session.connection().execute(table.insert().returning(table.c.id, sort_by_parameter_order=True),
+                                       rows).scalars().all()
+    enqueue_leaves(session.connection(), KIND, [(writer.id, row["leaf"], i) for row, i in zip(rows, ids, strict=True)])
+    return len(rows)
 
 
 def anchor_status(batch: Batch | None) -> str:

@@ -44,6 +44,7 @@ class LookupBook:
         self.interval = interval
         self._pending: dict[_Key, tuple[dt.datetime, int]] = {}  # first lookup, how many
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()  # one flush at a time: a caller's flush returns once a running one is written
         self._thread: threading.Thread | None = None
 
     def add(self, identifier: str, counter: Organization | None, staff_id: str | None) -> None:
@@ -59,6 +60,10 @@ class LookupBook:
     def flush(self, *, last: bool = False) -> int:
         """Write what is held in one transaction; returns how many entries were written. ``last``: at exit, when a
         failure can only be reported in one line."""
+        with self._flushing:
+            return self._write(last)
+
+    def _write(self, last: bool) -> int:
         with self._lock:
             pending, self._pending = self._pending, {}
         if not pending:
@@ -67,7 +72,7 @@ class LookupBook:
                    for (ident, counter, staff), (first, count) in sorted(pending.items(), key=lambda kv: kv[1][0])]
         try:
             with self.lib.sessions() as session, session.begin():
-                return len(record_lookups(session, writer=audit_writer(session), lookups=lookups))
+                return record_lookups(session, writer=audit_writer(session), lookups=lookups)
         except (SQLAlchemyError, CertledgerError) as exc:
             if last:
                 log.warning("lookups lost at exit", extra={"count": len(lookups), "error": str(exc).splitlines()[0]})
