@@ -6,12 +6,13 @@ latency tail. This middleware answers, on the event loop and in arrival order, t
 JSON body that the route's own model accepts, an API key with one of the route's roles, and a
 certificate whose verification needs database reads alone: a remembered VALID result, or a first
 verification under a batch root the worker has seen while its status map is current
-(``ledger.verify.service.verification_without_chain``; it never waits on the chain node).
+(``ledger.verify.service.verification_without_chain``; it never waits on the chain node). A key locked out
+for unknown identifiers (``ledger.holders.attempts``) is answered nothing here: the route refuses it (429).
 
 Everything else goes on to the regular route with the body replayed: a new root or seal to read from the
-chain, a status map to bring up to date, a missing or unknown key, another role, a body the model
-refuses, an unknown identifier, any error. So every refusal and every chain read is the route's own,
-and an answer given here is the same bytes the route sends for it.
+chain, a status map to bring up to date, a missing or unknown key, another role, a locked-out key, a body
+the model refuses, an unknown identifier, any error. So every refusal and every chain read is the route's
+own, and an answer given here is the same bytes the route sends for it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from api.schemas.verification import VerifyIdentifierRequest
 from api.verifying import without_consent
 from ledger.app.metrics import count_verdict
 from ledger.core.messages import language
+from ledger.holders import attempts
+from ledger.holders.lookups import note_lookup
 from ledger.plan.verifications import count_verification
 from ledger.verify import service as verification
 
@@ -93,6 +96,8 @@ def _answer(scope: Scope, key: str, body: bytes) -> bytes | None:
     try:
         request = VerifyIdentifierRequest.model_validate(orjson.loads(body))
         caller = authorize(lib, key, COUNTER_ROLES)
+        if attempts.locked_out(lib, caller.key_prefix, attempts.IDENTIFIERS):
+            return None
         result = verification.verification_without_chain(lib, request.identifier)
     except Exception:  # noqa: BLE001 - the route answers (or refuses) it with its own errors
         return None
@@ -100,6 +105,7 @@ def _answer(scope: Scope, key: str, body: bytes) -> bytes | None:
         return None
     count_verdict("identifier", result.verdict.value)
     count_verification(lib, caller.org)
+    note_lookup(lib, result.certificate, caller.org, caller.staff_id)
     return without_consent(result, language(_header(scope, b"accept-language")))
 
 

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
-from api.schemas.common import BUNDLE_EXAMPLE, INT64_MAX, AnchorInfo, DocumentRef
+from api.schemas.common import BUNDLE_EXAMPLE, INT64_MAX, AnchorInfo, DocumentRef, WHOLE_NUMBER
 from api.schemas.reports import (
     EXAMPLE_REPORT,
     ReportBatchRequest,
@@ -81,8 +81,8 @@ def submit(body: ReportBatchRequest, lib: LibraryDep, caller: Association) -> Su
 def list_own(
     lib: LibraryDep,
     caller: Association,
-    after: Annotated[int | None, Query(ge=0, le=INT64_MAX, description="`next_after` of the previous page")] = None,
-    limit: Annotated[int, Query(ge=1, le=500, description="page size")] = 100,
+    after: Annotated[int | None, Query(ge=0, le=INT64_MAX, description="`next_after` of the previous page"), WHOLE_NUMBER] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="page size"), WHOLE_NUMBER] = 100,
 ) -> ReportPage:
     page, next_after = reports.search(lib, association_id=caller.org.id, after=after, limit=limit)
     return ReportPage(items=[report_out(r, b) for r, b in page], next_after=next_after)

@@ -20,6 +20,7 @@ from api.verifying import PDF_MAGIC, verify_bundle, verify_pdf, without_consent
 from ledger.app.metrics import count_verdict
 from ledger.core.errors import BadInput
 from ledger.holders import attempts
+from ledger.holders.lookups import note_lookup
 from ledger.issue.history import history as certificate_history
 from ledger.plan.verifications import count_verification
 from ledger.verify import service as verification
@@ -38,8 +39,8 @@ UNKNOWN = frozenset({"certificate_not_found"})  # what a loop over guessed ident
         "Answers the verdict, the checks, the type, the issuing department and the holder masked (张*三, 长沙**公司; a "
         "personal ID number as 430***********1234). Fields and the full holder come only with the holder's consent: "
         "an intake with their use code (`POST /counters/intakes`, logged in the access log), or their own PDF or "
-        "bundle. 30 unknown identifiers from one key within 10 minutes lock it out: 429 "
-        "`unknown_identifier_attempts_exceeded` with Retry-After."
+        "bundle. The holder's access log shows the lookup (this counter, when, masked). 30 unknown identifiers from "
+        "one key within 10 minutes lock it out: 429 `unknown_identifier_attempts_exceeded` with Retry-After."
     ),
     response_model=VerificationOut,
     responses=VERIFY_ERRORS,
@@ -49,6 +50,7 @@ def by_identifier(body: VerifyIdentifierRequest, lib: LibraryDep, caller: Counte
         result = verification.verify_identifier(lib, body.identifier)
     count_verdict("identifier", result.verdict.value)
     count_verification(lib, caller.org)
+    note_lookup(lib, result.certificate, caller.org, caller.staff_id)
     return Response(without_consent(result, lang), media_type="application/json")
 
 

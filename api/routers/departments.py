@@ -34,6 +34,7 @@ from api.schemas.common import (
     EXAMPLE_IDENTIFIER,
     AnchorInfo,
     DocumentRef,
+    WHOLE_NUMBER,
     hex0x,
 )
 from ledger.app.library import Library
@@ -129,8 +130,8 @@ def list_own(
     lib: LibraryDep,
     caller: Department,
     type_code: Annotated[str | None, Query(description="only this certificate type")] = None,
-    after: Annotated[int | None, Query(ge=0, le=INT64_MAX, description="`next_after` of the previous page")] = None,
-    limit: Annotated[int, Query(ge=1, le=500, description="page size")] = 100,
+    after: Annotated[int | None, Query(ge=0, le=INT64_MAX, description="`next_after` of the previous page"), WHOLE_NUMBER] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="page size"), WHOLE_NUMBER] = 100,
 ) -> CertificatePage:
     certs, next_after = issuance.list_certificates(lib, caller.org.id, type_code=type_code, after_id=after, limit=limit)
     batches = _batches(lib, certs)

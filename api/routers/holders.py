@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
-from api.schemas.common import INT64_MAX
+from api.schemas.common import INT64_MAX, WHOLE_NUMBER
 from api.schemas.holders import (
     AccessLogAnchorOut,
     AccessLogEntryOut,
@@ -28,6 +28,7 @@ from api.schemas.holders import (
 )
 from ledger.core.errors import Unauthorized
 from ledger.holders import accesslog, usecodes
+from ledger.holders.lookups import flush_lookups
 from ledger.holders import tokens as holders
 
 router = APIRouter(prefix="/holders", tags=["holders"])
@@ -93,9 +94,10 @@ def my_access_log(
     lib: LibraryDep,
     holder: Holder,
     identifier: Annotated[str | None, Query(max_length=128, description="only uses of this certificate")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(ge=0, le=INT64_MAX, description="only entries older than this id (paging)")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000), WHOLE_NUMBER] = 100,
+    before: Annotated[int | None, Query(ge=0, le=INT64_MAX, description="only entries older than this id (paging)"), WHOLE_NUMBER] = None,
 ) -> AccessLogPage:
+    flush_lookups(lib)  # this process's latest lookups, written now rather than within seconds
     items = accesslog.holder_entries(lib, holder, identifier=identifier, limit=limit, before=before)
     return AccessLogPage.model_validate({"items": items, "next_before": items[-1]["id"] if len(items) == limit else None})
 

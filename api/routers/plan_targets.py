@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from api.deps import Caller, LibraryDep, require_role
 from api.errors import responses
+from api.schemas.common import WHOLE_NUMBER
 from api.schemas.plan_targets import PlanReportOut, PlanTargetsOut
 from api.static_pages import StaticPage
 from ledger.plan.export import targets_csv
@@ -18,7 +19,7 @@ from ledger.plan.verifications import flush_verifications
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 Admin = Annotated[Caller, Depends(require_role("admin"))]
-Days = Annotated[int, Query(ge=1, le=MAX_SERIES_DAYS, description="days of the daily series (the chart)")]
+Days = Annotated[int, Query(ge=1, le=MAX_SERIES_DAYS, description="days of the daily series (the chart)"), WHOLE_NUMBER]
 CSV_NAME = "plan-targets.csv"
 CSV_RESPONSE = {"content": {"text/csv": {"schema": {"type": "string"}, "example": "\ufeff指标 key,指标 target,…\r\n"
                                          "records,证照数据总量 / certificate records,5,5000000,0.0000,,,,,\r\n"}}}

@@ -18,6 +18,7 @@ from api.verify_page import render, render_error, wants_html
 from api.verifying import public_view, verify_bundle, verify_identifier
 from ledger.app.library import Library
 from ledger.core.errors import CertledgerError
+from ledger.holders.lookups import note_lookup
 from ledger.issue.history import history
 from ledger.verify.platform_trust import published_trust_list
 from ledger.verify.public_proof import public_proof
@@ -76,6 +77,7 @@ def verify_qr(
     except CertledgerError as e:
         return Response(render_error(e.code), status_code=e.http_status, media_type="text/html; charset=utf-8",
                         headers=page_headers(lib))
+    note_lookup(lib, result["certificate"])  # the page shows the holder masked: the holder's log says so ("public")
     anchored = bool(result["certificate"].get("root"))
     page = render(result, events, bundle_url=f"/public/proofs/{identifier}" if anchored else None, lang=lang)
     return Response(page, media_type="text/html; charset=utf-8", headers=page_headers(lib))

@@ -13,7 +13,7 @@ from api.errors import responses
 from api.routers.associations import ReportId, report_out
 from api.routers.counters import VERIFY_ERRORS
 from api.routers.counters import Counter as Reader
-from api.schemas.common import INT64_MAX
+from api.schemas.common import INT64_MAX, ISO_DATE, WHOLE_NUMBER
 from api.schemas.reports import ReportOut, ReportPage, VerifyReportRequest
 from api.schemas.verification import VerificationOut
 from api.verifying import json_result
@@ -38,10 +38,10 @@ def search(
     kind: Annotated[str | None, Query(max_length=50, description="报告类型, exactly")] = None,
     issuing_body: Annotated[str | None, Query(max_length=200, description="a keyword of the issuing body")] = None,
     subject: Annotated[str | None, Query(max_length=200, description="a keyword of the subject")] = None,
-    date_from: Annotated[dt.date | None, Query(description="report date on or after")] = None,
-    date_to: Annotated[dt.date | None, Query(description="report date on or before")] = None,
-    after: Annotated[int | None, Query(ge=0, le=INT64_MAX, description="`next_after` of the previous page")] = None,
-    limit: Annotated[int, Query(ge=1, le=500, description="page size")] = 50,
+    date_from: Annotated[dt.date | None, Query(description="report date on or after"), ISO_DATE] = None,
+    date_to: Annotated[dt.date | None, Query(description="report date on or before"), ISO_DATE] = None,
+    after: Annotated[int | None, Query(ge=0, le=INT64_MAX, description="`next_after` of the previous page"), WHOLE_NUMBER] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="page size"), WHOLE_NUMBER] = 50,
 ) -> ReportPage:
     page, next_after = reports.search(lib, number=number, name=name, kind=kind, issuing_body=issuing_body,
                                       subject=subject, date_from=date_from, date_to=date_to, after=after, limit=limit)

@@ -10,9 +10,11 @@ schema, holder ID check digits) are enforced by the ledger, so their errors keep
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 EXAMPLE_TYPE_CODE = "114301007463904398001"
 EXAMPLE_DEPARTMENT = "114301007463904398"
@@ -36,6 +38,29 @@ def _zoned(value: dt.datetime) -> dt.datetime:
 
 
 UtcTime = Annotated[dt.datetime, AfterValidator(_zoned)]
+
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _written_whole_number(value: Any) -> Any:
+    """A query's integer as its schema writes one: pydantic alone also takes ``1.0``, ``+1``, `` 1`` and ``1_000``."""
+    if isinstance(value, str) and not _WHOLE_NUMBER.fullmatch(value):
+        raise PydanticCustomError("integer_invalid", "an integer is written in digits only, e.g. 42")
+    return value
+
+
+def _written_date(value: Any) -> Any:
+    """A query's date as its schema writes one (YYYY-MM-DD): pydantic alone also takes a number (Unix time) or a
+    date and time at midnight."""
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise PydanticCustomError("date_invalid", "a date is written YYYY-MM-DD, e.g. 2026-01-31")
+    return value
+
+
+# Query parameters arrive as text; these go after a parameter's Query(...), which keeps its bounds in the schema.
+WHOLE_NUMBER = BeforeValidator(_written_whole_number)
+ISO_DATE = BeforeValidator(_written_date)
 
 
 class Model(BaseModel):

@@ -110,22 +110,27 @@ _ACCESS_ENTRY_EXAMPLE: dict[str, Any] = {
 
 
 class AccessLogEntryOut(Model):
-    """One use, as anchored: who (counter, staff member), when, for what (service item, case), which certificates."""
+    """One use, as anchored: who (counter, staff member), when, for what (service item, case), which certificates;
+    or a lookup by bare identifier that showed the holder masked (a counter's verification, the public QR page)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_ACCESS_ENTRY_EXAMPLE]})
 
     id: int
-    kind: Literal["intake", "share_opening"] = Field("intake", description="a counter's intake, or an opening of "
-                                                     "one of my share links")
-    intake_id: str = Field(description="the intake's id (or the opening's)")
-    time: UtcTime
-    counter: AccessLogCounter | None = Field(description="intakes: the counter")
-    staff_id: str | None = Field(description="intakes: the staff member's ID")
-    staff_name: str | None = Field(None, description="the staff member, when the intake used their own key")
+    kind: Literal["intake", "share_opening", "lookup"] = Field(
+        "intake", description="a counter's intake, an opening of one of my share links, or a lookup by bare "
+                              "identifier that showed me masked (by a counter, or by the public through the QR page)")
+    intake_id: str = Field(description="the intake's id (or the opening's, the lookup's)")
+    time: UtcTime = Field(description="when (a lookup: the first of its `lookups`)")
+    counter: AccessLogCounter | None = Field(description="intakes and a counter's lookups: the counter; null for the "
+                                                         "public")
+    staff_id: str | None = Field(description="intakes: the staff member's ID (lookups: when their own key was used)")
+    staff_name: str | None = Field(None, description="the staff member, when their own key was used")
     service_item: AccessLogServiceItem | None
     case_number: str | None
     share_link: int | None = Field(None, description="share openings: the link's id")
     fields: list[str] | None = Field(None, description="share openings: the fields shown")
+    lookups: int | None = Field(None, description="lookups: how many by this caller within a few seconds from `time` "
+                                                  "(each showed the holder masked, never the fields)")
     certificates: list[AccessLogCertificate]
     anchor_status: AnchorStatus
 

@@ -103,8 +103,11 @@ async function loadLinks() {
 
 function logItem(e) {
   const certs = e.certificates.map((c) => c.name || c.identifier).join("、");
+  const looker = e.counter ? `${e.counter.name || e.counter.uscc}${e.staff_id ? ` · 工作人员 ${e.staff_name || ""} ${e.staff_id}` : ""}` : "公众（扫码核验）";
   const who = e.kind === "share_opening"
     ? bilingual(`分享链接 #${e.share_link} 被打开，显示：${(e.fields || []).join(", ")}`, "a share link was opened")
+    : e.kind === "lookup"
+    ? bilingual(`${looker} 按证照标识查验 ${e.lookups} 次，持证人已隐去`, e.counter ? "looked up by a counter (holder masked)" : "looked up by the public (holder masked)")
     : bilingual(`${e.counter.name || e.counter.uscc} · 工作人员 ${e.staff_name || ""} ${e.staff_id} · ${e.service_item.name || e.service_item.code} · 办件号 ${e.case_number}`, "counter intake");
   const result = el("div", { class: "check-result", role: "status" });
   const check = el("button", { type: "button", onclick: async () => {

@@ -22,6 +22,7 @@ from web3._utils.events import get_event_data
 
 from ledger.chain.contract import BatchKind, LedgerContract, OrgKind
 from ledger.chain.logs import log_pages, log_range
+from ledger.storage.engine import LedgerSession
 from ledger.storage.models import (
     ChainAnchor,
     ChainEvent,
@@ -95,14 +96,13 @@ class Indexer:
         was done. The cursor moves only after a whole range is applied, so an interrupted indexer resumes there."""
         client = self.contract.client
         head = client.call_rpc(lambda: client.w3.eth.block_number) - self.confirmations
-        with Session(self.engine) as session:
+        with LedgerSession(self.engine) as session, session.begin():
             first = self._cursor(session) + 1
-            session.commit()
         to_block = min(head, first + self.max_blocks - 1)
         if to_block < first:
             return StepResult(first, first - 1, 0, head)
         logs = [lg for page in log_pages(client, {"address": self.contract.address}, first, to_block) for lg in page.logs]
-        with Session(self.engine) as session, session.begin():
+        with LedgerSession(self.engine) as session, session.begin():
             # A no-op UPDATE locks the cursor row (PostgreSQL) or the database (SQLite) before any
             # read: a second indexer waits here, then sees the advanced cursor.
             session.execute(

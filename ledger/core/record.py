@@ -100,7 +100,16 @@ SHARE_OPENING_KIND = RecordKind(
     SHARE_OPENING_FORMAT, SHARE_OPENING_KEYS, None, "audit_writer", False, ("opening_id", "share_link", "time"),
     sealed=False,
 )
-RECORD_KINDS = {k.format: k for k in (CERTIFICATE_KIND, REPORT_KIND, ACCESS_LOG_KIND, PLAN_KIND, SHARE_OPENING_KIND)}
+# A certificate looked up by its bare identifier, the holder shown masked (a counter's verification, the public
+# page of its QR code): logged in the holder's access log; ``lookups`` within the few seconds from ``time``.
+LOOKUP_FORMAT = "certledger/access-lookup/1"
+LOOKUP_KEYS = frozenset({"format", "lookup_id", "who", "counter", "staff_id", "holder_key", "certificates", "shown",
+                         "lookups", "time", "salt"})
+LOOKUP_KIND = RecordKind(
+    LOOKUP_FORMAT, LOOKUP_KEYS, None, "audit_writer", False, ("lookup_id", "who", "counter", "time"), sealed=False,
+)
+RECORD_KINDS = {k.format: k for k in (CERTIFICATE_KIND, REPORT_KIND, ACCESS_LOG_KIND, PLAN_KIND, SHARE_OPENING_KIND,
+                                      LOOKUP_KIND)}
 
 
 _METADATA_KEYS = ("identifier", "name", "number", "type_code", "defining_department", "defining_department_code",

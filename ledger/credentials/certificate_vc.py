@@ -14,6 +14,7 @@ from ledger.app.library import Library
 from ledger.core.errors import NotFound
 from ledger.verify.stored import load_certificate, stored_bundle
 from ledger.storage import status_indices
+from ledger.storage.engine import writing
 
 from .contexts import VC_V2, our_context_url
 from .data_integrity import sign_document
@@ -46,7 +47,7 @@ def status_index(lib: Library, cert: Any) -> int:
     """The certificate's index in its department's status lists (given now if an older path stored none)."""
     if cert.status_index is not None:
         return cert.status_index
-    with lib.engine.begin() as conn:
+    with writing(lib.engine) as conn:
         return status_indices.ensure_index(conn, cert.id, cert.issuer_org_id)
 
 

@@ -31,6 +31,7 @@ from ledger.app.library import Library
 from ledger.core.errors import NotFound
 from ledger.core.merkle import split_proof
 from ledger.core.record import record_bytes, record_leaf
+from ledger.storage.engine import writing
 from ledger.storage.models import Batch, Certificate, CertificateEvent, StatusListCounter, StatusListSnapshot
 from ledger.storage.outbox import insert_anchored
 
@@ -102,7 +103,7 @@ def _snapshot(lib: Library, org: Any, purpose: str, digest: bytes) -> Any:
     table = StatusListSnapshot.__table__
     for _ in range(3):  # another worker may record the same state at the same moment: read again
         try:
-            with lib.engine.begin() as conn:
+            with writing(lib.engine) as conn:
                 rows = conn.execute(select(table).where(table.c.org_id == org.id, table.c.purpose == purpose)
                                     .order_by(table.c.id.desc()).limit(1)).all()
                 if rows and rows[0].digest == digest:

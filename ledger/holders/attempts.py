@@ -4,7 +4,9 @@ A counter key that presents ``limit`` wrong use codes within ``window`` (10 in 1
 identifiers that name no certificate (30 in 10 minutes: identifiers are predictable, so a loop over serials
 would list other departments' holders), is refused with 429 and ``Retry-After`` until the oldest of those
 failures leaves the window; the lockout is logged as a warning naming the key. Failures are rows of
-``key_failures`` in the shared database, so every stateless API worker counts the same attempts.
+``key_failures`` in the shared database, so every stateless API worker counts the same attempts. The lean
+verification path (``api.fast_verify``) asks :func:`locked_out` before each answer, so a locked-out key gets
+nothing more there either: the route then refuses it.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 
 from ledger.app.library import Library
 from ledger.core.errors import CertledgerError
+from ledger.storage.driver_reads import read_one
 from ledger.storage.models import KeyFailure, as_utc
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,24 @@ def ensure_allowed(lib: Library, key_prefix: str, limit: Limit, now: dt.datetime
         ).one()
     if count >= limit.limit:
         raise AttemptsExceeded(limit, (as_utc(oldest) + limit.window - now).total_seconds())
+
+
+_AT = KeyFailure.__table__.c.at
+_RECENT_FAILURES = (select(func.count()).select_from(KeyFailure)
+                    .where(KeyFailure.key_prefix == bindparam("key_prefix"), KeyFailure.kind == bindparam("kind"),
+                           KeyFailure.at > bindparam("since", type_=_AT.type)))
+
+
+def locked_out(lib: Library, key_prefix: str, limit: Limit, now: dt.datetime | None = None) -> bool:
+    """Whether :func:`ensure_allowed` would refuse the key, in one read through this thread's own connection
+    (``ledger.storage.driver_reads``): the API's event loop asks it, and must not wait for a pooled one."""
+    since = (now or dt.datetime.now(dt.UTC)) - limit.window
+    dialect = lib.engine.dialect
+    stored = _AT.type.dialect_impl(dialect).bind_processor(dialect)  # the time as the ORM hands it to the driver
+    row = read_one(lib.engine, _RECENT_FAILURES,
+                   {"key_prefix": key_prefix, "kind": limit.kind, "since": stored(since) if stored else since},
+                   own_connection=True)
+    return row is not None and row[0] >= limit.limit
 
 
 def record_failure(lib: Library, key_prefix: str, limit: Limit, now: dt.datetime | None = None) -> None:

@@ -38,6 +38,7 @@ from ledger.issue.import_files import Columns, RawRow, count_rows, format_of, re
 from ledger.issue.import_workers import PARALLEL_FROM_ROWS, prepared_chunks
 from ledger.issue.issuance import check_issuable
 from ledger.storage.bulk import bulk_insert
+from ledger.storage.engine import writing
 from ledger.storage.import_tables import IMPORT_ERRORS, ImportJob, ImportRowError
 from ledger.storage.models import CertificateType, Organization, ServiceItem, utcnow
 
@@ -168,7 +169,7 @@ def chunks(rows: Iterable[RawRow], size: int) -> Iterator[list[RawRow]]:
 
 
 def _set_state(lib: Library, job_id: int, state: str, code: str | None = None, message: str | None = None) -> None:
-    with lib.engine.begin() as conn:
+    with writing(lib.engine) as conn:
         conn.execute(update(ImportJob).where(ImportJob.id == job_id).values(
             state=state, error_code=code, error_message=message, updated_at=utcnow()))
 
@@ -183,7 +184,7 @@ def _store(lib: Library, org: Organization, job_id: int, ctype: CertificateType,
     """
     for attempt in (1, 2):
         try:
-            with lib.engine.begin() as conn:
+            with writing(lib.engine) as conn:
                 if conn.dialect.name == "postgresql":
                     # a chunk lost with the server's last moments is stored again by the next run, whole (SQLite's
                     # WAL with synchronous=NORMAL makes the same trade); the commit need not wait for the disk

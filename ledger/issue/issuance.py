@@ -57,6 +57,7 @@ from ledger.documents.envelope import unseal
 from ledger.documents.rendering import Job, make_pdfs
 from ledger.storage import seals as seals_store
 from ledger.storage import status_indices
+from ledger.storage.engine import writing
 from ledger.storage.models import (
     CERTIFICATES,
     Certificate,
@@ -374,7 +375,7 @@ def _prepare_items(lib: Library, org: Organization, items: list[_Item]) -> Prepa
 def issue_many(lib: Library, org: Organization, requests: list[dict[str, Any]]) -> list[IssuedCertificate]:
     """Issue certificates for ``org`` (API request shape, see the module docstring); all or none are stored."""
     prepared = prepare(lib, org, requests)
-    with lib.engine.begin() as conn:
+    with writing(lib.engine) as conn:
         issued = prepared.insert(conn)
     log.info("certificates issued", extra={"org_id": org.id, "count": len(issued),
                                            "documents": sum(i.document_cid is not None for i in issued)})

@@ -52,6 +52,7 @@ from ledger.documents.envelope import seal as seal_document
 from ledger.documents.envelope import unseal
 from ledger.issue.issuance import MAX_DOCUMENT_BYTES
 from ledger.storage import seals as seals_store
+from ledger.storage.engine import writing
 from ledger.storage.models import (
     REPORT_SUMMARIES,
     Batch,
@@ -317,7 +318,7 @@ def submit_batch(lib: Library, org: Organization, reports: list[Any]) -> list[Su
         })
     seal_fp = seals_store.fingerprint(sealer.certificate.der)
     try:
-        with lib.engine.begin() as conn:
+        with writing(lib.engine) as conn:
             ids = dict(zip((r["identifier"] for r in rows),
                            insert_anchored(conn, ANCHOR_KIND, rows, org_key="association_org_id", seal=seal_fp),
                            strict=True))

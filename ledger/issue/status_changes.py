@@ -34,6 +34,7 @@ from ledger.issue.changes import (
     refusal,
     require_anchored,
 )
+from ledger.storage.engine import writing
 from ledger.storage.models import Organization
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,7 @@ def change_status(lib: Library, org: Organization, identifiers: Sequence[str], a
             todo.append(c)
     account = lib.org_account(org) if todo else None
     if found:
-        with lib.engine.begin() as conn:
+        with writing(lib.engine) as conn:
             record_change(conn, found, code, event_row(action, reason, reason_code, org, actor),
                           {c.id: (on_chain[c.leaf].tx_hash, on_chain[c.leaf].block_number) for c in found},
                           org.chain_address)
@@ -177,7 +178,7 @@ def change_status(lib: Library, org: Organization, identifiers: Sequence[str], a
     for part in _chunks(todo, gas_budget(lib) if len(todo) > 1 else 0):
         tx = contract.set_status_many(account, [(c.root, c.leaf) for c in part], target, reason_code,
                                       chunk_size=len(part))[0]
-        with lib.engine.begin() as conn:
+        with writing(lib.engine) as conn:
             record_change(conn, part, code, event_row(action, reason, reason_code, org, actor),
                           {c.id: (tx.tx_hash, tx.block_number) for c in part}, org.chain_address)
         forget(lib, part)

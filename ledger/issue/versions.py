@@ -28,6 +28,7 @@ from ledger.issue.changes import (
     require_anchored,
 )
 from ledger.issue.issuance import IssuedCertificate
+from ledger.storage.engine import writing
 from ledger.storage.models import Organization
 from ledger.verify.stored import load_certificate
 
@@ -150,7 +151,7 @@ def new_version(lib: Library, org: Organization, identifier: str, action: str, c
         tx = contract.set_status(lib.org_account(org), cert.root, cert.leaf, target, reason_code)
         tx_hash, block = tx.tx_hash, tx.block_number
     event = event_row(action, reason, reason_code, org, actor)
-    with lib.engine.begin() as conn:
+    with writing(lib.engine) as conn:
         issued = prepared.insert(conn)[0]
         record_change(conn, [cert], "08", {**event, "related_id": issued.id}, {cert.id: (tx_hash, block)},
                       org.chain_address)

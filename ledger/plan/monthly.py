@@ -32,6 +32,7 @@ from ledger.holders.accesslog import audit_writer
 from ledger.issue.anchoring import AnchoredBatch, Anchorer
 from ledger.plan.targets import plan_targets
 from ledger.plan.verifications import flush_verifications
+from ledger.storage.engine import writing
 from ledger.storage.models import Batch, as_utc
 from ledger.storage.outbox import insert_anchored
 from ledger.storage.plan_tables import PlanReport
@@ -92,7 +93,7 @@ def anchor_month(lib: Library, month: str | None = None) -> dict[str, Any]:
            "created_at": dt.datetime.now(dt.UTC)}
     created = True
     try:
-        with lib.engine.begin() as conn:
+        with writing(lib.engine) as conn:
             insert_anchored(conn, KIND, [row], org_key="org_id", seal=None)
     except IntegrityError:  # another process stored this month's report first
         created = False

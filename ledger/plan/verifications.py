@@ -19,6 +19,7 @@ from collections import Counter
 from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.app.library import Library
+from ledger.storage.engine import writing
 from ledger.storage.models import Organization
 from ledger.storage.tallies import china_day, count_verifications
 
@@ -55,7 +56,7 @@ class VerificationTally:
         if not pending:
             return 0
         try:
-            with self.lib.engine.begin() as conn:
+            with writing(self.lib.engine) as conn:
                 count_verifications(conn, pending)
         except SQLAlchemyError as exc:
             if last:

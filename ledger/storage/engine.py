@@ -1,8 +1,16 @@
-"""Database engines and schema migration.
+"""Database engines, write transactions and schema migration.
 
 SQLite (WAL) is the local default so ``./dev up`` needs no server; production sets
 ``DATABASE_URL`` to PostgreSQL. The schema is only ever changed by the Alembic migrations shipped
 inside the package, so an installed package migrates its own database with :func:`migrate`.
+
+On SQLite a write transaction starts with ``BEGIN IMMEDIATE``: a deferred transaction that reads and then
+writes asks for the write lock only at its first write, and when another writer committed since its read
+SQLite refuses it at once (SQLITE_BUSY without waiting on ``busy_timeout``), which the API answered as 503
+``database_busy``. Taking the lock at BEGIN makes writers queue on ``busy_timeout`` instead. A write
+transaction is an explicit one: ``session.begin()`` on a :class:`LedgerSession` or :func:`writing` for Core;
+a read (a session's or connection's implicit transaction) stays a deferred ``BEGIN`` that never waits on
+writers (WAL). PostgreSQL is untouched.
 """
 
 from __future__ import annotations
@@ -10,13 +18,15 @@ from __future__ import annotations
 import functools
 import logging
 from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,6 +47,7 @@ SQLITE_PRAGMAS = (
     "PRAGMA cache_size=-65536",
     "PRAGMA temp_store=MEMORY",
 )
+IMMEDIATE = "certledger_immediate"  # the execution option that marks a connection's transaction as a writer's
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -51,8 +62,8 @@ def _sqlite_setup(engine: Engine) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(IMMEDIATE) else "BEGIN")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -79,8 +90,27 @@ def connect_url(engine: Engine) -> str:
     return url
 
 
+class LedgerSession(Session):
+    """A Session whose explicit ``begin()`` is a write transaction: on SQLite it takes the write lock at once."""
+
+    def begin(self, nested: bool = False) -> Any:
+        transaction = super().begin(nested)
+        if not nested and self.get_bind().dialect.name == "sqlite":
+            self.connection(execution_options={IMMEDIATE: True})
+        return transaction
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(engine, class_=LedgerSession, expire_on_commit=False)
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """``engine.begin()`` for a write transaction (Core): on SQLite it begins IMMEDIATE."""
+    with engine.connect() as conn:
+        conn.execution_options(**{IMMEDIATE: True})
+        with conn.begin():
+            yield conn
 
 
 def alembic_config(engine: Engine) -> Config:

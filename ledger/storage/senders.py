@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from sqlalchemy import Connection, Engine, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ledger.storage.engine import IMMEDIATE
 from ledger.storage.models import ChainSender, utcnow
 
 SENDERS = ChainSender.__table__
@@ -30,6 +31,7 @@ def sender_lock(engine: Engine) -> Callable[[str], contextlib.AbstractContextMan
     @contextlib.contextmanager
     def lock(address: str) -> Iterator[None]:
         with engine.connect() as conn:
+            conn.execution_options(**{IMMEDIATE: True})  # writes only: on SQLite each begins IMMEDIATE
             with conn.begin():
                 _ensure_row(conn, address)
             with conn.begin():

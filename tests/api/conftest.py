@@ -42,10 +42,12 @@ class Api:
 
 
 def stored_rows(lib: Library) -> tuple[int, int, int]:
-    """Certificates, queued leaves and batches: what a refused request must leave unchanged."""
+    """Certificates, queued leaves and batches: what a refused request must leave unchanged (the access log's
+    leaves aside: lookups of earlier tests are written in the background, ``ledger.holders.lookups``)."""
     with lib.sessions() as session:
-        return tuple(session.execute(select(func.count()).select_from(t)).scalar_one()  # type: ignore[return-value]
-                     for t in (Certificate, AnchorOutbox, Batch))
+        return tuple(session.execute(select(func.count()).select_from(t).where(*where)).scalar_one()  # type: ignore[return-value]
+                     for t, where in ((Certificate, ()), (AnchorOutbox, (AnchorOutbox.kind != "access_log",)),
+                                      (Batch, ())))
 
 
 def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from ledger.core.identifiers import make_identifier, parse_identifier
 from ledger.core.masking import mask_id, mask_name, masked_holder
 from ledger.holders import attempts
 from ledger.holders.usecodes import ALPHABET
-from ledger.storage.models import AccessLogEntry, KeyFailure
+from ledger.issue.anchoring import Anchorer
+from ledger.storage.models import AccessLogEntry, ApiKey, KeyFailure, Organization
 from tests.api.conftest import Api, assert_error, new_uscc
 from tests.api.test_holders import holder, intake, use_code  # noqa: F401  (holder is a fixture)
 from tests.fixtures.library import sample_request
@@ -22,6 +23,7 @@ COUNTER_ROUTES = [("POST", "/counters/verify/identifier", {"json": {"identifier"
                   ("POST", "/counters/verify/pdf", {"files": {"file": ("x.pdf", b"%PDF-1.7", "application/pdf")}}),
                   ("GET", "/counters/certificates/x/history", {}),
                   ("POST", "/counters/intakes", {"json": {}})]
+INTAKES = select(func.count()).select_from(AccessLogEntry).where(AccessLogEntry.use_code_id.is_not(None))  # not lookups
 
 
 def fresh_counter_key(api: Api) -> str:
@@ -64,13 +66,13 @@ def test_a_bare_identifier_answers_no_personal_data(api: Api) -> None:
 
 def test_the_consented_intake_discloses_and_logs(api: Api, holder: dict[str, Any]) -> None:  # noqa: F811
     with api.env.lib.sessions() as session:
-        before = session.scalar(select(func.count()).select_from(AccessLogEntry))
+        before = session.scalar(INTAKES)
     r = intake(api, holder, use_code(api, holder["token"])["code"])
     assert r.status_code == 201, r.text
     shown = r.json()["materials"][0]["certificate"]
     assert shown["holder"] and "*" not in shown["holder"] and shown["fields"]
     with api.env.lib.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(AccessLogEntry)) == before + 1
+        assert session.scalar(INTAKES) == before + 1
     assert r.json()["access_log_entry"]["certificates"] == [holder["licence"], holder["estate"]]
 
 
@@ -108,3 +110,46 @@ def test_enumerating_identifiers_is_slowed_and_logged(api: Api, caplog: pytest.L
     with api.env.lib.sessions() as session:
         assert session.scalar(select(func.count()).select_from(KeyFailure).where(
             KeyFailure.key_prefix == key[:12], KeyFailure.kind == "unknown_identifier")) == attempts.IDENTIFIERS.limit
+
+
+def test_a_masked_lookup_is_in_the_holders_access_log(api: Api, holder: dict[str, Any]) -> None:  # noqa: F811
+    """Who looked the holder's certificate up by its bare identifier: the counter (named, as in its intakes) or the
+    public (no address), when, how often, masked; anchored like every entry."""
+    token = {"Authorization": f"Bearer {holder['token']}"}
+
+    def lookups() -> list[dict[str, Any]]:
+        r = api.client.get("/holders/me/access-log", params={"identifier": holder["licence"]}, headers=token)
+        assert r.status_code == 200, r.text
+        return [e for e in r.json()["items"] if e["kind"] == "lookup"]
+
+    assert lookups() == []
+    for _ in range(3):  # the route first, then the lean path (remembered)
+        r = api.call("POST", "/counters/verify/identifier", "counter", json={"identifier": holder["licence"]})
+        assert r.status_code == 200 and "*" in r.json()["certificate"]["holder"]
+    assert api.call("GET", f"/verify/{holder['licence']}").status_code == 200  # JSON: no holder shown, not logged
+    page = api.call("GET", f"/verify/{holder['licence']}", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "已隐去" in page.text
+    other = api.call("POST", "/departments/certificates", "market",
+                     json=sample_request(api.env.types["business_licence"])).json()["identifier"]
+    assert api.call("POST", "/counters/verify/identifier", "counter", json={"identifier": other}).status_code == 200
+    seen = lookups()
+    by_counter = [e for e in seen if e["counter"] is not None]
+    public = [e for e in seen if e["counter"] is None]
+    assert sum(e["lookups"] for e in by_counter) == 3 and sum(e["lookups"] for e in public) == 1
+    assert {e["counter"]["uscc"] for e in by_counter} == {_counter_uscc(api)}
+    assert all(e["certificates"] == [{"identifier": holder["licence"], "name": "营业执照"}] for e in seen)
+    assert all(e["service_item"] is None and e["case_number"] is None and e["fields"] is None for e in seen)
+    assert other not in str(lookups())  # another holder's certificate is in their log, not this one's
+    with api.env.lib.sessions() as session:  # the row names no counter: a row with one is an intake (plan figures)
+        assert session.scalar(select(AccessLogEntry.counter_org_id).where(AccessLogEntry.id == public[0]["id"])) is None
+    Anchorer(api.env.lib).run_once(force=True)
+    anchor = api.client.get(f"/holders/me/access-log/{public[0]['id']}/anchor", headers=token).json()
+    assert anchor["verdict"] == "VALID", anchor["checks"]
+    assert anchor["record"]["who"] == "public" and anchor["record"]["counter"] is None
+    assert anchor["record"]["shown"] == "masked" and anchor["record"]["format"] == "certledger/access-lookup/1"
+
+
+def _counter_uscc(api: Api) -> str:
+    with api.env.lib.sessions() as session:
+        return session.scalar(select(Organization.uscc).join(ApiKey, ApiKey.org_id == Organization.id)
+                              .where(ApiKey.prefix == api.keys["counter"][:12]))

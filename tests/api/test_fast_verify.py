@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -12,9 +13,12 @@ from fastapi.testclient import TestClient
 from api import fast_verify
 from api.app import create_app
 from api.fast_verify import FastVerifyIdentifier
+from ledger.core.identifiers import make_identifier, parse_identifier
+from ledger.holders import attempts
 from ledger.issue.anchoring import Anchorer
 from ledger.verify.service import service_verifier
-from tests.api.conftest import Api, new_uscc
+from tests.api.conftest import Api, assert_error, new_uscc
+from tests.api.test_disclosure import fresh_counter_key
 from tests.fixtures.library import sample_request
 
 PATH = "/counters/verify/identifier"
@@ -121,3 +125,31 @@ def test_a_status_due_for_rereading_goes_the_regular_way(api: Api, identifiers: 
         r = api.client.post(PATH, headers=headers, json={"identifier": identifiers["other"]})
     assert r.status_code == 200 and r.json()["verdict"] == "VALID"
     assert lean_answers == [False]
+
+
+def test_a_locked_out_key_gets_nothing_from_the_lean_path(api: Api, regular: TestClient, identifiers: dict[str, str],
+                                                          lean_answers: list[bool],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unknown-identifier lockout holds on both paths: before, the lean path kept answering a locked-out key
+    for every certificate that exists."""
+    monkeypatch.setattr(service_verifier(api.env.lib).chain, "status_max_age", 60.0)
+    key = fresh_counter_key(api)
+    headers = {"X-API-Key": key}
+    regular.post(PATH, headers=headers, json={"identifier": identifiers["anchored"]})  # remembered: lean from now on
+    lean_answers.clear()
+    assert api.client.post(PATH, headers=headers, json={"identifier": identifiers["anchored"]}).status_code == 200
+    assert lean_answers == [True]
+    parts = parse_identifier(identifiers["anchored"])
+    for n in range(attempts.IDENTIFIERS.limit):
+        guess = make_identifier(parts.type_code, parts.issuer_code, f"2018{n:07d}", 1)
+        assert_error(api.client.post(PATH, headers=headers, json={"identifier": guess}), 404, "certificate_not_found")
+    lean_answers.clear()
+    r = api.client.post(PATH, headers=headers, json={"identifier": identifiers["anchored"]})
+    assert_error(r, 429, "unknown_identifier_attempts_exceeded")
+    assert int(r.headers["Retry-After"]) > 0
+    assert lean_answers == [False]
+    assert attempts.locked_out(api.env.lib, key[:12], attempts.IDENTIFIERS)
+    assert not attempts.locked_out(api.env.lib, key[:12], attempts.IDENTIFIERS,  # the window has passed
+                                   now=dt.datetime.now(dt.UTC) + attempts.IDENTIFIERS.window)
+    assert api.client.post(PATH, headers={"X-API-Key": api.keys["counter"]},  # other keys are not locked out
+                           json={"identifier": identifiers["anchored"]}).status_code == 200

@@ -130,6 +130,14 @@ def test_holder_page(page: Page, holder: Holder, api_server: str, shoot: Shoot) 
     expect(page.locator("#log li").first).to_contain_text("分享链接")
     page.locator("#log li").first.get_by_role("button").click()
     expect(page.locator("#log li .check-result").first).not_to_be_empty()
+    page_of_qr = httpx.get(f"{api_server}/verify/{holder.licence}", headers={"Accept": "text/html"}, timeout=30)
+    assert page_of_qr.status_code == 200  # shows the holder masked: a lookup in the holder's log
+    for _ in range(10):  # another server worker may hold it: each writes its lookups within 5 s
+        page.reload()
+        if "公众（扫码核验）" in page.locator("#log li").first.inner_text():
+            break
+        page.wait_for_timeout(1000)
+    expect(page.locator("#log li").first).to_contain_text("公众（扫码核验）")
 
     page.goto(path)
     expect(page.locator(".verdict")).to_contain_text("有效")

@@ -49,8 +49,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # the schema before share links cannot hold their openings (no counter, no intake): they go with the links
-    op.execute("DELETE FROM access_log WHERE share_link_id IS NOT NULL")
+    # the schema before share links holds intakes only: share openings go with the links, and so do the lookups
+    # logged since (no counter, no intake; ledger.holders.lookups)
+    op.execute("DELETE FROM access_log WHERE share_link_id IS NOT NULL OR use_code_id IS NULL")
     with op.batch_alter_table("access_log") as batch:
         batch.drop_constraint(op.f("fk_access_log_share_link_id_share_links"), type_="foreignkey")
         batch.drop_column("share_link_id")

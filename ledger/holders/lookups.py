@@ -1,0 +1,123 @@
+"""Lookups by bare identifier, written to the holders' access logs without slowing the verification.
+
+A verification by bare identifier answers the holder masked (a counter's ``POST /counters/verify/identifier``, by
+the route or the lean path; the public page of a certificate's QR code). The holder may see that it happened:
+who (the counter and, for a named staff account, the staff member; for the public only "public", never an
+address), when, and that the holder was shown masked. The verify path only adds to a dictionary under a lock; a
+thread of the process writes what it holds every ``FLUSH_S`` seconds in one transaction, one entry per certificate
+and caller with how many lookups there were (so a loop over one certificate writes one entry per interval, not one
+per request), and once more when the process exits. Entries are anchored as the other access-log entries are. A
+process killed with SIGKILL loses at most the last ``FLUSH_S`` seconds of lookups; a failed write keeps them for
+the next one.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from ledger.app.library import Library
+from ledger.core.errors import CertledgerError
+from ledger.holders.accesslog import Lookup, audit_writer, record_lookups
+from ledger.storage.models import Organization
+
+log = logging.getLogger(__name__)
+
+FLUSH_S = 5.0
+_Key = tuple[str, str | None, str | None]  # identifier, the counter's credit code (None: the public), staff id
+_books: dict[int, LookupBook] = {}
+_lock = threading.Lock()
+
+
+class LookupBook:
+    """One library's lookups not yet written in this process, and the thread that writes them."""
+
+    def __init__(self, lib: Library, interval: float = FLUSH_S) -> None:
+        self.lib = lib
+        self.interval = interval
+        self._pending: dict[_Key, tuple[dt.datetime, int]] = {}  # first lookup, how many
+        self._lock = threading.Lock()
+        self._flushing = threading.Lock()  # one flush at a time: a caller's flush returns once a running one is written
+        self._thread: threading.Thread | None = None
+
+    def add(self, identifier: str, counter: Organization | None, staff_id: str | None) -> None:
+        key = (identifier, counter.uscc if counter is not None else None, staff_id)
+        now = dt.datetime.now(dt.UTC)
+        with self._lock:
+            first, count = self._pending.get(key, (now, 0))
+            self._pending[key] = (first, count + 1)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="lookup-log", daemon=True)
+                self._thread.start()
+
+    def flush(self, *, last: bool = False) -> int:
+        """Write what is held in one transaction; returns how many entries were written. ``last``: at exit, when a
+        failure can only be reported in one line."""
+        with self._flushing:
+            return self._write(last)
+
+    def _write(self, last: bool) -> int:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if not pending:
+            return 0
+        lookups = [Lookup(ident, counter, staff, first, count)
+                   for (ident, counter, staff), (first, count) in sorted(pending.items(), key=lambda kv: kv[1][0])]
+        try:
+            with self.lib.sessions() as session, session.begin():
+                return record_lookups(session, writer=audit_writer(session), lookups=lookups)
+        except (SQLAlchemyError, CertledgerError) as exc:
+            if last:
+                log.warning("lookups lost at exit", extra={"count": len(lookups), "error": str(exc).splitlines()[0]})
+                return 0
+            log.exception("lookups not written to the access log; kept for the next flush")
+            with self._lock:
+                for key, (first, count) in pending.items():
+                    newer_first, newer = self._pending.get(key, (first, 0))
+                    self._pending[key] = (min(first, newer_first), count + newer)
+            return 0
+
+    def _run(self) -> None:
+        while True:  # a daemon thread: it ends with the process, whose exit flushes once more
+            time.sleep(self.interval)
+            self.flush()
+
+
+def book(lib: Library) -> LookupBook:
+    """The process's book for ``lib`` (one per library)."""
+    found = _books.get(id(lib))
+    if found is None or found.lib is not lib:
+        with _lock:
+            found = _books.get(id(lib))
+            if found is None or found.lib is not lib:
+                found = _books[id(lib)] = LookupBook(lib)
+    return found
+
+
+def note_lookup(lib: Library, certificate: Mapping[str, Any], counter: Organization | None = None,
+                staff_id: str | None = None) -> None:
+    """Note one answer about ``certificate`` (a verification's summary) to ``counter`` (None: the public) if it
+    showed the holder, masked: the hot path, in memory."""
+    if "holder" in certificate and isinstance(certificate.get("identifier"), str):
+        book(lib).add(certificate["identifier"], counter, staff_id)
+
+
+def flush_lookups(lib: Library) -> int:
+    """Write this process's lookups now (before a holder reads their log, so it shows this process's latest)."""
+    found = _books.get(id(lib))
+    return found.flush() if found is not None and found.lib is lib else 0
+
+
+def _flush_all() -> None:
+    for found in list(_books.values()):
+        found.flush(last=True)
+
+
+atexit.register(_flush_all)
