@@ -12,10 +12,10 @@ client's delayed ACK (uvicorn issue #3149). :func:`listener` binds the socket wi
 it to uvicorn's own supervisor.
 
 With more than one worker the supervisor imports the application once and forks the workers from it
-(:func:`forked_workers`), instead of uvicorn's spawn where every worker imported everything again (web3,
+(:func:`imported_app`), instead of uvicorn's spawn where every worker imported everything again (web3,
 eth-account's BLS tables, FastAPI, SQLAlchemy: ~5 s of CPU each, tens of seconds for two workers on a busy
 2-core host). The supervisor starts no thread and opens no connection before forking: each worker builds its
-own Library (connections, keys) on its first request.
+own Library (connections, keys) on its first request. One worker serves the application imported the same way.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def proxy_options() -> dict[str, Any]:
 
 
 def served_app() -> Any:
-    """uvicorn's factory in each worker: dependencies' warnings off before they are imported, then the app."""
+    """The application: dependencies' warnings off before they are imported, then the app."""
     quiet_dependencies()
     from api.app import create_app
 
@@ -111,15 +111,17 @@ def _fork_subprocess(config: uvicorn.Config, target: Any, sockets: list[socket.s
     return multiprocessing.get_context("fork").Process(target=_forked_worker, args=(config, target, sockets))
 
 
-def forked_workers() -> Any:
-    """The application, imported here in the supervisor, and uvicorn's supervisor set to fork its workers from
-    this process (uvicorn 0.55 spawns them through ``get_subprocess``, which is all this replaces). The heap
-    is frozen before forking so the workers' garbage collector leaves the shared pages alone."""
-    app = served_app()
-    multiprocess.get_subprocess = _fork_subprocess
-    gc.collect()
-    gc.freeze()
-    return app
+def imported_app() -> Any:
+    """The application, imported with the garbage collector paused (imports make objects, not garbage: the
+    collections it would run cost ~15% of the import), then the heap frozen so that forked workers' collections
+    leave the pages they share alone."""
+    gc.disable()
+    try:
+        return served_app()
+    finally:
+        gc.collect()
+        gc.freeze()
+        gc.enable()
 
 
 def serve(host: str, port: int, workers: int, log_level: str = "info") -> None:
@@ -127,10 +129,10 @@ def serve(host: str, port: int, workers: int, log_level: str = "info") -> None:
     os.umask(0o077)  # whatever the workers create (a SQLite database, metrics files) is the owner's only
     if workers > 1 or os.environ.get(MULTIPROC_ENV):
         metrics_folder()
-    app: Any = "api.serve:served_app"
-    if workers > 1:
-        app = forked_workers()
-    config = uvicorn.Config(app, factory=workers == 1, host=host, port=port, workers=workers,
+    app = imported_app()
+    if workers > 1:  # uvicorn 0.55 spawns its workers through get_subprocess, which is all this replaces
+        multiprocess.get_subprocess = _fork_subprocess
+    config = uvicorn.Config(app, host=host, port=port, workers=workers,
                             log_config=uvicorn_log_config(log_level.upper()), access_log=False,
                             timeout_worker_healthcheck=HEALTHCHECK_S, timeout_keep_alive=KEEP_ALIVE_S,
                             **proxy_options())
