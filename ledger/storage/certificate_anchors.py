@@ -12,7 +12,6 @@ wide row rewritten to store it (half-empty SQLite pages, a dead tuple per row in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Engine, ForeignKey, Integer, LargeBinary, bindparam, select
 from sqlalchemy.orm import Mapped, mapped_column
