@@ -30,6 +30,7 @@ from sqlalchemy import Row, func, select
 
 from ledger.core.statuses import LeafStatus
 from ledger.issue.status_changes import MAX_IDENTIFIERS, change_status
+from ledger.storage.certificate_anchors import ANCHORS
 from ledger.storage.leaf_statuses import upsert_leaf_statuses
 from ledger.storage.models import BATCHES, CERTIFICATES, Organization
 from ledger.verify.service import verify_identifier
@@ -53,7 +54,8 @@ def _picked(stack: Any, orgs: list[Organization], wanted: int, page: int) -> Ite
             with stack.engine.connect() as conn:
                 rows = conn.execute(
                     select(c.id, c.identifier, c.leaf, BATCHES.c.root, BATCHES.c.block_number)
-                    .select_from(CERTIFICATES.join(BATCHES, c.batch_id == BATCHES.c.id))
+                    .select_from(CERTIFICATES.join(ANCHORS, ANCHORS.c.certificate_id == c.id)
+                                 .join(BATCHES, ANCHORS.c.batch_id == BATCHES.c.id))
                     .where(c.issuer_org_id == org.id, c.id > last, c.id % step == 0).order_by(c.id)
                     .limit(min(page, wanted - made))).all()
             if not rows:
