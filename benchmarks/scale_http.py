@@ -87,12 +87,12 @@ def _identifiers(stack: Any, k: int, used: set[int]) -> list[str]:
 
 
 def worker_rss_mb(server: subprocess.Popen[bytes]) -> list[float]:
-    """Resident memory of each uvicorn worker of ``server`` (its children started by multiprocessing's spawn)."""
+    """Resident memory of each uvicorn worker of ``server`` (its children forked by ``api.serve``)."""
     out = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            if ppid != server.pid or b"spawn_main" not in (stat.parent / "cmdline").read_bytes():
+            if ppid != server.pid or b"api.serve" not in (stat.parent / "cmdline").read_bytes():
                 continue
             status = (stat.parent / "status").read_text()
         except (OSError, ValueError, IndexError):

@@ -30,6 +30,7 @@ from sqlalchemy import Row, func, select
 
 from ledger.core.statuses import LeafStatus
 from ledger.issue.status_changes import MAX_IDENTIFIERS, change_status
+from ledger.storage.certificate_anchors import ANCHORS
 from ledger.storage.leaf_statuses import upsert_leaf_statuses
 from ledger.storage.certificate_anchors import ANCHORS
 from ledger.storage.models import BATCHES, CERTIFICATES, Organization

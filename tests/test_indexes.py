@@ -12,25 +12,26 @@ import pytest
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import aliased
 
-from ledger.holders.tokens import replaced
-from ledger.storage.models import Certificate, CertificateType
+from ledger.holders.tokens import holder_list_query, replaced
+from ledger.issue.issuance import list_query
+from ledger.storage.models import Certificate
 
 KEY, DIGEST = b"k" * 32, b"d" * 32
+
+
+def _bound(stmt: Any, params: dict[str, Any]) -> Any:
+    return stmt.params(params)
 
 
 def _queries() -> dict[str, Any]:
     newer = aliased(Certificate)
     return {
-        "holder_list": select(Certificate, CertificateType.name, replaced())
-        .join(CertificateType, CertificateType.code == Certificate.type_code)
-        .where(Certificate.holder_key == KEY).order_by(Certificate.id.desc()),
+        "holder_list": holder_list_query().params(holder_key=KEY),
         "intake": select(Certificate).where(Certificate.holder_key == KEY,
                                             Certificate.type_code.in_(["A" * 21, "B" * 21]), ~replaced()),
         "pdf_by_digest": select(Certificate.identifier).where(Certificate.document_digest == DIGEST).limit(1),
-        "department_list": select(Certificate).where(Certificate.issuer_org_id == 3)
-        .order_by(Certificate.id.desc()).limit(51),
-        "department_list_next_page": select(Certificate).where(Certificate.issuer_org_id == 3, Certificate.id < 10**6)
-        .order_by(Certificate.id.desc()).limit(51),
+        "department_list": _bound(*list_query(3, limit=50)),
+        "department_list_next_page": _bound(*list_query(3, after_id=10**6, limit=50)),
         "import_natural_key": select(Certificate.number).where(
             Certificate.issuer_org_id == 3, Certificate.type_code == "A" * 21, Certificate.version == 1,
             Certificate.number.in_(["N1", "N2"])),

@@ -12,7 +12,6 @@ wide row rewritten to store it (half-empty SQLite pages, a dead tuple per row in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Engine, ForeignKey, Integer, LargeBinary, bindparam, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -86,10 +85,3 @@ def read_proof(source: Connection | Engine, batch_id: int, node: int, *, own_con
         found = list(source.execute(_PAGES_OF_PROOF, params))
     pages = {p: bytes(n) for p, n in found}
     return b"".join(pages[i // PAGE_NODES][i % PAGE_NODES * HASH_LEN:(i % PAGE_NODES + 1) * HASH_LEN] for i in wanted)
-
-
-def batches_of(conn: Connection, certificate_ids: Sequence[int]) -> dict[int, Any]:
-    """The batch rows of those certificates that are claimed, by certificate id."""
-    q = (select(ANCHORS.c.certificate_id, *BATCHES.c).join(BATCHES, BATCHES.c.id == ANCHORS.c.batch_id)
-         .where(ANCHORS.c.certificate_id.in_(list(certificate_ids))))
-    return {r.certificate_id: r for r in conn.execute(q)}

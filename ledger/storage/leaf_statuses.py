@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ledger.storage.driver_reads import read_one
-from ledger.storage.models import ChainLeafStatus, IndexerCursor
+from ledger.storage.models import ChainEvent, ChainLeafStatus, IndexerCursor
 
 _TABLE = ChainLeafStatus.__table__
 
@@ -42,6 +42,11 @@ _STATUS_AND_CURSOR = select(
 )
 
 
+_CURSOR = select(IndexerCursor.last_block).where(IndexerCursor.name == bindparam("cursor"))
+_SEALS_REVOKED = select(ChainEvent.args).where(ChainEvent.event == "SealRevoked",
+                                               ChainEvent.block_number <= bindparam("indexed"))
+
+
 class LeafStatusTable:
     """Reads one leaf's status from the table, with the block up to which the indexer named ``cursor`` filled it;
     ``lag_blocks``: how far behind the chain head that indexer stays by design (its confirmations)."""
@@ -59,3 +64,17 @@ class LeafStatusTable:
                                                          "cursor": self.cursor}, own_connection=own_connection)
         status, indexed = row or (None, None)
         return (None if status is None else int(status)), indexed
+
+    def seal_revocations(self) -> tuple[dict[bytes, int], int | None]:
+        """The ``SealRevoked`` events the indexer stored (seal fingerprint: earliest compromise time, Unix s) and the
+        block up to which it stored them (None if never indexed): a new worker takes these as read instead of
+        asking the chain node for every block since the deployment."""
+        with self.engine.connect() as conn:
+            indexed = conn.scalar(_CURSOR, {"cursor": self.cursor})
+            if indexed is None:
+                return {}, None
+            found: dict[bytes, int] = {}
+            for (args,) in conn.execute(_SEALS_REVOKED, {"indexed": indexed}):
+                fingerprint, when = bytes.fromhex(args["fingerprint"].removeprefix("0x")), int(args["compromiseTime"])
+                found[fingerprint] = min(when, found.get(fingerprint, when))
+        return found, indexed
