@@ -24,10 +24,10 @@ from ledger.chain.event_decoding import DecodedEvent, event_decoders
 from ledger.chain.logs import LogPage, log_pages, log_range
 from ledger.storage.models import (
     ChainAnchor,
-    ChainEvent,
     ChainOrg,
     IndexerCursor,
 )
+from ledger.storage.chain_events import insert_chain_events
 from ledger.storage.leaf_statuses import upsert_leaf_statuses
 
 log = logging.getLogger(__name__)
@@ -144,25 +144,25 @@ class Indexer:
         """Events in chain order, in bulk: one statement per table (a later change of a leaf wins); the few
         organization events one by one, in order, as a role granted then revoked must end revoked."""
         conn = session.connection()
-        conn.execute(_insert(session, ChainEvent.__table__).on_conflict_do_nothing(), [
+        insert_chain_events(conn, [
             {"block_number": e.block_number, "log_index": e.log_index, "tx_hash": e.tx_hash, "event": e.name,
              "args": {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in e.args.items()}}
             for e in events])
-        statuses: dict[tuple[str, bytes, bytes], dict[str, Any]] = {}
+        statuses = []
         anchors = []
         for e in events:
             a = e.args
             if e.name == "StatusChanged":
-                statuses[(a["issuer"], a["root"], a["leaf"])] = {
+                statuses.append({
                     "issuer": a["issuer"], "root": a["root"], "leaf": a["leaf"], "status": f"{a['status']:02d}",
-                    "reason": str(a["reason"]), "block_number": e.block_number}
+                    "reason": str(a["reason"]), "block_number": e.block_number})
             elif e.name == "Anchored":
                 anchors.append({"issuer": a["issuer"], "root": a["root"], "kind": BatchKind(a["kind"]).name.lower(),
                                 "leaf_count": a["leafCount"], "block_number": e.block_number,
                                 "block_time": self._block_time(e.block_number)})
             else:
                 self._apply_org(session, e)
-        upsert_leaf_statuses(conn, list(statuses.values()))
+        upsert_leaf_statuses(conn, statuses)
         if anchors:
             conn.execute(_insert(session, ChainAnchor.__table__).on_conflict_do_nothing(), anchors)
 
