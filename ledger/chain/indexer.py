@@ -14,21 +14,21 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils import event_abi_to_log_topic, keccak
+from eth_utils import keccak
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from web3._utils.events import get_event_data
 
 from ledger.chain.contract import BatchKind, LedgerContract, OrgKind
-from ledger.chain.logs import log_pages, log_range
+from ledger.chain.event_decoding import DecodedEvent, event_decoders
+from ledger.chain.logs import LogPage, log_pages, log_range
 from ledger.storage.engine import LedgerSession
 from ledger.storage.models import (
     ChainAnchor,
-    ChainEvent,
     ChainOrg,
     IndexerCursor,
 )
+from ledger.storage.chain_events import insert_chain_events
 from ledger.storage.leaf_statuses import upsert_leaf_statuses
 
 log = logging.getLogger(__name__)
@@ -73,11 +73,7 @@ class Indexer:
         self.start_block = start_block
         self.confirmations = confirmations
         self.max_blocks = max_blocks or log_range()
-        w3 = contract.client.w3
-        self._events = {
-            event_abi_to_log_topic(abi): abi for abi in contract.abi if abi["type"] == "event"
-        }
-        self._codec = w3.codec
+        self._decoders = event_decoders(contract.abi)
         self._block_times: dict[int, dt.datetime] = {}
         self.last: StepResult | None = None
 
@@ -93,7 +89,8 @@ class Indexer:
 
     def step(self) -> StepResult:
         """Index the next range of blocks (up to ``max_blocks``, by default ``CERTLEDGER_LOG_RANGE``); returns what
-        was done. The cursor moves only after a whole range is applied, so an interrupted indexer resumes there."""
+        was done. Each log page is applied in the transaction that moves the cursor past it, so an interrupted
+        indexer resumes after the last page applied, and a page read again applies nothing twice."""
         client = self.contract.client
         head = client.call_rpc(lambda: client.w3.eth.block_number) - self.confirmations
         with LedgerSession(self.engine) as session, session.begin():
@@ -101,7 +98,15 @@ class Indexer:
         to_block = min(head, first + self.max_blocks - 1)
         if to_block < first:
             return StepResult(first, first - 1, 0, head)
-        logs = [lg for page in log_pages(client, {"address": self.contract.address}, first, to_block) for lg in page.logs]
+        events = sum(self._apply_page(page) for page in log_pages(
+            client, {"address": self.contract.address}, first, to_block, raw=True))
+        return StepResult(first, to_block, events, head)
+
+    def _apply_page(self, page: LogPage) -> int:
+        """One page's events in one transaction with the cursor moved past the page; how many were new."""
+        decoded = [self._decoders[lg["topics"][0].lower()].decode(lg) for lg in page.logs
+                   if lg["topics"] and lg["topics"][0].lower() in self._decoders]
+        decoded.sort(key=lambda e: (e.block_number, e.log_index))
         with LedgerSession(self.engine) as session, session.begin():
             # A no-op UPDATE locks the cursor row (PostgreSQL) or the database (SQLite) before any
             # read: a second indexer waits here, then sees the advanced cursor.
@@ -109,13 +114,13 @@ class Indexer:
                 update(IndexerCursor).where(IndexerCursor.name == self.name).values(last_block=IndexerCursor.last_block)
             )
             done = session.scalar(select(IndexerCursor.last_block).where(IndexerCursor.name == self.name))
-            fresh = [lg for lg in logs if lg["blockNumber"] > done]
-            for lg in sorted(fresh, key=lambda x: (x["blockNumber"], x["logIndex"])):
-                self._apply(session, lg)
-            if to_block > done:
-                session.execute(update(IndexerCursor).where(IndexerCursor.name == self.name).values(last_block=to_block))
-        log.info("indexed blocks", extra={"from": first, "to": to_block, "events": len(fresh)})
-        return StepResult(first, to_block, len(fresh), head)
+            fresh = [e for e in decoded if e.block_number > done]
+            if fresh:
+                self._apply(session, fresh)
+            if page.last > done:
+                session.execute(update(IndexerCursor).where(IndexerCursor.name == self.name).values(last_block=page.last))
+        log.info("indexed blocks", extra={"from": page.first, "to": page.last, "events": len(fresh)})
+        return len(fresh)
 
     def run_until_head(self, deadline: float | None = None) -> int:
         """Index until the cursor reaches the chain head, or a step ends past ``deadline`` (``time.monotonic()``),
@@ -135,45 +140,46 @@ class Indexer:
             self._block_times[number] = dt.datetime.fromtimestamp(ts, dt.timezone.utc)
         return self._block_times[number]
 
-    def _apply(self, session: Session, lg: Any) -> None:
-        abi = self._events.get(bytes(lg["topics"][0]))
-        if abi is None:
-            return
-        event = get_event_data(self._codec, abi, lg)
-        args = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in event["args"].items()}
-        block = lg["blockNumber"]
-        inserted = session.execute(
-            _insert(session, ChainEvent.__table__)
-            .values(block_number=block, log_index=lg["logIndex"], tx_hash=bytes(lg["transactionHash"]),
-                    event=event["event"], args=args)
-            .on_conflict_do_nothing()
-        )
-        if inserted.rowcount == 0:
-            return
-        a = event["args"]
-        name = event["event"]
-        if name == "OrganizationRegistered":
+    def _apply(self, session: Session, events: list[DecodedEvent]) -> None:
+        """Events in chain order, in bulk: one statement per table (a later change of a leaf wins); the few
+        organization events one by one, in order, as a role granted then revoked must end revoked."""
+        conn = session.connection()
+        insert_chain_events(conn, [
+            {"block_number": e.block_number, "log_index": e.log_index, "tx_hash": e.tx_hash, "event": e.name,
+             "args": {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in e.args.items()}}
+            for e in events])
+        statuses = []
+        anchors = []
+        for e in events:
+            a = e.args
+            if e.name == "StatusChanged":
+                statuses.append({
+                    "issuer": a["issuer"], "root": a["root"], "leaf": a["leaf"], "status": f"{a['status']:02d}",
+                    "reason": str(a["reason"]), "block_number": e.block_number})
+            elif e.name == "Anchored":
+                anchors.append({"issuer": a["issuer"], "root": a["root"], "kind": BatchKind(a["kind"]).name.lower(),
+                                "leaf_count": a["leafCount"], "block_number": e.block_number,
+                                "block_time": self._block_time(e.block_number)})
+            else:
+                self._apply_org(session, e)
+        upsert_leaf_statuses(conn, statuses)
+        if anchors:
+            conn.execute(_insert(session, ChainAnchor.__table__).on_conflict_do_nothing(), anchors)
+
+    @staticmethod
+    def _apply_org(session: Session, e: DecodedEvent) -> None:
+        a, block = e.args, e.block_number
+        if e.name == "OrganizationRegistered":
             session.execute(
                 _insert(session, ChainOrg.__table__)
                 .values(address=a["account"], uscc_hash=a["usccHash"], seal_fingerprint=a["sealFingerprint"],
                         role=OrgKind(a["kind"]).name.lower(), active=True, updated_block=block)
                 .on_conflict_do_nothing()
             )
-        elif name == "SealRotated":
+        elif e.name == "SealRotated":
             session.execute(update(ChainOrg).where(ChainOrg.address == a["account"])
                             .values(seal_fingerprint=a["newFingerprint"], updated_block=block))
-        elif name in ("RoleGranted", "RoleRevoked") and bytes(a["role"]) in WRITER_ROLES:
+        elif e.name in ("RoleGranted", "RoleRevoked") and bytes(a["role"]) in WRITER_ROLES:
             # v2: the writer role is the organization's permission; revoking (or renouncing) it deactivates
             session.execute(update(ChainOrg).where(ChainOrg.address == a["account"])
-                            .values(active=name == "RoleGranted", updated_block=block))
-        elif name == "Anchored":
-            session.execute(
-                _insert(session, ChainAnchor.__table__)
-                .values(issuer=a["issuer"], root=a["root"], kind=BatchKind(a["kind"]).name.lower(),
-                        leaf_count=a["leafCount"], block_number=block, block_time=self._block_time(block))
-                .on_conflict_do_nothing()
-            )
-        elif name == "StatusChanged":
-            upsert_leaf_statuses(session.connection(), [{
-                "issuer": a["issuer"], "root": a["root"], "leaf": a["leaf"], "status": f"{a['status']:02d}",
-                "reason": str(a["reason"]), "block_number": block}])
+                            .values(active=e.name == "RoleGranted", updated_block=block))

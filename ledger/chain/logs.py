@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from web3.exceptions import Web3RPCError
-from web3.types import LogReceipt
+from web3.types import LogReceipt, RPCEndpoint
 
 from ledger.chain.client import ChainClient
 from ledger.core.errors import ServiceUnavailable
@@ -31,7 +31,7 @@ _TOO_LARGE = ("range", "more than", "too many", "limit exceeded", "response size
 class LogPage:
     first: int
     last: int
-    logs: list[LogReceipt]
+    logs: list[LogReceipt] | list[dict[str, Any]]
 
 
 def log_range() -> int:
@@ -47,10 +47,20 @@ def _too_large(exc: Web3RPCError) -> bool:
     return any(marker in str(exc).lower() for marker in _TOO_LARGE)
 
 
+def _raw_logs(client: ChainClient, window: dict[str, Any]) -> list[dict[str, Any]]:
+    """The node's own answer, no web3 formatting (hex text): the indexer decodes thousands of logs a page."""
+    params = {**window, "fromBlock": hex(window["fromBlock"]), "toBlock": hex(window["toBlock"])}
+    response = client.w3.provider.make_request(RPCEndpoint("eth_getLogs"), [params])
+    if "error" in response:
+        raise Web3RPCError(str(response["error"]), rpc_response=response)
+    return response["result"]
+
+
 def log_pages(client: ChainClient, query: dict[str, Any], first: int, last: int | None = None, *,
-              page: int | None = None) -> Iterator[LogPage]:
+              page: int | None = None, raw: bool = False) -> Iterator[LogPage]:
     """The logs matching ``query`` (address, topics) from block ``first`` to ``last`` (default: the head now),
-    one page of at most ``page`` blocks (default :func:`log_range`) at a time."""
+    one page of at most ``page`` blocks (default :func:`log_range`) at a time; ``raw``: as the node sends them
+    (hex text, for ``ledger.chain.event_decoding``), not as web3 formats them."""
     size = page or log_range()
     if last is None:
         last = client.call_rpc(lambda: client.w3.eth.block_number)
@@ -59,7 +69,7 @@ def log_pages(client: ChainClient, query: dict[str, Any], first: int, last: int 
         end = min(last, start + size - 1)
         window = {**query, "fromBlock": start, "toBlock": end}
         try:
-            logs = client.call_rpc(lambda q=window: client.w3.eth.get_logs(q))
+            logs = client.call_rpc(lambda q=window: _raw_logs(client, q) if raw else client.w3.eth.get_logs(q))
         except Web3RPCError as exc:
             if not _too_large(exc) or end == start:
                 raise ServiceUnavailable("chain_logs_refused", f"the chain node at {client.rpc_url} refused the logs "

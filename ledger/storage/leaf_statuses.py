@@ -11,28 +11,45 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, bindparam, select, text
+from sqlalchemy.dialects import sqlite
 
 from ledger.storage.driver_reads import read_one
-from ledger.storage.models import ChainEvent, ChainLeafStatus, IndexerCursor
+from ledger.storage.models import ChainEvent, ChainLeafStatus, IndexerCursor, dump_json
 
 _TABLE = ChainLeafStatus.__table__
 
 
+# PostgreSQL: the rows as one JSON document (bytes as hex), so a page of thousands is one statement and one
+# round trip; arrays per column would cost more to write out on this side than the upsert costs the server.
+_PG_UPSERT = text(
+    f"INSERT INTO {_TABLE.name} (issuer, root, leaf, status, reason, block_number) SELECT r.issuer, "
+    "decode(r.root, 'hex'), decode(r.leaf, 'hex'), r.status, r.reason, r.block_number FROM "
+    "json_to_recordset(CAST(:rows AS json)) AS r(issuer text, root text, leaf text, status text, reason text, "
+    "block_number bigint) ON CONFLICT (issuer, root, leaf) DO UPDATE SET status = excluded.status, "
+    f"reason = excluded.reason, block_number = excluded.block_number WHERE excluded.block_number >= "
+    f"{_TABLE.name}.block_number"
+)
+
+
 def upsert_leaf_statuses(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Set leaves' statuses (keys issuer, root, leaf, status "02"..., reason, block_number); a row set by a later
+    """Set leaves' statuses (keys issuer, root, leaf, status "02"..., reason, block_number), in one statement;
+    of rows for the same leaf the last one given wins (callers pass them in chain order). A row set by a later
     block than the one given is kept, so the indexer and a change recorded here may write in either order."""
-    if not rows:
+    latest = list({(r["issuer"], r["root"], r["leaf"]): r for r in rows}.values())
+    if not latest:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(_TABLE)
+    if conn.dialect.name == "postgresql":
+        conn.execute(_PG_UPSERT, {"rows": dump_json([r | {"root": bytes(r["root"]).hex(), "leaf": bytes(r["leaf"]).hex()}
+                                                     for r in latest])})
+        return
+    stmt = sqlite.insert(_TABLE)
     conn.execute(stmt.on_conflict_do_update(
         index_elements=["issuer", "root", "leaf"],
         set_={"status": stmt.excluded.status, "reason": stmt.excluded.reason,
               "block_number": stmt.excluded.block_number},
         where=stmt.excluded.block_number >= _TABLE.c.block_number,
-    ), list(rows))
+    ), latest)
 
 
 _STATUS_AND_CURSOR = select(
