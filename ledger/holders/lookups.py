@@ -13,16 +13,15 @@ the next one.
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import logging
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from ledger.app.background_writes import FLUSH_S, BackgroundWriter
 from ledger.app.library import Library
 from ledger.core.errors import CertledgerError
 from ledger.holders.accesslog import Lookup, audit_writer, record_lookups
@@ -30,22 +29,18 @@ from ledger.storage.models import Organization
 
 log = logging.getLogger(__name__)
 
-FLUSH_S = 5.0
 _Key = tuple[str, str | None, str | None]  # identifier, the counter's credit code (None: the public), staff id
-_books: dict[int, LookupBook] = {}
-_lock = threading.Lock()
 
 
-class LookupBook:
-    """One library's lookups not yet written in this process, and the thread that writes them."""
+class LookupBook(BackgroundWriter):
+    """One library's lookups not yet written in this process."""
+
+    thread_name = "lookup-log"
 
     def __init__(self, lib: Library, interval: float = FLUSH_S) -> None:
-        self.lib = lib
-        self.interval = interval
+        super().__init__(lib, interval)
         self._pending: dict[_Key, tuple[dt.datetime, int]] = {}  # first lookup, how many
-        self._lock = threading.Lock()
         self._flushing = threading.Lock()  # one flush at a time: a caller's flush returns once a running one is written
-        self._thread: threading.Thread | None = None
 
     def add(self, identifier: str, counter: Organization | None, staff_id: str | None) -> None:
         key = (identifier, counter.uscc if counter is not None else None, staff_id)
@@ -53,9 +48,7 @@ class LookupBook:
         with self._lock:
             first, count = self._pending.get(key, (now, 0))
             self._pending[key] = (first, count + 1)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="lookup-log", daemon=True)
-                self._thread.start()
+            self._started()
 
     def flush(self, *, last: bool = False) -> int:
         """Write what is held in one transaction; returns how many entries were written. ``last``: at exit, when a
@@ -84,21 +77,10 @@ class LookupBook:
                     self._pending[key] = (min(first, newer_first), count + newer)
             return 0
 
-    def _run(self) -> None:
-        while True:  # a daemon thread: it ends with the process, whose exit flushes once more
-            time.sleep(self.interval)
-            self.flush()
-
 
 def book(lib: Library) -> LookupBook:
     """The process's book for ``lib`` (one per library)."""
-    found = _books.get(id(lib))
-    if found is None or found.lib is not lib:
-        with _lock:
-            found = _books.get(id(lib))
-            if found is None or found.lib is not lib:
-                found = _books[id(lib)] = LookupBook(lib)
-    return found
+    return LookupBook.of(lib)
 
 
 def note_lookup(lib: Library, certificate: Mapping[str, Any], counter: Organization | None = None,
@@ -111,13 +93,4 @@ def note_lookup(lib: Library, certificate: Mapping[str, Any], counter: Organizat
 
 def flush_lookups(lib: Library) -> int:
     """Write this process's lookups now (before a holder reads their log, so it shows this process's latest)."""
-    found = _books.get(id(lib))
-    return found.flush() if found is not None and found.lib is lib else 0
-
-
-def _flush_all() -> None:
-    for found in list(_books.values()):
-        found.flush(last=True)
-
-
-atexit.register(_flush_all)
+    return LookupBook.flush_now(lib)

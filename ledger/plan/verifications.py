@@ -9,15 +9,13 @@ its counts for the next one.
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import logging
-import threading
-import time
 from collections import Counter
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from ledger.app.background_writes import FLUSH_S, BackgroundWriter
 from ledger.app.library import Library
 from ledger.storage.engine import writing
 from ledger.storage.models import Organization
@@ -25,28 +23,21 @@ from ledger.storage.tallies import china_day, count_verifications
 
 log = logging.getLogger(__name__)
 
-FLUSH_S = 5.0
-_tallies: dict[int, VerificationTally] = {}
-_lock = threading.Lock()
 
+class VerificationTally(BackgroundWriter):
+    """The verifications of one library's process not yet written."""
 
-class VerificationTally:
-    """The verifications of one library's process not yet written, and the thread that writes them."""
+    thread_name = "verification-tally"
 
     def __init__(self, lib: Library, interval: float = FLUSH_S) -> None:
-        self.lib = lib
-        self.interval = interval
+        super().__init__(lib, interval)
         self._pending: Counter[tuple[int, dt.date]] = Counter()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
 
     def add(self, org_id: int, at: dt.datetime | None = None) -> None:
         key = (org_id, china_day(at or dt.datetime.now(dt.UTC)))
         with self._lock:
             self._pending[key] += 1
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="verification-tally", daemon=True)
-                self._thread.start()
+            self._started()
 
     def flush(self, *, last: bool = False) -> int:
         """Write what is held in one transaction; returns how many verifications were written. ``last``: at exit,
@@ -69,21 +60,10 @@ class VerificationTally:
             return 0
         return sum(pending.values())
 
-    def _run(self) -> None:
-        while True:  # a daemon thread: it ends with the process, whose exit flushes once more
-            time.sleep(self.interval)
-            self.flush()
-
 
 def tally(lib: Library) -> VerificationTally:
     """The process's tally for ``lib`` (one per library)."""
-    found = _tallies.get(id(lib))
-    if found is None or found.lib is not lib:
-        with _lock:
-            found = _tallies.get(id(lib))
-            if found is None or found.lib is not lib:
-                found = _tallies[id(lib)] = VerificationTally(lib)
-    return found
+    return VerificationTally.of(lib)
 
 
 def count_verification(lib: Library, org: Organization) -> None:
@@ -94,13 +74,4 @@ def count_verification(lib: Library, org: Organization) -> None:
 
 def flush_verifications(lib: Library) -> int:
     """Write this process's counts now (before a report, so it shows this process's latest)."""
-    found = _tallies.get(id(lib))
-    return found.flush() if found is not None and found.lib is lib else 0
-
-
-def _flush_all() -> None:
-    for found in list(_tallies.values()):
-        found.flush(last=True)
-
-
-atexit.register(_flush_all)
+    return VerificationTally.flush_now(lib)
