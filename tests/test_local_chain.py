@@ -121,7 +121,7 @@ def test_worker_killed_after_its_transaction_was_mined(local: LocalLedger) -> No
     """The journal's first breakage: the batch was recovered from the chain, its journal line never written."""
     local.anchor()
     local.issue(4)
-    crashed = subprocess.run([sys.executable, "-c", WORKER], env={**local.worker_env(), CRASH_ENV: "1"},
+    crashed = subprocess.run([sys.executable, "-c", WORKER], env={**local.worker_env(), CRASH_ENV: "*"},
                              cwd=REPO_ROOT, capture_output=True, timeout=120)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr.decode()[-2000:]
     local.restart_chain()
