@@ -8,7 +8,8 @@ thread of the process writes what it holds every ``FLUSH_S`` seconds in one tran
 and caller with how many lookups there were (so a loop over one certificate writes one entry per interval, not one
 per request), and once more when the process exits. Entries are anchored as the other access-log entries are. A
 process killed with SIGKILL loses at most the last ``FLUSH_S`` seconds of lookups; a failed write keeps them for
-the next one.
+the next one, up to ``MAX_PENDING`` entries (while the access log cannot be written, say the platform has no audit
+writer, memory stays bounded: lookups beyond are counted, dropped and reported in the log).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ledger.storage.models import Organization
 log = logging.getLogger(__name__)
 
 _Key = tuple[str, str | None, str | None]  # identifier, the counter's credit code (None: the public), staff id
+MAX_PENDING = 100_000  # entries held for the next write (about 20 MB)
 
 
 class LookupBook(BackgroundWriter):
@@ -41,13 +43,17 @@ class LookupBook(BackgroundWriter):
         super().__init__(lib, interval)
         self._pending: dict[_Key, tuple[dt.datetime, int]] = {}  # first lookup, how many
         self._flushing = threading.Lock()  # one flush at a time: a caller's flush returns once a running one is written
+        self._dropped = 0  # lookups not held since the last report, MAX_PENDING being reached
 
     def add(self, identifier: str, counter: Organization | None, staff_id: str | None) -> None:
         key = (identifier, counter.uscc if counter is not None else None, staff_id)
         now = dt.datetime.now(dt.UTC)
         with self._lock:
             first, count = self._pending.get(key, (now, 0))
-            self._pending[key] = (first, count + 1)
+            if count or len(self._pending) < MAX_PENDING:
+                self._pending[key] = (first, count + 1)
+            else:
+                self._dropped += 1
             self._started()
 
     def flush(self, *, last: bool = False) -> int:
@@ -59,6 +65,9 @@ class LookupBook(BackgroundWriter):
     def _write(self, last: bool) -> int:
         with self._lock:
             pending, self._pending = self._pending, {}
+            dropped, self._dropped = self._dropped, 0
+        if dropped:
+            log.warning("lookups dropped: the access log could not be written for a while", extra={"count": dropped})
         if not pending:
             return 0
         lookups = [Lookup(ident, counter, staff, first, count)
@@ -74,7 +83,10 @@ class LookupBook(BackgroundWriter):
             with self._lock:
                 for key, (first, count) in pending.items():
                     newer_first, newer = self._pending.get(key, (first, 0))
-                    self._pending[key] = (min(first, newer_first), count + newer)
+                    if newer or len(self._pending) < MAX_PENDING:
+                        self._pending[key] = (min(first, newer_first), count + newer)
+                    else:
+                        self._dropped += count
             return 0
 
 
