@@ -167,6 +167,22 @@ def test_foreign_vc_on_the_trust_list_verifies_and_fails_when_it_should(vc_world
     assert _verify(w, city, city.good)["verdict"] == "INVALID"
 
 
+def test_an_issuer_clock_a_little_ahead_is_tolerated(vc_world: VcWorld, second_city: SecondCity) -> None:
+    """validFrom up to a minute ahead of our clock is VALID (the issuer's clock runs ahead, or it made the document
+    for this very request), further ahead not yet valid."""
+    city, now = second_city, dt.datetime.now(dt.UTC).replace(microsecond=0)
+    unsigned = []
+    for ahead in (dt.timedelta(seconds=30), dt.timedelta(minutes=5)):
+        credential = _credential(city.did, "https://zwfw.wuhan.example" + OUR_CONTEXT_PATH,
+                                 city.status_prefix + "revocation", GOOD_INDEX)
+        unsigned.append({**credential, "validFrom": (now + ahead).isoformat()})
+    _, signed = sign_as_other_city(city.did, unsigned, {"https://zwfw.wuhan.example" + OUR_CONTEXT_PATH:
+                                                        context_document(OUR_CONTEXT_FILE)})
+    # the key is fresh, so the trust entry is not this one's: only the validity check is compared here
+    assert _check(_verify(vc_world, city, signed[0]), "validity_period") == ("VALID", "within_period")
+    assert _check(_verify(vc_world, city, signed[1]), "validity_period") == ("INVALID", "not_yet_valid")
+
+
 def test_a_claim_no_context_defines_is_refused_not_dropped(vc_world: VcWorld, second_city: SecondCity) -> None:
     """JSON-LD safe mode: a property added under a term no context defines, in the credential or in its status
     list, makes the proof jsonld_invalid (it was dropped while canonicalising, and the signature still held)."""

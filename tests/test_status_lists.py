@@ -5,6 +5,8 @@ migration."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import base64
 import gzip
 import hashlib
@@ -57,6 +59,8 @@ def test_revocation_and_suspension_show_in_the_lists_and_verifiers_refuse(vc_wor
     revocation = w.get_json(vcs[revoked]["credentialStatus"][0]["statusListCredential"])
     suspension = w.get_json(vcs[suspended]["credentialStatus"][1]["statusListCredential"])
     assert len(_bits(revocation)) * 8 >= 131_072
+    made = dt.datetime.fromisoformat(revocation["proof"]["created"].replace("Z", "+00:00"))
+    assert revocation["validFrom"] == (made - dt.timedelta(minutes=1)).isoformat().replace("+00:00", "Z")  # clocks
     assert _bit(_bits(revocation), index[revoked]) and not _bit(_bits(revocation), index[suspended])
     assert _bit(_bits(suspension), index[suspended]) and not _bit(_bits(suspension), index[revoked])
     result = digital_bazaar_verify(vcs[revoked], w.resolved(vcs[revoked]))

@@ -44,6 +44,9 @@ PURPOSES = {"revocation": ("03", "04", "07", "08"), "suspension": ("02",)}
 MIN_BITS = 131_072  # the specification's minimum: 16 KB, so one list hides who is on it
 CACHE_S = 30.0
 LIST_VALIDITY = dt.timedelta(hours=1)
+# validFrom is this much before the list is made: a verifier whose clock runs behind ours, or that read its clock
+# before asking for the list (it was made for that request), must not find a fresh list "not yet valid"
+LIST_BACKDATE = dt.timedelta(minutes=1)
 SNAPSHOT_FORMAT = "certledger/status-list/1"
 
 _cache: dict[tuple[int, int, str], tuple[float, Any, dict[str, Any]]] = {}
@@ -141,7 +144,7 @@ def _credential(lib: Library, org: Any, purpose: str) -> dict[str, Any]:
         "id": url,
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
         "issuer": department_did(public_url, org.uscc),
-        "validFrom": now.isoformat().replace("+00:00", "Z"),
+        "validFrom": (now - LIST_BACKDATE).isoformat().replace("+00:00", "Z"),
         "validUntil": (now + LIST_VALIDITY).isoformat().replace("+00:00", "Z"),
         "credentialSubject": {"id": f"{url}#list", "type": "BitstringStatusList", "statusPurpose": purpose,
                               "encodedList": encode_list(bits)},

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 REQUIRED = ("contexts", "issuer_trusted", "verification_method", "proof", "validity_period")
 MAX_STATUS_LIST_BYTES = 2_000_000
+CLOCK_TOLERANCE = dt.timedelta(minutes=1)  # a document becomes valid this much early: issuers' clocks run ahead
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def _validity(document: dict[str, Any], name: str = "validity_period") -> Check:
     except ValueError:
         return Check(name, Status.INVALID, "dates_malformed", "validFrom/validUntil are not XML Schema dateTimes")
     now = dt.datetime.now(dt.UTC)
-    if start is not None and now < start:
+    if start is not None and now + CLOCK_TOLERANCE < start:
         return Check(name, Status.INVALID, "not_yet_valid", "尚未生效 / not valid yet", {"validFrom": str(start)})
     if end is not None and now > end:
         return Check(name, Status.INVALID, "expired", "已过期 / expired", {"validUntil": str(end)})

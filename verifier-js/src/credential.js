@@ -13,6 +13,7 @@ import { bitAt, bitstring } from './status_lists.js';
 
 export const VC_REQUIRED = ['contexts', 'issuer_trusted', 'verification_method', 'proof', 'validity_period'];
 const PURPOSES = ['revocation', 'suspension'];
+const CLOCK_TOLERANCE_MS = 60_000; // a document becomes valid this much early: issuers' clocks run ahead of ours
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
 
 /** The credential (parsed) and its issuer DID, if it has the shape of a VC 2.0 with a proof; BadInput vc_malformed. */
@@ -86,7 +87,7 @@ export function validityCheck(document, now = new Date(), name = 'validity_perio
   } catch {
     return check(name, 'INVALID', 'dates_malformed', 'validFrom/validUntil are not XML Schema dateTimes');
   }
-  if (start !== null && now < start) return check(name, 'INVALID', 'not_yet_valid', '尚未生效 / not valid yet', { validFrom: start.toISOString() });
+  if (start !== null && now.getTime() + CLOCK_TOLERANCE_MS < start.getTime()) return check(name, 'INVALID', 'not_yet_valid', '尚未生效 / not valid yet', { validFrom: start.toISOString() });
   if (end !== null && now > end) return check(name, 'INVALID', 'expired', '已过期 / expired', { validUntil: end.toISOString() });
   return check(name, 'VALID', 'within_period');
 }

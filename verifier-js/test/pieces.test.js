@@ -12,6 +12,7 @@ import { verdict, check } from '../src/checks.js';
 import { checksumAddress } from '../src/chain.js';
 import { readSeal, SealRejected } from '../src/seal_reader.js';
 import { todayChina } from '../src/verifier.js';
+import { validityCheck } from '../src/credential.js';
 
 test('RFC 8785: sorted keys by UTF-16 units, ECMAScript numbers and strings', () => {
   // RFC 8785 appendix B / 3.2.3 examples
@@ -84,4 +85,12 @@ test('EIP-55 addresses and the date in China', () => {
   assert.equal(checksumAddress('0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed'), '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed');
   assert.equal(todayChina(new Date('2026-01-01T16:00:00Z')), '2026-01-02');
   assert.equal(todayChina(new Date('2026-01-01T15:59:59Z')), '2026-01-01');
+});
+
+test('validFrom has a minute of clock tolerance; validUntil none', () => {
+  const now = new Date('2026-12-06T12:00:00Z');
+  const reason = (document) => validityCheck(document, now).reason;
+  assert.equal(reason({ validFrom: '2026-12-06T12:00:30Z' }), 'within_period');
+  assert.equal(reason({ validFrom: '2026-12-06T12:05:00Z' }), 'not_yet_valid');
+  assert.equal(reason({ validUntil: '2026-12-06T11:59:59Z' }), 'expired');
 });
