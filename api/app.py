@@ -1,18 +1,23 @@
 """The FastAPI application: routers per audience, one error shape, a body limit, public rate limits, an
 access-log line and request metrics for every request (``api.observe``).
 
-``create_app(lib)`` serves a given Library (tests, the CLI); ``api.app:app`` is what uvicorn runs:
-it builds its Library from the environment on the first request, so any number of workers can
-be started with the same configuration.
+``create_app(lib)`` serves a given Library (tests, the CLI); without one the app builds its Library from the
+environment (``api.serve``'s workers as they start, ``api.app:app`` on its first request), so any number of
+workers can be started with the same configuration.
 """
 
 from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from api import errors
 from api.bodylimit import BodyLimit
+from api.deps import library_of
 from api.fast_verify import FastVerifyIdentifier
 from api.jsonguard import JsonGuard
 from api.observe import Observe
@@ -42,6 +47,8 @@ from api.routers import (
 from api.settings import ApiSettings
 from ledger.app.library import Library
 
+log = logging.getLogger(__name__)
+
 DESCRIPTION = """\
 certledger keeps the city's e-certificates (电子证照): departments issue them with their electronic
 seal, every certificate is anchored in a Merkle batch on the permissioned chain, documents live
@@ -66,9 +73,25 @@ TAGS = [
 ]
 
 
-def create_app(lib: Library | None = None, settings: ApiSettings | None = None) -> FastAPI:
+@contextlib.asynccontextmanager
+async def _library_at_start(app: FastAPI) -> AsyncIterator[None]:
+    """Build the worker's Library before it accepts a request: built by its first request instead, it held every
+    request arriving meanwhile (a fresh worker's first second of traffic) behind one lock. A configuration it is
+    refused for is reported by the requests that need a Library, as before, and ``/healthz`` still answers."""
+    try:
+        library_of(app)
+    except Exception:  # noqa: BLE001 - the first request that needs it raises it again, to its caller
+        log.warning("the library could not be built at start", exc_info=True)
+    yield
+
+
+def create_app(lib: Library | None = None, settings: ApiSettings | None = None, *,
+               library_at_start: bool = False) -> FastAPI:
+    """The API over ``lib``, else over a Library built from configuration on first use, or with
+    ``library_at_start`` as the server starts (``api.serve``'s workers)."""
     settings = settings or ApiSettings()
     app = FastAPIOffline(  # /docs from the Swagger UI files the package ships: no CDN, works offline
+        lifespan=_library_at_start if library_at_start and lib is None else None,
         static_url="/docs-assets",
         redoc_url=None,
         title="certledger",

@@ -1,8 +1,9 @@
 """Request dependencies shared by the routers: the Library, and who is calling (``X-API-Key``).
 
-The Library is built from configuration on first use and cached on the app (it is a cache of
-connections and keys, not request state). A caller's key is looked up in the database and the answer
-kept for ``KEY_CACHE_S`` seconds per worker, so a revoked key stops working everywhere within that time.
+The Library is built from configuration on first use (a server's workers build it as they start) and cached on
+the app (it is a cache of connections and keys, not request state). A caller's key is looked up in the database
+and the answer kept for ``KEY_CACHE_S`` seconds per worker, so a revoked key stops working everywhere within that
+time.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
@@ -32,14 +33,19 @@ _KEY_CACHE_MAX = 10_000
 _keys: dict[tuple[int, str], tuple[float, onboarding.KeyOwner]] = {}
 
 
-def get_library(request: Request) -> Library:
-    state = request.app.state
+def library_of(app: Any) -> Library:
+    """The app's Library, built from configuration by whichever thread asks first."""
+    state = app.state
     if state.library is None:
         with _build_lock:
             if state.library is None:
                 state.library = Library.from_settings()
                 _settle_heap()
     return state.library
+
+
+def get_library(request: Request) -> Library:
+    return library_of(request.app)
 
 
 def _settle_heap() -> None:

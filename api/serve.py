@@ -14,8 +14,10 @@ it to uvicorn's own supervisor.
 With more than one worker the supervisor imports the application once and forks the workers from it
 (:func:`imported_app`), instead of uvicorn's spawn where every worker imported everything again (web3,
 eth-account's BLS tables, FastAPI, SQLAlchemy: ~5 s of CPU each, tens of seconds for two workers on a busy
-2-core host). The supervisor starts no thread and opens no connection before forking: each worker builds its
-own Library (connections, keys) on its first request. One worker serves the application imported the same way.
+2-core host); what a worker's first requests would build lazily (FastAPI's routes, SQLAlchemy's mappers) is
+built then too. The supervisor starts no thread and opens no connection before forking: each worker builds its
+own Library (connections, keys) as it starts, before it accepts a request. One worker serves the application
+imported the same way.
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ def served_app() -> Any:
     quiet_dependencies()
     from api.app import create_app
 
-    return create_app()
+    return create_app(library_at_start=True)
 
 
 def _forked_worker(config: uvicorn.Config, target: Any, sockets: list[socket.socket]) -> None:
@@ -111,13 +113,29 @@ def _fork_subprocess(config: uvicorn.Config, target: Any, sockets: list[socket.s
     return multiprocessing.get_context("fork").Process(target=_forked_worker, args=(config, target, sockets))
 
 
+def prepared(app: Any) -> Any:
+    """``app`` with what each worker would otherwise build after the fork, on its first requests, built once:
+    FastAPI's routes (a router builds its routes' dependency models on its first match: ~0.6 s of CPU, which a fresh
+    worker's first requests waited for), SQLAlchemy's mappers (configured by the first query) and the HTTP clients'
+    transport (httpcore, imported by the first client made: the IPFS store's). Opens no connection, starts no
+    thread."""
+    import httpcore  # noqa: F401
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
+    nowhere = {"type": "http", "method": "GET", "path": "/\x00", "root_path": "", "headers": [], "query_string": b""}
+    for route in app.router.routes:  # no route matches it, so every router builds its routes to try them
+        route.matches(nowhere)
+    return app
+
+
 def imported_app() -> Any:
     """The application, imported with the garbage collector paused (imports make objects, not garbage: the
-    collections it would run cost ~15% of the import), then the heap frozen so that forked workers' collections
-    leave the pages they share alone."""
+    collections it would run cost ~15% of the import) and prepared for its first requests, then the heap frozen so
+    that forked workers' collections leave the pages they share alone."""
     gc.disable()
     try:
-        return served_app()
+        return prepared(served_app())
     finally:
         gc.collect()
         gc.freeze()

@@ -97,17 +97,38 @@ def test_a_status_changed_outside_shows_once_indexed_without_a_chain_read(librar
     assert "verify" not in leaf_reads and "status_of" not in leaf_reads
 
 
-def test_while_the_indexer_lags_the_status_is_read_from_the_chain(library_env: LibraryEnv,
-                                                                  leaf_reads: list[str]) -> None:
+def test_while_the_indexer_lags_the_events_after_it_are_read_once_not_per_leaf(library_env: LibraryEnv,
+                                                                                leaf_reads: list[str]) -> None:
     lib = library_env.lib
     _anchored(library_env, 1)
     _index(library_env)
+    assert verify_identifier(lib, _anchored(library_env, 1)[0]).verdict is Status.VALID  # a look before the root
     valid, changed = _anchored(library_env, 2)  # a new root, anchored after the indexer's last round ...
     _suspend(library_env, changed)  # ... and a change under it
     assert verify_identifier(lib, changed).check("status").reason == "suspended"
     assert verify_identifier(lib, valid).verdict is Status.VALID
-    assert leaf_reads.count("status_of") == 2
-    assert verification_without_chain(lib, _anchored(library_env, 1)[0]) is None  # needs the chain node
+    assert "status_of" not in leaf_reads and "verify" not in leaf_reads
+    assert verification_without_chain(lib, _anchored(library_env, 1)[0]) is None  # a new root: needs its anchor
+
+
+def test_without_an_indexer_first_verifications_read_no_status_per_leaf(library_env: LibraryEnv,
+                                                                        leaf_reads: list[str]) -> None:
+    lib = library_env.lib
+    identifiers = _anchored(library_env, 5)
+    changed = identifiers.pop()
+    _suspend(library_env, changed)  # by the department's account, not through this library; nothing indexes it
+    leaf_reads.clear()  # the anchoring worker reads anchors too, through the same contract object
+    assert verify_identifier(lib, changed).check("status").reason == "suspended"
+    for identifier in identifiers:
+        assert verify_identifier(lib, identifier).verdict is Status.VALID
+    assert leaf_reads == ["anchor"]
+    bundle = export_bundle(lib, changed)
+    lib.contract.set_status(lib.org_account(library_env.departments["market"]), bundle["root"], bundle["leaf"],
+                            LeafStatus.VALID)  # reinstated outside: shown within the max age, still no per-leaf read
+    leaf_reads.clear()
+    time.sleep(SERVICE_STATUS_MAX_AGE + 0.2)
+    assert verify_identifier(lib, changed).verdict is Status.VALID
+    assert leaf_reads == []
 
 
 def test_a_change_made_here_is_in_the_table_at_once(library_env: LibraryEnv, leaf_reads: list[str]) -> None:
@@ -148,7 +169,7 @@ def test_a_new_worker_reads_the_table_and_keeps_no_map(library_env: LibraryEnv) 
     worker.chain.contract = _NoStatusReads(lib.contract)
     assert worker.verify_bundle(bundle).check("status").reason == "suspended"
     assert worker.verify_bundle(export_bundle(lib, valid)).verdict is Status.VALID
-    assert not worker.chain._recent  # nothing per leaf in the worker's memory
+    assert not worker.chain._recent and not worker.chain._unindexed[1]  # nothing per leaf in the worker's memory
     lib.contract.set_status(lib.org_account(library_env.departments["market"]), bundle["root"], bundle["leaf"],
                             LeafStatus.VALID)  # reinstated
     _index(library_env)

@@ -3,7 +3,8 @@
 The indexer writes it from the events (changes made by any process, or outside the platform); a change this
 library makes writes it too, in the transaction that records the change. API workers read one row per first
 verification instead of each keeping a map of every changed leaf, so their memory and start-up time do not
-depend on how many statuses changed. The indexer's cursor says up to which block the table is complete.
+depend on how many statuses changed. The indexer's cursor says up to which block the table is complete; a worker
+reads the events after it from the chain itself (``ledger.verify.chain_facts``).
 """
 
 from __future__ import annotations
@@ -52,9 +53,11 @@ def upsert_leaf_statuses(conn: Connection, rows: Sequence[dict[str, Any]]) -> No
     ), latest)
 
 
+_LEAF = (_TABLE.c.issuer == bindparam("issuer"), _TABLE.c.root == bindparam("root"),
+         _TABLE.c.leaf == bindparam("leaf"))
 _STATUS_AND_CURSOR = select(
-    select(_TABLE.c.status).where(_TABLE.c.issuer == bindparam("issuer"), _TABLE.c.root == bindparam("root"),
-                                  _TABLE.c.leaf == bindparam("leaf")).scalar_subquery(),
+    select(_TABLE.c.status).where(*_LEAF).scalar_subquery(),
+    select(_TABLE.c.block_number).where(*_LEAF).scalar_subquery(),
     select(IndexerCursor.last_block).where(IndexerCursor.name == bindparam("cursor")).scalar_subquery(),
 )
 
@@ -65,22 +68,26 @@ _SEALS_REVOKED = select(ChainEvent.args).where(ChainEvent.event == "SealRevoked"
 
 
 class LeafStatusTable:
-    """Reads one leaf's status from the table, with the block up to which the indexer named ``cursor`` filled it;
-    ``lag_blocks``: how far behind the chain head that indexer stays by design (its confirmations)."""
+    """Reads one leaf's status from the table, with the block up to which the indexer named ``cursor`` filled it."""
 
-    def __init__(self, engine: Engine, cursor: str, *, lag_blocks: int = 0) -> None:
+    def __init__(self, engine: Engine, cursor: str) -> None:
         self.engine = engine
         self.cursor = cursor
-        self.lag_blocks = lag_blocks
 
     def __call__(self, issuer: str, root: bytes, leaf: bytes, *,
-                 own_connection: bool = False) -> tuple[int | None, int | None]:
-        """(the leaf's status, None if no event set one; the last indexed block, None if never indexed);
-        ``own_connection``: through this thread's own driver connection (the API's event loop)."""
+                 own_connection: bool = False) -> tuple[int | None, int | None, int | None]:
+        """(the leaf's status and the block of the event that set it, None and None if none did; the last indexed
+        block, None if never indexed); ``own_connection``: through this thread's own driver connection (the API's
+        event loop)."""
         row = read_one(self.engine, _STATUS_AND_CURSOR, {"issuer": issuer, "root": root, "leaf": leaf,
                                                          "cursor": self.cursor}, own_connection=own_connection)
-        status, indexed = row or (None, None)
-        return (None if status is None else int(status)), indexed
+        status, block, indexed = row or (None, None, None)
+        return (None if status is None else int(status)), block, indexed
+
+    def indexed(self) -> int | None:
+        """The last block the indexer reached (None: never indexed)."""
+        with self.engine.connect() as conn:
+            return conn.scalar(_CURSOR, {"cursor": self.cursor})
 
     def seal_revocations(self) -> tuple[dict[bytes, int], int | None]:
         """The ``SealRevoked`` events the indexer stored (seal fingerprint: earliest compromise time, Unix s) and the

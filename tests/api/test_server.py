@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-import httpx
+from pathlib import Path
 
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.serve import prepared, served_app
+from ledger.devstack.api_process import library_environment
+from ledger.issue.issuance import issue_many
 from tests.api.conftest import Api
 from tests.fixtures.library import sample_request
 
@@ -24,3 +32,34 @@ def test_workers_built_from_configuration_issue_and_verify(api: Api, api_server:
         assert r.status_code == 200 and r.json()["certificate"]["identifier"] == identifier
         r = http.get(f"/departments/certificates/{identifier}", headers={"X-API-Key": api.keys["land"]})
         assert r.status_code == 403 and r.json()["error"]["code"] == "not_your_certificate"
+
+
+def test_a_served_worker_builds_its_library_before_its_first_request(api: Api,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in library_environment(api.env.lib).items():
+        monkeypatch.setenv(name, value)
+    app = prepared(served_app())  # as api.serve's workers run it
+    with TestClient(app) as client:
+        lib = app.state.library
+        assert lib is not None  # built as the worker started, not by the requests' threads
+        identifier = issue_many(lib, api.env.departments["market"], [sample_request(
+            api.env.types["business_licence"])])[0].identifier
+        r = client.post("/counters/verify/identifier", headers={"X-API-Key": api.keys["counter"]},
+                        json={"identifier": identifier})
+        assert r.status_code == 200 and r.json()["verdict"] == "PENDING"
+        assert app.state.library is lib
+    lib.close()
+
+
+def test_a_library_refused_at_start_is_reported_by_the_requests_that_need_it(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CERTLEDGER_HOME", str(tmp_path))
+    monkeypatch.delenv("CERTLEDGER_KEY_PASSWORD", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app(library_at_start=True)
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+        r = client.post("/counters/verify/identifier", headers={"X-API-Key": "clk_unknown"},
+                        json={"identifier": "x"})
+        assert r.status_code == 503 and r.json()["error"]["code"] == "key_password_missing"
+    assert app.state.library is None
