@@ -194,6 +194,7 @@ def test_shown_status() -> None:
 
 
 @pytest.mark.chains()  # the command line adds nothing chain-specific: the default chain only
+@pytest.mark.one_database  # nor database-specific: tests/api cover the same changes on both
 def test_cli_status_renew_amend_history(library_env: LibraryEnv, tmp_path: Path) -> None:
     env = library_env
     market = env.departments["market"].uscc

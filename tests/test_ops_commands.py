@@ -163,6 +163,7 @@ def _flip_a_byte(archive: Path, damaged: Path, member: str) -> None:
             dst.addfile(info, io.BytesIO(data))
 
 
+@pytest.mark.one_database  # the file is missing before any database is opened
 def test_commands_answer_a_missing_file_in_one_line(operator: Operator, tmp_path: Path) -> None:
     for args in (["restore", str(tmp_path / "nope.tar")], ["issue", str(tmp_path / "nope.json"), "--org", MARKET],
                  ["verify", str(tmp_path / "nope.json"), "--rpc", "http://127.0.0.1:9", "--trust",

@@ -339,6 +339,7 @@ def test_empty_batch_and_bad_identifiers(library_env: LibraryEnv, association: O
 
 
 @pytest.mark.chains()  # the command line adds nothing chain-specific: the default chain only
+@pytest.mark.one_database  # nor database-specific: the API tests submit on both
 def test_cli_submits_exports_and_the_bundle_verifies_standalone(
         library_env: LibraryEnv, association: Organization, rpc_url: str, tmp_path: Path) -> None:
     env = {**os.environ, **library_env.env, "PYTHONPATH": str(REPO_ROOT)}

@@ -133,6 +133,7 @@ def test_a_compromise_recorded_only_on_chain_reaches_the_standalone_verifier(lib
     assert verify_identifier(lib, cert.identifier).check("seal_certificate_valid").reason in void
 
 
+@pytest.mark.one_database  # the commands run what tests/api/test_seals_api.py runs on both databases
 def test_the_cli_activates_with_an_sm2_seal_rotates_and_reports_a_compromise(library_env: LibraryEnv) -> None:
     lib = library_env.lib
     with lib.sessions() as s:

@@ -209,11 +209,11 @@ def test_first_verifications_are_answered_without_the_chain_node_under_a_seen_ro
 
 
 @pytest.mark.chains()
-def test_twenty_thousand_changes_in_a_few_transactions_are_indexed(library_env: LibraryEnv) -> None:
+def test_eight_thousand_changes_in_a_few_transactions_are_indexed(library_env: LibraryEnv) -> None:
     lib, market = library_env.lib, library_env.departments["market"]
     identifier = _anchored(library_env, 1)[0]
     root = export_bundle(lib, identifier)["root"]
-    leaves = [secrets.token_bytes(32) for _ in range(20_000)]
+    leaves = [secrets.token_bytes(32) for _ in range(8_000)]
     account = lib.org_account(market)
     lib.contract.set_status_many(account, [(root, leaf) for leaf in leaves], LeafStatus.SUSPENDED, chunk_size=2_000)
     lib.contract.set_status_many(account, [(root, leaf) for leaf in leaves[:100]], LeafStatus.REVOKED, reason=3)
@@ -221,11 +221,11 @@ def test_twenty_thousand_changes_in_a_few_transactions_are_indexed(library_env: 
     start = time.perf_counter()
     events = indexer.run_until_head()
     seconds = time.perf_counter() - start
-    assert events >= 20_100, events
+    assert events >= 8_100, events
     with lib.sessions() as session:
         rows = {row.leaf: row for row in session.scalars(
             select(ChainLeafStatus).where(ChainLeafStatus.root == bytes.fromhex(root[2:])))}
-    assert len(rows) == 20_000
+    assert len(rows) == 8_000
     for leaf in leaves[:5] + random.sample(leaves, 45):  # a later change of the same leaf wins
         assert int(rows[leaf].status) == lib.contract.status_of(market.chain_address, root, leaf), leaf.hex()
     assert rows[leaves[0]].reason == "3" and rows[leaves[-1]].reason == "0"

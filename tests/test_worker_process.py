@@ -30,7 +30,7 @@ from tests.test_anchoring import (
     anchored_certificates,
 )
 
-KILLS = 10
+KILLS = 7
 
 
 def _issue_for(env: LibraryEnv, org, ctype, seconds: float, issued: list[int], rng: random.Random) -> None:
@@ -62,7 +62,7 @@ def test_two_workers_killed_at_random_lose_nothing_and_anchor_nothing_twice(libr
     logs = [tmp_path / f"worker-{i}.log" for i in range(2)]
     workers = [start_cli(["worker", "--interval", "0.2"], settings, log) for log in logs]
     issued: list[int] = []
-    issuer = threading.Thread(target=_issue_for, args=(env, org, ctype, 30.0, issued, rng))
+    issuer = threading.Thread(target=_issue_for, args=(env, org, ctype, 20.0, issued, rng))
     issuer.start()
     try:
         for _ in range(KILLS):

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ledger.app.onboarding import create_api_key
@@ -36,6 +37,7 @@ def _ready(http: httpx.Client) -> bool:
         return False
 
 
+@pytest.mark.one_database  # processes and probes; the readiness of each database is tests/api/test_admin_auth.py's
 def test_metrics_access_log_and_probes_of_the_production_processes(library_env: LibraryEnv, tmp_path: Path) -> None:
     env = library_env
     key = create_api_key(env.lib, env.departments["market"].id, ["department"])

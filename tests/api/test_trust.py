@@ -119,6 +119,7 @@ def _pem(der: bytes) -> str:
     return pem_certificate(der)
 
 
+@pytest.mark.one_database  # the standalone verifier opens no database
 def test_the_forgery_is_refused_by_the_standalone_verifier(api: Api, forgery: dict[str, Any], tmp_path: Path) -> None:
     path = tmp_path / "forged.json"
     path.write_text(json.dumps(forgery), encoding="utf-8")
@@ -147,6 +148,7 @@ def test_the_forgery_is_refused_by_the_api(api: Api, forgery: dict[str, Any]) ->
         assert refused["reason"] == "untrusted_contract" and "不受信任的合约" in refused["message"]
 
 
+@pytest.mark.one_database  # the standalone verifier opens no database
 def test_without_a_trust_list_the_verifier_refuses_and_says_how_to_get_one(api: Api, tmp_path: Path) -> None:
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(_genuine_bundle(api)), encoding="utf-8")
