@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from ledger.core.record import certificate_metadata
+from ledger.core.record import certificate_metadata, record_leaf
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -166,7 +166,6 @@ class Certificate(Base):
     document_cid: Mapped[str | None] = mapped_column(String(100))
     document_digest: Mapped[bytes | None] = mapped_column(Hash32)  # a PDF handed in, found by digest (partial index)
     document_key: Mapped[bytes | None] = mapped_column(LargeBinary)
-    leaf: Mapped[bytes] = mapped_column(Hash32)  # its batch and proof: ledger.storage.certificate_anchors
     # the version this one replaced; indexed for "is this version replaced?" (holder lists, intake)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
     # its bit in the issuer's Bitstring status lists (ledger.credentials.status_lists), stable once given
@@ -177,6 +176,12 @@ class Certificate(Base):
     def meta(self) -> dict[str, Any]:
         """The GB/T 36903 metadata, a view of the sealed record (``ledger.core.record.certificate_metadata``)."""
         return certificate_metadata(json.loads(self.record))
+
+    @property
+    def leaf(self) -> bytes:
+        """Its Merkle leaf, a hash of the record's canonical bytes: derived, not stored (migration 0020); its batch
+        and proof: ``ledger.storage.certificate_anchors``."""
+        return record_leaf(self.record.encode())
 
 
 class CertificateEvent(Base):

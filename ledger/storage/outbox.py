@@ -71,13 +71,16 @@ def insert_anchored(conn: Connection, kind: str, rows: Sequence[dict[str, Any]],
                     seal: bytes | None) -> list[int]:
     """Insert many items of an anchored kind (dicts keyed by column name) and queue their leaves.
 
-    Rows go in through :func:`bulk_insert`; one indexed lookup by ``identifier`` then finds the new
+    Rows go in through :func:`bulk_insert` (each with its ``leaf``, which a table without that column, the
+    certificates', derives from the record instead of storing); one indexed lookup by ``identifier`` then finds the new
     ids, returned in the order of ``rows``; ``org_key`` names the column holding the anchoring
     organization, ``seal`` the fingerprint of the seal certificate the items were sealed with. The caller
     owns the transaction, so items, their outbox rows and their counts (``ledger.storage.tallies``) commit together.
     """
     table = ANCHORED_ITEMS[kind]
-    bulk_insert(conn, table, rows)
+    leaves = [r["leaf"] for r in rows]
+    stored = rows if "leaf" in table.c else [{k: v for k, v in r.items() if k != "leaf"} for r in rows]
+    bulk_insert(conn, table, stored)
     if kind == "certificate":
         count_certificates(conn, rows)
     elif kind == "report":
@@ -85,7 +88,8 @@ def insert_anchored(conn: Connection, kind: str, rows: Sequence[dict[str, Any]],
     idents = [r["identifier"] for r in rows]
     by_ident = _ids_by_identifier(conn, table, idents)
     ids = [by_ident[i] for i in idents]
-    enqueue_leaves(conn, kind, [(r[org_key], r["leaf"], i) for r, i in zip(rows, ids, strict=True)], seal=seal)
+    enqueue_leaves(conn, kind, [(r[org_key], leaf, i) for r, leaf, i in zip(rows, leaves, ids, strict=True)],
+                   seal=seal)
     return ids
 
 
