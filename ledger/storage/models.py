@@ -162,7 +162,7 @@ class Certificate(Base):
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_until: Mapped[dt.date | None] = mapped_column(Date)
     record: Mapped[str] = mapped_column(Text)  # stored once: the metadata (``meta``) and salt are read from it
-    record_seal: Mapped[bytes] = mapped_column(LargeBinary)  # as signer.compact_seal stores it
+    record_seal: Mapped[bytes] = mapped_column(LargeBinary)  # as signer.compact_seal stores it beside its record
     document_cid: Mapped[str | None] = mapped_column(String(100))
     document_digest: Mapped[bytes | None] = mapped_column(Hash32)  # a PDF handed in, found by digest (partial index)
     document_key: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -106,10 +106,11 @@ def verify_stored(lib: Library, verifier: Verifier, identifier: str, *,
     if row is None:  # unknown, or not as written: the stored bundle's reading refuses or finds it
         result = verifier.verify_bundle(certificate_bundle(lib, identifier))
     else:
-        leaf = record_leaf(row[0].encode())
+        record = row[0].encode()
+        leaf = record_leaf(record)
         if row[4] == "anchored":
             proof = read_proof(lib.engine, row[2], row[3], own_connection=own_connection)
-        result = _verify_row(verifier, identifier, row, leaf, expand_seal(row[1], registry), proof, chain_id)
+        result = _verify_row(verifier, identifier, row, leaf, expand_seal(row[1], registry, record), proof, chain_id)
     if result.verdict is Status.PENDING:
         result = _with_expected_anchoring(lib, identifier, result)
     if result.verdict is Status.VALID and proof is not None and result.certificate.get("identifier") == identifier:

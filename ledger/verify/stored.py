@@ -106,7 +106,7 @@ def load_certificate(lib: Library, identifier: str) -> tuple[Any, Any | None]:
     cert = SimpleNamespace(**{a.key: values[a.columns[0].name] for a in Certificate.__mapper__.column_attrs},
                            leaf=record_leaf(values["record"].encode()), batch_id=values["batch__id"],
                            leaf_index=values["leaf_index"], proof=proof)
-    cert.record_seal = expand_seal(cert.record_seal, lib.seal_registry())
+    cert.record_seal = expand_seal(cert.record_seal, lib.seal_registry(), cert.record.encode())
     batch = None
     if values["batch__id"] is not None:
         batch = SimpleNamespace(**{a.key: values[f"batch__{a.columns[0].name}"] for a in Batch.__mapper__.column_attrs})
