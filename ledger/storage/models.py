@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ledger.core.record import certificate_metadata, record_leaf
+from ledger.storage.record_text import RecordText
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -165,7 +166,8 @@ class Certificate(Base):
     issued_on: Mapped[dt.date] = mapped_column(Date)
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_until: Mapped[dt.date | None] = mapped_column(Date)
-    record: Mapped[str] = mapped_column(Text)  # stored once: the metadata (``meta``) and salt are read from it
+    # stored once, packed (``ledger.storage.record_text``): the metadata (``meta``), salt and leaf are read from it
+    record: Mapped[str] = mapped_column(RecordText)
     record_seal: Mapped[bytes] = mapped_column(LargeBinary)  # as signer.compact_seal stores it beside its record
     document_cid: Mapped[str | None] = mapped_column(String(100))
     document_digest: Mapped[bytes | None] = mapped_column(Hash32)  # a PDF handed in, found by digest (partial index)

@@ -25,6 +25,7 @@ from ledger.core.record import record_leaf
 from ledger.core.statuses import LeafStatus
 from ledger.storage.certificate_anchors import ANCHORS, CERTIFICATES_WITH_BATCH, read_proof
 from ledger.storage.driver_reads import read_one
+from ledger.storage.record_text import unpack_record
 from ledger.storage.models import Batch, Certificate
 from ledger.verify.fragments import VerificationResult, Verifier
 from ledger.verify.stored import certificate_bundle
@@ -106,11 +107,13 @@ def verify_stored(lib: Library, verifier: Verifier, identifier: str, *,
     if row is None:  # unknown, or not as written: the stored bundle's reading refuses or finds it
         result = verifier.verify_bundle(certificate_bundle(lib, identifier))
     else:
-        record = row[0].encode()
-        leaf = record_leaf(record)
+        record = unpack_record(row[0])  # a bare driver read: the record as stored
+        data = record.encode()
+        leaf = record_leaf(data)
         if row[4] == "anchored":
             proof = read_proof(lib.engine, row[2], row[3], own_connection=own_connection)
-        result = _verify_row(verifier, identifier, row, leaf, expand_seal(row[1], registry, record), proof, chain_id)
+        result = _verify_row(verifier, identifier, row, record, leaf, expand_seal(row[1], registry, data), proof,
+                             chain_id)
     if result.verdict is Status.PENDING:
         result = _with_expected_anchoring(lib, identifier, result)
     if result.verdict is Status.VALID and proof is not None and result.certificate.get("identifier") == identifier:
@@ -135,12 +138,12 @@ def _with_expected_anchoring(lib: Library, identifier: str, result: Verification
     return VerificationResult(result.verdict, checks, {**result.certificate, "expected_anchoring_by": expected})
 
 
-def _verify_row(verifier: Verifier, identifier: str, row: tuple[Any, ...], leaf: bytes, seal: bytes,
+def _verify_row(verifier: Verifier, identifier: str, row: tuple[Any, ...], record: str, leaf: bytes, seal: bytes,
                 proof: bytes | None, chain_id: int) -> VerificationResult:
-    """Verify a stored certificate from its ``_row_inputs``, its record's leaf, its seal as made and its proof
-    (None: not anchored) as from its stored bundle (``item_bundle``), without encoding the bundle only to decode it
-    again."""
-    record, _stored_seal, _batch_id, _node, batch_status, root, _tx_hash, block_number, _block_time = row
+    """Verify a stored certificate from its ``_row_inputs``, its record (unpacked) and the record's leaf, its seal
+    as made and its proof (None: not anchored) as from its stored bundle (``item_bundle``), without encoding the
+    bundle only to decode it again."""
+    _record, _stored_seal, _batch_id, _node, batch_status, root, _tx_hash, block_number, _block_time = row
     bundle: dict[str, Any] = {"identifier": identifier, "record": json.loads(record), "root": None}
     if batch_status != "anchored" or proof is None:  # pending, as is_anchored judges it
         return verifier.verify_parts(bundle, seal, leaf, None, [])

@@ -5,11 +5,14 @@ What a certificate row can compute from its record is not stored:
 - its leaf, a hash of the record's canonical bytes (``Certificate.leaf``): the 33 bytes of ``leaf`` go (the outbox
   keeps each queued leaf as before);
 - the record digest in its stored seal: new rows store the seal without it (``signer.compact_seal``, 32 bytes),
-  rows stored before keep the form with the digest, which is read as before.
+  rows stored before keep the form with the digest, which is read as before;
+- the keys of the record's format in its stored record: new rows store each as one character
+  (``ledger.storage.record_text``, ~290 bytes); records stored before, plain JSON, read as they are.
 
 Upgrading first checks that every stored leaf is its record's (a row whose record was not stored canonically
 would get another leaf and no longer match its anchor) and refuses to go on otherwise. Downgrading fills the
-column back from the records and puts the digest back into the seals stored without it.
+column back from the records, puts the digest back into the seals stored without it and stores every record as
+plain JSON again.
 
 The anchoring outbox, where every leaf is written, claimed and deleted, and ``certificate_anchors``, appended
 once a leaf: only ``ledger.storage.outbox`` writes them, in the transactions that insert what they point to,
@@ -51,10 +54,11 @@ _seal_certs = sa.table("seal_certificates", sa.column("serial", sa.String), sa.c
 
 def upgrade() -> None:
     from ledger.core.record import record_leaf
+    from ledger.storage.record_text import unpack_record
 
     for rows in _chunks(op.get_bind(), _certs.c.leaf):
         for r in rows:
-            if record_leaf(r.record.encode()) != bytes(r.leaf):
+            if record_leaf(unpack_record(r.record).encode()) != bytes(r.leaf):
                 raise RuntimeError(f"certificate {r.id}: its stored leaf is not its record's; repair it before "
                                    "upgrading")
     with op.batch_alter_table("certificates") as batch:
@@ -102,6 +106,7 @@ def _outbox_down() -> None:
 
 def downgrade() -> None:
     from ledger.core.record import record_leaf
+    from ledger.storage.record_text import unpack_record
 
     _outbox_down()
     with op.batch_alter_table("certificates") as batch:
@@ -109,10 +114,11 @@ def downgrade() -> None:
     conn = op.get_bind()
     registry = _registry(conn)
     for rows in _chunks(conn, _certs.c.record_seal):
-        values = [{"cid": r.id, "leaf": record_leaf(r.record.encode()),
-                   "seal": _with_digest(bytes(r.record_seal), r.record.encode(), registry)} for r in rows]
-        conn.execute(_certs.update().where(_certs.c.id == sa.bindparam("cid"))
-                     .values(leaf=sa.bindparam("leaf"), record_seal=sa.bindparam("seal")), values)
+        plain = [unpack_record(r.record) for r in rows]
+        values = [{"cid": r.id, "record": text, "leaf": record_leaf(text.encode()),
+                   "seal": _with_digest(bytes(r.record_seal), text.encode(), registry)} for r, text in zip(rows, plain)]
+        conn.execute(_certs.update().where(_certs.c.id == sa.bindparam("cid")).values(
+            record=sa.bindparam("record"), leaf=sa.bindparam("leaf"), record_seal=sa.bindparam("seal")), values)
     with op.batch_alter_table("certificates") as batch:
         batch.alter_column("leaf", existing_type=sa.LargeBinary(length=32), nullable=False)
 
