@@ -132,8 +132,9 @@ def load(lib: Library, identifiers: list[str]) -> list[Cert]:
         for start in range(0, len(identifiers), _LOAD_CHUNK):
             part = identifiers[start:start + _LOAD_CHUNK]
             for r in conn.execute(_CERTS.where(CERTIFICATES.c.identifier.in_(part))):
-                found[r.identifier] = Cert(r.id, r.identifier, r.issuer_org_id, r.status, record_leaf(r.record.encode()),
-                                           r.root, r.block_number, r.batch_status)
+                leaf = record_leaf(r.record.encode())  # derived from the record, not stored
+                found[r.identifier] = Cert(r.id, r.identifier, r.issuer_org_id, r.status, leaf, r.root,
+                                           r.block_number, r.batch_status)
     missing = [i for i in identifiers if i not in found]
     if missing:
         raise NotFound("certificate_not_found", f"no certificate has the identifier {missing[0]}"

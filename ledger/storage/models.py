@@ -12,22 +12,8 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Date,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Text,
-    UniqueConstraint,
-    text,
-)
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData,
+                        String, Text, UniqueConstraint, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -137,8 +123,7 @@ class Batch(Base):
     block_number: Mapped[int | None] = mapped_column(BigInteger)
     block_time: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    # the first and last outbox ids it claimed: its outbox rows are found in its queue between them
-    # (``ledger.storage.outbox``; no index on the outbox's batch_id, so claiming a row does not touch its indexes)
+    # the outbox ids it claimed first and last: its outbox rows are found between them (ledger.storage.outbox)
     outbox_first_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     outbox_last_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
 
@@ -166,8 +151,7 @@ class Certificate(Base):
     issued_on: Mapped[dt.date] = mapped_column(Date)
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_until: Mapped[dt.date | None] = mapped_column(Date)
-    # stored once, packed (``ledger.storage.record_text``): the metadata (``meta``), salt and leaf are read from it
-    record: Mapped[str] = mapped_column(RecordText)
+    record: Mapped[str] = mapped_column(RecordText)  # stored once, packed: meta, salt and leaf are read from it
     record_seal: Mapped[bytes] = mapped_column(LargeBinary)  # as signer.compact_seal stores it beside its record
     document_cid: Mapped[str | None] = mapped_column(String(100))
     document_digest: Mapped[bytes | None] = mapped_column(Hash32)  # a PDF handed in, found by digest (partial index)
@@ -185,8 +169,7 @@ class Certificate(Base):
 
     @property
     def leaf(self) -> bytes:
-        """Its Merkle leaf, a hash of the record's canonical bytes: derived, not stored (migration 0020); its batch
-        and proof: ``ledger.storage.certificate_anchors``."""
+        """Its Merkle leaf, derived from the record (migration 0020); its batch and proof: certificate_anchors."""
         return record_leaf(self.record.encode())
 
 
@@ -247,10 +230,8 @@ class ReportSummary(Base):
 class AnchorOutbox(Base):
     """A leaf waiting to be anchored; ``batch_id`` and ``leaf_index`` are set when a worker claims it.
 
-    ``kind`` names the anchored table ``item_id`` points into (``ledger.storage.outbox.ANCHORED_ITEMS``). Rows are
-    written, claimed and deleted by ``ledger.storage.outbox`` alone, which inserts a row's organization and batch
-    before it (migration 0020): no foreign keys to check on every row, and no index on what a claim sets, so a
-    claim is a HOT update on PostgreSQL, in the free half each page keeps for it (fillfactor 50).
+    ``kind`` names the anchored table ``item_id`` points into (``ledger.storage.outbox.ANCHORED_ITEMS``). Only that
+    module writes it (no foreign keys) and nothing indexes what a claim sets: a HOT update (migration 0020).
     """
 
     __tablename__ = "anchor_outbox"

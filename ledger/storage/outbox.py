@@ -11,8 +11,8 @@ Crash-safe anchoring worker protocol
    disjoint rows; SQLite has one writer at a time), numbers them ``leaf_index`` 0..n-1, computes
    the Merkle root, inserts a ``batches`` row with status ``pending`` (with the first and last outbox id it
    claimed: the batch's rows are read and deleted by their queue's index between the two, as no index holds
-   what a claim sets) and points the outbox rows (and their items) at it; for certificates it appends their ``certificate_anchors`` rows and the
-   batch's tree instead of pointing them (``ledger.storage.certificate_anchors``). When this commits,
+   what a claim sets) and points the outbox rows (and their items) at it; for certificates it appends their
+   ``certificate_anchors`` rows and the batch's tree instead of pointing them (``ledger.storage.certificate_anchors``). When this commits,
    the intended batch - root and ordered leaves - is durable BEFORE any transaction is sent.
 3. The worker sends the anchoring transaction and waits for its receipt.
 4. It then calls :func:`complete_batch`: block number and time, status ``anchored``, each item's
@@ -74,8 +74,8 @@ def insert_anchored(conn: Connection, kind: str, rows: Sequence[dict[str, Any]],
     """Insert many items of an anchored kind (dicts keyed by column name) and queue their leaves.
 
     Rows go in through :func:`bulk_insert` (each with its ``leaf``, which a table without that column, the
-    certificates', derives from the record instead of storing); one indexed lookup by ``identifier`` then finds the new
-    ids, returned in the order of ``rows``; ``org_key`` names the column holding the anchoring
+    certificates', derives from the record instead of storing); one indexed lookup by ``identifier`` then finds
+    the new ids, returned in the order of ``rows``; ``org_key`` names the column holding the anchoring
     organization, ``seal`` the fingerprint of the seal certificate the items were sealed with. The caller
     owns the transaction, so items, their outbox rows and their counts (``ledger.storage.tallies``) commit together.
     """
