@@ -32,6 +32,7 @@ from sqlalchemy import Row, func, select
 from ledger.app.indexing import chain_indexer
 from ledger.chain.indexer import Indexer
 from ledger.core.statuses import LeafStatus
+from ledger.core.record import record_leaf
 from ledger.issue.status_changes import MAX_IDENTIFIERS, change_status
 from ledger.storage.certificate_anchors import ANCHORS
 from ledger.storage.leaf_statuses import upsert_leaf_statuses
@@ -57,7 +58,7 @@ def _picked(stack: Any, orgs: list[Organization], wanted: int, page: int) -> Ite
         while made < wanted:
             with stack.engine.connect() as conn:
                 rows = conn.execute(
-                    select(c.id, c.identifier, c.leaf, BATCHES.c.root, BATCHES.c.block_number)
+                    select(c.id, c.identifier, c.record, BATCHES.c.root, BATCHES.c.block_number)
                     .select_from(CERTIFICATES.join(ANCHORS, ANCHORS.c.certificate_id == c.id)
                                  .join(BATCHES, ANCHORS.c.batch_id == BATCHES.c.id))
                     .where(c.issuer_org_id == org.id, c.id > last, c.id % step == 0).order_by(c.id)
@@ -83,7 +84,7 @@ def _by_table(stack: Any, orgs: list[Organization], wanted: int) -> tuple[int, s
     for org, rows in _picked(stack, orgs, wanted, 10_000):
         with stack.engine.begin() as conn:
             upsert_leaf_statuses(conn, [{"issuer": to_checksum_address(org.chain_address), "root": r.root,
-                                         "leaf": r.leaf, "status": _SUSPENDED, "reason": "0",
+                                         "leaf": record_leaf(r.record.encode()), "status": _SUSPENDED, "reason": "0",
                                          "block_number": r.block_number} for r in rows])
         made, last = made + len(rows), rows[-1].identifier
     return made, last

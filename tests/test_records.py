@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import threading
@@ -19,6 +18,7 @@ from ledger.core.errors import Conflict
 from ledger.core.identifiers import make_identifier
 from ledger.core.merkle import MerkleTree, process_proof
 from ledger.core.metadata import holder_key
+from ledger.core.record import record_leaf
 from ledger.core.uscc import derive_uscc
 from ledger.storage.catalogue import import_catalogue
 from ledger.storage.certificate_anchors import CertificateAnchor, read_proof
@@ -86,8 +86,8 @@ def cert_rows(org: Organization, ctype: CertificateType, n: int, tag: str, start
             "valid_until": None,
             "record": json.dumps({"number": number, "holder": "某公司", "fields": {"k": i}}, ensure_ascii=False),
             "record_seal": os.urandom(300),
-            "leaf": hashlib.sha256(f"{tag}{i}".encode()).digest(),
         })
+        rows[-1]["leaf"] = record_leaf(rows[-1]["record"].encode())  # a certificate's leaf is its record's
     return rows
 
 

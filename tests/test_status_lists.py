@@ -107,8 +107,9 @@ def test_the_migration_numbers_existing_certificates_per_department(tmp_path) ->
             conn.execute(sa.text(
                 "INSERT INTO certificates (id, identifier, type_code, issuer_org_id, number, version, holder_key, status,"
                 " issued_on, valid_from, metadata, record, salt, record_seal, leaf, created_at) VALUES (:id, :ident, 'T',"
-                " :org, :n, 1, x'00', '01', '2024-01-01', '2024-01-01', '{}', '{}', 's', x'00', x'00', '2024-01-01')"),
-                {"id": cid, "ident": f"I{cid}", "org": org, "n": f"N{cid}"})
+                " :org, :n, 1, x'00', '01', '2024-01-01', '2024-01-01', '{}', '{}', 's', x'00', :leaf, '2024-01-01')"),
+                {"id": cid, "ident": f"I{cid}", "org": org, "n": f"N{cid}",
+                 "leaf": record_leaf(b"{}")})  # the record's own: 0020 checks it
     migrate(engine)
     with engine.connect() as conn:
         got = dict(conn.execute(select(Certificate.id, Certificate.status_index)).all())

@@ -28,6 +28,7 @@ from ledger.app.library import Library
 from ledger.chain.contract import LedgerContract
 from ledger.chain.logs import log_pages
 from ledger.core.errors import BadInput, Conflict, Forbidden, NotFound
+from ledger.core.record import record_leaf
 from ledger.core.statuses import STATUS_NAMES, LeafStatus
 from ledger.storage.bulk import bulk_insert
 from ledger.storage.certificate_anchors import CERTIFICATES_WITH_BATCH
@@ -119,7 +120,7 @@ def own(cert: Cert, org: Organization) -> None:
 
 _CERTS = (
     select(CERTIFICATES.c.id, CERTIFICATES.c.identifier, CERTIFICATES.c.issuer_org_id, CERTIFICATES.c.status,
-           CERTIFICATES.c.leaf, BATCHES.c.root, BATCHES.c.block_number, BATCHES.c.status.label("batch_status"))
+           CERTIFICATES.c.record, BATCHES.c.root, BATCHES.c.block_number, BATCHES.c.status.label("batch_status"))
     .select_from(CERTIFICATES_WITH_BATCH)
 )
 
@@ -131,8 +132,9 @@ def load(lib: Library, identifiers: list[str]) -> list[Cert]:
         for start in range(0, len(identifiers), _LOAD_CHUNK):
             part = identifiers[start:start + _LOAD_CHUNK]
             for r in conn.execute(_CERTS.where(CERTIFICATES.c.identifier.in_(part))):
-                found[r.identifier] = Cert(r.id, r.identifier, r.issuer_org_id, r.status, r.leaf, r.root,
-                                            r.block_number, r.batch_status)
+                leaf = record_leaf(r.record.encode())  # derived from the record, not stored
+                found[r.identifier] = Cert(r.id, r.identifier, r.issuer_org_id, r.status, leaf, r.root,
+                                           r.block_number, r.batch_status)
     missing = [i for i in identifiers if i not in found]
     if missing:
         raise NotFound("certificate_not_found", f"no certificate has the identifier {missing[0]}"

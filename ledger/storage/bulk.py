@@ -11,6 +11,7 @@ from sqlalchemy import (
     Table,
 )
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.types import TypeDecorator
 
 from ledger.storage.models import dump_json
 
@@ -18,8 +19,9 @@ from ledger.storage.models import dump_json
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert rows that share one set of keys, on the driver's fastest path.
 
-    PostgreSQL: ``COPY ... FROM STDIN``. SQLite: the driver's executemany with values converted
-    by the columns' own bind processors. Both skip SQLAlchemy's per-row statement machinery,
+    PostgreSQL: ``COPY ... FROM STDIN``, JSON written as text and a decorated type's values as it binds them
+    (``ledger.storage.record_text``). SQLite: the driver's executemany with values converted by the columns' own
+    bind processors. Both skip SQLAlchemy's per-row statement machinery,
     which costs more than the database itself at issuance rates.
     """
     if not rows:
@@ -27,8 +29,9 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     cols = list(rows[0])
     types = [table.c[c].type.dialect_impl(conn.dialect) for c in cols]
     if conn.dialect.name == "postgresql":
-        to_text = [(lambda v: v if v is None else dump_json(v)) if isinstance(t, JSON) else None
-                   for t in types]
+        to_text = [(lambda v: v if v is None else dump_json(v)) if isinstance(t, JSON)
+                   else (lambda v, t=t: t.process_bind_param(v, conn.dialect)) if isinstance(t, TypeDecorator)
+                   else None for t in types]
         sql = f"COPY {table.name} ({', '.join(cols)}) FROM STDIN"
         try:
             with conn.connection.driver_connection.cursor() as cur, cur.copy(sql) as copy:

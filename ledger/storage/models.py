@@ -12,26 +12,13 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Date,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Text,
-    UniqueConstraint,
-    text,
-)
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData,
+                        String, Text, UniqueConstraint, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from ledger.core.record import certificate_metadata
+from ledger.core.record import certificate_metadata, record_leaf
+from ledger.storage.record_text import RecordText
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -136,6 +123,9 @@ class Batch(Base):
     block_number: Mapped[int | None] = mapped_column(BigInteger)
     block_time: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # the outbox ids it claimed first and last: its outbox rows are found between them (ledger.storage.outbox)
+    outbox_first_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    outbox_last_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
 
 
 class Certificate(Base):
@@ -161,12 +151,11 @@ class Certificate(Base):
     issued_on: Mapped[dt.date] = mapped_column(Date)
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_until: Mapped[dt.date | None] = mapped_column(Date)
-    record: Mapped[str] = mapped_column(Text)  # stored once: the metadata (``meta``) and salt are read from it
-    record_seal: Mapped[bytes] = mapped_column(LargeBinary)  # as signer.compact_seal stores it
+    record: Mapped[str] = mapped_column(RecordText)  # stored once, packed: meta, salt and leaf are read from it
+    record_seal: Mapped[bytes] = mapped_column(LargeBinary)  # as signer.compact_seal stores it beside its record
     document_cid: Mapped[str | None] = mapped_column(String(100))
     document_digest: Mapped[bytes | None] = mapped_column(Hash32)  # a PDF handed in, found by digest (partial index)
     document_key: Mapped[bytes | None] = mapped_column(LargeBinary)
-    leaf: Mapped[bytes] = mapped_column(Hash32)  # its batch and proof: ledger.storage.certificate_anchors
     # the version this one replaced; indexed for "is this version replaced?" (holder lists, intake)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
     # its bit in the issuer's Bitstring status lists (ledger.credentials.status_lists), stable once given
@@ -177,6 +166,11 @@ class Certificate(Base):
     def meta(self) -> dict[str, Any]:
         """The GB/T 36903 metadata, a view of the sealed record (``ledger.core.record.certificate_metadata``)."""
         return certificate_metadata(json.loads(self.record))
+
+    @property
+    def leaf(self) -> bytes:
+        """Its Merkle leaf, derived from the record (migration 0020); its batch and proof: certificate_anchors."""
+        return record_leaf(self.record.encode())
 
 
 class CertificateEvent(Base):
@@ -234,22 +228,23 @@ class ReportSummary(Base):
 
 
 class AnchorOutbox(Base):
-    """A leaf waiting to be anchored; ``batch_id`` is set when a worker claims it.
+    """A leaf waiting to be anchored; ``batch_id`` and ``leaf_index`` are set when a worker claims it.
 
-    ``kind`` names the anchored table ``item_id`` points into (``ledger.storage.outbox.ANCHORED_ITEMS``).
+    ``kind`` names the anchored table ``item_id`` points into (``ledger.storage.outbox.ANCHORED_ITEMS``). Only that
+    module writes it (no foreign keys) and nothing indexes what a claim sets: a HOT update (migration 0020).
     """
 
     __tablename__ = "anchor_outbox"
     __table_args__ = (
-        Index("ix_anchor_outbox_claim", "kind", "org_id", "batch_id", "id"),
-        UniqueConstraint("batch_id", "leaf_index"),
+        Index("ix_anchor_outbox_queue", "kind", "org_id", "id"),
+        {"postgresql_with": {"fillfactor": 50}},
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
-    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    org_id: Mapped[int] = mapped_column(Integer)  # an organizations.id
     leaf: Mapped[bytes] = mapped_column(Hash32)
     item_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))  # in outbox.ANCHORED_ITEMS[kind]
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+    batch_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))  # a batches.id
     leaf_index: Mapped[int | None] = mapped_column(Integer)
     # SHA-256 of the seal certificate the item was sealed with (NULL: unsealed): a batch holds leaves of one
     # seal, anchored only while that seal is the organization's current one on chain

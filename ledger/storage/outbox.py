@@ -9,9 +9,10 @@ Crash-safe anchoring worker protocol
    (kind, org, seal) in id order (the seal of the oldest queued row: a batch never mixes leaves sealed
    with different seals, as the contract records one seal per anchor) (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers take
    disjoint rows; SQLite has one writer at a time), numbers them ``leaf_index`` 0..n-1, computes
-   the Merkle root, inserts a ``batches`` row with status ``pending`` and points the outbox rows
-   (and their items) at it; for certificates it appends their ``certificate_anchors`` rows and the
-   batch's tree instead of pointing them (``ledger.storage.certificate_anchors``). When this commits,
+   the Merkle root, inserts a ``batches`` row with status ``pending`` (with the first and last outbox id it
+   claimed: the batch's rows are read and deleted by their queue's index between the two, as no index holds
+   what a claim sets) and points the outbox rows (and their items) at it; for certificates it appends their
+   ``certificate_anchors`` rows and the batch's tree instead of pointing them (``ledger.storage.certificate_anchors``). When this commits,
    the intended batch - root and ordered leaves - is durable BEFORE any transaction is sent.
 3. The worker sends the anchoring transaction and waits for its receipt.
 4. It then calls :func:`complete_batch`: block number and time, status ``anchored``, each item's
@@ -31,6 +32,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Table,
     bindparam,
@@ -71,13 +73,16 @@ def insert_anchored(conn: Connection, kind: str, rows: Sequence[dict[str, Any]],
                     seal: bytes | None) -> list[int]:
     """Insert many items of an anchored kind (dicts keyed by column name) and queue their leaves.
 
-    Rows go in through :func:`bulk_insert`; one indexed lookup by ``identifier`` then finds the new
-    ids, returned in the order of ``rows``; ``org_key`` names the column holding the anchoring
+    Rows go in through :func:`bulk_insert` (each with its ``leaf``, which a table without that column, the
+    certificates', derives from the record instead of storing); one indexed lookup by ``identifier`` then finds
+    the new ids, returned in the order of ``rows``; ``org_key`` names the column holding the anchoring
     organization, ``seal`` the fingerprint of the seal certificate the items were sealed with. The caller
     owns the transaction, so items, their outbox rows and their counts (``ledger.storage.tallies``) commit together.
     """
     table = ANCHORED_ITEMS[kind]
-    bulk_insert(conn, table, rows)
+    leaves = [r["leaf"] for r in rows]
+    stored = rows if "leaf" in table.c else [{k: v for k, v in r.items() if k != "leaf"} for r in rows]
+    bulk_insert(conn, table, stored)
     if kind == "certificate":
         count_certificates(conn, rows)
     elif kind == "report":
@@ -85,7 +90,8 @@ def insert_anchored(conn: Connection, kind: str, rows: Sequence[dict[str, Any]],
     idents = [r["identifier"] for r in rows]
     by_ident = _ids_by_identifier(conn, table, idents)
     ids = [by_ident[i] for i in idents]
-    enqueue_leaves(conn, kind, [(r[org_key], r["leaf"], i) for r, i in zip(rows, ids, strict=True)], seal=seal)
+    enqueue_leaves(conn, kind, [(r[org_key], leaf, i) for r, leaf, i in zip(rows, leaves, ids, strict=True)],
+                   seal=seal)
     return ids
 
 
@@ -176,7 +182,8 @@ def claim_batch(
         if not rows:
             return None
         tree = tree_of([r.leaf for r in rows])
-        batch = Batch(kind=kind, org_id=org_id, root=tree.root, leaf_count=len(rows))
+        batch = Batch(kind=kind, org_id=org_id, root=tree.root, leaf_count=len(rows),
+                      outbox_first_id=rows[0].id, outbox_last_id=rows[-1].id)
         session.add(batch)
         session.flush()
         conn = session.connection()
@@ -205,9 +212,19 @@ def _number_leaves(conn: Connection, batch_id: int, outbox_ids: list[int]) -> No
         conn.execute(text(sql), {"batch": batch_id, "ids": json.dumps(outbox_ids)})
 
 
+def _of_batch(session: Session, batch_id: int) -> tuple[ColumnElement[bool], ...]:
+    """Which outbox rows a claimed batch holds, as its queue's index finds them: between the first and last id
+    the claim took, those pointing at the batch."""
+    kind, org_id, first, last = session.execute(
+        select(BATCHES.c.kind, BATCHES.c.org_id, BATCHES.c.outbox_first_id, BATCHES.c.outbox_last_id)
+        .where(BATCHES.c.id == batch_id)).one()
+    c = OUTBOX.c
+    return c.kind == kind, c.org_id == org_id, c.id.between(first, last), c.batch_id == batch_id
+
+
 def batch_seal(session: Session, batch_id: int) -> bytes | None:
     """The fingerprint of the seal a claimed batch's leaves were sealed with (None: unsealed items)."""
-    return session.scalar(select(OUTBOX.c.seal_fingerprint).where(OUTBOX.c.batch_id == batch_id).limit(1))
+    return session.scalar(select(OUTBOX.c.seal_fingerprint).where(*_of_batch(session, batch_id)).limit(1))
 
 
 def queued_with_seal(session: Session, org_id: int, seal: bytes) -> int:
@@ -218,7 +235,7 @@ def queued_with_seal(session: Session, org_id: int, seal: bytes) -> int:
 
 def batch_leaves(session: Session, batch_id: int) -> list[bytes]:
     """The claimed leaves of a batch in tree order, to rebuild its tree after a restart."""
-    q = select(OUTBOX.c.leaf).where(OUTBOX.c.batch_id == batch_id).order_by(OUTBOX.c.leaf_index)
+    q = select(OUTBOX.c.leaf).where(*_of_batch(session, batch_id)).order_by(OUTBOX.c.leaf_index)
     return list(session.execute(q).scalars())
 
 
@@ -249,8 +266,9 @@ def complete_batch(
             .values(status="anchored", tx_hash=tx_hash, block_number=block_number, block_time=block_time)
         )
         kind = session.scalar(select(BATCHES.c.kind).where(BATCHES.c.id == batch_id))
+        rows = _of_batch(session, batch_id)
         linked = [] if kind == "certificate" else session.execute(
-            select(OUTBOX.c.item_id, OUTBOX.c.leaf_index).where(OUTBOX.c.batch_id == batch_id, OUTBOX.c.item_id.is_not(None))
+            select(OUTBOX.c.item_id, OUTBOX.c.leaf_index).where(*rows, OUTBOX.c.item_id.is_not(None))
         ).all()
         if linked:
             items = ANCHORED_ITEMS[kind]
@@ -258,4 +276,4 @@ def complete_batch(
                 update(items).where(items.c.id == bindparam("iid")),
                 [{"iid": r.item_id, "proof": proofs[r.leaf_index]} for r in linked],
             )
-        session.execute(delete(OUTBOX).where(OUTBOX.c.batch_id == batch_id))
+        session.execute(delete(OUTBOX).where(*rows))

@@ -21,9 +21,11 @@ from web3.exceptions import Web3Exception
 from ledger.core.checks import PENDING_REASONS, Status
 from ledger.core.errors import CertledgerError
 from ledger.core.merkle import split_proof
+from ledger.core.record import record_leaf
 from ledger.core.statuses import LeafStatus
 from ledger.storage.certificate_anchors import ANCHORS, CERTIFICATES_WITH_BATCH, read_proof
 from ledger.storage.driver_reads import read_one
+from ledger.storage.record_text import unpack_record
 from ledger.storage.models import Batch, Certificate
 from ledger.verify.fragments import VerificationResult, Verifier
 from ledger.verify.stored import certificate_bundle
@@ -47,6 +49,7 @@ class _ValidResult:
     day: dt.date
     result: VerificationResult
     proof: bytes  # read from its batch's tree, which never changes once stored
+    leaf: bytes  # of the row's record (derived, not stored: ``Certificate.leaf``)
 
 
 _Batches = Batch.__table__
@@ -56,7 +59,7 @@ _Certificates = Certificate.__table__
 # Every stored value a stored certificate's bundle is built from, as the driver returns them (its proof is read
 # from its batch's tree by batch and node).
 _ROW_INPUTS = (
-    select(_Certificates.c.record, _Certificates.c.record_seal, _Certificates.c.leaf, ANCHORS.c.batch_id,
+    select(_Certificates.c.record, _Certificates.c.record_seal, ANCHORS.c.batch_id,
            ANCHORS.c.node, _Batches.c.status, _Batches.c.root, _Batches.c.tx_hash, _Batches.c.block_number,
            _Batches.c.block_time)
     .select_from(CERTIFICATES_WITH_BATCH)
@@ -80,9 +83,8 @@ def _still_valid(verifier: Verifier, hit: _ValidResult, row: tuple[Any, ...] | N
     once set."""
     if row != hit.row or registry is not hit.registry or day != hit.day:
         return False
-    leaf, root = row[2], row[6]
     try:
-        anchor, status = verifier.chain.anchor_and_status([hit.result.certificate["issuer_account"]], root, leaf,
+        anchor, status = verifier.chain.anchor_and_status([hit.result.certificate["issuer_account"]], row[5], hit.leaf,
                                                           split_proof(hit.proof))
     except (CertledgerError, Web3Exception):
         return False  # a full verification reports it as a fragment
@@ -105,15 +107,19 @@ def verify_stored(lib: Library, verifier: Verifier, identifier: str, *,
     if row is None:  # unknown, or not as written: the stored bundle's reading refuses or finds it
         result = verifier.verify_bundle(certificate_bundle(lib, identifier))
     else:
-        if row[5] == "anchored":
-            proof = read_proof(lib.engine, row[3], row[4], own_connection=own_connection)
-        result = _verify_row(verifier, identifier, row, expand_seal(row[1], registry), proof, chain_id)
+        record = unpack_record(row[0])  # a bare driver read: the record as stored
+        data = record.encode()
+        leaf = record_leaf(data)
+        if row[4] == "anchored":
+            proof = read_proof(lib.engine, row[2], row[3], own_connection=own_connection)
+        result = _verify_row(verifier, identifier, row, record, leaf, expand_seal(row[1], registry, data), proof,
+                             chain_id)
     if result.verdict is Status.PENDING:
         result = _with_expected_anchoring(lib, identifier, result)
     if result.verdict is Status.VALID and proof is not None and result.certificate.get("identifier") == identifier:
         if len(verifier.valid_results) >= VALID_RESULTS_LIMIT:
             verifier.valid_results.clear()
-        verifier.valid_results[identifier] = _ValidResult(row, registry, day, result, proof)
+        verifier.valid_results[identifier] = _ValidResult(row, registry, day, result, proof, leaf)
     return result
 
 
@@ -132,11 +138,12 @@ def _with_expected_anchoring(lib: Library, identifier: str, result: Verification
     return VerificationResult(result.verdict, checks, {**result.certificate, "expected_anchoring_by": expected})
 
 
-def _verify_row(verifier: Verifier, identifier: str, row: tuple[Any, ...], seal: bytes, proof: bytes | None,
-                chain_id: int) -> VerificationResult:
-    """Verify a stored certificate from its ``_row_inputs``, its seal as made and its proof (None: not anchored)
-    as from its stored bundle (``item_bundle``), without encoding the bundle only to decode it again."""
-    record, _stored_seal, leaf, _batch_id, _node, batch_status, root, _tx_hash, block_number, _block_time = row
+def _verify_row(verifier: Verifier, identifier: str, row: tuple[Any, ...], record: str, leaf: bytes, seal: bytes,
+                proof: bytes | None, chain_id: int) -> VerificationResult:
+    """Verify a stored certificate from its ``_row_inputs``, its record (unpacked) and the record's leaf, its seal
+    as made and its proof (None: not anchored) as from its stored bundle (``item_bundle``), without encoding the
+    bundle only to decode it again."""
+    _record, _stored_seal, _batch_id, _node, batch_status, root, _tx_hash, block_number, _block_time = row
     bundle: dict[str, Any] = {"identifier": identifier, "record": json.loads(record), "root": None}
     if batch_status != "anchored" or proof is None:  # pending, as is_anchored judges it
         return verifier.verify_parts(bundle, seal, leaf, None, [])

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, select
 from ledger.core.errors import Conflict, NotFound
 from ledger.core.identifiers import parse_identifier
 from ledger.core.merkle import split_proof
+from ledger.core.record import record_leaf
 from ledger.storage.certificate_anchors import ANCHORS, CERTIFICATES_WITH_BATCH, read_proof
 from ledger.storage.models import Batch, Certificate
 from ledger.verify.bundle import build_bundle
@@ -101,10 +102,11 @@ def load_certificate(lib: Library, identifier: str) -> tuple[Any, Any | None]:
         values = row._mapping
         anchored = values["batch__status"] == "anchored"
         proof = read_proof(conn, values["batch__id"], values["node"]) if anchored else None
-    # attributes named as on the ORM classes (its columns; Certificate.meta is a view of the record, not a column)
+    # attributes named as on the ORM classes (its columns; Certificate.meta and .leaf are views of the record)
     cert = SimpleNamespace(**{a.key: values[a.columns[0].name] for a in Certificate.__mapper__.column_attrs},
-                           batch_id=values["batch__id"], leaf_index=values["leaf_index"], proof=proof)
-    cert.record_seal = expand_seal(cert.record_seal, lib.seal_registry())
+                           leaf=record_leaf(values["record"].encode()), batch_id=values["batch__id"],
+                           leaf_index=values["leaf_index"], proof=proof)
+    cert.record_seal = expand_seal(cert.record_seal, lib.seal_registry(), cert.record.encode())
     batch = None
     if values["batch__id"] is not None:
         batch = SimpleNamespace(**{a.key: values[f"batch__{a.columns[0].name}"] for a in Batch.__mapper__.column_attrs})
