@@ -36,7 +36,6 @@ from ledger.core.record import record_leaf
 from ledger.issue.status_changes import MAX_IDENTIFIERS, change_status
 from ledger.storage.certificate_anchors import ANCHORS
 from ledger.storage.leaf_statuses import upsert_leaf_statuses
-from ledger.storage.certificate_anchors import ANCHORS
 from ledger.storage.models import BATCHES, CERTIFICATES, Organization
 from ledger.verify.service import verify_identifier
 
