@@ -74,6 +74,9 @@ def test_two_workers_killed_at_random_lose_nothing_and_anchor_nothing_twice(libr
         issuer.join()
         wait_until(lambda: _anchored(env, issued), "every issued certificate anchored", timeout=180, logs=logs,
                    procs=workers)
+        # a worker restarted by the last kill may still be starting: SIGTERM before its handler would kill it
+        wait_until(lambda: all(_heartbeat(env, w.pid) is not None for w in workers), "every worker beating",
+                   timeout=60, logs=logs, procs=workers)
     finally:
         issuer.join()
         codes = [stop_gently(w) for w in workers]
