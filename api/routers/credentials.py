@@ -74,21 +74,21 @@ def _answer(response_class: type[Response], body: Any, max_age: int | None = Non
 
 @router.get(contexts.OUR_CONTEXT_PATH, tags=["public"], dependencies=_PUBLIC,
             summary="Our JSON-LD context for the GB/T 36903 fields (the same file is packaged with the code)",
-            **_documented(LdJson, CONTEXT_EXAMPLE, "the context"))
+            **_documented(LdJson, CONTEXT_EXAMPLE, "the context", 429))
 def our_context() -> Response:
     return _answer(LdJson, contexts.context_document(contexts.OUR_CONTEXT_FILE), 86400)
 
 
 @router.get("/dids/{credit_code}/did.json", tags=["public"], dependencies=_PUBLIC,
             summary="A department's DID document (did:web): its P-256 seal keys as Multikeys",
-            **_documented(DidJson, DID_EXAMPLE, "the DID document", 404))
+            **_documented(DidJson, DID_EXAMPLE, "the DID document", 404, 429))
 def did_document(lib: LibraryDep, credit_code: CreditCode) -> Response:
     return _answer(DidJson, issuers.did_document(lib, credit_code), 300)
 
 
 @router.get("/status-lists/{credit_code}/{purpose}", tags=["public"], dependencies=_PUBLIC,
             summary="A department's Bitstring status list credential (purpose: revocation or suspension)",
-            **_documented(VcJson, STATUS_LIST_EXAMPLE, "the signed status list credential", 404, 409))
+            **_documented(VcJson, STATUS_LIST_EXAMPLE, "the signed status list credential", 404, 409, 429))
 def status_list(lib: LibraryDep, credit_code: CreditCode,
                 purpose: Annotated[str, Path(examples=["revocation"], max_length=16)]) -> Response:
     return _answer(VcJson, status_lists.status_list_credential(lib, credit_code, purpose), int(status_lists.CACHE_S))
@@ -96,7 +96,7 @@ def status_list(lib: LibraryDep, credit_code: CreditCode,
 
 @router.get("/status-lists/{credit_code}", tags=["public"], dependencies=_PUBLIC,
             summary="A department's statuses as an IETF Token Status List (the `status` of its SD-JWT VCs)",
-            **_documented(StatusListJwt, "eyJ0eXAiOiJzdGF0dXNsaXN0K2p3dCIs…", "the signed token", 404, 409))
+            **_documented(StatusListJwt, "eyJ0eXAiOiJzdGF0dXNsaXN0K2p3dCIs…", "the signed token", 404, 409, 429))
 def token_status_list(lib: LibraryDep, credit_code: CreditCode) -> Response:
     return _answer(StatusListJwt, token_status.token_status_list(lib, credit_code), int(status_lists.CACHE_S))
 
