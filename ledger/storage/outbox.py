@@ -212,19 +212,19 @@ def _number_leaves(conn: Connection, batch_id: int, outbox_ids: list[int]) -> No
         conn.execute(text(sql), {"batch": batch_id, "ids": json.dumps(outbox_ids)})
 
 
-def _of_batch(session: Session, batch_id: int) -> tuple[ColumnElement[bool], ...]:
-    """Which outbox rows a claimed batch holds, as its queue's index finds them: between the first and last id
-    the claim took, those pointing at the batch."""
+def _of_batch(session: Session, batch_id: int) -> tuple[str, tuple[ColumnElement[bool], ...]]:
+    """A claimed batch's kind, and which outbox rows it holds, as its queue's index finds them: between the first
+    and last id the claim took, those pointing at the batch."""
     kind, org_id, first, last = session.execute(
         select(BATCHES.c.kind, BATCHES.c.org_id, BATCHES.c.outbox_first_id, BATCHES.c.outbox_last_id)
         .where(BATCHES.c.id == batch_id)).one()
     c = OUTBOX.c
-    return c.kind == kind, c.org_id == org_id, c.id.between(first, last), c.batch_id == batch_id
+    return kind, (c.kind == kind, c.org_id == org_id, c.id.between(first, last), c.batch_id == batch_id)
 
 
 def batch_seal(session: Session, batch_id: int) -> bytes | None:
     """The fingerprint of the seal a claimed batch's leaves were sealed with (None: unsealed items)."""
-    return session.scalar(select(OUTBOX.c.seal_fingerprint).where(*_of_batch(session, batch_id)).limit(1))
+    return session.scalar(select(OUTBOX.c.seal_fingerprint).where(*_of_batch(session, batch_id)[1]).limit(1))
 
 
 def queued_with_seal(session: Session, org_id: int, seal: bytes) -> int:
@@ -235,7 +235,7 @@ def queued_with_seal(session: Session, org_id: int, seal: bytes) -> int:
 
 def batch_leaves(session: Session, batch_id: int) -> list[bytes]:
     """The claimed leaves of a batch in tree order, to rebuild its tree after a restart."""
-    q = select(OUTBOX.c.leaf).where(*_of_batch(session, batch_id)).order_by(OUTBOX.c.leaf_index)
+    q = select(OUTBOX.c.leaf).where(*_of_batch(session, batch_id)[1]).order_by(OUTBOX.c.leaf_index)
     return list(session.execute(q).scalars())
 
 
@@ -265,8 +265,7 @@ def complete_batch(
             .where(BATCHES.c.id == batch_id)
             .values(status="anchored", tx_hash=tx_hash, block_number=block_number, block_time=block_time)
         )
-        kind = session.scalar(select(BATCHES.c.kind).where(BATCHES.c.id == batch_id))
-        rows = _of_batch(session, batch_id)
+        kind, rows = _of_batch(session, batch_id)
         linked = [] if kind == "certificate" else session.execute(
             select(OUTBOX.c.item_id, OUTBOX.c.leaf_index).where(*rows, OUTBOX.c.item_id.is_not(None))
         ).all()
