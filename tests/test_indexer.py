@@ -15,7 +15,8 @@ from ledger.chain.client import ChainClient
 from ledger.chain.contract import BatchKind, LedgerContract, OrgKind, uscc_hash
 from ledger.chain.indexer import Indexer
 from ledger.core.statuses import LeafStatus
-from ledger.storage.models import ChainAnchor, ChainEvent, ChainLeafStatus, ChainOrg
+from ledger.core.uscc import derive_uscc
+from ledger.storage.models import ChainAnchor, ChainEvent, ChainLeafStatus, ChainOrg, as_utc
 
 pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
 
@@ -57,6 +58,31 @@ def test_indexer_projects_events_and_resumes(engine: Engine, chain: ChainClient,
         assert s.get(ChainLeafStatus, (issuer.address, root, leaf)).status == "03"
         org = s.get(ChainOrg, issuer.address)
         assert org.seal_fingerprint == b"\x02" * 32 and not org.active
+
+
+def test_indexed_anchor_is_the_chains_anchor_seal_and_all(engine: Engine, chain: ChainClient,
+                                                          admin: LocalAccount) -> None:
+    """Each anchor is stored with the seal current at its event, as ``anchorOf`` tells it: a rotation between two
+    anchors of one page counts for the second only; an issuer whose registration was not indexed gets none."""
+    contract, deployment = LedgerContract.deploy(chain, admin)
+    issuer, unseen = Account.create(), Account.create()
+    contract.register_organization(admin, unseen.address, OrgKind.DEPARTMENT, "11430100851952982H", b"\x05" * 32)
+    start = chain.w3.eth.block_number + 1
+    contract.register_organization(admin, issuer.address, OrgKind.DEPARTMENT, derive_uscc("indexer-anchor-seals", division="430100"), b"\x01" * 32)
+    roots = [os.urandom(32) for _ in range(3)]
+    contract.anchor(issuer, roots[0], 1, BatchKind.CERTIFICATES)
+    contract.rotate_seal(admin, issuer.address, b"\x02" * 32)
+    contract.anchor(issuer, roots[1], 2, BatchKind.CERTIFICATES)
+    contract.anchor(unseen, roots[2], 3, BatchKind.CERTIFICATES)
+    assert deployment.block_number < start
+    Indexer(engine, contract, start_block=start).run_until_head()
+    with Session(engine) as s:
+        for root, expected in zip(roots[:2], (b"\x01" * 32, b"\x02" * 32), strict=True):
+            stored, on_chain = s.get(ChainAnchor, (issuer.address, root)), contract.anchor_of(issuer.address, root)
+            assert stored.seal_fingerprint == on_chain.seal_fingerprint == expected
+            assert (stored.block_number, int(as_utc(stored.block_time).timestamp())) == (on_chain.block_number,
+                                                                                 on_chain.timestamp)
+        assert s.get(ChainAnchor, (unseen.address, roots[2])).seal_fingerprint is None
 
 
 def test_two_indexers_at_once_apply_each_event_once(engine: Engine, chain: ChainClient, admin: LocalAccount) -> None:

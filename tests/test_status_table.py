@@ -68,14 +68,19 @@ def leaf_reads(library_env: LibraryEnv, monkeypatch: pytest.MonkeyPatch) -> list
     return reads
 
 
-def test_first_verifications_read_the_anchor_once_per_root(library_env: LibraryEnv, leaf_reads: list[str]) -> None:
-    identifiers = _anchored(library_env, 4)
+def test_first_verifications_read_an_anchor_once_per_root_and_an_indexed_one_from_the_table(
+        library_env: LibraryEnv, leaf_reads: list[str]) -> None:
+    indexed = _anchored(library_env, 2)
     _index(library_env)
-    roots = {export_bundle(library_env.lib, identifier)["root"] for identifier in identifiers}
+    newer = _anchored(library_env, 2) + _anchored(library_env, 2)  # two roots the indexer has not reached
+    roots = {export_bundle(library_env.lib, identifier)["root"] for identifier in newer}
     leaf_reads.clear()  # the anchoring worker reads anchors too, through the same contract object
-    for identifier in identifiers:
+    for identifier in indexed:
         assert verify_identifier(library_env.lib, identifier).verdict is Status.VALID
-    assert leaf_reads == ["anchor"] * len(roots), roots
+    assert leaf_reads == []
+    for identifier in newer:
+        assert verify_identifier(library_env.lib, identifier).verdict is Status.VALID
+    assert leaf_reads == ["anchor"] * len(roots) == ["anchor"] * 2
 
 
 def _index(env: LibraryEnv) -> None:
@@ -195,12 +200,16 @@ def test_first_verifications_are_answered_without_the_chain_node_under_a_seen_ro
     chain = service_verifier(lib).chain
     monkeypatch.setattr(chain, "status_max_age", 60.0)  # no periodic look at revocations during the test
     first, second, changed = _anchored(library_env, 3)
-    _index(library_env)
-    assert verification_without_chain(lib, first) is None  # a new root: its anchor needs the chain node
+    assert verification_without_chain(lib, first) is None  # a fresh worker: its first look at the chain is due
     assert verify_identifier(lib, first).verdict is Status.VALID
+    indexed = _anchored(library_env, 1)[0]  # another root, anchored after that look, then indexed
     _suspend(library_env, changed)
     _index(library_env)
+    chain.forget_statuses()
+    verify_identifier(lib, first)  # and looked at again (a worker looks every second in service)
     monkeypatch.setattr(chain.contract.client, "call_rpc", None)  # any chain read would fail now
+    found = verification_without_chain(lib, indexed)  # its anchor is read from the indexer's table
+    assert found is not None and found.verdict is Status.VALID
     result = verification_without_chain(lib, second)
     assert result is not None and result.verdict is Status.VALID
     assert verification_without_chain(lib, second) is result  # and remembered

@@ -150,6 +150,7 @@ class Indexer:
             for e in events])
         statuses = []
         anchors = []
+        seals: dict[str, bytes | None] = {}  # issuer -> its seal now, as far as this page's events have gone
         for e in events:
             a = e.args
             if e.name == "StatusChanged":
@@ -157,11 +158,15 @@ class Indexer:
                     "issuer": a["issuer"], "root": a["root"], "leaf": a["leaf"], "status": f"{a['status']:02d}",
                     "reason": str(a["reason"]), "block_number": e.block_number})
             elif e.name == "Anchored":
+                if a["issuer"] not in seals:
+                    seals[a["issuer"]] = session.scalar(select(ChainOrg.seal_fingerprint)
+                                                        .where(ChainOrg.address == a["issuer"]))
                 anchors.append({"issuer": a["issuer"], "root": a["root"], "kind": BatchKind(a["kind"]).name.lower(),
                                 "leaf_count": a["leafCount"], "block_number": e.block_number,
-                                "block_time": self._block_time(e.block_number)})
+                                "block_time": self._block_time(e.block_number), "seal_fingerprint": seals[a["issuer"]]})
             else:
                 self._apply_org(session, e)
+                seals.pop(a.get("account"), None)  # registered or its seal rotated: read again after the change
         upsert_leaf_statuses(conn, statuses)
         if anchors:
             conn.execute(_insert(session, ChainAnchor.__table__).on_conflict_do_nothing(), anchors)

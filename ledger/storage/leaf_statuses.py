@@ -1,4 +1,5 @@
-"""Leaf statuses as the chain's ``StatusChanged`` events set them: one table (``chain_leaf_status``) for every process.
+"""Leaf statuses as the chain's ``StatusChanged`` events set them: one table (``chain_leaf_status``) for every process;
+and the anchors its ``Anchored`` events made (``chain_anchors``), so a worker need not ask the chain node for each.
 
 The indexer writes it from the events (changes made by any process, or outside the platform); a change this
 library makes writes it too, in the transaction that records the change. API workers read one row per first
@@ -9,14 +10,15 @@ reads the events after it from the chain itself (``ledger.verify.chain_facts``).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, select, text
 from sqlalchemy.dialects import sqlite
 
 from ledger.storage.driver_reads import read_one
-from ledger.storage.models import ChainEvent, ChainLeafStatus, IndexerCursor, dump_json
+from ledger.storage.models import ChainAnchor, ChainEvent, ChainLeafStatus, IndexerCursor, as_utc, dump_json
 
 _TABLE = ChainLeafStatus.__table__
 
@@ -67,12 +69,40 @@ _SEALS_REVOKED = select(ChainEvent.args).where(ChainEvent.event == "SealRevoked"
                                                ChainEvent.block_number <= bindparam("indexed"))
 
 
-class LeafStatusTable:
-    """Reads one leaf's status from the table, with the block up to which the indexer named ``cursor`` filled it."""
+_ANCHORS = ChainAnchor.__table__
+_ANCHOR = select(_ANCHORS.c.block_number, _ANCHORS.c.block_time, _ANCHORS.c.seal_fingerprint).where(
+    _ANCHORS.c.issuer == bindparam("issuer"), _ANCHORS.c.root == bindparam("root"),
+    _ANCHORS.c.seal_fingerprint.is_not(None))
 
-    def __init__(self, engine: Engine, cursor: str) -> None:
+
+class IndexedAnchor(NamedTuple):
+    block_number: int
+    timestamp: int  # Unix s
+    seal_fingerprint: bytes
+
+
+class LeafStatusTable:
+    """Reads one leaf's status from the table, with the block up to which the indexer named ``cursor`` filled it;
+    with ``anchors`` (the indexer of this cursor is the one writing ``chain_anchors``, which names no contract: the
+    library's configured one) an anchor too."""
+
+    def __init__(self, engine: Engine, cursor: str, *, anchors: bool = False) -> None:
         self.engine = engine
         self.cursor = cursor
+        self.anchors = anchors
+
+    def anchor(self, issuer: str, root: bytes, *, own_connection: bool = False) -> IndexedAnchor | None:
+        """``issuer``'s anchor of ``root`` as the indexer stored it from its ``Anchored`` event, None if it has not
+        (not indexed yet, indexed before it kept the seal, or not anchored)."""
+        if not self.anchors:
+            return None
+        row = read_one(self.engine, _ANCHOR, {"issuer": issuer, "root": root}, own_connection=own_connection)
+        if row is None:
+            return None
+        block_number, block_time, fingerprint = row
+        if isinstance(block_time, str):  # SQLite, read through the bare driver: text, as SQLAlchemy stored it
+            block_time = dt.datetime.fromisoformat(block_time)
+        return IndexedAnchor(int(block_number), int(as_utc(block_time).timestamp()), bytes(fingerprint))
 
     def __call__(self, issuer: str, root: bytes, leaf: bytes, *,
                  own_connection: bool = False) -> tuple[int | None, int | None, int | None]:

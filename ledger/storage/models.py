@@ -395,6 +395,9 @@ class ChainAnchor(Base):
     leaf_count: Mapped[int] = mapped_column(Integer)
     block_number: Mapped[int] = mapped_column(BigInteger)
     block_time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # the issuer's seal current at the event (as anchorOf tells it); NULL: indexed before revision 0021, or the
+    # issuer's registration was not indexed
+    seal_fingerprint: Mapped[bytes | None] = mapped_column(Hash32)
 
 
 class ChainLeafStatus(Base):

@@ -3,7 +3,9 @@ chain cannot change it.
 
 The v2 contract keys anchors by (issuer, root): a verifier looks for a root under the accounts of the record's
 organization (``accountsOf`` its credit-code hash; usually one). An anchor never changes once set (it carries the
-issuer's seal fingerprint at anchoring), nor an organization's kind and credit-code hash. Leaf statuses and seal
+issuer's seal fingerprint at anchoring), nor an organization's kind and credit-code hash. The service reads an
+anchor the indexer stored from its ``Anchored`` event (``chain_anchors``) and asks ``anchorOf`` only for one it
+has not, so a fresh worker's first verifications under many roots do not queue on the chain node. Leaf statuses and seal
 compromise times do change. The service knows a leaf's status from the table the indexer keeps from the
 StatusChanged events (``ledger.storage.leaf_statuses``; one row per changed leaf, shared by every worker) and from
 its own look at the events the indexer has not stored yet: every ``status_max_age`` seconds one ``eth_getLogs``
@@ -33,6 +35,7 @@ from ledger.chain.contract import (
 )
 from ledger.chain.logs import log_pages
 from ledger.core.statuses import LeafStatus
+from ledger.storage.leaf_statuses import IndexedAnchor
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,9 @@ class LeafStatuses(Protocol):
     def seal_revocations(self) -> tuple[dict[bytes, int], int | None]:
         """The SealRevoked events its indexer stored (fingerprint: compromise time) and the block up to which it
         stored them (None: never indexed)."""
+
+    def anchor(self, issuer: str, root: bytes, *, own_connection: bool = False) -> IndexedAnchor | None:
+        """``issuer``'s anchor of ``root`` as its indexer stored it (None: it has not)."""
 
 
 RECENT_LIMIT = 4096  # statuses read from the chain while the table lagged, kept for status_max_age at most
@@ -213,7 +219,13 @@ class ChainFacts:
         return self._compromised.get(fingerprint, 0)
 
     def _read_anchor(self, issuer: str, root: bytes) -> Anchor | None:
-        """``issuer``'s anchor of the root, read once however many verifications of a new batch ask at once."""
+        """``issuer``'s anchor of the root: as the indexer stored it, else from ``anchorOf``, read once however many
+        verifications of a new batch ask at once."""
+        if self._leaf_statuses is not None:
+            indexed = self._leaf_statuses.anchor(issuer, root, own_connection=getattr(self._offline, "on", False))
+            if indexed is not None:
+                anchor = self._anchors[(issuer, root)] = Anchor(issuer, *indexed)
+                return anchor
         self._may_read()
         with self._anchor_lock:
             anchor = self._anchors.get((issuer, root))

@@ -3,11 +3,11 @@
 A counter verifies by identifier (:func:`verify_identifier`), by a bundle someone presents
 (:func:`verify_bundle`) or by a PDF (``ledger.verify.pdf``). The fragments themselves are
 ``ledger.verify.fragments``'; chain reads are cached by ``ledger.verify.chain_facts``: a first verification
-costs at most one ``anchorOf`` eth_call per batch root and one read of the status table the indexer keeps
-(``ledger.storage.leaf_statuses``), nothing per leaf from the chain node; the events the indexer has not stored
-yet each worker reads itself, in one ``eth_getLogs`` every ``SERVICE_STATUS_MAX_AGE`` seconds. A status change
-this library makes shows at once, one made elsewhere within ``SERVICE_STATUS_MAX_AGE``. VALID results are
-remembered per worker (``ledger.verify.remembered``).
+costs one read of the status table the indexer keeps (``ledger.storage.leaf_statuses``) and, once per batch
+root and worker, one read of the anchor it stored (``anchorOf`` for a root it has not reached): nothing per leaf
+from the chain node; the events the indexer has not stored yet each worker reads itself, in one ``eth_getLogs``
+every ``SERVICE_STATUS_MAX_AGE`` seconds. A status change this library makes shows at once, one made elsewhere
+within ``SERVICE_STATUS_MAX_AGE``. VALID results are remembered per worker (``ledger.verify.remembered``).
 
 The service trusts what its published trust list says (``ledger.verify.platform_trust``): its chain, every
 deployment it recorded (a bundle naming an earlier one is verified against that contract) and its seal root.
@@ -59,7 +59,8 @@ def service_verifier(lib: Library, address: str | None = None) -> Verifier:
         deployment = trust.deployment(contract.address)
         verifier = Verifier(contract, lib.seal_registry, trust, status_max_age=SERVICE_STATUS_MAX_AGE,
                             status_start_block=deployment.from_block if deployment else 0,
-                            leaf_statuses=LeafStatusTable(lib.engine, cursor_name(contract)),
+                            leaf_statuses=LeafStatusTable(lib.engine, cursor_name(contract),
+                                                          anchors=contract is lib.contract),
                             successor=lambda identifier: _successor(lib, identifier))
         verifiers[key] = verifier
     return verifier
