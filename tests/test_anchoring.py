@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,8 @@ from ledger.core.checks import Status
 from ledger.core.uscc import derive_uscc
 from ledger.core.merkle import MerkleTree
 from ledger.issue.anchoring import CRASH_ENV, Anchorer
+from ledger.issue.import_samples import headers, sample_rows, write_sample
+from ledger.issue.importer import import_file
 from ledger.issue.issuance import issue_many
 from ledger.storage.models import (
     AnchorOutbox,
@@ -89,6 +92,24 @@ def _assert_anchored_once(lib: Library, certs: list[Certificate]) -> None:
         events = [e for e in every if e["args"]["root"] == batch.root and e["args"]["issuer"] == issuers[batch.org_id]]
         assert len(events) == 1 and bytes(events[0]["transactionHash"]) == batch.tx_hash
         assert events[0]["blockNumber"] == batch.block_number
+
+
+def test_the_rest_of_a_finished_import_is_anchored_without_waiting_for_the_batch_age(library_env: LibraryEnv,
+                                                                                     tmp_path: Path) -> None:
+    lib = library_env.lib
+    org, ctype = _department_with_type(library_env)
+    anchorer = Anchorer(lib, max_leaves=10_000, max_age=3600)
+    issue_many(lib, org, [sample_request(ctype) for _ in range(2)])
+    assert not [b for b in anchorer.run_once() if b.org_id == org.id]  # 2 young leaves: not due
+    path = tmp_path / "export.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        write_sample(f, "csv", sample_rows(ctype.code, ctype.fields, ctype.holder_kind, 5), headers(ctype.fields))
+    summary = import_file(lib, org, path, ctype.code)
+    assert summary.state == "done" and summary.stored == 5
+    mine = [b for b in anchorer.run_once() if b.org_id == org.id]
+    assert [b.leaf_count for b in mine] == [7]  # the import's rows, and what was queued before it
+    issue_many(lib, org, [sample_request(ctype)])  # queued after the import finished: waits again
+    assert not [b for b in anchorer.run_once() if b.org_id == org.id]
 
 
 def test_anchor_by_count_and_age(library_env: LibraryEnv) -> None:

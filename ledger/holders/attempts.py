@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -72,16 +73,34 @@ _RECENT_FAILURES = (select(func.count()).select_from(KeyFailure)
                            KeyFailure.at > bindparam("since", type_=_AT.type)))
 
 
+# A key found under its limit by :func:`locked_out` is not read again by this process for this long (as a revoked
+# key is still accepted by other workers for ``api.deps.KEY_CACHE_S``); a failure recorded here forgets it at once.
+UNDER_LIMIT_S = 1.0
+_UNDER_LIMIT_MAX = 10_000
+_under_limit: dict[tuple[int, str, str], float] = {}  # (id(lib), key prefix, kind) -> until (monotonic)
+
+
 def locked_out(lib: Library, key_prefix: str, limit: Limit, now: dt.datetime | None = None) -> bool:
     """Whether :func:`ensure_allowed` would refuse the key, in one read through this thread's own connection
-    (``ledger.storage.driver_reads``): the API's event loop asks it, and must not wait for a pooled one."""
+    (``ledger.storage.driver_reads``): the API's event loop asks it before every lean answer, and must not wait for
+    a pooled one. A key under its limit is taken as such for ``UNDER_LIMIT_S`` without a read (that read was a
+    sixth of a first verification's time), so a key locked out by another worker's refusals can get up to that
+    long of answers for certificates that exist; unknown identifiers meet :func:`ensure_allowed`'s read each time."""
+    cached = (id(lib), key_prefix, limit.kind)
+    if now is None and _under_limit.get(cached, 0.0) > time.monotonic():
+        return False
     since = (now or dt.datetime.now(dt.UTC)) - limit.window
     dialect = lib.engine.dialect
     stored = _AT.type.dialect_impl(dialect).bind_processor(dialect)  # the time as the ORM hands it to the driver
     row = read_one(lib.engine, _RECENT_FAILURES,
                    {"key_prefix": key_prefix, "kind": limit.kind, "since": stored(since) if stored else since},
                    own_connection=True)
-    return row is not None and row[0] >= limit.limit
+    locked = row is not None and row[0] >= limit.limit
+    if not locked and now is None:
+        if len(_under_limit) >= _UNDER_LIMIT_MAX:
+            _under_limit.clear()
+        _under_limit[cached] = time.monotonic() + UNDER_LIMIT_S
+    return locked
 
 
 def record_failure(lib: Library, key_prefix: str, limit: Limit, now: dt.datetime | None = None) -> None:
@@ -95,6 +114,7 @@ def record_failure(lib: Library, key_prefix: str, limit: Limit, now: dt.datetime
         session.flush()
         count = session.scalar(select(func.count()).where(KeyFailure.key_prefix == key_prefix,
                                                           KeyFailure.kind == limit.kind))
+    _under_limit.pop((id(lib), key_prefix, limit.kind), None)  # committed: the next lean answer reads it
     if count == limit.limit:
         log.warning("api key locked out", extra={"key_prefix": key_prefix, "kind": limit.kind, "failures": count})
 

@@ -44,6 +44,7 @@ from ledger.app.worker_loop import WorkerLoop
 from ledger.chain.contract import BatchKind
 from ledger.core.errors import CertledgerError, ChainRevert, ServiceUnavailable
 from ledger.core.merkle import MerkleTree
+from ledger.storage.import_tables import ImportJob
 from ledger.storage.models import OUTBOX, Batch, Organization, as_utc
 from ledger.storage.outbox import (
     batch_leaves,
@@ -86,7 +87,8 @@ def _raise_if_down(exc: CertledgerError) -> None:
 
 
 class Anchorer:
-    """Anchors each organization's queued leaves when a batch is full or its oldest leaf is old enough."""
+    """Anchors each organization's queued leaves when a batch is full or its oldest leaf is old enough (or a
+    department's import finished after it)."""
 
     def __init__(self, lib: Library, max_leaves: int | None = None, max_age: float | None = None) -> None:
         self.lib = lib
@@ -166,9 +168,10 @@ class Anchorer:
             return unfinished_batches(session)
 
     def _due(self, force: bool, kind: str | None = None, org_id: int | None = None) -> list[tuple[str, int]]:
-        """The (kind, organization) queues whose batch is full or old enough (every non-empty one when forced);
-        a deactivated organization's are left alone (its chain account may no longer anchor: ``ledger.issue.activity``
-        anchors what it queued before its deactivation)."""
+        """The (kind, organization) queues whose batch is full or old enough (every non-empty one when forced), and
+        a department's certificates once an import of its finished after its oldest queued one: the rest of a
+        finished import does not wait out the batch age. A deactivated organization's are left alone (its chain
+        account may no longer anchor: ``ledger.issue.activity`` anchors what it queued before its deactivation)."""
         c = OUTBOX.c
         active = select(Organization.id).where(Organization.active)
         q = (select(c.kind, c.org_id, func.count(), func.min(c.created_at))
@@ -176,11 +179,17 @@ class Anchorer:
         if kind is not None:
             q = q.where(c.kind == kind, c.org_id == org_id)
         now = dt.datetime.now(dt.UTC)
+        # only an import finished within the batch age can matter: an older queued leaf is due by its age
+        imports = (select(ImportJob.org_id, func.max(ImportJob.updated_at))
+                   .where(ImportJob.state == "done", ImportJob.updated_at >= now - dt.timedelta(seconds=self.max_age))
+                   .group_by(ImportJob.org_id))
         due = []
         with self.lib.sessions() as session:
+            imported = {org: as_utc(at) for org, at in session.execute(imports)}
             for queue_kind, org, count, oldest in session.execute(q):
                 oldest = as_utc(oldest)
-                if force or count >= self.max_leaves or (now - oldest).total_seconds() >= self.max_age:
+                if (force or count >= self.max_leaves or (now - oldest).total_seconds() >= self.max_age
+                        or (queue_kind == "certificate" and org in imported and imported[org] >= oldest)):
                     due.append((queue_kind, org))
         return due
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from api.fast_verify import FastVerifyIdentifier
 from ledger.core.identifiers import make_identifier, parse_identifier
 from ledger.holders import attempts
 from ledger.issue.anchoring import Anchorer
+from ledger.storage.models import KeyFailure
 from ledger.verify.service import service_verifier
 from tests.api.conftest import Api, assert_error, new_uscc
 from tests.api.test_disclosure import fresh_counter_key
@@ -153,3 +155,24 @@ def test_a_locked_out_key_gets_nothing_from_the_lean_path(api: Api, regular: Tes
                                    now=dt.datetime.now(dt.UTC) + attempts.IDENTIFIERS.window)
     assert api.client.post(PATH, headers={"X-API-Key": api.keys["counter"]},  # other keys are not locked out
                            json={"identifier": identifiers["anchored"]}).status_code == 200
+
+
+def test_a_key_locked_out_by_another_worker_is_refused_on_the_lean_path_within_a_second(
+        api: Api, regular: TestClient, identifiers: dict[str, str], lean_answers: list[bool],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Failures another worker records are not seen at once (a key under its limit is taken as such for
+    ``UNDER_LIMIT_S``), but once that has passed the lean path refuses the key: the route answers 429."""
+    monkeypatch.setattr(service_verifier(api.env.lib).chain, "status_max_age", 60.0)
+    key = fresh_counter_key(api)
+    headers = {"X-API-Key": key}
+    regular.post(PATH, headers=headers, json={"identifier": identifiers["anchored"]})  # remembered: lean from now on
+    assert api.client.post(PATH, headers=headers, json={"identifier": identifiers["anchored"]}).status_code == 200
+    now = dt.datetime.now(dt.UTC)
+    with api.env.lib.sessions() as session, session.begin():  # as another worker's refusals write them
+        session.add_all(KeyFailure(key_prefix=key[:12], kind=attempts.IDENTIFIERS.kind, at=now)
+                        for _ in range(attempts.IDENTIFIERS.limit))
+    time.sleep(attempts.UNDER_LIMIT_S + 0.1)
+    lean_answers.clear()
+    r = api.client.post(PATH, headers=headers, json={"identifier": identifiers["anchored"]})
+    assert_error(r, 429, "unknown_identifier_attempts_exceeded")
+    assert lean_answers == [False]
