@@ -15,10 +15,8 @@ from ledger.core.checks import Status
 from ledger.core.statuses import LeafStatus
 from ledger.issue.anchoring import Anchorer
 from ledger.issue.issuance import issue_many
-from ledger.storage.certificate_anchors import PAGE_NODES, read_proof
 from ledger.storage.driver_reads import own_connections
 from ledger.storage.models import Certificate
-from ledger.verify.remembered import _row_inputs, _row_inputs_and_proof
 from ledger.verify.service import (
     SERVICE_STATUS_MAX_AGE,
     service_verifier,
@@ -138,23 +136,3 @@ def test_revocation_events_are_looked_at_in_the_background_half_a_period_early(
     seen = verification_without_chain(lib, identifier)
     assert seen is not None and seen.check("status").reason == "suspended"  # answered without the chain node
     assert verify_identifier(lib, identifier).check("status").reason == "suspended"
-
-
-def test_a_first_verification_reads_its_proof_with_its_row(library_env: LibraryEnv) -> None:
-    """The proof's tree pages, chosen in SQL from the leaf's node, are the pages ``read_proof`` reads: every leaf of
-    a batch of 130 (259 nodes over 5 pages)."""
-    lib = library_env.lib
-    issued = issue_many(lib, library_env.departments["market"],
-                        [sample_request(library_env.types["business_licence"]) for _ in range(130)])
-    Anchorer(lib).run_once(force=True)
-    nodes = set()
-    for certificate in issued:
-        row, proof = _row_inputs_and_proof(lib, certificate.identifier)
-        assert row == _row_inputs(lib, certificate.identifier)
-        assert proof is not None and proof == read_proof(lib.engine, row[2], row[3]), row[3]
-        nodes.add(row[3])
-    assert len(nodes) == 130 and max(nodes) >= 4 * PAGE_NODES
-    queued = issue_many(lib, library_env.departments["market"],
-                        [sample_request(library_env.types["business_licence"])])[0]
-    row, proof = _row_inputs_and_proof(lib, queued.identifier)
-    assert row == _row_inputs(lib, queued.identifier) and row[4] is None and proof is None

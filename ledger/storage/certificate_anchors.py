@@ -13,19 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    Connection,
-    Engine,
-    ForeignKey,
-    Integer,
-    LargeBinary,
-    and_,
-    bindparam,
-    literal_column,
-    select,
-)
+from sqlalchemy import BigInteger, Connection, Engine, ForeignKey, Integer, LargeBinary, bindparam, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.core.merkle import HASH_LEN, MAX_LEAVES, MerkleTree, sibling_nodes
@@ -97,27 +85,5 @@ def read_proof(source: Connection | Engine, batch_id: int, node: int, *, own_con
         found = read_all(source, _PAGES_OF_PROOF, params, own_connection=own_connection)
     else:
         found = list(source.execute(_PAGES_OF_PROOF, params))
-    return proof_from_pages(node, {p: bytes(n) for p, n in found})
-
-
-def proof_from_pages(node: int, pages: dict[int, bytes]) -> bytes:
-    """The concatenated proof of the leaf at ``node`` from the tree pages holding its siblings (KeyError: one is
-    missing)."""
-    return b"".join(pages[i // PAGE_NODES][i % PAGE_NODES * HASH_LEN:(i % PAGE_NODES + 1) * HASH_LEN]
-                    for i in sibling_nodes(node))
-
-
-def _sibling_page(k: int) -> ColumnElement[int]:
-    """The page of the ``k``-th sibling of a certificate's proof, from its node, in SQL (0 past the root's children).
-
-    The node ``k`` levels above node ``t`` is ``((t + 1) >> k) - 1``; with ``b = (t + 1) >> k`` its sibling is
-    ``b - 2 * (b & 1)`` (the node after an odd one, before an even one), as :func:`sibling_nodes` walks it."""
-    b = f"(({ANCHORS.name}.node + 1) >> {k})"
-    return literal_column(f"(({b} - ({b} & 1) * 2) / {PAGE_NODES})", Integer)
-
-
-# certificates with their anchor, batch and the tree pages of their proof (one row per page; a queued certificate
-# has one row with neither): a first verification reads its certificate and its proof in one statement
-CERTIFICATES_WITH_PROOF_PAGES = CERTIFICATES_WITH_BATCH.outerjoin(
-    PAGES, and_(PAGES.c.batch_id == ANCHORS.c.batch_id, PAGES.c.page.in_([_sibling_page(k) for k in
-                                                                          range(_MOST_PAGES)])))
+    pages = {p: bytes(n) for p, n in found}
+    return b"".join(pages[i // PAGE_NODES][i % PAGE_NODES * HASH_LEN:(i % PAGE_NODES + 1) * HASH_LEN] for i in wanted)

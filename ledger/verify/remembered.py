@@ -23,15 +23,8 @@ from ledger.core.errors import CertledgerError
 from ledger.core.merkle import split_proof
 from ledger.core.record import record_leaf
 from ledger.core.statuses import LeafStatus
-from ledger.storage.certificate_anchors import (
-    ANCHORS,
-    CERTIFICATES_WITH_BATCH,
-    CERTIFICATES_WITH_PROOF_PAGES,
-    PAGES,
-    proof_from_pages,
-    read_proof,
-)
-from ledger.storage.driver_reads import read_all, read_one
+from ledger.storage.certificate_anchors import ANCHORS, CERTIFICATES_WITH_BATCH, read_proof
+from ledger.storage.driver_reads import read_one
 from ledger.storage.record_text import unpack_record
 from ledger.storage.models import Batch, Certificate
 from ledger.verify.fragments import VerificationResult, Verifier
@@ -74,34 +67,11 @@ _ROW_INPUTS = (
 )
 
 
-# The same with the tree pages of the certificate's proof, one row per page: a first verification's one read.
-_ROW_INPUTS_AND_PROOF = (
-    _ROW_INPUTS.with_only_columns(*_ROW_INPUTS.selected_columns, PAGES.c.page, PAGES.c.nodes)
-    .select_from(CERTIFICATES_WITH_PROOF_PAGES)
-)
-
-
 def _row_inputs(lib: Library, identifier: str, *, own_connection: bool = False) -> tuple[Any, ...] | None:
     """The stored inputs of a certificate's verification, read through a bare driver connection: on a
     remembered result this read is the whole cost. ``own_connection``: through this thread's own connection
     (for the API's event loop, one thread)."""
     return read_one(lib.engine, _ROW_INPUTS, {"identifier": identifier}, own_connection=own_connection)
-
-
-def _row_inputs_and_proof(lib: Library, identifier: str, *,
-                          own_connection: bool = False) -> tuple[tuple[Any, ...] | None, bytes | None]:
-    """``_row_inputs`` and, for an anchored certificate, its proof, in one read (None: not anchored, or a page of
-    its tree missing: ``read_proof`` reads it again as a bundle would)."""
-    rows = read_all(lib.engine, _ROW_INPUTS_AND_PROOF, {"identifier": identifier}, own_connection=own_connection)
-    if not rows:
-        return None, None
-    row = rows[0][:-2]
-    if row[4] != "anchored":
-        return row, None
-    try:
-        return row, proof_from_pages(row[3], {r[-2]: r[-1] for r in rows if r[-2] is not None})
-    except KeyError:
-        return row, None
 
 
 def _still_valid(verifier: Verifier, hit: _ValidResult, row: tuple[Any, ...] | None, registry: SealRegistry,
@@ -127,23 +97,20 @@ def verify_stored(lib: Library, verifier: Verifier, identifier: str, *,
                        own_connection: bool = False) -> VerificationResult:
     # read before verifying: if anything changes meanwhile, the remembered result is not reused
     registry, day = lib.seal_registry(), verifier.today()
+    row = _row_inputs(lib, identifier, own_connection=own_connection)
     hit = verifier.valid_results.get(identifier)
-    proof = None
-    if hit is None:  # a first verification: its proof with its row
-        row, proof = _row_inputs_and_proof(lib, identifier, own_connection=own_connection)
-    else:
-        row = _row_inputs(lib, identifier, own_connection=own_connection)
     if hit is not None and _still_valid(verifier, hit, row, registry, day):
         log.info("certificate verified", extra={"identifier": identifier, "verdict": hit.result.verdict.value})
         return hit.result
     chain_id = verifier.chain.chain_id()  # offline: known before the bundle is built, or ChainReadNeeded
+    proof = None
     if row is None:  # unknown, or not as written: the stored bundle's reading refuses or finds it
         result = verifier.verify_bundle(certificate_bundle(lib, identifier))
     else:
         record = unpack_record(row[0])  # a bare driver read: the record as stored
         data = record.encode()
         leaf = record_leaf(data)
-        if row[4] == "anchored" and proof is None:
+        if row[4] == "anchored":
             proof = read_proof(lib.engine, row[2], row[3], own_connection=own_connection)
         result = _verify_row(verifier, identifier, row, record, leaf, expand_seal(row[1], registry, data), proof,
                              chain_id)
