@@ -104,9 +104,11 @@ def create_app(lib: Library | None = None, settings: ApiSettings | None = None, 
     app.state.api_settings = settings
     app.state.public_buckets = TokenBuckets(settings.public_rate, settings.public_burst, settings.public_max_clients)
     errors.install(app)
-    app.add_middleware(FastVerifyIdentifier)  # first, so the innermost: other middleware still sees every request
     app.add_middleware(JsonGuard)  # inside the body limit: what it scans is bounded
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # outside both: it answers only a body of at most 1 KB that orjson parses into exactly the route's model (one
+    # string), which both accept too (UTF-8, no lone surrogate, no number, depth 1), and passes any other on
+    app.add_middleware(FastVerifyIdentifier)
     app.add_middleware(Observe)  # last, so the outermost: it sees every request and every answer
     # by audience; where two routes could match one path, the first listed answers (administration before admin)
     routers = (

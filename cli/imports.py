@@ -69,7 +69,9 @@ def import_cmd(
         err_console.print(f"{problems} problems in {summary.failed} rows: {report}")
     else:
         report.unlink(missing_ok=True)
-    err_console.print("the stored rows are queued; the anchoring worker anchors them in batches")
+    err_console.print("已存入的证照已排队上链：锚定进程随即锚定本次导入的剩余部分，不必等满一批。 / "
+                      "The stored rows are queued: the anchoring worker anchors the rest of this import at once, "
+                      "without waiting for a full batch or the batch age.")
 
 
 @app.command("sample-import", rich_help_panel=CERTIFICATES)
