@@ -179,19 +179,21 @@ class Anchorer:
         if kind is not None:
             q = q.where(c.kind == kind, c.org_id == org_id)
         now = dt.datetime.now(dt.UTC)
-        # only an import finished within the batch age can matter: an older queued leaf is due by its age
-        imports = (select(ImportJob.org_id, func.max(ImportJob.updated_at))
-                   .where(ImportJob.state == "done", ImportJob.updated_at >= now - dt.timedelta(seconds=self.max_age))
-                   .group_by(ImportJob.org_id))
-        due = []
+        due, waiting = [], {}  # waiting: departments' certificate queues not due by size or age, by oldest leaf
         with self.lib.sessions() as session:
-            imported = {org: as_utc(at) for org, at in session.execute(imports)}
             for queue_kind, org, count, oldest in session.execute(q):
                 oldest = as_utc(oldest)
-                if (force or count >= self.max_leaves or (now - oldest).total_seconds() >= self.max_age
-                        or (queue_kind == "certificate" and org in imported and imported[org] >= oldest)):
+                if force or count >= self.max_leaves or (now - oldest).total_seconds() >= self.max_age:
                     due.append((queue_kind, org))
-        return due
+                elif queue_kind == "certificate":
+                    waiting[org] = oldest
+            if waiting:  # only an import finished after the oldest leaf, so within the batch age, can matter
+                imports = (select(ImportJob.org_id, func.max(ImportJob.updated_at))
+                           .where(ImportJob.state == "done", ImportJob.org_id.in_(waiting),
+                                  ImportJob.updated_at >= min(waiting.values()))
+                           .group_by(ImportJob.org_id))
+                due += [("certificate", org) for org, at in session.execute(imports) if as_utc(at) >= waiting[org]]
+        return sorted(due)
 
     def _settle(self, batch: Batch, fresh: bool = False) -> AnchoredBatch:
         """Anchor (unless the organization's account already anchored the root) and record one claimed batch."""
