@@ -46,6 +46,7 @@ from api.routers import (
 )
 from api.settings import ApiSettings
 from ledger.app.library import Library
+from ledger.verify.service import warm_service_verifier
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +78,19 @@ TAGS = [
 async def _library_at_start(app: FastAPI) -> AsyncIterator[None]:
     """Build the worker's Library before it accepts a request: built by its first request instead, it held every
     request arriving meanwhile (a fresh worker's first second of traffic) behind one lock. A configuration it is
-    refused for is reported by the requests that need a Library, as before, and ``/healthz`` still answers."""
+    refused for is reported by the requests that need a Library, as before, and ``/healthz`` still answers. Then
+    the verifier's chain facts (``warm_service_verifier``); a chain node that does not answer delays nothing more
+    than its first refused read."""
     try:
-        library_of(app)
+        lib = library_of(app)
     except Exception:  # noqa: BLE001 - the first request that needs it raises it again, to its caller
         log.warning("the library could not be built at start", exc_info=True)
+    else:
+        if lib.contract is not None:
+            try:
+                warm_service_verifier(lib)
+            except Exception:  # noqa: BLE001 - each verification reads what it needs itself, as without the warm-up
+                log.warning("the verifier's chain facts could not be read at start", exc_info=True)
     yield
 
 

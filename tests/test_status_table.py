@@ -20,11 +20,13 @@ from ledger.issue.status_changes import change_status
 from ledger.storage.leaf_statuses import LeafStatusTable
 from ledger.storage.models import ChainLeafStatus
 from ledger.verify.fragments import Verifier
+from ledger.verify import service
 from ledger.verify.service import (
     SERVICE_STATUS_MAX_AGE,
     service_verifier,
     verification_without_chain,
     verify_identifier,
+    warm_service_verifier,
 )
 from ledger.verify.standalone import verifier_for_rpc
 from ledger.verify.stored import export_bundle
@@ -215,6 +217,23 @@ def test_first_verifications_are_answered_without_the_chain_node_under_a_seen_ro
     assert verification_without_chain(lib, second) is result  # and remembered
     suspended = verification_without_chain(lib, changed)
     assert suspended is not None and suspended.check("status").reason == "suspended"
+
+
+def test_a_worker_warmed_at_start_answers_first_verifications_without_the_chain_node(
+        library_env: LibraryEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    lib = library_env.lib
+    first, second = _anchored(library_env, 2)
+    _index(library_env)
+    monkeypatch.delitem(service._service_verifiers, lib, raising=False)  # a fresh worker
+    assert verification_without_chain(lib, first) is None  # it would have to ask the chain node first
+    monkeypatch.delitem(service._service_verifiers, lib)  # another fresh worker, warmed as api.app's start does
+    warm_service_verifier(lib)
+    chain = service_verifier(lib).chain
+    monkeypatch.setattr(chain, "status_max_age", 60.0)  # no periodic look at status events during the test
+    monkeypatch.setattr(chain.contract.client, "call_rpc", None)  # any chain read would fail now
+    for identifier in (first, second):
+        result = verification_without_chain(lib, identifier)
+        assert result is not None and result.verdict is Status.VALID
 
 
 @pytest.mark.chains()

@@ -334,6 +334,16 @@ class ChainFacts:
         self._unindexed = (indexed, {})
         return indexed + 1
 
+    def warm(self, uscc_hashes: Sequence[bytes]) -> None:
+        """Read now what first verifications would each stop to ask the chain node for: the chain id, the status
+        events since the indexer's cursor, and every account of these organizations with its registration."""
+        self.chain_id()
+        if self.status_max_age > 0:
+            self._apply_status_events()
+        for uscc_hash in uscc_hashes:
+            for account in self.accounts(uscc_hash):
+                self.organization(account)
+
     def organization(self, account: str) -> OrganizationInfo | None:
         """Registration of an account; its kind and credit-code hash never change once set."""
         info = self._orgs.get(account)
