@@ -49,7 +49,8 @@ from ledger.storage.models import (
     ServiceItem,
     as_utc,
 )
-from ledger.storage.outbox import enqueue_leaves
+from ledger.storage.bulk import bulk_insert
+from ledger.storage.outbox import enqueue_leaves, values_by_key
 from ledger.verify.fragments import REQUIRED
 from ledger.verify.service import service_verifier
 
@@ -143,9 +144,10 @@ def record_lookups(session: Session, *, writer: Organization, lookups: Sequence[
     """Write one entry per lookup, in its certificate's holder's log, and queue their leaves, in the caller's
     transaction; returns how many were written. Who the public caller was is not recorded (no address): a person
     checking a certificate they were shown is not put on a permanent ledger; a counter is named, as in its
-    intakes. One multi-row insert (the ORM's unit of work cost ~1 ms an entry)."""
-    holders = dict(session.execute(select(Certificate.identifier, Certificate.holder_key)
-                                   .where(Certificate.identifier.in_({lk.identifier for lk in lookups}))).all())
+    intakes. One bulk insert (``ledger.storage.bulk``: a multi-row INSERT cost ~80 µs an entry, the driver parsing its
+    thousands of placeholders; the ORM's unit of work ~1 ms)."""
+    conn = session.connection()
+    holders = values_by_key(conn, Certificate.__table__, sorted({lk.identifier for lk in lookups}), value="holder_key")
     rows = []
     for lk in (lk for lk in lookups if lk.identifier in holders):
         at = lk.first.replace(microsecond=lk.first.microsecond // 1000 * 1000)
@@ -162,9 +164,9 @@ def record_lookups(session: Session, *, writer: Organization, lookups: Sequence[
     if not rows:
         return 0
     table = AccessLogEntry.__table__
-    ids = session.connection().execute(table.insert().returning(table.c.id, sort_by_parameter_order=True),
-                                       rows).scalars().all()
-    enqueue_leaves(session.connection(), KIND, [(writer.id, row["leaf"], i) for row, i in zip(rows, ids, strict=True)])
+    bulk_insert(conn, table, rows)
+    ids = values_by_key(conn, table, [row["intake_id"] for row in rows], key="intake_id")
+    enqueue_leaves(conn, KIND, [(writer.id, row["leaf"], ids[row["intake_id"]]) for row in rows])
     return len(rows)
 
 

@@ -4,10 +4,10 @@ A verification by bare identifier answers the holder masked (a counter's ``POST 
 the route or the lean path; the public page of a certificate's QR code). The holder may see that it happened:
 who (the counter and, for a named staff account, the staff member; for the public only "public", never an
 address), when, and that the holder was shown masked. The verify path only adds to a dictionary under a lock; a
-thread of the process writes what it holds every ``FLUSH_S`` seconds in one transaction, one entry per certificate
+thread of the process writes what it holds every ``LOOKUP_FLUSH_S`` seconds in one transaction, one entry per certificate
 and caller with how many lookups there were (so a loop over one certificate writes one entry per interval, not one
 per request), and once more when the process exits. Entries are anchored as the other access-log entries are. A
-process killed with SIGKILL loses at most the last ``FLUSH_S`` seconds of lookups; a failed write keeps them for
+process killed with SIGKILL loses at most the last ``LOOKUP_FLUSH_S`` seconds of lookups; a failed write keeps them for
 the next one, up to ``MAX_PENDING`` entries (while the access log cannot be written, say the platform has no audit
 writer, memory stays bounded: lookups beyond are counted, dropped and reported in the log).
 """
@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ledger.app.background_writes import FLUSH_S, BackgroundWriter
+from ledger.app.background_writes import BackgroundWriter
 from ledger.app.library import Library
 from ledger.core.errors import CertledgerError
 from ledger.holders.accesslog import Lookup, audit_writer, record_lookups
@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 _Key = tuple[str, str | None, str | None]  # identifier, the counter's credit code (None: the public), staff id
 MAX_PENDING = 100_000  # entries held for the next write (about 20 MB)
+# A flush holds the worker's GIL for ~25 µs an entry: a second's worth at a time (a thousand first verifications a
+# worker) keeps each pause of its event loop short, where five seconds' worth made pauses of over a tenth of a second.
+LOOKUP_FLUSH_S = 1.0
 
 
 class LookupBook(BackgroundWriter):
@@ -39,7 +42,7 @@ class LookupBook(BackgroundWriter):
 
     thread_name = "lookup-log"
 
-    def __init__(self, lib: Library, interval: float = FLUSH_S) -> None:
+    def __init__(self, lib: Library, interval: float = LOOKUP_FLUSH_S) -> None:
         super().__init__(lib, interval)
         self._pending: dict[_Key, tuple[dt.datetime, int]] = {}  # first lookup, how many
         self._flushing = threading.Lock()  # one flush at a time: a caller's flush returns once a running one is written

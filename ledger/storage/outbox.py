@@ -88,21 +88,23 @@ def insert_anchored(conn: Connection, kind: str, rows: Sequence[dict[str, Any]],
     elif kind == "report":
         count_reports(conn, (r[org_key] for r in rows))
     idents = [r["identifier"] for r in rows]
-    by_ident = _ids_by_identifier(conn, table, idents)
+    by_ident = values_by_key(conn, table, idents)
     ids = [by_ident[i] for i in idents]
     enqueue_leaves(conn, kind, [(r[org_key], leaf, i) for r, leaf, i in zip(rows, leaves, ids, strict=True)],
                    seal=seal)
     return ids
 
 
-def _ids_by_identifier(conn: Connection, table: Table, idents: list[str]) -> dict[str, int]:
-    """The ids of rows just inserted, by identifier: one indexed lookup with ONE parameter (an array, or a JSON
-    list on SQLite), as an IN of thousands of bound values costs more to compile than the insert itself."""
+def values_by_key(conn: Connection, table: Table, keys: Sequence[str], *, key: str = "identifier",
+                  value: str = "id") -> dict[str, Any]:
+    """``value`` of the rows whose ``key`` column is one of ``keys``, by key: one indexed lookup with ONE parameter
+    (an array, or a JSON list on SQLite), as an IN of thousands of bound values costs more to compile than the
+    insert itself."""
     if conn.dialect.name == "postgresql":
-        q = text(f"SELECT identifier, id FROM {table.name} WHERE identifier = ANY(:idents)")
-        return {ident: id_ for ident, id_ in conn.execute(q, {"idents": idents})}
-    q = text(f"SELECT identifier, id FROM {table.name} WHERE identifier IN (SELECT value FROM json_each(:idents))")
-    return {ident: id_ for ident, id_ in conn.execute(q, {"idents": json.dumps(idents)})}
+        q = text(f"SELECT {key}, {value} FROM {table.name} WHERE {key} = ANY(:keys)")
+        return {k: v for k, v in conn.execute(q, {"keys": list(keys)})}
+    q = text(f"SELECT {key}, {value} FROM {table.name} WHERE {key} IN (SELECT value FROM json_each(:keys))")
+    return {k: v for k, v in conn.execute(q, {"keys": json.dumps(list(keys))})}
 
 
 def insert_certificates(conn: Connection, rows: Sequence[dict[str, Any]], seal: bytes) -> list[int]:
