@@ -19,8 +19,8 @@ from ledger.issue.issuance import issue_many
 from ledger.issue.status_changes import change_status
 from ledger.storage.leaf_statuses import LeafStatusTable
 from ledger.storage.models import ChainLeafStatus
-from ledger.verify.fragments import Verifier
 from ledger.verify import service
+from ledger.verify.fragments import Verifier
 from ledger.verify.service import (
     SERVICE_STATUS_MAX_AGE,
     service_verifier,

@@ -4,12 +4,12 @@ A verification by bare identifier answers the holder masked (a counter's ``POST 
 the route or the lean path; the public page of a certificate's QR code). The holder may see that it happened:
 who (the counter and, for a named staff account, the staff member; for the public only "public", never an
 address), when, and that the holder was shown masked. The verify path only adds to a dictionary under a lock; a
-thread of the process writes what it holds every ``LOOKUP_FLUSH_S`` seconds in one transaction, one entry per certificate
-and caller with how many lookups there were (so a loop over one certificate writes one entry per interval, not one
-per request), and once more when the process exits. Entries are anchored as the other access-log entries are. A
-process killed with SIGKILL loses at most the last ``LOOKUP_FLUSH_S`` seconds of lookups; a failed write keeps them for
-the next one, up to ``MAX_PENDING`` entries (while the access log cannot be written, say the platform has no audit
-writer, memory stays bounded: lookups beyond are counted, dropped and reported in the log).
+thread of the process writes what it holds every ``LOOKUP_FLUSH_S`` seconds in one transaction, one entry per
+certificate and caller with how many lookups there were (so a loop over one certificate writes one entry per
+interval, not one per request), and once more when the process exits. Entries are anchored as the other access-log
+entries are. A process killed with SIGKILL loses at most the last ``LOOKUP_FLUSH_S`` seconds of lookups; a failed
+write keeps them for the next one, up to ``MAX_PENDING`` entries (while the access log cannot be written, say the
+platform has no audit writer, memory stays bounded: lookups beyond are counted, dropped and reported in the log).
 """
 
 from __future__ import annotations
