@@ -9,7 +9,8 @@ accepting, lets every worker finish its requests, then exits.
 uvicorn's ``--workers`` binds its listening socket without ``proto=IPPROTO_TCP``; asyncio then leaves Nagle's
 algorithm on for accepted connections and every keep-alive request after the first waits ~40 ms for the
 client's delayed ACK (uvicorn issue #3149). :func:`listener` binds the socket with the protocol set and hands
-it to uvicorn's own supervisor.
+it to uvicorn's own supervisor. Each response goes out in one write to the socket, headers and body together
+(:mod:`api.one_write`), where uvicorn's protocol made two.
 
 With more than one worker the supervisor imports the application once and forks the workers from it
 (:func:`imported_app`), instead of uvicorn's spawn where every worker imported everything again (web3,
@@ -38,6 +39,7 @@ import uvicorn
 from uvicorn._subprocess import subprocess_started
 from uvicorn.supervisors import Multiprocess, multiprocess
 
+from api.one_write import HttpProtocol
 from ledger.app.logs import quiet_dependencies, uvicorn_log_config
 
 WORKERS_ENV = "CERTLEDGER_WORKERS"
@@ -160,7 +162,7 @@ def serve(host: str, port: int, workers: int, log_level: str = "info") -> None:
     config = uvicorn.Config(app, host=host, port=port, workers=workers,
                             log_config=uvicorn_log_config(log_level.upper()), access_log=False,
                             timeout_worker_healthcheck=HEALTHCHECK_S, timeout_keep_alive=KEEP_ALIVE_S,
-                            **proxy_options())
+                            http=HttpProtocol, **proxy_options())
     sock = listener(host, port)
     if workers > 1:
         config.load()  # uvicorn's protocol and loop modules too, once, before the fork
