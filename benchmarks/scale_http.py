@@ -118,16 +118,16 @@ def worker_rss_mb(server: subprocess.Popen[bytes]) -> list[float]:
 
 def _verify_runs(stack: Any, url: str, key: str, pools: tuple[list[str], ...]) -> dict[str, Any]:
     """The warm-up over one pool of identifiers, then the measured first verifications over the second, as fast as
-    the service answers; with a third pool, then at about PACED_RATE a second."""
+    the service answers; with a third pool, then paced, aimed at PACED_RATE a second."""
     home = stack.lib.settings.home
     got: dict[str, Any] = {}
     # each connection's cycle is its wait plus the request's own time (a few ms at this load, at 5 M): both make up
     # the 25 ms of 50 connections at 2,000 a second; the rate reached is reported (``paced_per_s``)
     paced = PACED_DELAY % {"mean_ms": CLIENTS * 1000 / PACED_RATE - PACED_REQUEST_MS}
-    for name, ids, seconds, extra in (("warmup", pools[0], WARMUP_S, ""), ("run", pools[1], RUN_S, ""),
-                                      ("paced", pools[2] if len(pools) > 2 else [], PACED_S, paced)):
-        if not ids:
-            continue
+    runs = [("warmup", pools[0], WARMUP_S, ""), ("run", pools[1], RUN_S, "")]
+    if len(pools) > 2:
+        runs.append(("paced", pools[2], PACED_S, paced))
+    for name, ids, seconds, extra in runs:
         script = home / f"scale-verify-{name}.lua"
         script.write_text(WRK_SCRIPT % {"ids": _lua_list(ids), "key": key, "threads": 2} + extra, encoding="utf-8")
         got[name] = wrk(url, script, CLIENTS, seconds)
