@@ -48,10 +48,18 @@ def _pid(home: Path, node: str) -> int:
     return int((home / "run" / f"{node}.pid").read_text())
 
 
+def _restarted(home: Path, node: str, dead: int) -> bool:
+    """A new process has the node's pid file: while ``up`` restarts it, the file is briefly gone."""
+    try:
+        return _pid(home, node) != dead
+    except FileNotFoundError:
+        return False
+
+
 def _kill_and_see_it_back(home: Path, node: str, up, log: Path, ready) -> None:  # type: ignore[no-untyped-def]
     dead = _pid(home, node)
     os.kill(dead, signal.SIGKILL)
-    wait_for(lambda: _pid(home, node) != dead and ready(), up, log, timeout=60)
+    wait_for(lambda: _restarted(home, node, dead) and ready(), up, log, timeout=60)
 
 
 @pytest.mark.slow
