@@ -153,6 +153,23 @@ def test_batch_claimed_but_never_sent_is_sent_on_restart(library_env: LibraryEnv
     _assert_anchored_once(lib, _certificates(lib, [c.id for c in issued]))
 
 
+def test_a_batch_another_worker_settled_meanwhile_is_returned_as_recorded(library_env: LibraryEnv) -> None:
+    """Two settlers took one pending batch (the worker, and a seal rotation's drain that listed it a moment before):
+    the second finds it recorded, with the first one's transaction, instead of failing on its vanished leaves (an
+    empty Merkle tree) or anchoring it again (CI, tests/test_sqlite_writers.py)."""
+    lib = library_env.lib
+    org, ctype = _department_with_type(library_env)
+    issued = issue_many(lib, org, [sample_request(ctype) for _ in range(3)])
+    with lib.sessions() as s:
+        listed = claim_batch(s, kind="certificate", org_id=org.id, limit=100, tree_of=MerkleTree)
+    first = [b for b in Anchorer(lib).run_once() if b.id == listed.id]
+    assert len(first) == 1 and not first[0].recovered
+    again = Anchorer(lib)._settle(listed)
+    assert again.recovered and (again.tx_hash, again.block_number, again.root) == (
+        first[0].tx_hash, first[0].block_number, first[0].root)
+    _assert_anchored_once(lib, _certificates(lib, [c.id for c in issued]))
+
+
 def test_worker_killed_between_send_and_record(library_env: LibraryEnv) -> None:
     """SIGKILL right after the anchoring transaction is mined: restart records it; nothing lost or anchored twice."""
     lib = library_env.lib

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from ledger.app.chain_check import ChainGuard
 from ledger.app.library import Library
@@ -84,6 +85,16 @@ def _raise_if_down(exc: CertledgerError) -> None:
     """Errors that concern every batch alike: the round ends with them (the worker backs off and retries)."""
     if exc.code in DEPENDENCY_DOWN:
         raise exc
+
+
+def _settled_by_another(session: Session, batch_id: int) -> AnchoredBatch | None:
+    """The batch as another settler recorded it (a second worker, or a seal rotation's drain, took the same pending
+    batch: its leaves left the outbox when it was recorded); None while it is still pending."""
+    batch = session.get(Batch, batch_id, populate_existing=True)
+    if batch is None or batch.status != "anchored":
+        return None
+    return AnchoredBatch(batch.id, batch.kind, batch.org_id, batch.root, batch.leaf_count, batch.tx_hash,
+                         batch.block_number, as_utc(batch.block_time), recovered=True)
 
 
 class Anchorer:
@@ -200,6 +211,8 @@ class Anchorer:
         lib = self.lib
         contract = lib.require_contract()
         with lib.sessions() as session:
+            if (settled := _settled_by_another(session, batch.id)) is not None:
+                return settled
             leaves = batch_leaves(session, batch.id)
             seal = batch_seal(session, batch.id)
             org = session.get(Organization, batch.org_id)
@@ -230,7 +243,10 @@ class Anchorer:
                 proofs[i] = proof
         when = dt.datetime.fromtimestamp(block_time, dt.UTC)
         with lib.sessions() as session:
-            complete_batch(session, batch.id, tx_hash=tx_hash, block_number=block_number, block_time=when, proofs=proofs)
+            recorded = complete_batch(session, batch.id, tx_hash=tx_hash, block_number=block_number, block_time=when,
+                                      proofs=proofs)
+            if not recorded and (settled := _settled_by_another(session, batch.id)) is not None:
+                return settled
         log.info("batch anchored", extra={"batch_id": batch.id, "kind": batch.kind, "org_id": batch.org_id,
                                           "leaves": batch.leaf_count, "block": block_number,
                                           "recovered": anchor is not None})

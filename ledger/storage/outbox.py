@@ -257,16 +257,19 @@ def complete_batch(
     block_number: int,
     block_time: dt.datetime,
     proofs: Sequence[bytes],
-) -> None:
+) -> bool:
     """Step 4: the root is on chain. Stores each item's proof (by leaf index; a certificate's is read from its
-    batch's tree) and clears the outbox."""
+    batch's tree) and clears the outbox. False, and nothing written, when another worker (or a seal rotation's
+    drain) recorded the batch first: two may settle one pending batch at once."""
     with session.begin():
         _take_write_lock(session)
-        session.execute(
+        recorded = session.execute(
             update(BATCHES)
-            .where(BATCHES.c.id == batch_id)
+            .where(BATCHES.c.id == batch_id, BATCHES.c.status == "pending")
             .values(status="anchored", tx_hash=tx_hash, block_number=block_number, block_time=block_time)
         )
+        if recorded.rowcount == 0:
+            return False
         kind, rows = _of_batch(session, batch_id)
         linked = [] if kind == "certificate" else session.execute(
             select(OUTBOX.c.item_id, OUTBOX.c.leaf_index).where(*rows, OUTBOX.c.item_id.is_not(None))
@@ -278,3 +281,4 @@ def complete_batch(
                 [{"iid": r.item_id, "proof": proofs[r.leaf_index]} for r in linked],
             )
         session.execute(delete(OUTBOX).where(*rows))
+    return True
