@@ -10,18 +10,18 @@ import threading
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, delete, func, select, text
 
 from ledger.app.config import Settings
 from ledger.core.catalogue import department_uscc, type_code
-from ledger.core.errors import Conflict
+from ledger.core.errors import Conflict, ServiceUnavailable
 from ledger.core.identifiers import make_identifier
 from ledger.core.merkle import MerkleTree, process_proof
 from ledger.core.metadata import holder_key
 from ledger.core.record import record_leaf
 from ledger.core.uscc import derive_uscc
 from ledger.storage.catalogue import import_catalogue
-from ledger.storage.certificate_anchors import CertificateAnchor, read_proof
+from ledger.storage.certificate_anchors import BatchTreePage, CertificateAnchor, read_proof
 from ledger.storage.engine import make_engine, migrate
 from ledger.storage.models import (
     AnchorOutbox,
@@ -181,11 +181,20 @@ def test_claim_record_and_complete_a_batch(engine: Engine, sessions, ctype) -> N
         assert [a.node for a in anchors] == tree.leaf_nodes()
         got = [read_proof(s.connection(), batch.id, a.node) for a in anchors]  # read from the stored tree
         assert [process_proof(leaf, p) for leaf, p in zip(leaves, got, strict=True)] == [tree.root] * 8
+        # the same through a bare driver connection (the verification's way), and this thread's own
+        assert [read_proof(engine, batch.id, a.node) for a in anchors] == got
+        assert [read_proof(engine, batch.id, a.node, own_connection=True) for a in anchors] == got
         left = s.execute(select(AnchorOutbox.item_id).where(AnchorOutbox.org_id == org.id)).scalars().all()
         assert sorted(left) == ids[8:]
     second = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=8, tree_of=MerkleTree)
     assert second is not None and second.leaf_count == 2
     assert claim_batch(sessions(), kind="certificate", org_id=org.id, limit=8, tree_of=MerkleTree) is None
+    # a tree that lost a page (a damaged database) is an error naming the fix, never a short proof
+    with engine.begin() as conn:
+        conn.execute(delete(BatchTreePage).where(BatchTreePage.batch_id == batch.id))
+    with pytest.raises(ServiceUnavailable) as damaged:
+        read_proof(engine, batch.id, anchors[0].node)
+    assert damaged.value.code == "batch_tree_damaged"
 
 
 def test_a_batch_holds_leaves_of_one_seal(engine: Engine, sessions, ctype) -> None:

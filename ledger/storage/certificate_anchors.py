@@ -5,18 +5,20 @@ batch (``ledger.storage.outbox.claim_batch``) it appends one narrow ``certificat
 (its batch, its place in the batch's leaves and in the tree's node array) and the batch's tree, the node array
 of ``ledger.core.merkle.MerkleTree`` cut into pages of ``PAGE_NODES`` nodes (under 2 KB: a row stays in its
 SQLite page and out of PostgreSQL's TOAST). A proof is read back from the pages holding its siblings, one
-indexed read of about ten small rows, instead of a proof of ~450 bytes stored in every certificate row and the
+indexed read that returns only its nodes, instead of a proof of ~450 bytes stored in every certificate row and the
 wide row rewritten to store it (half-empty SQLite pages, a dead tuple per row in PostgreSQL).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
-from sqlalchemy import BigInteger, Connection, Engine, ForeignKey, Integer, LargeBinary, bindparam, select
+from sqlalchemy import BigInteger, Connection, Engine, ForeignKey, Integer, LargeBinary, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ledger.core.merkle import HASH_LEN, MAX_LEAVES, MerkleTree, sibling_nodes
+from ledger.core.errors import ServiceUnavailable
+from ledger.core.merkle import HASH_LEN, MerkleTree, sibling_nodes
 from ledger.storage.bulk import bulk_insert
 from ledger.storage.driver_reads import read_all
 from ledger.storage.models import BATCHES, CERTIFICATES, Base
@@ -66,24 +68,35 @@ def record_tree(conn: Connection, batch_id: int, certificate_ids: Sequence[int],
                                 for i, (c, node) in enumerate(zip(certificate_ids, tree.leaf_nodes(), strict=True))])
 
 
-# Built once: composing the statement cost more than running it. A proof has at most _MOST_PAGES siblings
-# (MAX_LEAVES leaves), so the pages it needs fit in that many parameters (the first repeated to fill them).
-_MOST_PAGES = (2 * MAX_LEAVES - 1).bit_length()
-_PAGES_OF_PROOF = select(PAGES.c.page, PAGES.c.nodes).where(
-    PAGES.c.batch_id == bindparam("batch_id"), PAGES.c.page.in_([bindparam(f"p{k}") for k in range(_MOST_PAGES)]))
+# The proof's nodes cut out of their pages by the database: about ten 32-byte values cross the wire instead of the
+# ten ~2 KB pages holding them (at 1,000,000 certificates: 85 -> 47 µs of the reader's CPU, and less of the
+# server's, per proof). The sibling nodes' indices are one parameter, an array or JSON, in the proof's order.
+_NODES_OF_PROOF = {
+    "postgresql": text(f"SELECT substring(p.nodes FROM (w.node % {PAGE_NODES}) * {HASH_LEN} + 1 FOR {HASH_LEN}) "
+                       "FROM unnest(CAST(:nodes AS int[])) WITH ORDINALITY AS w(node, n) "
+                       f"JOIN {PAGES.name} AS p ON p.batch_id = :batch_id AND p.page = w.node / {PAGE_NODES} "
+                       "ORDER BY w.n"),
+    "sqlite": text(f"SELECT substr(p.nodes, (w.value % {PAGE_NODES}) * {HASH_LEN} + 1, {HASH_LEN}) "
+                   f"FROM json_each(:nodes) AS w JOIN {PAGES.name} AS p "
+                   f"ON p.batch_id = :batch_id AND p.page = w.value / {PAGE_NODES} ORDER BY w.key"),
+}
 
 
 def read_proof(source: Connection | Engine, batch_id: int, node: int, *, own_connection: bool = False) -> bytes:
     """The concatenated proof of the leaf at ``node`` of the batch's tree, read in ``source``'s transaction or, from
-    an Engine, through a bare driver connection (``own_connection``: this thread's, for the API's event loop)."""
+    an Engine, through a bare driver connection (``own_connection``: this thread's, for the API's event loop).
+    ServiceUnavailable ``batch_tree_damaged`` if the stored tree lacks one of its nodes."""
     wanted = sibling_nodes(node)
     if not wanted:
         return b""
-    needed = sorted({i // PAGE_NODES for i in wanted})
-    params = {"batch_id": batch_id, **{f"p{k}": needed[min(k, len(needed) - 1)] for k in range(_MOST_PAGES)}}
+    dialect = source.dialect.name
+    params = {"batch_id": batch_id, "nodes": wanted if dialect == "postgresql" else json.dumps(wanted)}
     if isinstance(source, Engine):
-        found = read_all(source, _PAGES_OF_PROOF, params, own_connection=own_connection)
+        found = read_all(source, _NODES_OF_PROOF[dialect], params, own_connection=own_connection)
     else:
-        found = list(source.execute(_PAGES_OF_PROOF, params))
-    pages = {p: bytes(n) for p, n in found}
-    return b"".join(pages[i // PAGE_NODES][i % PAGE_NODES * HASH_LEN:(i % PAGE_NODES + 1) * HASH_LEN] for i in wanted)
+        found = list(source.execute(_NODES_OF_PROOF[dialect], params))
+    proof = b"".join(bytes(n) for n, in found)
+    if len(proof) != len(wanted) * HASH_LEN:
+        raise ServiceUnavailable("batch_tree_damaged", f"the stored Merkle tree of batch {batch_id} lacks nodes of "
+                                 "a proof: restore the database from its backup")
+    return proof

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Select, TextClause
 
 _compiled: dict[tuple[int, Any], tuple[str, tuple[str, ...] | None]] = {}
 
@@ -38,7 +38,7 @@ def _own_connection(engine: Engine) -> Any:
     return conn
 
 
-def read_one(engine: Engine, statement: Select, params: Mapping[str, Any], *,
+def read_one(engine: Engine, statement: Select | TextClause, params: Mapping[str, Any], *,
              own_connection: bool = False) -> tuple[Any, ...] | None:
     """The first row of ``statement`` (compiled once per dialect), bytes as bytes; ``own_connection``: through
     this thread's own connection (the API's event loop), replaced on the next read if it broke."""
@@ -46,13 +46,13 @@ def read_one(engine: Engine, statement: Select, params: Mapping[str, Any], *,
     return rows[0] if rows else None
 
 
-def read_all(engine: Engine, statement: Select, params: Mapping[str, Any], *,
+def read_all(engine: Engine, statement: Select | TextClause, params: Mapping[str, Any], *,
              own_connection: bool = False) -> list[tuple[Any, ...]]:
     """Every row of ``statement``, read as :func:`read_one` reads one."""
     return _read(engine, statement, params, own_connection, one=False)
 
 
-def _read(engine: Engine, statement: Select, params: Mapping[str, Any], own_connection: bool,
+def _read(engine: Engine, statement: Select | TextClause, params: Mapping[str, Any], own_connection: bool,
           one: bool) -> list[tuple[Any, ...]]:
     key = (id(statement), engine.dialect)
     compiled = _compiled.get(key)
