@@ -21,7 +21,13 @@ from ledger.core.metadata import holder_key
 from ledger.core.record import record_leaf
 from ledger.core.uscc import derive_uscc
 from ledger.storage.catalogue import import_catalogue
-from ledger.storage.certificate_anchors import BatchTreePage, CertificateAnchor, read_proof
+from ledger.storage.certificate_anchors import (
+    PROOF_WITH_ANCHOR,
+    BatchTreePage,
+    CertificateAnchor,
+    checked_proof,
+    read_proof,
+)
 from ledger.storage.engine import make_engine, migrate
 from ledger.storage.models import (
     AnchorOutbox,
@@ -184,6 +190,11 @@ def test_claim_record_and_complete_a_batch(engine: Engine, sessions, ctype) -> N
         # the same through a bare driver connection (the verification's way), and this thread's own
         assert [read_proof(engine, batch.id, a.node) for a in anchors] == got
         assert [read_proof(engine, batch.id, a.node, own_connection=True) for a in anchors] == got
+        if engine.dialect.name == "postgresql":  # and as a column of the certificate's read (its siblings in SQL)
+            with_row = s.execute(select(PROOF_WITH_ANCHOR).select_from(CertificateAnchor.__table__)
+                                 .where(CertificateAnchor.batch_id == batch.id)
+                                 .order_by(CertificateAnchor.leaf_index)).scalars().all()
+            assert [checked_proof(batch.id, a.node, p) for a, p in zip(anchors, with_row, strict=True)] == got
         left = s.execute(select(AnchorOutbox.item_id).where(AnchorOutbox.org_id == org.id)).scalars().all()
         assert sorted(left) == ids[8:]
     second = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=8, tree_of=MerkleTree)
@@ -197,6 +208,9 @@ def test_claim_record_and_complete_a_batch(engine: Engine, sessions, ctype) -> N
             read_proof(conn, batch.id, anchors[0].node)
         assert damaged.value.code == "batch_tree_damaged"
         damage.rollback()
+    with pytest.raises(ServiceUnavailable) as damaged:
+        checked_proof(batch.id, anchors[0].node, None)  # what the certificate's read gives for it
+    assert damaged.value.code == "batch_tree_damaged"
 
 
 def test_a_batch_holds_leaves_of_one_seal(engine: Engine, sessions, ctype) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from sqlalchemy import BigInteger, Connection, Engine, ForeignKey, Integer, LargeBinary, text
+from sqlalchemy import BigInteger, Connection, Engine, ForeignKey, Integer, LargeBinary, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.core.errors import ServiceUnavailable
@@ -82,6 +82,27 @@ _NODES_OF_PROOF = {
 }
 
 
+# The same nodes as a column of a statement that reads a certificate with its ``certificate_anchors`` row
+# (PostgreSQL): the proof comes with the row, one statement and one round trip fewer per verification. The sibling
+# indices are :func:`ledger.core.merkle.sibling_nodes`' in SQL: with i = node + 1 (the heap's 1-based index), the
+# sibling at level k is ((i >> k) XOR 1) - 1 while i >> k > 1.
+PROOF_WITH_ANCHOR = literal_column(
+    f"(SELECT string_agg(substring(p.nodes FROM (s.node % {PAGE_NODES}) * {HASH_LEN} + 1 FOR {HASH_LEN}), "
+    f"''::bytea ORDER BY s.k) FROM (SELECT k, ((({ANCHORS.name}.node + 1) >> k) # 1) - 1 AS node "
+    f"FROM generate_series(0, 30) AS k WHERE (({ANCHORS.name}.node + 1) >> k) > 1) AS s "
+    f"JOIN {PAGES.name} AS p ON p.batch_id = {ANCHORS.name}.batch_id AND p.page = s.node / {PAGE_NODES})").label("proof")
+
+
+def checked_proof(batch_id: int, node: int, proof: bytes | None) -> bytes:
+    """``proof`` as read for the leaf at ``node``, or ServiceUnavailable ``batch_tree_damaged`` if the stored tree
+    lacked one of its nodes."""
+    proof = bytes(proof or b"")
+    if len(proof) != len(sibling_nodes(node)) * HASH_LEN:
+        raise ServiceUnavailable("batch_tree_damaged", f"the stored Merkle tree of batch {batch_id} lacks nodes of "
+                                 "a proof: restore the database from its backup")
+    return proof
+
+
 def read_proof(source: Connection | Engine, batch_id: int, node: int, *, own_connection: bool = False) -> bytes:
     """The concatenated proof of the leaf at ``node`` of the batch's tree, read in ``source``'s transaction or, from
     an Engine, through a bare driver connection (``own_connection``: this thread's, for the API's event loop).
@@ -95,8 +116,4 @@ def read_proof(source: Connection | Engine, batch_id: int, node: int, *, own_con
         found = read_all(source, _NODES_OF_PROOF[dialect], params, own_connection=own_connection)
     else:
         found = list(source.execute(_NODES_OF_PROOF[dialect], params))
-    proof = b"".join(bytes(n) for n, in found)
-    if len(proof) != len(wanted) * HASH_LEN:
-        raise ServiceUnavailable("batch_tree_damaged", f"the stored Merkle tree of batch {batch_id} lacks nodes of "
-                                 "a proof: restore the database from its backup")
-    return proof
+    return checked_proof(batch_id, node, b"".join(bytes(n) for n, in found))

@@ -23,7 +23,13 @@ from ledger.core.errors import CertledgerError
 from ledger.core.merkle import split_proof
 from ledger.core.record import record_leaf
 from ledger.core.statuses import LeafStatus
-from ledger.storage.certificate_anchors import ANCHORS, CERTIFICATES_WITH_BATCH, read_proof
+from ledger.storage.certificate_anchors import (
+    ANCHORS,
+    CERTIFICATES_WITH_BATCH,
+    PROOF_WITH_ANCHOR,
+    checked_proof,
+    read_proof,
+)
 from ledger.storage.driver_reads import read_one
 from ledger.storage.record_text import unpack_record
 from ledger.storage.models import Batch, Certificate
@@ -67,11 +73,20 @@ _ROW_INPUTS = (
 )
 
 
-def _row_inputs(lib: Library, identifier: str, *, own_connection: bool = False) -> tuple[Any, ...] | None:
+# A first verification on PostgreSQL reads the proof's nodes with the row (``PROOF_WITH_ANCHOR``): one statement
+# fewer. A remembered result's check reads the row alone: its proof is remembered with it.
+_ROW_INPUTS_AND_PROOF = _ROW_INPUTS.add_columns(PROOF_WITH_ANCHOR)
+
+
+def _row_inputs(lib: Library, identifier: str, *, own_connection: bool = False,
+                proof: bool = False) -> tuple[tuple[Any, ...] | None, bytes | None]:
     """The stored inputs of a certificate's verification, read through a bare driver connection: on a
     remembered result this read is the whole cost. ``own_connection``: through this thread's own connection
-    (for the API's event loop, one thread)."""
-    return read_one(lib.engine, _ROW_INPUTS, {"identifier": identifier}, own_connection=own_connection)
+    (for the API's event loop, one thread). With ``proof``, on PostgreSQL, its proof as read with it (else None)."""
+    if proof and lib.engine.dialect.name == "postgresql":
+        got = read_one(lib.engine, _ROW_INPUTS_AND_PROOF, {"identifier": identifier}, own_connection=own_connection)
+        return (got[:-1], got[-1]) if got is not None else (None, None)
+    return read_one(lib.engine, _ROW_INPUTS, {"identifier": identifier}, own_connection=own_connection), None
 
 
 def _still_valid(verifier: Verifier, hit: _ValidResult, row: tuple[Any, ...] | None, registry: SealRegistry,
@@ -97,8 +112,8 @@ def verify_stored(lib: Library, verifier: Verifier, identifier: str, *,
                        own_connection: bool = False) -> VerificationResult:
     # read before verifying: if anything changes meanwhile, the remembered result is not reused
     registry, day = lib.seal_registry(), verifier.today()
-    row = _row_inputs(lib, identifier, own_connection=own_connection)
     hit = verifier.valid_results.get(identifier)
+    row, read_with_row = _row_inputs(lib, identifier, own_connection=own_connection, proof=hit is None)
     if hit is not None and _still_valid(verifier, hit, row, registry, day):
         log.info("certificate verified", extra={"identifier": identifier, "verdict": hit.result.verdict.value})
         return hit.result
@@ -111,7 +126,8 @@ def verify_stored(lib: Library, verifier: Verifier, identifier: str, *,
         data = record.encode()
         leaf = record_leaf(data)
         if row[4] == "anchored":
-            proof = read_proof(lib.engine, row[2], row[3], own_connection=own_connection)
+            proof = (checked_proof(row[2], row[3], read_with_row) if read_with_row is not None else
+                     read_proof(lib.engine, row[2], row[3], own_connection=own_connection))
         result = _verify_row(verifier, identifier, row, record, leaf, expand_seal(row[1], registry, data), proof,
                              chain_id)
     if result.verdict is Status.PENDING:
