@@ -213,6 +213,27 @@ def test_claim_record_and_complete_a_batch(engine: Engine, sessions, ctype) -> N
     assert damaged.value.code == "batch_tree_damaged"
 
 
+def test_proofs_read_from_a_tree_of_many_pages(engine: Engine, sessions, ctype) -> None:
+    """Every leaf's proof of a batch whose tree spans pages (301 leaves, 601 nodes, 11 pages of 60) is its tree's,
+    read with its node indices given (SQLite) or computed in SQL (PostgreSQL: alone, and with the anchor row)."""
+    org = make_org(sessions, "many-pages")
+    with engine.begin() as conn:
+        insert_certificates(conn, cert_rows(org, ctype, 301, "pages"), SEAL)
+    batch = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=301, tree_of=MerkleTree)
+    with sessions() as s:
+        leaves = batch_leaves(s, batch.id)
+        anchors = s.scalars(select(CertificateAnchor).where(CertificateAnchor.batch_id == batch.id)
+                            .order_by(CertificateAnchor.leaf_index)).all()
+        tree = MerkleTree(leaves)
+        expected = [proof for _, proof in sorted(tree.iter_proofs())]
+        assert [read_proof(s.connection(), batch.id, a.node) for a in anchors] == expected
+        if engine.dialect.name == "postgresql":
+            with_row = s.execute(select(PROOF_WITH_ANCHOR).select_from(CertificateAnchor.__table__)
+                                 .where(CertificateAnchor.batch_id == batch.id)
+                                 .order_by(CertificateAnchor.leaf_index)).scalars().all()
+            assert [checked_proof(batch.id, a.node, p) for a, p in zip(anchors, with_row, strict=True)] == expected
+
+
 def test_a_batch_holds_leaves_of_one_seal(engine: Engine, sessions, ctype) -> None:
     """The contract records one seal per anchor, so a batch never mixes leaves sealed with different seals: the
     oldest queued leaf's seal is claimed first."""
