@@ -3,7 +3,7 @@
 Counters and histograms come from ``ledger.app.metrics``; with ``PROMETHEUS_MULTIPROC_DIR`` set (``certledger
 serve`` sets it) they are added up over every uvicorn worker. At each scrape :class:`LedgerCollector` reads
 from the database what no single process knows: the anchoring queue (leaves waiting, the oldest one's age:
-the anchoring lag; claimed batches not yet recorded), the indexer's lag behind the chain head, and each
+the anchoring lag; claimed batches not yet recorded; lookups noted and not yet in the access log), the indexer's lag behind the chain head, and each
 worker's heartbeat (up, failing and for how long, heartbeat age). The workers serve no HTTP, so these gauges
 are how Prometheus sees them.
 """
@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 
 from ledger.app.library import Library
 from ledger.storage import heartbeats
+from ledger.storage.lookup_notes import LOOKUP_NOTES
 from ledger.storage.models import OUTBOX, Batch, as_utc, utcnow
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -49,18 +50,25 @@ class LedgerCollector(Collector):
                                    "anchoring (the anchoring lag)", labels=["kind"])
         pending = GaugeMetricFamily("certledger_anchoring_pending_batches", "batches claimed but not yet recorded as "
                                     "anchored")
+        notes = GaugeMetricFamily("certledger_lookup_notes_waiting", "lookups noted by the API, not yet written into "
+                                  "the access log by the anchoring worker")
+        notes_oldest = GaugeMetricFamily("certledger_lookup_notes_oldest_seconds", "age of the oldest noted lookup not "
+                                         "yet in the access log")
         now = utcnow()
-        c = OUTBOX.c
+        c, n = OUTBOX.c, LOOKUP_NOTES.c
         with self.lib.sessions() as session:
             rows = session.execute(select(c.kind, func.count(), func.min(c.created_at))
                                    .where(c.batch_id.is_(None)).group_by(c.kind)).all()
             claimed = session.scalar(select(func.count()).select_from(Batch).where(Batch.status == "pending"))
+            noted, first = session.execute(select(func.count(), func.min(n.first_at))).one()
         pending.add_metric([], claimed or 0)
+        notes.add_metric([], noted)
+        notes_oldest.add_metric([], (now - as_utc(first)).total_seconds() if first is not None else 0.0)
         for kind in ("certificate", "report", "access_log"):
             found = next((r for r in rows if r[0] == kind), None)
             depth.add_metric([kind], found[1] if found else 0)
             oldest.add_metric([kind], (now - as_utc(found[2])).total_seconds() if found else 0.0)
-        yield from (depth, oldest, pending)
+        yield from (depth, oldest, pending, notes, notes_oldest)
 
     def _workers(self) -> Iterator[GaugeMetricFamily]:
         up = GaugeMetricFamily("certledger_worker_up", "1 while a worker beats and its rounds go through, 0 while "

@@ -26,7 +26,8 @@ type, so both readers run at scale. It imports them in turn through ``ledger.iss
 - over HTTP (``benchmarks.scale_http``), with 2 API workers before and after the changes: each start-up
   (process start to the first 200 of a verification), first verifications of random identifiers (wrk, as
   ``benchmarks.library``), and each worker's RSS after serving them; after the changes also a department's
-  list page and a holder's certificate list (p50/p99);
+  list page and a holder's certificate list (p50/p99); then the lookups the workers noted, written into the access
+  log as the anchoring worker writes them (``lookups_recorded_per_s``);
 - ``peak_rss_mb`` of this process (``import_peak_rss_mb`` after the import).
 
 The 5 M run on PostgreSQL: ``python -m benchmarks.scale --n 5000000 --pg --status-path table`` (about 25 GB of

@@ -6,7 +6,9 @@ which builds the worker's Library), first verifications of random identifiers no
 one-second warm-up over others, then the measured run as fast as the workers answer, and before the status changes
 a run at about 2,000 a second, ``PACED_RATE``, for the latency at that load), each worker's RSS after serving them;
 and, after the status changes, a department's list page (random pages of its certificates, newest first) and a holder's
-certificate list, both p50/p99 from 4 connections for 10 s each.
+certificate list, both p50/p99 from 4 connections for 10 s each. Then the lookups the workers noted are written
+into the access log as the anchoring worker writes them, timed (``lookups_recorded_per_s``: no anchoring worker runs
+during the HTTP runs, so that work is measured here, apart).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ledger.core.catalogue import CITY_DIVISION
 from ledger.core.uscc import derive_uscc
 from ledger.devstack.api_process import library_environment, start_api
 from ledger.devstack.launchers import free_port, stop
+from ledger.holders.lookups import record_noted_lookups
 from ledger.holders.tokens import issue_token
 from ledger.issue.import_samples import citizen_id
 from ledger.storage.models import CERTIFICATES, CertificateType, Organization
@@ -221,4 +224,13 @@ def http_phase(stack: Any, orgs: list[Organization], per_type: int, types: list[
             figures |= _holder_list(stack, url, types, per_type)
     finally:
         stop(server)
-    return figures
+    return figures | _lookups_recorded(stack, suffix)
+
+
+def _lookups_recorded(stack: Any, suffix: str) -> dict[str, Any]:
+    """The anchoring worker's share of the phase's lookups, which the API workers only noted: the notes turned into
+    access-log entries (``ledger.holders.lookups.record_noted_lookups``), timed here, no other load running."""
+    start = time.perf_counter()
+    written = record_noted_lookups(stack.lib)
+    seconds = time.perf_counter() - start
+    return {f"lookups_recorded{suffix}": written, f"lookups_recorded{suffix}_per_s": round(written / seconds)}

@@ -19,6 +19,7 @@ from cli.app import (
     _organization,
     _read_json,
     _show_result,
+    _warn,
     _write_json,
     app,
     console,
@@ -99,10 +100,17 @@ def export_bundle_cmd(
 
 @app.command(rich_help_panel=CERTIFICATES)
 def anchor(now: bool = typer.Option(False, "--now", help="anchor every queued leaf now, whatever the batch policy")) -> None:
-    """Run the anchoring worker once."""
+    """Run the anchoring worker once: noted lookups into the access log, then what is due (everything with --now)."""
+    from ledger.core.errors import CertledgerError
+    from ledger.holders.lookups import record_noted_lookups
     from ledger.issue.anchoring import Anchorer
 
-    batches = Anchorer(_library()).run_once(force=now)
+    lib = _library()
+    try:
+        record_noted_lookups(lib)
+    except CertledgerError as exc:
+        _warn(exc)
+    batches = Anchorer(lib).run_once(force=now)
     for b in batches:
         console.print(f"batch {b.id}: {b.leaf_count} leaves, root 0x{bytes(b.root).hex()}, tx 0x{bytes(b.tx_hash).hex()}")
     if not batches:

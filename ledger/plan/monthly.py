@@ -29,6 +29,7 @@ from ledger.core.merkle import split_proof
 from ledger.core.record import PLAN_FORMAT, new_salt, record_bytes, record_leaf
 from ledger.core.statuses import today_china
 from ledger.holders.accesslog import audit_writer
+from ledger.holders.lookups import record_noted_lookups
 from ledger.issue.anchoring import AnchoredBatch, Anchorer
 from ledger.plan.targets import plan_targets
 from ledger.plan.verifications import flush_verifications
@@ -134,12 +135,18 @@ def report_with_proof(lib: Library, month: str) -> dict[str, Any]:
 
 
 class PlanAnchorer(Anchorer):
-    """The anchoring worker that also stores each month's plan report in its first round after the month ends (a
-    report that cannot be made, e.g. with no audit writer yet, is logged and tried again; anchoring goes on)."""
+    """The anchoring worker of the service: each round it first turns the lookups the API workers noted into
+    access-log entries (``ledger.holders.lookups``), so that they are anchored in the same round, and in its first
+    round after a month ends it stores the month's plan report. Either, if it cannot be done (no audit writer yet),
+    is logged and tried again next round; anchoring goes on."""
 
     _stored_month: str | None = None
 
     def run_once(self, force: bool = False) -> list[AnchoredBatch]:
+        try:
+            record_noted_lookups(self.lib)
+        except CertledgerError as exc:
+            log.warning("noted lookups not written to the access log", extra={"code": exc.code, "error": exc.message})
         month = previous_month(today_china())
         if self._stored_month != month:
             try:

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.storage import certificate_anchors, import_tables, plan_tables, trust  # noqa: F401 - every table on Base.metadata before any compare
+from ledger.storage import certificate_anchors, import_tables, lookup_notes, plan_tables, trust  # noqa: F401 - every table on Base.metadata before any compare
 from ledger.storage.models import dump_json
 
 log = logging.getLogger(__name__)

@@ -83,6 +83,7 @@ def test_metrics_access_log_and_probes_of_the_production_processes(library_env: 
                       status="422") == 1
         assert _value(samples, "certledger_anchoring_queue_leaves", kind="certificate") is not None
         assert _value(samples, "certledger_anchoring_pending_batches") is not None
+        assert _value(samples, "certledger_lookup_notes_waiting") is not None
         readiness = http.get("/readyz").json()
         assert {w["kind"] for w in readiness["workers"] if w["alive"]} >= {"anchoring", "indexer"}
         indexer = next(w for w in readiness["workers"] if w["alive"] and w["kind"] == "indexer")
