@@ -17,6 +17,7 @@ from ledger.core.statuses import LeafStatus
 from ledger.issue.anchoring import Anchorer
 from ledger.issue.issuance import issue_many
 from ledger.issue.status_changes import change_status
+from ledger.storage import leaf_statuses
 from ledger.storage.leaf_statuses import LeafStatusTable
 from ledger.storage.models import ChainLeafStatus
 from ledger.verify import service
@@ -155,6 +156,25 @@ def test_a_change_made_here_is_in_the_table_at_once(library_env: LibraryEnv, lea
     _index(library_env)  # it then applies the suspension's event, older than the row, and the reinstatement's
     assert verify_identifier(lib, identifier).verdict is Status.VALID
     assert "verify" not in leaf_reads
+
+
+def test_on_postgresql_a_first_verification_reads_its_leaf_status_with_its_row(
+        library_env: LibraryEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    lib, market = library_env.lib, library_env.departments["market"]
+    changed, valid = _anchored(library_env, 2)
+    _index(library_env)
+    change_status(lib, market, [changed], "suspend", "核查中 / under review", reason_code=7)  # in the table at once
+    apart: list[bool] = []
+    read_one = leaf_statuses.read_one
+
+    def counted(engine: Any, statement: Any, params: Any, **kw: Any) -> Any:
+        apart.append(statement is leaf_statuses._STATUS_AND_CURSOR)
+        return read_one(engine, statement, params, **kw)
+
+    monkeypatch.setattr(leaf_statuses, "read_one", counted)
+    assert verify_identifier(lib, changed).check("status").reason == "suspended"
+    assert verify_identifier(lib, valid).verdict is Status.VALID
+    assert sum(apart) == (0 if lib.engine.dialect.name == "postgresql" else 2)  # SQLite reads it apart
 
 
 def test_the_standalone_verifier_reads_the_chain_at_once(library_env: LibraryEnv) -> None:

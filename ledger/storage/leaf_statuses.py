@@ -3,22 +3,36 @@ and the anchors its ``Anchored`` events made (``chain_anchors``), so a worker ne
 
 The indexer writes it from the events (changes made by any process, or outside the platform); a change this
 library makes writes it too, in the transaction that records the change. API workers read one row per first
-verification instead of each keeping a map of every changed leaf, so their memory and start-up time do not
-depend on how many statuses changed. The indexer's cursor says up to which block the table is complete; a worker
-reads the events after it from the chain itself (``ledger.verify.chain_facts``).
+verification (on PostgreSQL within the certificate's own read) instead of each keeping a map of every changed
+leaf, so their memory and start-up time do not depend on how many statuses changed. The indexer's cursor says up
+to which block the table is complete; a worker reads the events after it from the chain itself
+(``ledger.verify.chain_facts``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, bindparam, select, text
+from sqlalchemy import Connection, Engine, bindparam, func, literal_column, select, text
 from sqlalchemy.dialects import sqlite
 
+from ledger.core.merkle import HASH_LEN
+from ledger.storage.certificate_anchors import ANCHORS, PAGE_NODES, PAGES
 from ledger.storage.driver_reads import read_one
-from ledger.storage.models import ChainAnchor, ChainEvent, ChainLeafStatus, IndexerCursor, as_utc, dump_json
+from ledger.storage.models import (
+    BATCHES,
+    ChainAnchor,
+    ChainEvent,
+    ChainLeafStatus,
+    IndexerCursor,
+    Organization,
+    as_utc,
+    dump_json,
+)
 
 _TABLE = ChainLeafStatus.__table__
 
@@ -64,6 +78,42 @@ _STATUS_AND_CURSOR = select(
 )
 
 
+# A certificate's leaf status read with its row (PostgreSQL, ``ledger.verify.remembered``): its leaf as its batch's tree
+# holds it, under the account of its batch's organization, the status and block the table holds for it and the
+# indexer's cursor (``status_cursor``), one statement fewer per first verification. Join ``STATUS_OF_ROW`` (a lateral
+# on the certificate's anchor and batch, on true) and add ``STATUS_WITH_ROW``; :meth:`LeafStatusTable.given` takes them.
+_PAGE, _ORG = PAGES.alias("status_page"), Organization.__table__.alias("status_org")
+_NODE = f"{ANCHORS.name}.node"  # constants written into the statement: read_one binds the caller's parameters only
+STATUS_OF_ROW = select(
+    _ORG.c.chain_address.label("issuer"),
+    func.substr(_PAGE.c.nodes, literal_column(f"({_NODE} % {PAGE_NODES}) * {HASH_LEN} + 1"),
+                literal_column(str(HASH_LEN))).label("leaf"),
+).where(_ORG.c.id == BATCHES.c.org_id, _PAGE.c.batch_id == ANCHORS.c.batch_id,
+        _PAGE.c.page == literal_column(f"{_NODE} / {PAGE_NODES}")).lateral("status_of_row")
+_ROW_LEAF = (_TABLE.c.issuer == STATUS_OF_ROW.c.issuer, _TABLE.c.root == BATCHES.c.root,
+             _TABLE.c.leaf == STATUS_OF_ROW.c.leaf)
+STATUS_WITH_ROW = (
+    STATUS_OF_ROW.c.issuer, STATUS_OF_ROW.c.leaf,
+    select(_TABLE.c.status).where(*_ROW_LEAF).scalar_subquery(),
+    select(_TABLE.c.block_number).where(*_ROW_LEAF).scalar_subquery(),
+    select(IndexerCursor.last_block).where(IndexerCursor.name == bindparam("status_cursor")).scalar_subquery(),
+)
+
+
+class StatusRead(NamedTuple):
+    """What ``STATUS_WITH_ROW`` read for one leaf: its key and the table's answer about it."""
+
+    issuer: str | None
+    root: bytes | None
+    leaf: bytes | None
+    answer: tuple[int | None, int | None, int | None]
+
+    @classmethod
+    def of(cls, root: bytes | None, columns: Sequence[Any]) -> StatusRead:
+        issuer, leaf, status, block, indexed = columns
+        return cls(issuer, root, leaf, (None if status is None else int(status), block, indexed))
+
+
 _CURSOR = select(IndexerCursor.last_block).where(IndexerCursor.name == bindparam("cursor"))
 _SEALS_REVOKED = select(ChainEvent.args).where(ChainEvent.event == "SealRevoked",
                                                ChainEvent.block_number <= bindparam("indexed"))
@@ -90,6 +140,17 @@ class LeafStatusTable:
         self.engine = engine
         self.cursor = cursor
         self.anchors = anchors
+        self._given = threading.local()
+
+    @contextlib.contextmanager
+    def given(self, read: StatusRead | None) -> Iterator[None]:
+        """In this thread, answer for ``read``'s leaf what was read with its certificate's row, without asking again
+        (any other leaf is read as usual)."""
+        self._given.read = read
+        try:
+            yield
+        finally:
+            self._given.read = None
 
     def anchor(self, issuer: str, root: bytes, *, own_connection: bool = False) -> IndexedAnchor | None:
         """``issuer``'s anchor of ``root`` as the indexer stored it from its ``Anchored`` event, None if it has not
@@ -109,6 +170,9 @@ class LeafStatusTable:
         """(the leaf's status and the block of the event that set it, None and None if none did; the last indexed
         block, None if never indexed); ``own_connection``: through this thread's own driver connection (the API's
         event loop)."""
+        given: StatusRead | None = getattr(self._given, "read", None)
+        if given is not None and (given.issuer, given.root, given.leaf) == (issuer, root, leaf):
+            return given.answer
         row = read_one(self.engine, _STATUS_AND_CURSOR, {"issuer": issuer, "root": root, "leaf": leaf,
                                                          "cursor": self.cursor}, own_connection=own_connection)
         status, block, indexed = row or (None, None, None)

@@ -117,6 +117,11 @@ class ChainFacts:
         self._revoked_topic = event_abi_to_log_topic(events["SealRevoked"])
         self._status_topic = event_abi_to_log_topic(events["StatusChanged"])
 
+    @property
+    def leaf_statuses(self) -> LeafStatuses | None:
+        """The status table's reader, if statuses are read from the indexer's table."""
+        return self._leaf_statuses
+
     @contextlib.contextmanager
     def offline(self) -> Iterator[None]:
         """In this thread, answer from what is known only: ChainReadNeeded wherever the chain node would be asked
