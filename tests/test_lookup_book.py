@@ -172,3 +172,20 @@ def test_the_downgrade_refuses_while_notes_wait(library_env: LibraryEnv) -> None
     assert schema_revisions(env.lib.engine)[0] == "0022" and _noted(env, issued) == 1
     record_noted_lookups(env.lib)
     assert _counted(env, issued) == {issued[0]: 1}
+
+
+def test_a_backlog_is_written_a_bounded_part_at_a_time(library_env: LibraryEnv,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    env = library_env
+    record_noted_lookups(env.lib)  # what earlier tests noted
+    issued = _issued(env, 5)
+    book = LookupBook(env.lib, interval=3600)
+    for identifier in issued:
+        book.add(identifier, None, None)
+    assert book.flush() == 5
+    monkeypatch.setattr(lookups, "NOTES_PER_TRANSACTION", 2)
+    assert lookups.flush_lookups(env.lib) == 2  # a holder's read: one transaction's worth, the oldest first
+    assert _noted(env, issued) == 3 and set(_counted(env, issued)) == set(issued[:2])
+    assert record_noted_lookups(env.lib, limit=2) == 2  # a worker's round, bounded
+    assert record_noted_lookups(env.lib) == 1
+    assert _counted(env, issued) == dict.fromkeys(issued, 1)

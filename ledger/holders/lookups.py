@@ -43,7 +43,10 @@ MAX_PENDING = 100_000  # entries held for the next write (about 20 MB)
 # A flush holds the worker's GIL while it builds its rows: a second's worth at a time (a thousand first verifications a
 # worker) keeps each pause of its event loop short, where five seconds' worth made pauses of over a tenth of a second.
 LOOKUP_FLUSH_S = 1.0
-NOTES_PER_TRANSACTION = 5_000  # notes turned into entries in one transaction of the anchoring worker
+NOTES_PER_TRANSACTION = 5_000  # notes turned into entries in one transaction
+# notes an anchoring worker's round turns into entries at most: a backlog (no worker ran for a while) is caught up
+# over several rounds, with anchoring between them, and a holder's read takes one transaction's worth
+NOTES_PER_ROUND = 50_000
 
 
 class LookupBook(BackgroundWriter):
@@ -117,11 +120,12 @@ def note_lookup(lib: Library, certificate: Mapping[str, Any], counter: Organizat
 
 
 def flush_lookups(lib: Library) -> int:
-    """Write this process's lookups now and every noted lookup into the access log (before a holder reads their log,
-    so it shows the latest); how many entries were written. A failure is logged: the log is read as it stands."""
+    """Write this process's lookups now and the oldest noted lookups into the access log (before a holder reads their
+    log, so it shows the latest unless a backlog waits for the anchoring worker); how many entries were written. A
+    failure is logged: the log is read as it stands."""
     LookupBook.flush_now(lib)
     try:
-        return record_noted_lookups(lib)
+        return record_noted_lookups(lib, limit=NOTES_PER_TRANSACTION)
     except (SQLAlchemyError, CertledgerError):
         log.exception("noted lookups not written to the access log; the anchoring worker will")
         return 0

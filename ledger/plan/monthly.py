@@ -29,7 +29,7 @@ from ledger.core.merkle import split_proof
 from ledger.core.record import PLAN_FORMAT, new_salt, record_bytes, record_leaf
 from ledger.core.statuses import today_china
 from ledger.holders.accesslog import audit_writer
-from ledger.holders.lookups import record_noted_lookups
+from ledger.holders.lookups import NOTES_PER_ROUND, record_noted_lookups
 from ledger.issue.anchoring import AnchoredBatch, Anchorer
 from ledger.plan.targets import plan_targets
 from ledger.plan.verifications import flush_verifications
@@ -144,7 +144,7 @@ class PlanAnchorer(Anchorer):
 
     def run_once(self, force: bool = False) -> list[AnchoredBatch]:
         try:
-            record_noted_lookups(self.lib)
+            record_noted_lookups(self.lib, limit=NOTES_PER_ROUND)
         except CertledgerError as exc:
             log.warning("noted lookups not written to the access log", extra={"code": exc.code, "error": exc.message})
         month = previous_month(today_china())
