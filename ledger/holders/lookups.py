@@ -82,7 +82,7 @@ class LookupBook(BackgroundWriter):
             pending, self._pending = self._pending, {}
             dropped, self._dropped = self._dropped, 0
         if dropped:
-            log.warning("lookups dropped: the access log could not be written for a while", extra={"count": dropped})
+            log.warning("lookups dropped: they could not be noted in the database for a while", extra={"count": dropped})
         if not pending:
             return 0
         rows = [{"identifier": ident, "counter_uscc": counter, "staff_id": staff, "first_at": first, "lookups": count}
