@@ -32,16 +32,19 @@ console = Console(soft_wrap=True)  # a long path or key stays on one line, for s
 err_console = Console(stderr=True, soft_wrap=True)
 
 
+def _report(exc: CertledgerError, label: str) -> None:
+    message = localized(exc.code, exc.message, locale_language(os.environ))
+    err_console.print(f"{label} {escape(f'[{exc.code}]')} {escape(message)}", soft_wrap=True)
+
+
 def _warn(exc: CertledgerError) -> None:
     """One line on stderr for what the command could not do while it goes on with the rest."""
-    message = localized(exc.code, exc.message, locale_language(os.environ))
-    err_console.print(f"[bold yellow]warning[/] {escape(f'[{exc.code}]')} {escape(message)}", soft_wrap=True)
+    _report(exc, "[bold yellow]warning[/]")
 
 
 def _fail(exc: CertledgerError) -> NoReturn:
     """One line on stderr, exit code 2."""
-    message = localized(exc.code, exc.message, locale_language(os.environ))
-    err_console.print(f"[bold red]error[/] {escape(f'[{exc.code}]')} {escape(message)}", soft_wrap=True)
+    _report(exc, "[bold red]error[/]")
     raise typer.Exit(2)
 
 

@@ -137,6 +137,9 @@ def record_noted_lookups(lib: Library, limit: int | None = None) -> int:
     entries were written. Safe beside others doing it: each note is taken once (PostgreSQL skips rows another
     transaction locked; SQLite has one writer). Raises ServiceUnavailable ``audit_writer_missing`` with the notes kept
     while the platform has no audit writer."""
+    with lib.engine.connect() as conn:  # a read first: with nothing noted, no write lock is taken (SQLite's is one)
+        if conn.execute(select(LOOKUP_NOTES.c.id).limit(1)).first() is None:
+            return 0
     taken = written = 0
     while limit is None or taken < limit:
         chunk = NOTES_PER_TRANSACTION if limit is None else min(NOTES_PER_TRANSACTION, limit - taken)
