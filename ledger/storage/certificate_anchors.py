@@ -68,13 +68,17 @@ def record_tree(conn: Connection, batch_id: int, certificate_ids: Sequence[int],
                                 for i, (c, node) in enumerate(zip(certificate_ids, tree.leaf_nodes(), strict=True))])
 
 
+def _node_in_page(node: str, page: str) -> str:
+    """PostgreSQL: the tree node at index ``node`` cut out of ``page``, the page row holding it (SQL expressions)."""
+    return f"substring({page}.nodes FROM ({node} % {PAGE_NODES}) * {HASH_LEN} + 1 FOR {HASH_LEN})"
+
+
 def _pg_proof(node: str, batch_id: str) -> str:
     """PostgreSQL: the proof of the leaf at ``node`` of batch ``batch_id`` (SQL expressions), its nodes cut out of the
     tree's pages and concatenated. The sibling indices are :func:`ledger.core.merkle.sibling_nodes`' in SQL: with
     i = node + 1 (the heap's 1-based index), the sibling at level k is ((i >> k) XOR 1) - 1 while i >> k > 1; each
     node's page is found by the pages' primary key."""
-    return (f"(SELECT string_agg(substring(p.nodes FROM (s.node % {PAGE_NODES}) * {HASH_LEN} + 1 FOR {HASH_LEN}), "
-            f"''::bytea ORDER BY s.k) FROM (SELECT k, ((({node} + 1) >> k) # 1) - 1 AS node "
+    return (f"(SELECT string_agg({_node_in_page('s.node', 'p')}, ''::bytea ORDER BY s.k) FROM (SELECT k, ((({node} + 1) >> k) # 1) - 1 AS node "
             f"FROM generate_series(0, 30) AS k WHERE (({node} + 1) >> k) > 1) AS s "
             f"JOIN {PAGES.name} AS p ON p.batch_id = {batch_id} AND p.page = s.node / {PAGE_NODES})")
 
@@ -92,6 +96,10 @@ _NODES_OF_PROOF = {
 # The same as a column of a statement that reads a certificate with its ``certificate_anchors`` row (PostgreSQL):
 # the proof comes with the row, one statement and one round trip fewer per verification.
 PROOF_WITH_ANCHOR = literal_column(_pg_proof(f"{ANCHORS.name}.node", f"{ANCHORS.name}.batch_id")).label("proof")
+# and the leaf itself, as the batch's tree holds it
+LEAF_WITH_ANCHOR = literal_column(
+    f"(SELECT {_node_in_page(f'{ANCHORS.name}.node', 'lp')} FROM {PAGES.name} AS lp "
+    f"WHERE lp.batch_id = {ANCHORS.name}.batch_id AND lp.page = {ANCHORS.name}.node / {PAGE_NODES})").label("leaf")
 
 
 def checked_proof(batch_id: int, node: int, proof: bytes | None) -> bytes:

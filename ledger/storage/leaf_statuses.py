@@ -17,11 +17,10 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, bindparam, func, literal_column, select, text
+from sqlalchemy import Connection, Engine, Select, and_, bindparam, select, text, true
 from sqlalchemy.dialects import sqlite
 
-from ledger.core.merkle import HASH_LEN
-from ledger.storage.certificate_anchors import ANCHORS, PAGE_NODES, PAGES
+from ledger.storage.certificate_anchors import CERTIFICATES_WITH_BATCH, LEAF_WITH_ANCHOR
 from ledger.storage.driver_reads import read_one
 from ledger.storage.models import (
     BATCHES,
@@ -78,30 +77,26 @@ _STATUS_AND_CURSOR = select(
 )
 
 
-# A certificate's leaf status read with its row (PostgreSQL, ``ledger.verify.remembered``): its leaf as its batch's tree
-# holds it, under the account of its batch's organization, the status and block the table holds for it and the
-# indexer's cursor (``status_cursor``), one statement fewer per first verification. Join ``STATUS_OF_ROW`` (a lateral
-# on the certificate's anchor and batch, on true) and add ``STATUS_WITH_ROW``; :meth:`LeafStatusTable.given` takes them.
-_PAGE, _ORG = PAGES.alias("status_page"), Organization.__table__.alias("status_org")
-_NODE = f"{ANCHORS.name}.node"  # constants written into the statement: read_one binds the caller's parameters only
-STATUS_OF_ROW = select(
-    _ORG.c.chain_address.label("issuer"),
-    func.substr(_PAGE.c.nodes, literal_column(f"({_NODE} % {PAGE_NODES}) * {HASH_LEN} + 1"),
-                literal_column(str(HASH_LEN))).label("leaf"),
-).where(_ORG.c.id == BATCHES.c.org_id, _PAGE.c.batch_id == ANCHORS.c.batch_id,
-        _PAGE.c.page == literal_column(f"{_NODE} / {PAGE_NODES}")).lateral("status_of_row")
-_ROW_LEAF = (_TABLE.c.issuer == STATUS_OF_ROW.c.issuer, _TABLE.c.root == BATCHES.c.root,
-             _TABLE.c.leaf == STATUS_OF_ROW.c.leaf)
-STATUS_WITH_ROW = (
-    STATUS_OF_ROW.c.issuer, STATUS_OF_ROW.c.leaf,
-    select(_TABLE.c.status).where(*_ROW_LEAF).scalar_subquery(),
-    select(_TABLE.c.block_number).where(*_ROW_LEAF).scalar_subquery(),
-    select(IndexerCursor.last_block).where(IndexerCursor.name == bindparam("status_cursor")).scalar_subquery(),
-)
+_ORG = Organization.__table__.alias("status_org")
+_CURSOR_OF = select(IndexerCursor.last_block).where(IndexerCursor.name == bindparam("status_cursor")).scalar_subquery()
+
+
+def with_leaf_status(statement: Select) -> Select:
+    """PostgreSQL: ``statement``, a read of a certificate with its anchor and batch (``CERTIFICATES_WITH_BATCH``), with
+    its leaf's status read with it: one statement fewer per first verification (``ledger.verify.remembered``). Five
+    columns more, which :meth:`StatusRead.of` takes: the account of the batch's organization, the leaf as the batch's
+    tree holds it, the status and block the table holds for that leaf under that account (NULL: none) and the
+    indexer's cursor named by the parameter ``status_cursor``."""
+    of_row = select(_ORG.c.chain_address.label("issuer"), LEAF_WITH_ANCHOR).where(
+        _ORG.c.id == BATCHES.c.org_id).lateral("status_of_row")
+    return (statement.outerjoin_from(CERTIFICATES_WITH_BATCH, of_row, true())
+            .outerjoin(_TABLE, and_(_TABLE.c.issuer == of_row.c.issuer, _TABLE.c.root == BATCHES.c.root,
+                                    _TABLE.c.leaf == of_row.c.leaf))
+            .add_columns(of_row.c.issuer, of_row.c.leaf, _TABLE.c.status, _TABLE.c.block_number, _CURSOR_OF))
 
 
 class StatusRead(NamedTuple):
-    """What ``STATUS_WITH_ROW`` read for one leaf: its key and the table's answer about it."""
+    """What :func:`with_leaf_status` read for one leaf: its key and the table's answer about it."""
 
     issuer: str | None
     root: bytes | None

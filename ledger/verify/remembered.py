@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import bindparam, select, true
+from sqlalchemy import bindparam, select
 from web3.exceptions import Web3Exception
 
 from ledger.core.checks import PENDING_REASONS, Status
@@ -32,7 +32,7 @@ from ledger.storage.certificate_anchors import (
     read_proof,
 )
 from ledger.storage.driver_reads import read_one
-from ledger.storage.leaf_statuses import STATUS_OF_ROW, STATUS_WITH_ROW, LeafStatusTable, StatusRead
+from ledger.storage.leaf_statuses import LeafStatusTable, StatusRead, with_leaf_status
 from ledger.storage.record_text import unpack_record
 from ledger.storage.models import Batch, Certificate
 from ledger.verify.fragments import VerificationResult, Verifier
@@ -75,12 +75,10 @@ _ROW_INPUTS = (
 )
 
 
-# A first verification on PostgreSQL reads the proof's nodes with the row (``PROOF_WITH_ANCHOR``) and, where statuses
-# come from the indexer's table, the leaf's status (``STATUS_WITH_ROW``): two statements fewer. A remembered result's
-# check reads the row alone: its proof is remembered with it, and its status is read as a fresh one is.
-_ROW_INPUTS_AND_PROOF = _ROW_INPUTS.add_columns(PROOF_WITH_ANCHOR)
-_ROW_INPUTS_PROOF_AND_STATUS = (_ROW_INPUTS_AND_PROOF.outerjoin_from(CERTIFICATES_WITH_BATCH, STATUS_OF_ROW, true())
-                                .add_columns(*STATUS_WITH_ROW))
+# A first verification on PostgreSQL reads the proof's nodes (``PROOF_WITH_ANCHOR``) and the leaf's status in the
+# indexer's table (``with_leaf_status``) with the row: two statements fewer. A remembered result's check reads the row
+# alone: its proof is remembered with it, and its status is read as a fresh one is.
+_ROW_INPUTS_PROOF_AND_STATUS = with_leaf_status(_ROW_INPUTS.add_columns(PROOF_WITH_ANCHOR))
 _ROW_COLUMNS = len(_ROW_INPUTS.selected_columns)
 
 
@@ -94,12 +92,9 @@ def _row_inputs(lib: Library, identifier: str, statuses: LeafStatusTable | None,
                 first: bool = False) -> _RowInputs:
     """The stored inputs of a certificate's verification, read through a bare driver connection: on a
     remembered result this read is the whole cost. ``own_connection``: through this thread's own connection
-    (for the API's event loop, one thread). ``first`` (no remembered result), on PostgreSQL: its proof, and its leaf
-    status from ``statuses`` when given, as read with it."""
-    if first and lib.engine.dialect.name == "postgresql":
-        if statuses is None:
-            got = read_one(lib.engine, _ROW_INPUTS_AND_PROOF, {"identifier": identifier}, own_connection=own_connection)
-            return _RowInputs(got[:-1], got[-1], None) if got is not None else _RowInputs(None, None, None)
+    (for the API's event loop, one thread). ``first`` (no remembered result), on PostgreSQL with the statuses in
+    the indexer's table (the service's verifiers): its proof and its leaf status as read with it."""
+    if first and statuses is not None and lib.engine.dialect.name == "postgresql":
         got = read_one(lib.engine, _ROW_INPUTS_PROOF_AND_STATUS, {"identifier": identifier,
                                                                   "status_cursor": statuses.cursor},
                        own_connection=own_connection)
@@ -107,8 +102,8 @@ def _row_inputs(lib: Library, identifier: str, statuses: LeafStatusTable | None,
             return _RowInputs(None, None, None)
         row = got[:_ROW_COLUMNS]
         return _RowInputs(row, got[_ROW_COLUMNS], StatusRead.of(row[5], got[_ROW_COLUMNS + 1:]))
-    got = read_one(lib.engine, _ROW_INPUTS, {"identifier": identifier}, own_connection=own_connection)
-    return _RowInputs(got, None, None)
+    return _RowInputs(read_one(lib.engine, _ROW_INPUTS, {"identifier": identifier}, own_connection=own_connection),
+                      None, None)
 
 
 def _still_valid(verifier: Verifier, hit: _ValidResult, row: tuple[Any, ...] | None, registry: SealRegistry,
