@@ -14,9 +14,10 @@ import datetime as dt
 import json
 import logging
 from dataclasses import dataclass, replace
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ARRAY, Text, any_, bindparam, select
 from web3.exceptions import Web3Exception
 
 from ledger.core.checks import PENDING_REASONS, Status
@@ -31,7 +32,7 @@ from ledger.storage.certificate_anchors import (
     checked_proof,
     read_proof,
 )
-from ledger.storage.driver_reads import read_one
+from ledger.storage.driver_reads import read_all, read_one
 from ledger.storage.leaf_statuses import LeafStatusTable, StatusRead, with_leaf_status
 from ledger.storage.record_text import unpack_record
 from ledger.storage.models import Batch, Certificate
@@ -66,44 +67,55 @@ _Certificates = Certificate.__table__
 
 # Every stored value a stored certificate's bundle is built from, as the driver returns them (its proof is read
 # from its batch's tree by batch and node).
-_ROW_INPUTS = (
+_ROW_INPUT_COLUMNS = (
     select(_Certificates.c.record, _Certificates.c.record_seal, ANCHORS.c.batch_id,
            ANCHORS.c.node, _Batches.c.status, _Batches.c.root, _Batches.c.tx_hash, _Batches.c.block_number,
            _Batches.c.block_time)
     .select_from(CERTIFICATES_WITH_BATCH)
-    .where(_Certificates.c.identifier == bindparam("identifier"))
 )
-
-
-# A first verification on PostgreSQL reads the proof's nodes (``PROOF_WITH_ANCHOR``) and the leaf's status in the
-# indexer's table (``with_leaf_status``) with the row: two statements fewer. A remembered result's check reads the row
-# alone: its proof is remembered with it, and its status is read as a fresh one is.
-_ROW_INPUTS_PROOF_AND_STATUS = with_leaf_status(_ROW_INPUTS.add_columns(PROOF_WITH_ANCHOR))
+_ROW_INPUTS = _ROW_INPUT_COLUMNS.where(_Certificates.c.identifier == bindparam("identifier"))
 _ROW_COLUMNS = len(_ROW_INPUTS.selected_columns)
 
 
-class _RowInputs(NamedTuple):
+# On PostgreSQL, with the statuses in the indexer's table (the service's verifiers), the rows of several
+# certificates at once, each with the proof's nodes (``PROOF_WITH_ANCHOR``) and the leaf's status
+# (``with_leaf_status``): one statement for every verification the API's event loop has waiting
+# (``api.fast_verify``), where each took one of its own.
+_MANY_ROW_INPUTS = with_leaf_status(
+    _ROW_INPUT_COLUMNS.add_columns(PROOF_WITH_ANCHOR, _Certificates.c.identifier)
+    .where(_Certificates.c.identifier == any_(bindparam("identifiers", type_=ARRAY(Text)))))
+
+
+class RowInputs(NamedTuple):
+    """A certificate's stored inputs as one read gave them (``row`` None: no such certificate)."""
+
     row: tuple[Any, ...] | None
     proof: bytes | None  # read with the row (else None: read apart)
     status: StatusRead | None  # read with the row (else None: read apart)
 
 
-def _row_inputs(lib: Library, identifier: str, statuses: LeafStatusTable | None, *, own_connection: bool = False,
-                first: bool = False) -> _RowInputs:
-    """The stored inputs of a certificate's verification, read through a bare driver connection: on a
-    remembered result this read is the whole cost. ``own_connection``: through this thread's own connection
-    (for the API's event loop, one thread). ``first`` (no remembered result), on PostgreSQL with the statuses in
-    the indexer's table (the service's verifiers): its proof and its leaf status as read with it."""
-    if first and statuses is not None and lib.engine.dialect.name == "postgresql":
-        got = read_one(lib.engine, _ROW_INPUTS_PROOF_AND_STATUS, {"identifier": identifier,
-                                                                  "status_cursor": statuses.cursor},
-                       own_connection=own_connection)
-        if got is None:
-            return _RowInputs(None, None, None)
+def _statuses_table(verifier: Verifier) -> LeafStatusTable | None:
+    statuses = verifier.chain.leaf_statuses
+    return statuses if isinstance(statuses, LeafStatusTable) else None
+
+
+def read_row_inputs(lib: Library, verifier: Verifier, identifiers: Sequence[str], *,
+                    own_connection: bool = False) -> dict[str, RowInputs] | None:
+    """The stored inputs of the verifications of ``identifiers`` in one read, each with its proof and leaf status
+    (an identifier stored nowhere maps to an empty read), or None where one statement cannot give them all (SQLite,
+    or statuses not in the indexer's table): then :func:`verify_stored` reads each itself. Through a bare driver
+    connection: on a remembered result this read is the whole cost."""
+    table = _statuses_table(verifier)
+    if table is None or lib.engine.dialect.name != "postgresql":
+        return None
+    rows = read_all(lib.engine, _MANY_ROW_INPUTS, {"identifiers": list(identifiers), "status_cursor": table.cursor},
+                    own_connection=own_connection)
+    found = {identifier: RowInputs(None, None, None) for identifier in identifiers}
+    for got in rows:
         row = got[:_ROW_COLUMNS]
-        return _RowInputs(row, got[_ROW_COLUMNS], StatusRead.of(row[5], got[_ROW_COLUMNS + 1:]))
-    return _RowInputs(read_one(lib.engine, _ROW_INPUTS, {"identifier": identifier}, own_connection=own_connection),
-                      None, None)
+        found[got[_ROW_COLUMNS + 1]] = RowInputs(row, got[_ROW_COLUMNS],
+                                                 StatusRead.of(row[5], got[_ROW_COLUMNS + 2:]))
+    return found
 
 
 def _still_valid(verifier: Verifier, hit: _ValidResult, row: tuple[Any, ...] | None, registry: SealRegistry,
@@ -125,39 +137,52 @@ def _still_valid(verifier: Verifier, hit: _ValidResult, row: tuple[Any, ...] | N
         anchor.seal_fingerprint)
 
 
-def verify_stored(lib: Library, verifier: Verifier, identifier: str, *,
-                       own_connection: bool = False) -> VerificationResult:
+def verify_stored(lib: Library, verifier: Verifier, identifier: str, *, own_connection: bool = False,
+                  read: RowInputs | None = None) -> VerificationResult:
+    """Verify a stored certificate, or return its remembered result while that holds; ``read``: its stored inputs
+    as :func:`read_row_inputs` gave them (else read here, the same way)."""
     # read before verifying: if anything changes meanwhile, the remembered result is not reused
     registry, day = lib.seal_registry(), verifier.today()
     hit = verifier.valid_results.get(identifier)
-    statuses = verifier.chain.leaf_statuses
-    table = statuses if isinstance(statuses, LeafStatusTable) else None
-    row, read_with_row, status_read = _row_inputs(lib, identifier, table, own_connection=own_connection,
-                                                  first=hit is None)
-    if hit is not None and _still_valid(verifier, hit, row, registry, day):
-        log.info("certificate verified", extra={"identifier": identifier, "verdict": hit.result.verdict.value})
-        return hit.result
-    chain_id = verifier.chain.chain_id()  # offline: known before the bundle is built, or ChainReadNeeded
-    proof = None
-    if row is None:  # unknown, or not as written: the stored bundle's reading refuses or finds it
-        result = verifier.verify_bundle(certificate_bundle(lib, identifier))
-    else:
-        record = unpack_record(row[0])  # a bare driver read: the record as stored
-        data = record.encode()
-        leaf = record_leaf(data)
-        if row[4] == "anchored":
-            proof = (checked_proof(row[2], row[3], read_with_row) if read_with_row is not None else
-                     read_proof(lib.engine, row[2], row[3], own_connection=own_connection))
-        with table.given(status_read) if table is not None else contextlib.nullcontext():
-            result = _verify_row(verifier, identifier, row, record, leaf, expand_seal(row[1], registry, data), proof,
-                                 chain_id)
+    if read is None:
+        reads = read_row_inputs(lib, verifier, [identifier], own_connection=own_connection)
+        read = reads[identifier] if reads is not None else RowInputs(
+            read_one(lib.engine, _ROW_INPUTS, {"identifier": identifier}, own_connection=own_connection), None, None)
+    table = _statuses_table(verifier)
+    with table.given(read.status) if table is not None else contextlib.nullcontext():
+        result, proof, leaf = _verified(lib, verifier, identifier, read, hit, registry, day,
+                                        own_connection=own_connection)
+    if hit is not None and result is hit.result:
+        return result
     if result.verdict is Status.PENDING:
         result = _with_expected_anchoring(lib, identifier, result)
     if result.verdict is Status.VALID and proof is not None and result.certificate.get("identifier") == identifier:
         if len(verifier.valid_results) >= VALID_RESULTS_LIMIT:
             verifier.valid_results.clear()
-        verifier.valid_results[identifier] = _ValidResult(row, registry, day, result, proof, leaf)
+        verifier.valid_results[identifier] = _ValidResult(read.row, registry, day, result, proof, leaf)
     return result
+
+
+def _verified(lib: Library, verifier: Verifier, identifier: str, read: RowInputs, hit: _ValidResult | None,
+              registry: SealRegistry, day: dt.date, *, own_connection: bool
+              ) -> tuple[VerificationResult, bytes | None, bytes | None]:
+    """The remembered result if it holds, else a verification of the stored row: (result, its proof, its leaf)."""
+    row = read.row
+    if hit is not None and _still_valid(verifier, hit, row, registry, day):
+        log.info("certificate verified", extra={"identifier": identifier, "verdict": hit.result.verdict.value})
+        return hit.result, None, None
+    chain_id = verifier.chain.chain_id()  # offline: known before the bundle is built, or ChainReadNeeded
+    if row is None:  # unknown, or not as written: the stored bundle's reading refuses or finds it
+        return verifier.verify_bundle(certificate_bundle(lib, identifier)), None, None
+    record = unpack_record(row[0])  # a bare driver read: the record as stored
+    data = record.encode()
+    leaf = record_leaf(data)
+    proof = None
+    if row[4] == "anchored":
+        proof = (checked_proof(row[2], row[3], read.proof) if read.proof is not None else
+                 read_proof(lib.engine, row[2], row[3], own_connection=own_connection))
+    result = _verify_row(verifier, identifier, row, record, leaf, expand_seal(row[1], registry, data), proof, chain_id)
+    return result, proof, leaf
 
 
 def _with_expected_anchoring(lib: Library, identifier: str, result: VerificationResult) -> VerificationResult:
@@ -177,7 +202,7 @@ def _with_expected_anchoring(lib: Library, identifier: str, result: Verification
 
 def _verify_row(verifier: Verifier, identifier: str, row: tuple[Any, ...], record: str, leaf: bytes, seal: bytes,
                 proof: bytes | None, chain_id: int) -> VerificationResult:
-    """Verify a stored certificate from its ``_row_inputs``, its record (unpacked) and the record's leaf, its seal
+    """Verify a stored certificate from its row (``_ROW_INPUTS``' columns), its record (unpacked) and the record's leaf, its seal
     as made and its proof (None: not anchored) as from its stored bundle (``item_bundle``), without encoding the
     bundle only to decode it again."""
     _record, _stored_seal, _batch_id, _node, batch_status, root, _tx_hash, block_number, _block_time = row

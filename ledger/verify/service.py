@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -32,7 +32,7 @@ from ledger.verify.chain_facts import ChainReadNeeded
 from ledger.verify.fragments import VerificationResult, Verifier
 from ledger.verify.platform_trust import platform_trust
 from ledger.verify.public_proof_checks import verify_checked
-from ledger.verify.remembered import verify_stored
+from ledger.verify.remembered import read_row_inputs, verify_stored
 
 if TYPE_CHECKING:
     from ledger.app.library import Library
@@ -102,17 +102,35 @@ def verify_identifier(lib: Library, identifier: str) -> VerificationResult:
     return verify_stored(lib, service_verifier(lib), identifier)
 
 
-def verification_without_chain(lib: Library, identifier: str) -> VerificationResult | None:
-    """``verify_identifier``'s answer if it can be had without asking the chain node, else None: for a caller
-    that must not wait on the network (the API's event loop). Remembered results qualify, and so do first
+def verifications_without_chain(lib: Library, identifiers: Sequence[str]
+                                 ) -> list[VerificationResult | Exception | None]:
+    """``verify_identifier``'s answers for ``identifiers`` where they can be had without asking the chain node: for
+    a caller that must not wait on the network (the API's event loop). Remembered results qualify, and so do first
     verifications of certificates under roots this worker has seen, while its status map is current
-    (``ChainFacts.offline``). Reads the database only, through this thread's own connection."""
+    (``ChainFacts.offline``). Each answer is the result, None where the chain node would be asked, or the error its
+    verification raised. Reads the database only, through this thread's own connection, their rows in one read
+    where it can (``ledger.verify.remembered.read_row_inputs``); an error of that read is raised."""
     verifier = service_verifier(lib)
-    try:
-        with verifier.chain.offline():
-            return verify_stored(lib, verifier, identifier, own_connection=True)
-    except ChainReadNeeded:
-        return None
+    answers: list[VerificationResult | Exception | None] = []
+    with verifier.chain.offline():
+        reads = read_row_inputs(lib, verifier, identifiers, own_connection=True)
+        for identifier in identifiers:
+            try:
+                answers.append(verify_stored(lib, verifier, identifier, own_connection=True,
+                                             read=None if reads is None else reads[identifier]))
+            except ChainReadNeeded:
+                answers.append(None)
+            except Exception as error:  # noqa: BLE001 - this identifier's own, reported to its caller alone
+                answers.append(error)
+    return answers
+
+
+def verification_without_chain(lib: Library, identifier: str) -> VerificationResult | None:
+    """:func:`verifications_without_chain` for one identifier, its error raised."""
+    answer = verifications_without_chain(lib, [identifier])[0]
+    if isinstance(answer, Exception):
+        raise answer
+    return answer
 
 
 def verify_bundle(lib: Library, bundle: Mapping[str, Any] | str | bytes,

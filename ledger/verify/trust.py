@@ -24,6 +24,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from eth_utils import to_checksum_address
@@ -81,8 +82,13 @@ class TrustList:
     def issuer(self, did: str) -> ForeignIssuer | None:
         return next((i for i in self.issuers if i.did == did), None)
 
+    @cached_property
+    def _contracts(self) -> frozenset[str]:
+        """The deployments' addresses, lower case: every verification asks about its contract (twice)."""
+        return frozenset(d.address.lower() for d in self.deployments)
+
     def trusts_contract(self, address: str) -> bool:
-        return any(d.address.lower() == address.lower() for d in self.deployments)
+        return address.lower() in self._contracts
 
     def deployment(self, address: str) -> TrustedDeployment | None:
         return next((d for d in self.deployments if d.address.lower() == address.lower()), None)

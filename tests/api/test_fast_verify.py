@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -16,8 +18,10 @@ from api.app import create_app
 from api.fast_verify import FastVerifyIdentifier
 from ledger.core.identifiers import make_identifier, parse_identifier
 from ledger.holders import attempts
+from ledger.holders.lookups import flush_lookups
 from ledger.issue.anchoring import Anchorer
 from ledger.storage.models import KeyFailure
+from ledger.verify import remembered
 from ledger.verify.service import service_verifier
 from tests.api.conftest import Api, assert_error, new_uscc
 from tests.api.test_disclosure import fresh_counter_key
@@ -85,14 +89,14 @@ def _requests(api: Api, ids: dict[str, str]) -> dict[str, tuple[Any, bytes]]:
 def lean_answers(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Whether the lean path answered, per request it looked at."""
     answered: list[bool] = []
-    original = fast_verify._answer
+    original = fast_verify.FastVerifyIdentifier._answer
 
-    def spy(*args: Any) -> bytes | None:
-        out = original(*args)
+    async def spy(*args: Any) -> bytes | None:
+        out = await original(*args)
         answered.append(out is not None)
         return out
 
-    monkeypatch.setattr(fast_verify, "_answer", spy)
+    monkeypatch.setattr(fast_verify.FastVerifyIdentifier, "_answer", spy)
     return answered
 
 
@@ -176,3 +180,40 @@ def test_a_key_locked_out_by_another_worker_is_refused_on_the_lean_path_within_a
     r = api.client.post(PATH, headers=headers, json={"identifier": identifiers["anchored"]})
     assert_error(r, 429, "unknown_identifier_attempts_exceeded")
     assert lean_answers == [False]
+
+
+def test_verifications_waiting_on_one_turn_are_read_together_each_answered_as_the_route_would(
+        api: Api, regular: TestClient, identifiers: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests that reach the lean path on one turn of the event loop are verified together: on PostgreSQL their
+    rows in one read. A neighbour that fails (unknown, malformed) or repeats changes no other's answer."""
+    monkeypatch.setattr(service_verifier(api.env.lib).chain, "status_max_age", 60.0)
+    for identifier in identifiers.values():  # roots seen, VALID results remembered, as in the first test
+        regular.post(PATH, headers={"X-API-Key": api.keys["counter"]}, json={"identifier": identifier})
+    parts = parse_identifier(identifiers["anchored"])
+    identifiers = {**identifiers, "not stored": make_identifier(parts.type_code, parts.issuer_code, "20189999999", 1)}
+    names = ["anchored", "not stored", "other", "malformed", "queued", "anchored", "check_failed", "other"]
+    reads: list[list[str]] = []
+    original = remembered.read_all
+
+    def counted(engine: Any, statement: Any, params: Any, **kwargs: Any) -> Any:
+        if "identifiers" in params:
+            reads.append(list(params["identifiers"]))
+        return original(engine, statement, params, **kwargs)
+
+    monkeypatch.setattr(remembered, "read_all", counted)
+    headers = {"X-API-Key": api.keys["counter"]}
+
+    async def together() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=api.client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://counter") as client:
+            return await asyncio.gather(*(client.post(PATH, headers=headers, json={"identifier": identifiers[n]})
+                                          for n in names))
+
+    answers = asyncio.run(together())
+    for name, fast in zip(names, answers, strict=True):
+        slow = regular.post(PATH, headers=headers, json={"identifier": identifiers[name]})
+        assert (fast.status_code, fast.content) == (slow.status_code, slow.content), name
+    assert [a.status_code for a in answers] == [200, 404, 200, 422, 200, 200, 422, 200]
+    if api.env.lib.engine.dialect.name == "postgresql":  # elsewhere each verification reads its own row
+        assert reads[0] == [identifiers[n] for n in names]
+    flush_lookups(api.env.lib)  # the lookups they noted, written before the session's database goes
