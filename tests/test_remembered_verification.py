@@ -20,11 +20,11 @@ from ledger.storage.models import Certificate
 from ledger.verify.service import (
     SERVICE_STATUS_MAX_AGE,
     service_verifier,
-    verification_without_chain,
     verify_identifier,
 )
 from ledger.verify.stored import export_bundle
 from tests.fixtures.library import LibraryEnv, sample_request
+from tests.fixtures.verifying import verification_without_chain
 
 pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
 

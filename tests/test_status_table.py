@@ -25,13 +25,13 @@ from ledger.verify.fragments import Verifier
 from ledger.verify.service import (
     SERVICE_STATUS_MAX_AGE,
     service_verifier,
-    verification_without_chain,
     verify_identifier,
     warm_service_verifier,
 )
 from ledger.verify.standalone import verifier_for_rpc
 from ledger.verify.stored import export_bundle
 from tests.fixtures.library import LibraryEnv, sample_request
+from tests.fixtures.verifying import verification_without_chain
 
 pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
 

@@ -125,14 +125,6 @@ def verifications_without_chain(lib: Library, identifiers: Sequence[str]
     return answers
 
 
-def verification_without_chain(lib: Library, identifier: str) -> VerificationResult | None:
-    """:func:`verifications_without_chain` for one identifier, its error raised."""
-    answer = verifications_without_chain(lib, [identifier])[0]
-    if isinstance(answer, Exception):
-        raise answer
-    return answer
-
-
 def verify_bundle(lib: Library, bundle: Mapping[str, Any] | str | bytes,
                   document: bytes | None = None) -> VerificationResult:
     """Verify a bundle someone presents, against the library's trust list: a bundle naming an earlier trusted
