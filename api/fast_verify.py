@@ -2,16 +2,17 @@
 
 Through FastAPI that call costs several times the verification: routing, dependency solving, Pydantic
 validation and a hand-off to the 40-thread pool, whose threads contend for the GIL and stretch the
-latency tail. This middleware answers, on the event loop, the common case: a small
-JSON body that the route's own model accepts, an API key with one of the route's roles, and a
-certificate whose verification needs database reads alone: a remembered VALID result, or a first
-verification under a batch root whose anchor the worker has seen or the indexer stored, while its look at the
-status events is current (``ledger.verify.service.verifications_without_chain``; it never waits on the chain
-node). The verifications waiting on one turn of the event loop are made together, in arrival order, their rows read
-in one statement (:class:`WaitingVerifications`): under load a worker's requests arrive many at a turn, and a read
-each cost the worker and the database more than the verifications themselves. A key locked out for unknown
-identifiers (``ledger.holders.attempts``) is answered nothing here: the route refuses it (429). It sits outside the body limit and the JSON guard (inside the access log): every body
-it answers, at most ``MAX_BODY`` bytes that orjson parses into the model's one string, both accept.
+latency tail. This middleware answers, on the event loop, the common case: a small JSON body that the route's own
+model accepts, an API key with one of the route's roles, and a certificate whose verification needs database reads
+alone: a remembered VALID result, or a first verification under a batch root whose anchor the worker has seen or
+the indexer stored, while its look at the status events is current
+(``ledger.verify.service.verifications_without_chain``; it never waits on the chain node). The verifications
+waiting on one turn of the event loop are made together, in arrival order, their rows read in one statement
+(:class:`WaitingVerifications`): under load a worker's requests arrive many at a turn, and a read each cost the
+worker and the database more than the verifications themselves. A key locked out for unknown identifiers
+(``ledger.holders.attempts``) is answered nothing here: the route refuses it (429). It sits outside the body limit
+and the JSON guard (inside the access log): every body it answers, at most ``MAX_BODY`` bytes that orjson parses
+into the model's one string, both accept.
 
 Everything else goes on to the regular route with the body replayed: a new root or seal to read from the
 chain, a status map to bring up to date, a missing or unknown key, another role, a locked-out key, a body

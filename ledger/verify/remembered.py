@@ -13,8 +13,8 @@ import contextlib
 import datetime as dt
 import json
 import logging
-from dataclasses import dataclass, replace
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import ARRAY, Text, any_, bindparam, select
@@ -152,7 +152,7 @@ def verify_stored(lib: Library, verifier: Verifier, identifier: str, *, own_conn
     with table.given(read.status) if table is not None else contextlib.nullcontext():
         result, proof, leaf = _verified(lib, verifier, identifier, read, hit, registry, day,
                                         own_connection=own_connection)
-    if hit is not None and result is hit.result:
+    if hit is not None and result is hit.result:  # still valid: remembered already
         return result
     if result.verdict is Status.PENDING:
         result = _with_expected_anchoring(lib, identifier, result)
@@ -202,9 +202,9 @@ def _with_expected_anchoring(lib: Library, identifier: str, result: Verification
 
 def _verify_row(verifier: Verifier, identifier: str, row: tuple[Any, ...], record: str, leaf: bytes, seal: bytes,
                 proof: bytes | None, chain_id: int) -> VerificationResult:
-    """Verify a stored certificate from its row (``_ROW_INPUTS``' columns), its record (unpacked) and the record's leaf, its seal
-    as made and its proof (None: not anchored) as from its stored bundle (``item_bundle``), without encoding the
-    bundle only to decode it again."""
+    """Verify a stored certificate from its row (``_ROW_INPUTS``' columns), its record (unpacked) and the record's
+    leaf, its seal as made and its proof (None: not anchored) as from its stored bundle (``item_bundle``), without
+    encoding the bundle only to decode it again."""
     _record, _stored_seal, _batch_id, _node, batch_status, root, _tx_hash, block_number, _block_time = row
     bundle: dict[str, Any] = {"identifier": identifier, "record": json.loads(record), "root": None}
     if batch_status != "anchored" or proof is None:  # pending, as is_anchored judges it
