@@ -13,13 +13,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from ledger.app.library import Library
 from ledger.core.errors import BadInput
 from ledger.core.record import certificate_metadata
 from ledger.issue.import_files import Columns, RawRow
 from ledger.issue.issuance import Prepared, check_request, prepare_checked
+from ledger.storage.bulk import one_of
 from ledger.storage.models import CERTIFICATES, CertificateType, Organization
 
 _ZH = {
@@ -90,14 +91,19 @@ def _check_rows(ctype: CertificateType, cols: Columns, rows: list[RawRow], known
     return good
 
 
+def stored_numbers_query(org_id: int, type_code: str, numbers: list[str], dialect: str) -> Select[tuple[str, str]]:
+    """The number and record of each first version ``org_id`` stored of the type under one of ``numbers``."""
+    c = CERTIFICATES.c
+    return select(c.number, c.record).where(c.issuer_org_id == org_id, c.type_code == type_code, c.version == 1,
+                                           one_of(c.number, numbers, dialect))
+
+
 def _stored(lib: Library, org: Organization, type_code: str, numbers: list[str]) -> dict[str, dict[str, Any]]:
     """The metadata stored under these numbers (first versions) by ``org`` for the type."""
-    c = CERTIFICATES.c
     if not numbers:
         return {}
     with lib.engine.connect() as conn:
-        q = select(c.number, c.record).where(c.issuer_org_id == org.id, c.type_code == type_code,
-                                                c.version == 1, c.number.in_(numbers))
+        q = stored_numbers_query(org.id, type_code, numbers, conn.dialect.name)
         return {number: certificate_metadata(json.loads(record)) for number, record in conn.execute(q)}
 
 

@@ -1,15 +1,24 @@
-"""Bulk inserts on each driver's fastest path: PostgreSQL ``COPY``, SQLite's executemany."""
+"""Bulk work on each driver's fastest path: inserts by PostgreSQL ``COPY`` or SQLite's executemany, look-ups of many
+keys bound as one parameter."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    ColumnElement,
     Connection,
     Table,
+    Text,
+    any_,
+    bindparam,
+    func,
+    select,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
 
@@ -45,3 +54,12 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     conn.exec_driver_sql(
         sql, [tuple(p(r[c]) if p else r[c] for c, p in zip(cols, procs, strict=True)) for r in rows]
     )
+
+
+def one_of(column: ColumnElement[Any], values: Sequence[Any], dialect: str) -> ColumnElement[bool]:
+    """``column IN values`` with ONE bound parameter (an array; on SQLite a JSON list read by ``json_each``): the
+    driver converts an IN of thousands of bound values at a cost above the database's for the look-up itself."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(Text)))
+    listed = func.json_each(bindparam(None, json.dumps(list(values)), type_=Text)).table_valued("value")
+    return column.in_(select(listed.c.value))

@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 
 from ledger.core.errors import Conflict
 from ledger.core.merkle import MerkleTree
-from ledger.storage.bulk import bulk_insert
+from ledger.storage.bulk import bulk_insert, one_of
 from ledger.storage.certificate_anchors import record_tree
 from ledger.storage.models import (
     ACCESS_LOG,
@@ -97,14 +97,9 @@ def insert_anchored(conn: Connection, kind: str, rows: Sequence[dict[str, Any]],
 
 def values_by_key(conn: Connection, table: Table, keys: Sequence[str], *, key: str = "identifier",
                   value: str = "id") -> dict[str, Any]:
-    """``value`` of the rows whose ``key`` column is one of ``keys``, by key: one indexed lookup with ONE parameter
-    (an array, or a JSON list on SQLite), as an IN of thousands of bound values costs more to compile than the
-    insert itself."""
-    if conn.dialect.name == "postgresql":
-        q = text(f"SELECT {key}, {value} FROM {table.name} WHERE {key} = ANY(:keys)")
-        return {k: v for k, v in conn.execute(q, {"keys": list(keys)})}
-    q = text(f"SELECT {key}, {value} FROM {table.name} WHERE {key} IN (SELECT value FROM json_each(:keys))")
-    return {k: v for k, v in conn.execute(q, {"keys": json.dumps(list(keys))})}
+    """``value`` of the rows whose ``key`` column is one of ``keys``, by key: one indexed look-up (:func:`one_of`)."""
+    q = select(table.c[key], table.c[value]).where(one_of(table.c[key], keys, conn.dialect.name))
+    return {k: v for k, v in conn.execute(q)}
 
 
 def insert_certificates(conn: Connection, rows: Sequence[dict[str, Any]], seal: bytes) -> list[int]:
