@@ -8,7 +8,9 @@ import hashlib
 
 import pytest
 
+from api.schemas.certificates import CertificatePage
 from ledger.core.identifiers import make_identifier, parse_identifier
+from ledger.issue.anchoring import Anchorer
 from tests.api.conftest import Api, assert_error, stored_rows
 from tests.fixtures.library import sample_request
 
@@ -45,6 +47,26 @@ def test_list_pages_with_a_cursor(api: Api) -> None:
     assert len(first["items"]) == 2 and first["next_after"] is not None
     second = api.call("GET", "/departments/certificates", "market", params={"limit": 2, "after": first["next_after"]}).json()
     assert not {c["identifier"] for c in first["items"]} & {c["identifier"] for c in second["items"]}
+
+
+def test_a_list_page_writes_each_certificate_as_the_one_certificate_route_does(api: Api) -> None:
+    """The page is written without its model (for speed): each item, anchored or queued, with a document or none, is
+    the very bytes the model writes for that certificate on its own route, and what CertificatePage writes of it."""
+    anchored = [api.call("POST", "/departments/certificates", "market", json=_licence(api)).json()["identifier"]
+                for _ in range(2)]
+    Anchorer(api.env.lib).run_once(force=True)
+    queued = api.call("POST", "/departments/certificates", "market",
+                      json=_licence(api, document="render")).json()["identifier"]
+    page = api.call("GET", "/departments/certificates", "market", params={"limit": 3})
+    assert page.status_code == 200 and page.headers["content-type"] == "application/json"
+    items = page.json()["items"]
+    assert [i["identifier"] for i in items] == [queued, *reversed(anchored)]
+    assert [i["anchor"]["status"] for i in items] == ["queued", "anchored", "anchored"]
+    assert [i["document"] is not None for i in items] == [True, False, False]
+    for item in items:
+        one = api.call("GET", f"/departments/certificates/{item['identifier']}", "market")
+        assert one.status_code == 200 and one.content in page.content
+    assert CertificatePage.model_validate_json(page.content).model_dump_json().encode() == page.content
 
 
 def test_issue_many_is_all_or_nothing(api: Api) -> None:
