@@ -73,7 +73,7 @@ class WorkerLoop:
         self.started_at = utcnow()
         self.failure: Failure | None = None
         self.details: dict[str, Any] = {}
-        self._beat_failed = False
+        self._beat_failed: str | None = None  # the code of the heartbeat's write failure, until one succeeds
 
     def run(self, stop: threading.Event) -> None:
         done = threading.Event()
@@ -137,8 +137,11 @@ class WorkerLoop:
                 if state == "stopped":
                     heartbeats.forget_gone(session)
         except Exception as exc:  # noqa: BLE001 - the heartbeat reports; it must never stop the worker
-            if not self._beat_failed:
-                log.warning("heartbeat not written", extra={"worker": self.name, "error": describe(exc)[1]})
-            self._beat_failed = True
+            code, message, _ = describe(exc)
+            if self._beat_failed is None:
+                log.warning("heartbeat not written", extra={"worker": self.name, "code": code, "error": message})
+            self._beat_failed = code
             return
-        self._beat_failed = False
+        if self._beat_failed is not None:
+            log.info("heartbeat written again", extra={"worker": self.name, "code": self._beat_failed})
+        self._beat_failed = None
