@@ -11,8 +11,9 @@ asn1crypto and ``openssl cms -verify`` to keep it honest.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from asn1crypto import core, x509
 

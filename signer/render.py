@@ -7,7 +7,8 @@ the same on a viewer without CJK fonts.
 from __future__ import annotations
 
 import io
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
 import qrcode

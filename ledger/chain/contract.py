@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from eth_account.signers.base import BaseAccount
 from eth_utils import keccak, to_checksum_address

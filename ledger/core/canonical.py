@@ -10,7 +10,8 @@ on generated records.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 import rfc8785

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ledger.core.canonical import canonical_record
 from ledger.core.errors import BadInput

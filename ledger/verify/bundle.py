@@ -13,7 +13,8 @@ import binascii
 import datetime as dt
 import json
 import re
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import pem
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import orjson
 from sqlalchemy import ARRAY, Text, any_, bindparam, select
 from web3.exceptions import Web3Exception
 
@@ -206,7 +206,7 @@ def _verify_row(verifier: Verifier, identifier: str, row: tuple[Any, ...], recor
     leaf, its seal as made and its proof (None: not anchored) as from its stored bundle (``item_bundle``), without
     encoding the bundle only to decode it again."""
     _record, _stored_seal, _batch_id, _node, batch_status, root, _tx_hash, block_number, _block_time = row
-    bundle: dict[str, Any] = {"identifier": identifier, "record": json.loads(record), "root": None}
+    bundle: dict[str, Any] = {"identifier": identifier, "record": orjson.loads(record), "root": None}
     if batch_status != "anchored" or proof is None:  # pending, as is_anchored judges it
         return verifier.verify_parts(bundle, seal, leaf, None, [])
     contract = verifier.chain.contract
