@@ -78,13 +78,15 @@ def test_a_settled_worker_leaves_its_young_objects_to_the_young_collections() ->
 
     threshold = gc.get_threshold()
     try:
-        _settle_heap()  # its own full collection first
+        _settle_heap()
+        gc.collect()  # as a worker's first full collection after the freeze: the next wait on what is made later
         gc.callbacks.append(count)
         for _ in range(200):  # a turn's requests in flight, answered, dropped
             in_flight = [{"request": [i]} for i in range(5_000)]
             del in_flight
         assert full == []
         gc.set_threshold(*threshold)
+        gc.collect()
         for _ in range(200):  # the same with Python's default: the test tells the two apart
             in_flight = [{"request": [i]} for i in range(5_000)]
             del in_flight
