@@ -56,8 +56,8 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     )
 
 
-def one_of(column: ColumnElement[Any], values: Sequence[Any], dialect: str) -> ColumnElement[bool]:
-    """``column IN values`` with ONE bound parameter (an array; on SQLite a JSON list read by ``json_each``): the
+def one_of(column: ColumnElement[Any], values: Sequence[str], dialect: str) -> ColumnElement[bool]:
+    """``column IN values`` (text) with ONE bound parameter (an array; on SQLite a JSON list read by ``json_each``): the
     driver converts an IN of thousands of bound values at a cost above the database's for the look-up itself."""
     if dialect == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(Text)))
