@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from ledger.core.errors import ServiceUnavailable
 from ledger.devstack.stack import LocalStack
@@ -56,6 +57,32 @@ def _restarted(home: Path, node: str, dead: int) -> bool:
         return False
 
 
+_WAITING = ("certledger_anchoring_queue_leaves", "certledger_anchoring_pending_batches",
+            "certledger_lookup_notes_waiting")
+
+
+def _nothing_waiting(api: str) -> bool:
+    """Every noted lookup written into the access log and every queued leaf anchored (``/metrics``)."""
+    families = text_string_to_metric_families(httpx.get(f"{api}/metrics", timeout=5).text)
+    return not any(sample.value for family in families if family.name in _WAITING for sample in family.samples)
+
+
+def _anchored_and_saved(api: str, home: Path, up, log: Path) -> None:  # type: ignore[no-untyped-def]
+    """Wait until what the database records as sent is in Anvil's state file: the API notes its lookups once a
+    second, the worker writes and anchors them, and Anvil rewrites state.next.json once a second (anvil.sh)."""
+    time.sleep(1.5)
+    wait_for(lambda: _nothing_waiting(api), up, log, timeout=60)
+    settled = time.time()
+
+    def saved() -> bool:
+        try:
+            return (home / "anvil" / "state.next.json").stat().st_mtime > settled
+        except FileNotFoundError:  # not written yet since the node started
+            return False
+
+    wait_for(saved, up, log, timeout=30)
+
+
 def _kill_and_see_it_back(home: Path, node: str, up, log: Path, ready) -> None:  # type: ignore[no-untyped-def]
     dead = _pid(home, node)
     os.kill(dead, signal.SIGKILL)
@@ -72,7 +99,7 @@ def test_up_restarts_dead_nodes_and_stops_what_a_killed_up_left(tmp_path: Path) 
         wait_for(lambda: httpx.get(f"{api}/healthz", timeout=2).status_code == 200, up, log)
         keys = json_keys(home)
         first = issue_and_verify(api, keys, tmp_path / "first.json", "SV-1")
-        time.sleep(3)  # the access log's batch is anchored, and Anvil has written its state (every second)
+        _anchored_and_saved(api, home, up, log)
 
         _kill_and_see_it_back(home, "chain", up, log, lambda: chain_answers(rpc))
         second = issue_and_verify(api, keys, tmp_path / "second.json", "SV-2")  # the worker goes on
