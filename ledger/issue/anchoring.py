@@ -53,6 +53,7 @@ from ledger.storage.outbox import (
     claim_batch,
     complete_batch,
     queued_with_seal,
+    reclaim_outbox,
     unfinished_batches,
 )
 
@@ -101,10 +102,14 @@ class Anchorer:
     """Anchors each organization's queued leaves when a batch is full or its oldest leaf is old enough (or a
     department's import finished after it)."""
 
+    # leaves settled between two vacuums of the outbox (``reclaim_outbox``): a few batches' worth of dead rows
+    reclaim_every = 50_000
+
     def __init__(self, lib: Library, max_leaves: int | None = None, max_age: float | None = None) -> None:
         self.lib = lib
         self.max_leaves = max_leaves or lib.settings.batch_max_leaves
         self.max_age = lib.settings.batch_max_age_s if max_age is None else max_age
+        self._settled_since_reclaim = 0
 
     def run_once(self, force: bool = False) -> list[AnchoredBatch]:
         """Settle unfinished batches, then anchor what is due (everything queued when ``force``).
@@ -250,6 +255,10 @@ class Anchorer:
         log.info("batch anchored", extra={"batch_id": batch.id, "kind": batch.kind, "org_id": batch.org_id,
                                           "leaves": batch.leaf_count, "block": block_number,
                                           "recovered": anchor is not None})
+        self._settled_since_reclaim += batch.leaf_count
+        if self._settled_since_reclaim >= self.reclaim_every:
+            reclaim_outbox(lib.engine)
+            self._settled_since_reclaim = 0
         return AnchoredBatch(batch.id, batch.kind, batch.org_id, batch.root, batch.leaf_count, tx_hash, block_number, when,
                              recovered=anchor is not None)
 

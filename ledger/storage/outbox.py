@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Engine,
     Table,
     bindparam,
     delete,
@@ -277,3 +278,17 @@ def complete_batch(
             )
         session.execute(delete(OUTBOX).where(*rows))
     return True
+
+
+def reclaim_outbox(engine: Engine) -> None:
+    """Vacuum the outbox on PostgreSQL (``SKIP_LOCKED``: a vacuum already under way is enough).
+
+    Every leaf leaves two dead row versions behind (its claim, its deletion), and until a vacuum the queue's own
+    look-ups (which queues are due, what a claim takes) read through all of them: at an import's rate the dead
+    versions outgrow autovacuum (or it is off), and each round of the worker got slower as the import went on.
+    SQLite reuses a deleted row's space by itself. Vacuuming a table its owner does not own is skipped with a
+    warning from PostgreSQL, not an error."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(f"VACUUM (SKIP_LOCKED) {OUTBOX.name}")
