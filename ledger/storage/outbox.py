@@ -16,7 +16,8 @@ Crash-safe anchoring worker protocol
    the intended batch - root and ordered leaves - is durable BEFORE any transaction is sent.
 3. The worker sends the anchoring transaction and waits for its receipt.
 4. It then calls :func:`complete_batch`: block number and time, status ``anchored``, each item's
-   proof (not a certificate's: it is read from the tree), and the batch's outbox rows are deleted.
+   proof (not a certificate's: it is read from the tree), and the batch's outbox rows are deleted (on PostgreSQL
+   the worker vacuums the table every so many leaves: :func:`reclaim_outbox`).
 Recovery: a restarted worker lists :func:`unfinished_batches` and asks the chain whether each root
 is anchored. If it is, it records it (step 4); if not, it re-sends (step 3) - the same root from the
 same stored leaves, and the contract refuses a second anchor of one root, so a resend can never
