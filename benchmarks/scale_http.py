@@ -6,8 +6,8 @@ which builds the worker's Library), first verifications of random identifiers no
 one-second warm-up over others, then the measured run as fast as the workers answer, and before the status changes
 a run at about 2,000 a second, ``PACED_RATE``, for the latency at that load), each worker's RSS after serving them;
 and, after the status changes, a department's list page (random pages of its certificates, newest first) and a holder's
-certificate list, both p50/p99 from 4 connections for 10 s each, after 2 s of warm-up. Then the lookups the workers noted are written
-into the access log as the anchoring worker writes them, timed (``lookups_recorded_per_s``: no anchoring worker runs
+certificate list, both p50/p99 from 4 connections for 10 s each, after 2 s of warm-up. Then the lookups the workers
+noted are written into the access log as the anchoring worker writes them, timed (``lookups_recorded_per_s``: no anchoring worker runs
 during the HTTP runs, so that work is measured here, apart).
 """
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ledger.app.chain_check import ChainGuard
@@ -255,12 +256,23 @@ class Anchorer:
         log.info("batch anchored", extra={"batch_id": batch.id, "kind": batch.kind, "org_id": batch.org_id,
                                           "leaves": batch.leaf_count, "block": block_number,
                                           "recovered": anchor is not None})
-        self._settled_since_reclaim += batch.leaf_count
-        if self._settled_since_reclaim >= self.reclaim_every:
-            reclaim_outbox(lib.engine)
-            self._settled_since_reclaim = 0
+        self._reclaim_now_and_then(batch.leaf_count)
         return AnchoredBatch(batch.id, batch.kind, batch.org_id, batch.root, batch.leaf_count, tx_hash, block_number, when,
                              recovered=anchor is not None)
+
+    def _reclaim_now_and_then(self, settled: int) -> None:
+        """Vacuum the outbox once ``reclaim_every`` leaves were settled since the last time; housekeeping, so a
+        failure is logged and tried again after the next batch, and never fails the batch it follows."""
+        self._settled_since_reclaim += settled
+        if self._settled_since_reclaim < self.reclaim_every:
+            return
+        try:
+            reclaim_outbox(self.lib.engine)
+        except SQLAlchemyError as exc:
+            log.warning("outbox not vacuumed", extra={"code": "outbox_vacuum_failed",
+                                                      "error": str(exc).splitlines()[0]})
+            return
+        self._settled_since_reclaim = 0
 
     def _require_seal_on_chain(self, batch: Batch, org: Organization, seal: bytes | None) -> None:
         """Send a batch only while its leaves' seal is the organization's current seal on chain: a seal rotated in

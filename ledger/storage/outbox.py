@@ -287,8 +287,8 @@ def reclaim_outbox(engine: Engine) -> None:
     Every leaf leaves two dead row versions behind (its claim, its deletion), and until a vacuum the queue's own
     look-ups (which queues are due, what a claim takes) read through all of them: at an import's rate the dead
     versions outgrow autovacuum (or it is off), and each round of the worker got slower as the import went on.
-    SQLite reuses a deleted row's space by itself. Vacuuming a table its owner does not own is skipped with a
-    warning from PostgreSQL, not an error."""
+    SQLite reuses a deleted row's space by itself. Where the role does not own the table, PostgreSQL skips the vacuum
+    with a warning, not an error."""
     if engine.dialect.name != "postgresql":
         return
     with engine.connect() as conn:
