@@ -270,7 +270,7 @@ class Anchorer:
             reclaim_outbox(self.lib.engine)
         except SQLAlchemyError as exc:
             log.warning("outbox not vacuumed", extra={"code": "outbox_vacuum_failed",
-                                                      "error": str(exc).splitlines()[0]})
+                                                      "error": (str(exc).splitlines() or [""])[0]})
             return
         self._settled_since_reclaim = 0
 
