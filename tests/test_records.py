@@ -16,16 +16,19 @@ from ledger.app.config import Settings
 from ledger.core.catalogue import department_uscc, type_code
 from ledger.core.errors import Conflict, ServiceUnavailable
 from ledger.core.identifiers import make_identifier
-from ledger.core.merkle import MerkleTree, process_proof
+from ledger.core.merkle import MerkleTree, process_proof, sibling_nodes
 from ledger.core.metadata import holder_key
 from ledger.core.record import record_leaf
 from ledger.core.uscc import derive_uscc
 from ledger.storage.catalogue import import_catalogue
 from ledger.storage.certificate_anchors import (
+    CERTIFICATES_WITH_BATCH,
+    LEAF_WITH_ANCHOR,
     PROOF_WITH_ANCHOR,
     BatchTreePage,
     CertificateAnchor,
     checked_proof,
+    page_of,
     read_proof,
 )
 from ledger.storage.engine import make_engine, migrate
@@ -213,25 +216,31 @@ def test_claim_record_and_complete_a_batch(engine: Engine, sessions, ctype) -> N
     assert damaged.value.code == "batch_tree_damaged"
 
 
-def test_proofs_read_from_a_tree_of_many_pages(engine: Engine, sessions, ctype) -> None:
-    """Every leaf's proof of a batch whose tree spans pages (301 leaves, 601 nodes, 11 pages of 60) is its tree's,
-    read with its node indices given (SQLite) or computed in SQL (PostgreSQL: alone, and with the anchor row)."""
-    org = make_org(sessions, "many-pages")
+@pytest.mark.parametrize("leaves", [1, 2, 3, 17, 33, 301, 1025])
+def test_proofs_and_leaves_read_from_the_subtree_pages(engine: Engine, sessions, ctype, leaves: int) -> None:
+    """Every leaf's proof of a batch is its tree's, whatever its depth (1 leaf: no page; 17: the leaves on levels 4
+    and 5, all in the top page; 33: level 6, a second page; 1,025: levels 10 and 11, three pages), read with its
+    pages chosen in Python (both dialects) or in SQL (PostgreSQL: with the anchor row, the leaf as well)."""
+    org = make_org(sessions, f"pages-{leaves}")
     with engine.begin() as conn:
-        insert_certificates(conn, cert_rows(org, ctype, 301, "pages"), SEAL)
-    batch = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=301, tree_of=MerkleTree)
+        insert_certificates(conn, cert_rows(org, ctype, leaves, f"pages{leaves}"), SEAL)
+    batch = claim_batch(sessions(), kind="certificate", org_id=org.id, limit=leaves, tree_of=MerkleTree)
     with sessions() as s:
-        leaves = batch_leaves(s, batch.id)
+        stored = batch_leaves(s, batch.id)
         anchors = s.scalars(select(CertificateAnchor).where(CertificateAnchor.batch_id == batch.id)
                             .order_by(CertificateAnchor.leaf_index)).all()
-        tree = MerkleTree(leaves)
+        tree = MerkleTree(stored)
         expected = [proof for _, proof in sorted(tree.iter_proofs())]
         assert [read_proof(s.connection(), batch.id, a.node) for a in anchors] == expected
+        assert [len(p) for p in expected] == [32 * len(sibling_nodes(a.node)) for a in anchors]
+        pages = s.scalars(select(BatchTreePage.page).where(BatchTreePage.batch_id == batch.id)).all()
+        assert len(pages) == len({page_of(x)[0] for a in anchors for x in sibling_nodes(a.node)})
         if engine.dialect.name == "postgresql":
-            with_row = s.execute(select(PROOF_WITH_ANCHOR).select_from(CertificateAnchor.__table__)
+            with_row = s.execute(select(PROOF_WITH_ANCHOR, LEAF_WITH_ANCHOR).select_from(CERTIFICATES_WITH_BATCH)
                                  .where(CertificateAnchor.batch_id == batch.id)
-                                 .order_by(CertificateAnchor.leaf_index)).scalars().all()
-            assert [checked_proof(batch.id, a.node, p) for a, p in zip(anchors, with_row, strict=True)] == expected
+                                 .order_by(CertificateAnchor.leaf_index)).all()
+            assert [checked_proof(batch.id, a.node, p) for a, (p, _) in zip(anchors, with_row, strict=True)] == expected
+            assert [bytes(leaf) for _, leaf in with_row] == stored
 
 
 def test_a_batch_holds_leaves_of_one_seal(engine: Engine, sessions, ctype) -> None:

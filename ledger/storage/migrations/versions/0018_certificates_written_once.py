@@ -30,6 +30,7 @@ depends_on = None
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _CHUNK = 2_000
+_STEP = 60 * 32  # a tree page as this revision stores it: 60 nodes of the node array in level order (0023 re-cuts)
 _certs = sa.table("certificates", sa.column("id", _ID), sa.column("record", sa.Text), sa.column("salt", sa.String),
                   sa.column("record_seal", sa.LargeBinary), sa.column("leaf", sa.LargeBinary),
                   sa.column("batch_id", _ID), sa.column("leaf_index", sa.Integer), sa.column("proof", sa.LargeBinary))
@@ -76,7 +77,6 @@ def upgrade() -> None:
 def _move_trees(conn: sa.Connection) -> None:
     """Every claimed certificate batch's tree and its certificates' places, from the rows' batch and leaf order."""
     from ledger.core.merkle import MerkleTree
-    from ledger.storage.certificate_anchors import record_tree
 
     batches = conn.execute(sa.select(_batches.c.id, _batches.c.root).where(_batches.c.kind == "certificate")
                            .order_by(_batches.c.id)).all()
@@ -89,7 +89,11 @@ def _move_trees(conn: sa.Connection) -> None:
         if tree.root != bytes(root):
             raise RuntimeError(f"certificate batch {batch_id}: its certificates' leaves do not give its root; "
                                "repair it before upgrading")
-        record_tree(conn, batch_id, [r.id for r in rows], tree)
+        nodes = b"".join(tree.nodes)
+        conn.execute(_pages.insert(), [{"batch_id": batch_id, "page": p, "nodes": nodes[p * _STEP:(p + 1) * _STEP]}
+                                       for p in range((len(nodes) + _STEP - 1) // _STEP)])
+        conn.execute(_anchors.insert(), [{"certificate_id": r.id, "batch_id": batch_id, "leaf_index": i, "node": n}
+                                         for i, (r, n) in enumerate(zip(rows, tree.leaf_nodes(), strict=True))])
 
 
 def _registry(conn: sa.Connection) -> Any:
@@ -165,7 +169,17 @@ def _restore_rows(conn: sa.Connection) -> None:
     """Each row's salt from its record, and its batch, place and (once anchored) proof from the new tables."""
     import json
 
-    from ledger.storage.certificate_anchors import read_proof
+    from ledger.core.merkle import sibling_nodes
+
+    trees: dict[int, bytes] = {}
+
+    def proof(batch_id: int, node: int) -> bytes:
+        if batch_id not in trees:
+            trees.clear()  # one tree held at a time: in id order, certificates mostly come batch by batch
+            trees[batch_id] = b"".join(bytes(n) for n, in conn.execute(
+                sa.select(_pages.c.nodes).where(_pages.c.batch_id == batch_id).order_by(_pages.c.page)))
+        nodes = trees[batch_id]
+        return b"".join(nodes[s * 32:(s + 1) * 32] for s in sibling_nodes(node))
 
     for rows in _chunks(conn):
         ids = [r.id for r in rows]
@@ -178,7 +192,7 @@ def _restore_rows(conn: sa.Connection) -> None:
             a = anchors.get(i)
             values.append({"cid": i, "s": json.loads(records[i]).get("salt", ""), "b": a and a.batch_id,
                            "li": a and a.leaf_index,
-                           "p": read_proof(conn, a.batch_id, a.node) if a and a.status == "anchored" else None})
+                           "p": proof(a.batch_id, a.node) if a and a.status == "anchored" else None})
         conn.execute(_certs.update().where(_certs.c.id == sa.bindparam("cid")).values(
             salt=sa.bindparam("s"), batch_id=sa.bindparam("b"), leaf_index=sa.bindparam("li"),
             proof=sa.bindparam("p")), values)
