@@ -28,6 +28,7 @@ from ledger.storage.driver_reads import read_all
 from ledger.storage.models import BATCHES, CERTIFICATES, Base
 
 PAGE_LEVELS = 5
+_MAX_PAGES = 6  # on a proof's path, 30 levels deep at most (a node's index + 1 < 2**31)
 
 
 class CertificateAnchor(Base):
@@ -112,7 +113,7 @@ def _pg_proof(node: str, batch_id: str) -> str:
     return (f"(SELECT string_agg((SELECT {cuts} FROM {PAGES.name} AS p WHERE p.batch_id = {batch_id} "
             f"AND p.page = v.i >> (v.d - {PAGE_LEVELS} * v.m)), ''::bytea ORDER BY v.m DESC) "
             f"FROM (SELECT x.i, x.d, m FROM (SELECT {node} + 1 AS i, {_DEPTH.format(i=f'{node} + 1')} AS d) AS x, "
-            f"generate_series(0, (x.d + {PAGE_LEVELS - 1}) / {PAGE_LEVELS} - 1) AS m) AS v)")
+            f"generate_series(0, {_MAX_PAGES - 1}) AS m WHERE {PAGE_LEVELS} * m < x.d) AS v)")
 
 
 # A proof's nodes are cut out of their pages by the database: about fourteen 32-byte values cross the wire instead of
