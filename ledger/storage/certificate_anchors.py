@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Engine, ForeignKey, Integer, LargeBinary, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import TextClause
 
 from ledger.core.errors import ServiceUnavailable
 from ledger.core.merkle import HASH_LEN, MerkleTree, sibling_nodes
@@ -128,12 +130,12 @@ LEAF_WITH_ANCHOR = literal_column(
     f"{_DEPTH.format(i=f'{ANCHORS.name}.node + 1')} AS d) AS y) AS w JOIN {PAGES.name} AS lp "
     f"ON lp.batch_id = {ANCHORS.name}.batch_id AND lp.page = w.i >> w.j) END").label("leaf")
 
-# The pages holding a proof's siblings, for :func:`read_proof` to cut them out
-_PAGES_OF_PROOF = {
-    "postgresql": text(f"SELECT page, nodes FROM {PAGES.name} WHERE batch_id = :batch_id AND page = ANY(:pages)"),
-    "sqlite": text(f"SELECT page, nodes FROM {PAGES.name} WHERE batch_id = :batch_id "
-                   "AND page IN (SELECT value FROM json_each(:pages))"),
-}
+# A proof read apart: on PostgreSQL its nodes cut out in SQL, as with the anchor row (at 1,000,000 certificates a
+# reader spent 85 µs of CPU on the ten pages that held a proof, 47 on its nodes); SQLite, in process, returns the
+# pages holding it (their keys as JSON) and :func:`read_proof` cuts the nodes out.
+_PG_PROOF = text("SELECT " + _pg_proof("CAST(:node AS int)", ":batch_id"))
+_SQLITE_PAGES = text(f"SELECT page, nodes FROM {PAGES.name} WHERE batch_id = :batch_id "
+                     "AND page IN (SELECT value FROM json_each(:pages))")
 
 
 def checked_proof(batch_id: int, node: int, proof: bytes | None) -> bytes:
@@ -150,16 +152,22 @@ def read_proof(source: Connection | Engine, batch_id: int, node: int, *, own_con
     """The concatenated proof of the leaf at ``node`` of the batch's tree, read in ``source``'s transaction or, from
     an Engine, through a bare driver connection (``own_connection``: this thread's, for the API's event loop).
     ServiceUnavailable ``batch_tree_damaged`` if the stored tree lacks one of its nodes."""
-    wanted = [page_of(s) for s in sibling_nodes(node)]
-    if not wanted:
+    siblings = sibling_nodes(node)
+    if not siblings:
         return b""
-    dialect = source.dialect.name
-    keys = sorted({page for page, _ in wanted})
-    params = {"batch_id": batch_id, "pages": keys if dialect == "postgresql" else json.dumps(keys)}
-    if isinstance(source, Engine):
-        found = read_all(source, _PAGES_OF_PROOF[dialect], params, own_connection=own_connection)
-    else:
-        found = list(source.execute(_PAGES_OF_PROOF[dialect], params))
+    if source.dialect.name == "postgresql":
+        found = _rows(source, _PG_PROOF, {"batch_id": batch_id, "node": node}, own_connection)
+        return checked_proof(batch_id, node, found[0][0] if found else None)
+    wanted = [page_of(s) for s in siblings]
+    found = _rows(source, _SQLITE_PAGES, {"batch_id": batch_id, "pages": json.dumps(sorted({p for p, _ in wanted}))},
+                  own_connection)
     pages = {page: bytes(nodes) for page, nodes in found}
     return checked_proof(batch_id, node, b"".join(pages.get(page, b"")[at * HASH_LEN:(at + 1) * HASH_LEN]
                                                   for page, at in wanted))
+
+
+def _rows(source: Connection | Engine, statement: TextClause, params: dict[str, Any],
+          own_connection: bool) -> Sequence[Any]:
+    if isinstance(source, Engine):
+        return read_all(source, statement, params, own_connection=own_connection)
+    return source.execute(statement, params).all()
