@@ -49,6 +49,8 @@ def _replace(conn: sa.Connection, batch_id: int, pages: list[tuple[int, bytes]])
 
 
 def upgrade() -> None:
+    # the pages as the code of this revision cuts them: a later change of layout copies this function here first,
+    # as 0018 now stores its level-order pages itself
     from ledger.storage.certificate_anchors import tree_pages
 
     conn = op.get_bind()
