@@ -219,8 +219,8 @@ def test_claim_record_and_complete_a_batch(engine: Engine, sessions, ctype) -> N
 @pytest.mark.parametrize("leaves", [1, 2, 3, 17, 33, 301, 1025])
 def test_proofs_and_leaves_read_from_the_subtree_pages(engine: Engine, sessions, ctype, leaves: int) -> None:
     """Every leaf's proof of a batch is its tree's, whatever its depth (1 leaf: no page; 17: the leaves on levels 4
-    and 5, all in the top page; 33: level 6, a second page; 1,025: levels 10 and 11, three pages), read with its
-    pages chosen in Python (both dialects) or in SQL (PostgreSQL: with the anchor row, the leaf as well)."""
+    and 5, all in the top page; 33: level 6, a second page; 1,025: levels 10 and 11, three pages), read apart (its
+    pages chosen in Python on SQLite, in SQL on PostgreSQL) and with the anchor row (PostgreSQL, the leaf as well)."""
     org = make_org(sessions, f"pages-{leaves}")
     with engine.begin() as conn:
         insert_certificates(conn, cert_rows(org, ctype, leaves, f"pages{leaves}"), SEAL)
