@@ -94,3 +94,26 @@ def test_the_batched_verification_read_is_priced_below_jit(engine: Engine) -> No
         text_plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}", params).all())
     assert plan["Total Cost"] < 10_000, text_plan
     assert "Index Scan using pk_batch_tree_pages on batch_tree_pages" in text_plan, text_plan
+
+
+def test_the_batched_verification_read_takes_the_anchor_row_from_its_key(engine: Engine) -> None:
+    """At 5,000,000 certificates a first verification read ~7 pages from outside PostgreSQL's buffers, one of them
+    the ``certificate_anchors`` row behind its key: the key carries the row's columns (migration 0024), so the read
+    is an index-only scan once VACUUM has marked the rows all-visible (they are never updated)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps the rows in their integer key's b-tree")
+    from ledger.verify.remembered import _MANY_ROW_INPUTS
+
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE certificate_anchors")
+        include = conn.exec_driver_sql("SELECT pg_get_indexdef('pk_certificate_anchors'::regclass)").scalar_one()
+        compiled = str(_MANY_ROW_INPUTS.compile(dialect=conn.dialect))
+        params = {"identifiers": [f"id-{i}" for i in range(100)], "status_cursor": "indexer"}
+        conn.exec_driver_sql("SET enable_seqscan = off")  # the tests' small table would be read whole instead
+        try:
+            text_plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}", params).all())
+        finally:
+            conn.exec_driver_sql("RESET enable_seqscan")
+    assert include.endswith("(certificate_id) INCLUDE (batch_id, leaf_index, node)"), include
+    assert "Index Only Scan using pk_certificate_anchors on certificate_anchors" in text_plan, text_plan
+

@@ -18,7 +18,8 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Engine, ForeignKey, Integer, LargeBinary, literal_column, text
+from sqlalchemy import (BigInteger, Connection, Engine, ForeignKey, Integer, LargeBinary, PrimaryKeyConstraint,
+                        literal_column, text)
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import TextClause
 
@@ -41,8 +42,10 @@ class CertificateAnchor(Base):
     transaction (neither is ever deleted): no foreign keys checked on each of its rows (migration 0020)."""
 
     __tablename__ = "certificate_anchors"
-    certificate_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                                primary_key=True)  # a certificates.id
+    # PostgreSQL reads the row from its key alone (an index-only scan: migration 0024)
+    __table_args__ = (PrimaryKeyConstraint("certificate_id", name="pk_certificate_anchors",
+                                           postgresql_include=["batch_id", "leaf_index", "node"]),)
+    certificate_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))  # a certificates.id
     batch_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))  # a batches.id
     leaf_index: Mapped[int] = mapped_column(Integer)  # in the batch's leaves, as the outbox numbered them
     node: Mapped[int] = mapped_column(Integer)  # in the batch tree's node array (leaves are sorted there)
