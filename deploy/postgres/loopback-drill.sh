@@ -2,8 +2,9 @@
 # Run this directory's PostgreSQL files on one machine, on loopback, to see what they do:
 # primary.conf + pg_hba.conf on a primary, replica-setup.sh's pg_basebackup call for a synchronous
 # standby with replica.conf, certledger's migrations through a two-host DATABASE_URL, a commit while
-# the standby is down, and a failover. Addresses and paths are swapped for loopback ones with sed;
-# every other setting is the file's own. Nothing listens beyond 127.0.0.1; all is removed at the end.
+# the standby is down, and a failover. Addresses and paths are swapped for loopback ones with sed, and
+# shared_buffers cut to 128 MB (two servers on one machine); every other setting is the file's own.
+# Nothing listens beyond 127.0.0.1; all is removed at the end.
 #   usage (as root; uses the postgres account):  deploy/postgres/loopback-drill.sh
 #   PG_BIN   PostgreSQL server binaries (default /usr/lib/postgresql/15/bin, Debian 12)
 #   PYTHON   a Python with certledger installed (default: .venv/bin/python of this repository)
@@ -42,6 +43,7 @@ as_pg "$bin/initdb" -D "$d/db1" -U postgres --auth-local=peer --auth-host=scram-
   --pwfile="$d/superuser-password" >/dev/null
 sed -e "s#'10.20.3.11'#'127.0.0.1'#" -e "s#^port = 5432#port = $p1#" \
     -e "s#/etc/postgresql/ssl/db-1#$d/ssl/server#" -e "s#/srv/pg-wal-archive#$d/archive1#g" \
+    -e "s#^shared_buffers = .*#shared_buffers = '128MB'#" \
     "$repo/deploy/postgres/primary.conf" > "$d/db1/certledger.conf"
 printf "include 'certledger.conf'\nunix_socket_directories = '%s'\n" "$d" >> "$d/db1/postgresql.conf"
 sed -e "s#10.20.[13].1[12]/32#127.0.0.1/32#" "$repo/deploy/postgres/pg_hba.conf" > "$d/db1/pg_hba.conf"
@@ -61,6 +63,7 @@ as_pg env PGPASSFILE="$d/pgpass" "$bin/pg_basebackup" --pgdata="$d/db2" \
 echo "pg_basebackup: $(( $(ms) - t )) ms"
 sed -e "s#'10.20.3.12'#'127.0.0.1'#" -e "s#^port = 5432#port = $p2#" \
     -e "s#/etc/postgresql/ssl/db-2#$d/ssl/server#" -e "s#/srv/pg-wal-archive#$d/archive2#g" \
+    -e "s#^shared_buffers = .*#shared_buffers = '128MB'#" \
     "$repo/deploy/postgres/replica.conf" > "$d/db2/certledger.conf"
 # on a real standby libpq reads ~postgres/.pgpass; here the drill's own file
 sed -i "s#^primary_conninfo = '#primary_conninfo = 'passfile=$d/pgpass #" "$d/db2/postgresql.auto.conf"
@@ -75,7 +78,7 @@ url="postgresql+psycopg://certledger:app-pw@/certledger?host=127.0.0.1:$p2&host=
 probe='
 import sys
 from sqlalchemy import text
-from ledger.db import make_engine, migrate
+from ledger.storage.engine import make_engine, migrate
 engine = make_engine(sys.argv[1])
 if sys.argv[2] == "migrate":
     migrate(engine)
