@@ -47,7 +47,7 @@ LIST_CLIENTS = 4  # a few staff or holders paging at once: latency, not a queue 
 # start of a second outweighed the run's slowest 1% (a department's list page p99 1,180 ms at p50 7 ms in one 5 M run;
 # 16-21 ms in three runs at 1 M).
 LIST_WARMUP_S = 2
-WARMUP_IDS, RUN_IDS = 4_000, 40_000  # enough for 4,000 first verifications a second without repeats
+WARMUP_IDS, RUN_IDS = 4_000, 60_000  # enough for 6,000 first verifications a second without repeats
 # Latency at a given load rather than at saturation: wrk's 50 connections each wait a random time (exponential, so
 # arrivals are about Poisson) before their next request, for about PACED_RATE requests a second in all. The
 # saturating run's latency is its connections over its rate (Little's law: 50 / 2,000 a second is 25 ms whatever
