@@ -76,14 +76,8 @@ class WaitingVerifications:
 
     def _read(self, lib: Library) -> None:
         waiting, self._waiting = self._waiting, []
-        try:
-            read = asyncio.get_running_loop().run_in_executor(
-                _reader(), verification.read_for_verifications, lib, [identifier for identifier, _ in waiting])
-        except RuntimeError as error:  # no thread to read on (the worker is shutting down): the route answers each
-            self._reading = False
-            for _, future in waiting:
-                future.set_result(error)
-            return
+        read = asyncio.get_running_loop().run_in_executor(
+            _reader(), verification.read_for_verifications, lib, [identifier for identifier, _ in waiting])
         read.add_done_callback(lambda done: self._verify(lib, waiting, done))
 
     def _verify(self, lib: Library, waiting: list[tuple[str, asyncio.Future[VerificationResult | Exception | None]]],
