@@ -6,12 +6,10 @@ latency tail. This middleware answers, on the event loop, the common case: a sma
 model accepts, an API key with one of the route's roles, and a certificate whose verification needs database reads
 alone: a remembered VALID result, or a first verification under a batch root whose anchor the worker has seen or
 the indexer stored, while its look at the status events is current
-(``ledger.verify.service.verifications_read``; it never waits on the chain node). The verifications
+(``ledger.verify.service.verifications_without_chain``; it never waits on the chain node). The verifications
 waiting on one turn of the event loop are made together, in arrival order, their rows read in one statement
 (:class:`WaitingVerifications`): under load a worker's requests arrive many at a turn, and a read each cost the
-worker and the database more than the verifications themselves. That read runs on a thread of its own, so the loop
-answers the turn before while PostgreSQL reads the next (at 70,000 certificates, alternated runs of fresh workers:
-4,084 -> 4,263 and 4,451 -> 4,780 first verifications a second, p99 unchanged). A key locked out for unknown identifiers
+worker and the database more than the verifications themselves. A key locked out for unknown identifiers
 (``ledger.holders.attempts``) is answered nothing here: the route refuses it (429). It sits outside the body limit
 and the JSON guard (inside the access log): every body it answers, at most ``MAX_BODY`` bytes that orjson parses
 into the model's one string, both accept.
@@ -25,8 +23,6 @@ own, and an answer given here is the same bytes the route sends for it.
 from __future__ import annotations
 
 import asyncio
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import orjson
@@ -46,7 +42,6 @@ from ledger.verify import service as verification
 if TYPE_CHECKING:
     from ledger.app.library import Library
     from ledger.verify.fragments import VerificationResult
-    from ledger.verify.remembered import RowInputs
 
 PATH = "/counters/verify/identifier"
 MAX_BODY = 1024  # an identifier is at most 128 characters; anything larger goes the regular way
@@ -54,57 +49,29 @@ _KEY = API_KEY_HEADER.lower().encode()
 
 
 class WaitingVerifications:
-    """The identifiers whose verification waits for the end of this turn of the event loop, verified then together.
-
-    Their rows are read on a thread of its own (``_reader``) while the event loop goes on, and the next turn's
-    read goes out as soon as one comes back, before that one's verifications are made: the loop no longer stands
-    still while PostgreSQL reads (a quarter of a worker's time at saturation was the loop waiting in that read)."""
+    """The identifiers whose verification waits for the end of this turn of the event loop, verified then together."""
 
     def __init__(self) -> None:
         self._waiting: list[tuple[str, asyncio.Future[VerificationResult | Exception | None]]] = []
-        self._reading = False  # a read is out, or its start is scheduled: later identifiers wait for the next
 
     def verification(self, lib: Library, identifier: str) -> asyncio.Future[VerificationResult | Exception | None]:
-        """Its answer as :func:`verification.verifications_read` gives it, once the turn ends and its read is back."""
+        """Its answer as :func:`verification.verifications_without_chain` gives it, once the turn ends."""
         loop = asyncio.get_running_loop()
-        if not self._reading:
-            self._reading = True
-            loop.call_soon(self._read, lib)
+        if not self._waiting:
+            loop.call_soon(self._verify, lib)
         answer: asyncio.Future[VerificationResult | Exception | None] = loop.create_future()
         self._waiting.append((identifier, answer))
         return answer
 
-    def _read(self, lib: Library) -> None:
+    def _verify(self, lib: Library) -> None:
         waiting, self._waiting = self._waiting, []
-        read = asyncio.get_running_loop().run_in_executor(
-            _reader(), verification.read_for_verifications, lib, [identifier for identifier, _ in waiting])
-        read.add_done_callback(lambda done: self._verify(lib, waiting, done))
-
-    def _verify(self, lib: Library, waiting: list[tuple[str, asyncio.Future[VerificationResult | Exception | None]]],
-                read: asyncio.Future[dict[str, RowInputs] | None]) -> None:
-        if self._waiting:
-            self._read(lib)
-        else:
-            self._reading = False
-        identifiers = [identifier for identifier, _ in waiting]
         try:
-            answers = verification.verifications_read(lib, identifiers, read.result())
+            answers = verification.verifications_without_chain(lib, [identifier for identifier, _ in waiting])
         except Exception as error:  # noqa: BLE001 - the read failed: each request's route answers (or refuses) it
             answers = [error] * len(waiting)
         for (_, future), answer in zip(waiting, answers, strict=True):
             if not future.done():
                 future.set_result(answer)
-
-
-_readers: dict[int, ThreadPoolExecutor] = {}
-
-
-def _reader() -> ThreadPoolExecutor:
-    """This process's thread for the verifications' reads (made in the worker: threads do not survive a fork)."""
-    pool = _readers.get(os.getpid())
-    if pool is None:
-        pool = _readers[os.getpid()] = ThreadPoolExecutor(1, thread_name_prefix="verification-reads")
-    return pool
 
 
 class FastVerifyIdentifier:

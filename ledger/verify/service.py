@@ -32,7 +32,7 @@ from ledger.verify.chain_facts import ChainReadNeeded
 from ledger.verify.fragments import VerificationResult, Verifier
 from ledger.verify.platform_trust import platform_trust
 from ledger.verify.public_proof_checks import verify_checked
-from ledger.verify.remembered import RowInputs, read_row_inputs, verify_stored
+from ledger.verify.remembered import read_row_inputs, verify_stored
 
 if TYPE_CHECKING:
     from ledger.app.library import Library
@@ -102,24 +102,18 @@ def verify_identifier(lib: Library, identifier: str) -> VerificationResult:
     return verify_stored(lib, service_verifier(lib), identifier)
 
 
-def read_for_verifications(lib: Library, identifiers: Sequence[str]) -> dict[str, RowInputs] | None:
-    """The stored inputs of the verifications of ``identifiers`` in one read, through this thread's own connection,
-    or None where each verification reads its own (``ledger.verify.remembered.read_row_inputs``). The API's event
-    loop has it read on another thread and verifies with :func:`verifications_read`."""
-    return read_row_inputs(lib, service_verifier(lib), identifiers, own_connection=True)
-
-
-def verifications_read(lib: Library, identifiers: Sequence[str], reads: Mapping[str, RowInputs] | None
-                       ) -> list[VerificationResult | Exception | None]:
-    """``verify_identifier``'s answers for ``identifiers``, given what :func:`read_for_verifications` read for them,
-    where they can be had without asking the chain node: for a caller that must not wait on the network (the API's
-    event loop). Remembered results qualify, and so do first verifications of certificates under roots this worker
-    has seen, while its status map is current (``ChainFacts.offline``). Each answer is the result, None where the
-    chain node would be asked, or the error its verification raised. Reads the database only, through this thread's
-    own connection."""
+def verifications_without_chain(lib: Library, identifiers: Sequence[str]
+                                 ) -> list[VerificationResult | Exception | None]:
+    """``verify_identifier``'s answers for ``identifiers`` where they can be had without asking the chain node: for
+    a caller that must not wait on the network (the API's event loop). Remembered results qualify, and so do first
+    verifications of certificates under roots this worker has seen, while its status map is current
+    (``ChainFacts.offline``). Each answer is the result, None where the chain node would be asked, or the error its
+    verification raised. Reads the database only, through this thread's own connection, their rows in one read
+    where it can (``ledger.verify.remembered.read_row_inputs``); an error of that read is raised."""
     verifier = service_verifier(lib)
     answers: list[VerificationResult | Exception | None] = []
     with verifier.chain.offline():
+        reads = read_row_inputs(lib, verifier, identifiers, own_connection=True)
         for identifier in identifiers:
             try:
                 answers.append(verify_stored(lib, verifier, identifier, own_connection=True,
