@@ -2,8 +2,8 @@
 
 A first verification reads its certificate's ``certificate_anchors`` row (batch, leaf index, node) through the
 primary key on ``certificate_id``, then the row itself from the table: two pages, each a read from disk where the
-database is larger than memory (at 5,000,000 certificates on PostgreSQL, about one in six of the ~7 pages a first
-verification read from outside PostgreSQL's buffers was that table's). The key now carries the row's three other
+database is larger than memory (at 5,000,000 certificates on PostgreSQL, one of the ~7 pages a first verification
+read from outside PostgreSQL's buffers was that row's). The key now carries the row's three other
 columns (``INCLUDE``), so PostgreSQL answers from the key alone (an index-only scan, once VACUUM or autovacuum has
 marked the rows all-visible; the rows are never updated). The key grows from ~21 to ~38 bytes a certificate.
 
