@@ -11,6 +11,7 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from ledger.chain import indexer as indexer_module
 from ledger.chain.client import ChainClient
 from ledger.chain.contract import BatchKind, LedgerContract, OrgKind, uscc_hash
 from ledger.chain.indexer import Indexer
@@ -60,10 +61,12 @@ def test_indexer_projects_events_and_resumes(engine: Engine, chain: ChainClient,
         assert org.seal_fingerprint == b"\x02" * 32 and not org.active
 
 
-def test_indexed_anchor_is_the_chains_anchor_seal_and_all(engine: Engine, chain: ChainClient,
-                                                          admin: LocalAccount) -> None:
+def test_indexed_anchor_is_the_chains_anchor_seal_and_all(engine: Engine, chain: ChainClient, admin: LocalAccount,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """Each anchor is stored with the seal current at its event, as ``anchorOf`` tells it: a rotation between two
-    anchors of one page counts for the second only; an issuer whose registration was not indexed gets none."""
+    anchors of one page counts for the second only; an issuer whose registration was not indexed gets none. Its
+    block's time is read with the page's others in JSON-RPC batches (here of two, so the page's three take two)."""
+    monkeypatch.setattr(indexer_module, "BLOCKS_PER_BATCH", 2)
     contract, deployment = LedgerContract.deploy(chain, admin)
     issuer, unseen = Account.create(), Account.create()
     contract.register_organization(admin, unseen.address, OrgKind.DEPARTMENT, "11430100851952982H", b"\x05" * 32)
