@@ -34,8 +34,8 @@ from ledger.storage.leaf_statuses import upsert_leaf_statuses
 log = logging.getLogger(__name__)
 
 WRITER_ROLES = {keccak(text=r) for r in ("ISSUER_ROLE", "ASSOCIATION_ROLE", "AUDIT_WRITER_ROLE")}
-# Besu refuses a JSON-RPC batch of more than 1,024 requests (--rpc-http-max-batch-size)
-BLOCKS_PER_BATCH = 500
+# a JSON-RPC batch far below nodes' limits on its size (Besu: rpc-http-max-batch-size; Geth: 1,000)
+BLOCKS_PER_BATCH = 50
 
 
 @dataclass(frozen=True)
