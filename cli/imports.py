@@ -66,7 +66,8 @@ def import_cmd(
     console.print(f"job {summary.job_id}: 读取 read {summary.read}, 存入 stored {summary.stored}, "
                   f"跳过 skipped {summary.skipped} (already stored), 拒绝 refused {summary.failed}")
     if problems:
-        err_console.print(f"{problems} problems in {summary.failed} rows: {report}")
+        err_console.print(f"错误报告 {report}：{summary.failed} 行共 {problems} 处问题（行号、列、原因）。 / "
+                          f"{problems} problems in {summary.failed} rows: {report}")
     else:
         report.unlink(missing_ok=True)
     err_console.print("已存入的证照已排队上链：锚定进程随即锚定本次导入的剩余部分，不必等满一批。 / "
