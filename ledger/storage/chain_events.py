@@ -1,4 +1,5 @@
-"""The contract's events as the indexer copies them (``chain_events``): a page of thousands in one statement.
+"""The contract's events as the indexer copies them (``chain_events``): a page of thousands in one statement
+(PostgreSQL: from a ``COPY``, ``ledger.storage.bulk.staged``).
 
 Rows are unique on (transaction, log index), so a page written again adds nothing.
 """
@@ -8,20 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 from sqlalchemy.dialects import sqlite
 
-from ledger.storage.models import ChainEvent, dump_json
+from ledger.storage.bulk import staged
+from ledger.storage.models import ChainEvent
 
 _TABLE = ChainEvent.__table__
 _COLUMNS = "block_number, log_index, tx_hash, event, args"
-# PostgreSQL: the page as one JSON document read back as rows (bytes as hex), one statement and one round trip;
-# arrays per column would cost more to write out on this side than the whole insert costs the server.
-_PG_INSERT = text(
-    f"INSERT INTO {_TABLE.name} ({_COLUMNS}) SELECT r.block_number, r.log_index, decode(r.tx_hash, 'hex'), r.event, "
-    "CAST(r.args AS jsonb) FROM json_to_recordset(CAST(:rows AS json)) AS r(block_number bigint, log_index integer, "
-    "tx_hash text, event text, args json) ON CONFLICT (tx_hash, log_index) DO NOTHING"
-)
+_PG_INSERT = f"INSERT INTO {_TABLE.name} ({_COLUMNS}) SELECT {_COLUMNS} FROM %s ON CONFLICT (tx_hash, log_index) DO NOTHING"
 
 
 def insert_chain_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
@@ -29,6 +25,7 @@ def insert_chain_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> Non
     if not rows:
         return
     if conn.dialect.name == "postgresql":
-        conn.execute(_PG_INSERT, {"rows": dump_json([r | {"tx_hash": r["tx_hash"].hex()} for r in rows])})
+        with staged(conn, _TABLE, rows) as source:
+            conn.exec_driver_sql(_PG_INSERT % source)
         return
     conn.execute(sqlite.insert(_TABLE).on_conflict_do_nothing(), list(rows))

@@ -17,9 +17,10 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, Select, and_, bindparam, select, text, true
+from sqlalchemy import Connection, Engine, Select, and_, bindparam, select, true
 from sqlalchemy.dialects import sqlite
 
+from ledger.storage.bulk import staged
 from ledger.storage.certificate_anchors import CERTIFICATES_WITH_BATCH, LEAF_WITH_ANCHOR
 from ledger.storage.driver_reads import read_one
 from ledger.storage.models import (
@@ -30,19 +31,15 @@ from ledger.storage.models import (
     IndexerCursor,
     Organization,
     as_utc,
-    dump_json,
 )
 
 _TABLE = ChainLeafStatus.__table__
 
 
-# PostgreSQL: the rows as one JSON document (bytes as hex), so a page of thousands is one statement and one
-# round trip; arrays per column would cost more to write out on this side than the upsert costs the server.
-_PG_UPSERT = text(
-    f"INSERT INTO {_TABLE.name} (issuer, root, leaf, status, reason, block_number) SELECT r.issuer, "
-    "decode(r.root, 'hex'), decode(r.leaf, 'hex'), r.status, r.reason, r.block_number FROM "
-    "json_to_recordset(CAST(:rows AS json)) AS r(issuer text, root text, leaf text, status text, reason text, "
-    "block_number bigint) ON CONFLICT (issuer, root, leaf) DO UPDATE SET status = excluded.status, "
+# PostgreSQL: from the rows copied into a temporary table (``ledger.storage.bulk.staged``): one statement for a page.
+_PG_UPSERT = (
+    f"INSERT INTO {_TABLE.name} (issuer, root, leaf, status, reason, block_number) SELECT issuer, root, leaf, status, "
+    "reason, block_number FROM %s ON CONFLICT (issuer, root, leaf) DO UPDATE SET status = excluded.status, "
     f"reason = excluded.reason, block_number = excluded.block_number WHERE excluded.block_number >= "
     f"{_TABLE.name}.block_number"
 )
@@ -56,8 +53,8 @@ def upsert_leaf_statuses(conn: Connection, rows: Sequence[dict[str, Any]]) -> No
     if not latest:
         return
     if conn.dialect.name == "postgresql":
-        conn.execute(_PG_UPSERT, {"rows": dump_json([r | {"root": bytes(r["root"]).hex(), "leaf": bytes(r["leaf"]).hex()}
-                                                     for r in latest])})
+        with staged(conn, _TABLE, latest) as source:
+            conn.exec_driver_sql(_PG_UPSERT % source)
         return
     stmt = sqlite.insert(_TABLE)
     conn.execute(stmt.on_conflict_do_update(
