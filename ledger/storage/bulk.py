@@ -80,7 +80,8 @@ def staged(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> It
     """PostgreSQL: ``rows`` (keys: columns of ``table``) copied into a temporary table of those columns, whose name is
     given for one ``INSERT ... SELECT ... ON CONFLICT``; dropped after. For a page of thousands, ``COPY`` and the
     insert from it take about half the time of the same rows sent as one JSON document read by ``json_to_recordset``
-    (15,000 rows into empty tables: chain events 0.59-0.68 s before, 0.33-0.36 s now; leaf statuses 0.38-0.45 s, 0.22-0.28 s).
+    (15,000 rows into empty tables: chain events 0.59-0.68 s before, 0.33-0.36 s now; leaf statuses 0.38-0.45 s,
+    0.22-0.28 s).
     """
     into = f"staged_{table.name}"
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {into} ON COMMIT DROP AS "

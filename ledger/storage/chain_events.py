@@ -17,7 +17,8 @@ from ledger.storage.models import ChainEvent
 
 _TABLE = ChainEvent.__table__
 _COLUMNS = "block_number, log_index, tx_hash, event, args"
-_PG_INSERT = f"INSERT INTO {_TABLE.name} ({_COLUMNS}) SELECT {_COLUMNS} FROM %s ON CONFLICT (tx_hash, log_index) DO NOTHING"
+_PG_INSERT = (f"INSERT INTO {_TABLE.name} ({_COLUMNS}) SELECT {_COLUMNS} FROM %s "
+              "ON CONFLICT (tx_hash, log_index) DO NOTHING")
 
 
 def insert_chain_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
