@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import pytest
 from eth_account import Account
@@ -17,7 +18,7 @@ from ledger.chain.contract import BatchKind, LedgerContract, OrgKind, uscc_hash
 from ledger.chain.indexer import Indexer
 from ledger.core.statuses import LeafStatus
 from ledger.core.uscc import derive_uscc
-from ledger.storage.models import ChainAnchor, ChainEvent, ChainLeafStatus, ChainOrg, as_utc
+from ledger.storage.models import ChainAnchor, ChainEvent, ChainLeafStatus, ChainOrg, IndexerCursor, as_utc
 
 pytestmark = pytest.mark.chains("anvil", "hardhat", "besu")
 
@@ -116,3 +117,50 @@ def test_two_indexers_at_once_apply_each_event_once(engine: Engine, chain: Chain
     assert count(engine, ChainEvent) - before == 3 + 12
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(ChainAnchor).where(ChainAnchor.root.in_(roots))) == 12
+
+
+def test_the_next_page_is_read_while_one_is_written_and_a_deadline_stops_between_pages(
+        engine: Engine, chain: ChainClient, admin: LocalAccount, monkeypatch: pytest.MonkeyPatch) -> None:
+    contract, deployment = LedgerContract.deploy(chain, admin)
+    issuer = Account.create()
+    contract.register_organization(admin, issuer.address, OrgKind.DEPARTMENT, "11430100851952982H", b"\x01" * 32)
+    roots = [os.urandom(32) for _ in range(4)]
+    for r in roots:
+        contract.anchor(issuer, r, 1, BatchKind.CERTIFICATES)
+    read: list[tuple[int, float]] = []  # a page's first block, when its read began
+    written: list[tuple[int, float]] = []  # when it was written
+    log_pages, apply_page = indexer_module.log_pages, Indexer._apply_page
+
+    def pages(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - the indexer's own pages, their reads timed
+        given = log_pages(*args, **kwargs)
+        while True:
+            began = time.monotonic()
+            page = next(given, None)
+            if page is None:
+                return
+            read.append((page.first, began))
+            yield page
+
+    def slow_apply(self: Indexer, page: indexer_module.ReadPage) -> int:
+        time.sleep(0.3)
+        try:
+            return apply_page(self, page)
+        finally:
+            written.append((page.page.first, time.monotonic()))
+
+    monkeypatch.setattr(indexer_module, "log_pages", pages)
+    monkeypatch.setattr(Indexer, "_apply_page", slow_apply)
+    indexer = Indexer(engine, contract, start_block=deployment.block_number, max_blocks=1,
+                      name=f"ahead:{os.urandom(4).hex()}")
+    assert indexer.run_until_head() == 3 + 4
+    applied = [first for first, _ in written]
+    assert applied == list(range(deployment.block_number, indexer.last.head + 1))
+    for (first, done), (_, began) in zip(written, read[1:]):
+        assert began < done, f"the page after block {first} was read only once that block was written"
+
+    again = Indexer(engine, contract, start_block=deployment.block_number, max_blocks=1,
+                    name=f"ahead:{os.urandom(4).hex()}")
+    again.run_until_head(deadline=time.monotonic())  # past at once: one page, then stop
+    assert (again.last.from_block, again.last.to_block) == (deployment.block_number, deployment.block_number)
+    with Session(engine) as s:
+        assert s.get(IndexerCursor, again.name).last_block == deployment.block_number

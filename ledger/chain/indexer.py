@@ -1,9 +1,9 @@
 """Copy the ledger contract's events into the database, resuming from the last processed block.
 
 The chain is the source of truth; these tables are a queryable projection of it (anchors,
-statuses, organizations). Each step takes the cursor row's lock before applying anything and
-re-reads the cursor under that lock, so two indexers (or one run twice) never apply a block twice;
-event rows are also unique on (transaction, log index).
+statuses, organizations). Each log page is applied under the cursor row's lock, taken before anything else
+and the cursor re-read under it, so two indexers (or one run twice) never apply a block twice; event rows are
+also unique on (transaction, log index).
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from eth_utils import keccak
 from sqlalchemy import Engine, select, update
@@ -36,14 +38,37 @@ log = logging.getLogger(__name__)
 WRITER_ROLES = {keccak(text=r) for r in ("ISSUER_ROLE", "ASSOCIATION_ROLE", "AUDIT_WRITER_ROLE")}
 # a JSON-RPC batch far below nodes' limits on its size (Besu: rpc-http-max-batch-size; Geth: 1,000)
 BLOCKS_PER_BATCH = 50
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class StepResult:
+class IndexedRange:
+    """How far :meth:`Indexer.run_until_head` got: blocks ``from_block`` to ``to_block`` indexed, ``events`` applied."""
+
     from_block: int
     to_block: int
     events: int
-    head: int = -1  # the chain's head (less the confirmations) when the step began
+    head: int  # the chain's head (less the confirmations) when it began
+
+
+@dataclass(frozen=True)
+class ReadPage:
+    page: LogPage
+    events: list[DecodedEvent]  # in chain order
+    block_times: dict[int, dt.datetime]  # of the blocks with an Anchored event
+
+
+_END = object()
+
+
+def _read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """``items``, each next one made on a thread of its own while the caller uses this one: the indexer reads a log
+    page from the chain node (waiting on it, and decoding) while it writes the one before into the database."""
+    with ThreadPoolExecutor(1, thread_name_prefix="indexer-read") as reads:
+        coming = reads.submit(next, items, _END)
+        while (item := coming.result()) is not _END:
+            coming = reads.submit(next, items, _END)
+            yield item
 
 
 def cursor_name(contract: LedgerContract) -> str:
@@ -76,7 +101,7 @@ class Indexer:
         self.confirmations = confirmations
         self.max_blocks = max_blocks or log_range()
         self._decoders = event_decoders(contract.abi)
-        self.last: StepResult | None = None
+        self.last: IndexedRange | None = None
 
     def _cursor(self, session: Session) -> int:
         """The last indexed block; the cursor row is made first, so no read ever precedes a write
@@ -88,27 +113,38 @@ class Indexer:
         )
         return session.scalar(select(IndexerCursor.last_block).where(IndexerCursor.name == self.name))
 
-    def step(self) -> StepResult:
-        """Index the next range of blocks (up to ``max_blocks``, by default ``CERTLEDGER_LOG_RANGE``); returns what
-        was done. Each log page is applied in the transaction that moves the cursor past it, so an interrupted
-        indexer resumes after the last page applied, and a page read again applies nothing twice."""
+    def run_until_head(self, deadline: float | None = None) -> int:
+        """Index from the cursor to the chain's head as it is now (less the confirmations), a log page of at most
+        ``max_blocks`` blocks at a time, or until a page ends past ``deadline`` (``time.monotonic()``); returns the
+        number of events applied (``last`` says how far it got). Each page is applied in the transaction that moves
+        the cursor past it, so an interrupted indexer resumes after the last page applied, and a page read again
+        applies nothing twice. The next page is read from the chain while this one is written (:func:`_read_ahead`):
+        a catch-up over many pages takes the longer of the two, not their sum."""
         client = self.contract.client
         head = client.call_rpc(lambda: client.w3.eth.block_number) - self.confirmations
         with LedgerSession(self.engine) as session, session.begin():
             first = self._cursor(session) + 1
-        to_block = min(head, first + self.max_blocks - 1)
-        if to_block < first:
-            return StepResult(first, first - 1, 0, head)
-        events = sum(self._apply_page(page) for page in log_pages(
-            client, {"address": self.contract.address}, first, to_block, raw=True))
-        return StepResult(first, to_block, events, head)
+        self.last = IndexedRange(first, first - 1, 0, head)
+        if head < first:
+            return 0
+        pages = log_pages(client, {"address": self.contract.address}, first, head, page=self.max_blocks, raw=True)
+        for read in _read_ahead(self._read(page) for page in pages):
+            events = self.last.events + self._apply_page(read)
+            self.last = IndexedRange(first, read.page.last, events, head)
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+        return self.last.events
 
-    def _apply_page(self, page: LogPage) -> int:
-        """One page's events in one transaction with the cursor moved past the page; how many were new."""
+    def _read(self, page: LogPage) -> ReadPage:
+        """What the chain says of one page: its events decoded in chain order, the times of its anchors' blocks."""
         decoded = [self._decoders[lg["topics"][0].lower()].decode(lg) for lg in page.logs
                    if lg["topics"] and lg["topics"][0].lower() in self._decoders]
         decoded.sort(key=lambda e: (e.block_number, e.log_index))
-        block_times = self._block_times({e.block_number for e in decoded if e.name == "Anchored"})  # before the lock
+        return ReadPage(page, decoded, self._block_times({e.block_number for e in decoded if e.name == "Anchored"}))
+
+    def _apply_page(self, read: ReadPage) -> int:
+        """One page's events in one transaction with the cursor moved past the page; how many were new."""
+        page = read.page
         with LedgerSession(self.engine) as session, session.begin():
             # A no-op UPDATE locks the cursor row (PostgreSQL) or the database (SQLite) before any
             # read: a second indexer waits here, then sees the advanced cursor.
@@ -116,25 +152,13 @@ class Indexer:
                 update(IndexerCursor).where(IndexerCursor.name == self.name).values(last_block=IndexerCursor.last_block)
             )
             done = session.scalar(select(IndexerCursor.last_block).where(IndexerCursor.name == self.name))
-            fresh = [e for e in decoded if e.block_number > done]
+            fresh = [e for e in read.events if e.block_number > done]
             if fresh:
-                self._apply(session, fresh, block_times)
+                self._apply(session, fresh, read.block_times)
             if page.last > done:
                 session.execute(update(IndexerCursor).where(IndexerCursor.name == self.name).values(last_block=page.last))
         log.info("indexed blocks", extra={"from": page.first, "to": page.last, "events": len(fresh)})
         return len(fresh)
-
-    def run_until_head(self, deadline: float | None = None) -> int:
-        """Index until the cursor reaches the chain head, or a step ends past ``deadline`` (``time.monotonic()``),
-        whichever comes first; returns the number of events applied (``last`` holds the final step)."""
-        total = 0
-        while True:
-            result = self.last = self.step()
-            total += result.events
-            if result.to_block < result.from_block or result.to_block - result.from_block + 1 < self.max_blocks:
-                return total
-            if deadline is not None and time.monotonic() >= deadline:
-                return total
 
     def _block_times(self, numbers: set[int]) -> dict[int, dt.datetime]:
         """The blocks' times, read in JSON-RPC batches of at most ``BLOCKS_PER_BATCH``: one round trip for a page's
