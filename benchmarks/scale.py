@@ -23,7 +23,8 @@ type, so both readers run at scale. It imports them in turn through ``ledger.iss
   chain's events, no transaction on chain (``benchmarks.scale_status``; ``status_changes_path`` says which), with
   ``certledger indexer`` running beside them; ``index_changes_after_s``: how long after the last change it had
   indexed them all;
-  ``index_events_per_s``: a second indexer catching up from the deployment (``scale_status.index_rate``);
+  ``index_events_per_s``: a second indexer catching up from the deployment (``scale_status.index_rate``), then
+  ``index_paged_events_per_s`` a third over pages of one block each (a network's backlog spans many pages);
 - over HTTP (``benchmarks.scale_http``), with 2 API workers before and after the changes: each start-up
   (process start to the first 200 of a verification), first verifications of random identifiers (wrk, as
   ``benchmarks.library``), and each worker's RSS after serving them; after the changes also a department's
