@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ledger.chain import indexer as indexer_module
 from ledger.chain.client import ChainClient
-from ledger.chain.contract import BatchKind, LedgerContract, OrgKind, uscc_hash
+from ledger.chain.contract import BatchKind, Deployment, LedgerContract, OrgKind, uscc_hash
 from ledger.chain.indexer import Indexer
 from ledger.core.statuses import LeafStatus
 from ledger.core.uscc import derive_uscc
@@ -89,13 +89,19 @@ def test_indexed_anchor_is_the_chains_anchor_seal_and_all(engine: Engine, chain:
         assert s.get(ChainAnchor, (unseen.address, roots[2])).seal_fingerprint is None
 
 
-def test_two_indexers_at_once_apply_each_event_once(engine: Engine, chain: ChainClient, admin: LocalAccount) -> None:
+def _anchored(chain: ChainClient, admin: LocalAccount, count: int) -> tuple[LedgerContract, Deployment, list[bytes]]:
+    """A new deployment, a department registered on it and ``count`` roots it anchored (3 + count events)."""
     contract, deployment = LedgerContract.deploy(chain, admin)
     issuer = Account.create()
     contract.register_organization(admin, issuer.address, OrgKind.DEPARTMENT, "11430100851952982H", b"\x01" * 32)
-    roots = [os.urandom(32) for _ in range(12)]
+    roots = [os.urandom(32) for _ in range(count)]
     for r in roots:
         contract.anchor(issuer, r, 1, BatchKind.CERTIFICATES)
+    return contract, deployment, roots
+
+
+def test_two_indexers_at_once_apply_each_event_once(engine: Engine, chain: ChainClient, admin: LocalAccount) -> None:
+    contract, deployment, roots = _anchored(chain, admin, 12)
 
     before = count(engine, ChainEvent)
     applied: list[int] = []
@@ -121,12 +127,7 @@ def test_two_indexers_at_once_apply_each_event_once(engine: Engine, chain: Chain
 
 def test_the_next_page_is_read_while_one_is_written_and_a_deadline_stops_between_pages(
         engine: Engine, chain: ChainClient, admin: LocalAccount, monkeypatch: pytest.MonkeyPatch) -> None:
-    contract, deployment = LedgerContract.deploy(chain, admin)
-    issuer = Account.create()
-    contract.register_organization(admin, issuer.address, OrgKind.DEPARTMENT, "11430100851952982H", b"\x01" * 32)
-    roots = [os.urandom(32) for _ in range(4)]
-    for r in roots:
-        contract.anchor(issuer, r, 1, BatchKind.CERTIFICATES)
+    contract, deployment, _ = _anchored(chain, admin, 4)
     read: list[tuple[int, float]] = []  # a page's first block, when its read began
     written: list[tuple[int, float]] = []  # when it was written
     log_pages, apply_page = indexer_module.log_pages, Indexer._apply_page
